@@ -1,0 +1,62 @@
+// Registration and password login. Unknown email and wrong password answer the same way (no user probing),
+// and an unknown email still costs one hash so timing does not tell them apart either.
+import { eq, sql } from 'drizzle-orm';
+import type { Database } from '../db/client.ts';
+import { users, type UserRole } from '../db/schema.ts';
+import { hashPassword, verifyPassword } from './passwords.ts';
+import type { SessionUser } from './session-store.ts';
+
+export class AccountError extends Error {
+  readonly code: 'email_taken' | 'invalid_credentials';
+  constructor(code: AccountError['code'], message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+const publicColumns = { id: users.id, email: users.email, displayName: users.displayName, role: users.role };
+
+export class Accounts {
+  readonly #db: Database;
+  #dummyHash: Promise<string> | undefined;
+
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  async register(input: { email: string; password: string; displayName: string; role: UserRole }): Promise<SessionUser> {
+    const passwordHash = await hashPassword(input.password);
+    const inserted = await this.#db
+      .insert(users)
+      .values({ email: input.email.toLowerCase(), displayName: input.displayName, passwordHash, role: input.role })
+      .onConflictDoNothing()
+      .returning(publicColumns);
+    const user = inserted[0];
+    if (!user) throw new AccountError('email_taken', 'An account with this email already exists');
+    return user;
+  }
+
+  async authenticate(email: string, password: string): Promise<SessionUser> {
+    const rows = await this.#db
+      .select({ ...publicColumns, passwordHash: users.passwordHash })
+      .from(users)
+      .where(eq(sql`lower(${users.email})`, email.toLowerCase()))
+      .limit(1);
+    const row = rows[0];
+    if (!row) {
+      this.#dummyHash ??= hashPassword('lectern-dummy-password');
+      await verifyPassword(await this.#dummyHash, password);
+      throw new AccountError('invalid_credentials', 'Wrong email or password');
+    }
+    if (!(await verifyPassword(row.passwordHash, password))) {
+      throw new AccountError('invalid_credentials', 'Wrong email or password');
+    }
+    const { passwordHash: _hash, ...user } = row;
+    return user;
+  }
+
+  async byId(id: string): Promise<SessionUser | undefined> {
+    const rows = await this.#db.select(publicColumns).from(users).where(eq(users.id, id)).limit(1);
+    return rows[0];
+  }
+}

@@ -1,0 +1,106 @@
+// Sessions as Lucia's guide describes them: a random token goes to the client, only its SHA-256 is stored;
+// sessions slide (extended when past half their life) and expire server-side.
+import { and, eq, gt, lt } from 'drizzle-orm';
+import { sha256 } from '@oslojs/crypto/sha2';
+import { encodeBase32LowerCaseNoPadding, encodeHexLowerCase } from '@oslojs/encoding';
+import type { Database } from '../db/client.ts';
+import { sessions, users, type Session, type User } from '../db/schema.ts';
+
+export type SessionUser = Pick<User, 'id' | 'email' | 'displayName' | 'role'>;
+export interface ValidatedSession {
+  session: Session;
+  user: SessionUser;
+  /** True when the expiry moved, so the cookie should be sent again. */
+  refreshed: boolean;
+}
+
+export { SESSION_COOKIE } from '../contracts/auth.ts';
+
+export function generateSessionToken(): string {
+  const bytes = new Uint8Array(20);
+  crypto.getRandomValues(bytes);
+  return encodeBase32LowerCaseNoPadding(bytes);
+}
+
+export function sessionIdFromToken(token: string): string {
+  return encodeHexLowerCase(sha256(new TextEncoder().encode(token)));
+}
+
+export class SessionStore {
+  readonly #db: Database;
+  readonly #lifetimeMs: number;
+  readonly #now: () => number;
+
+  constructor(db: Database, options: { days: number; now?: () => number }) {
+    this.#db = db;
+    this.#lifetimeMs = options.days * 24 * 3600 * 1000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  get lifetimeMs(): number {
+    return this.#lifetimeMs;
+  }
+
+  async create(userId: string, meta: { ip?: string | undefined; userAgent?: string | undefined } = {}): Promise<{ token: string; session: Session }> {
+    const token = generateSessionToken();
+    const [session] = await this.#db
+      .insert(sessions)
+      .values({
+        id: sessionIdFromToken(token),
+        userId,
+        expiresAt: new Date(this.#now() + this.#lifetimeMs),
+        ip: meta.ip ?? null,
+        userAgent: meta.userAgent?.slice(0, 400) ?? null,
+      })
+      .returning();
+    return { token, session: session! };
+  }
+
+  async validate(token: string): Promise<ValidatedSession | null> {
+    if (!/^[a-z2-7]{32}$/.test(token)) return null;
+    const id = sessionIdFromToken(token);
+    const rows = await this.#db
+      .select({ session: sessions, user: { id: users.id, email: users.email, displayName: users.displayName, role: users.role } })
+      .from(sessions)
+      .innerJoin(users, eq(users.id, sessions.userId))
+      .where(eq(sessions.id, id))
+      .limit(1);
+    const row = rows[0];
+    if (!row) return null;
+    const now = this.#now();
+    if (row.session.expiresAt.getTime() <= now) {
+      await this.#db.delete(sessions).where(eq(sessions.id, id));
+      return null;
+    }
+    let refreshed = false;
+    if (row.session.expiresAt.getTime() - now < this.#lifetimeMs / 2) {
+      const expiresAt = new Date(now + this.#lifetimeMs);
+      await this.#db.update(sessions).set({ expiresAt }).where(eq(sessions.id, id));
+      row.session.expiresAt = expiresAt;
+      refreshed = true;
+    }
+    return { session: row.session, user: row.user, refreshed };
+  }
+
+  async invalidate(sessionId: string): Promise<void> {
+    await this.#db.delete(sessions).where(eq(sessions.id, sessionId));
+  }
+
+  async invalidateAllFor(userId: string): Promise<void> {
+    await this.#db.delete(sessions).where(eq(sessions.userId, userId));
+  }
+
+  /** Removes expired rows; called periodically by the server. */
+  async purgeExpired(): Promise<number> {
+    const gone = await this.#db.delete(sessions).where(lt(sessions.expiresAt, new Date(this.#now()))).returning({ id: sessions.id });
+    return gone.length;
+  }
+
+  async countActive(userId: string): Promise<number> {
+    const rows = await this.#db
+      .select({ id: sessions.id })
+      .from(sessions)
+      .where(and(eq(sessions.userId, userId), gt(sessions.expiresAt, new Date(this.#now()))));
+    return rows.length;
+  }
+}

@@ -1,0 +1,123 @@
+// One typed, validated source of every environment variable the server reads.
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no'])
+  .transform((v) => v === '1' || v === 'true' || v === 'yes');
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
+  HOST: z.string().default('0.0.0.0'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** Public origin used in links and the CSRF origin check, e.g. https://class.example.org */
+  LECTERN_ORIGIN: z.url().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** postgres:// URL; unset means embedded PGlite in LECTERN_DATA_DIR/db */
+  DATABASE_URL: z.string().optional(),
+  /** Where PGlite, HLS segments, recordings and uploads live */
+  LECTERN_DATA_DIR: z.string().default('.data'),
+  REDIS_URL: z.string().optional(),
+  /** Marks cookies Secure; on by default when the origin is https */
+  LECTERN_SECURE_COOKIES: bool.optional(),
+  SESSION_DAYS: z.coerce.number().positive().default(30),
+  /** Signs short-lived media URLs (HLS); generated per process when unset */
+  LECTERN_MEDIA_SECRET: z.string().min(16).optional(),
+  // Media
+  MEDIASOUP_WORKER_BIN: z.string().optional(),
+  LECTERN_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
+  LECTERN_LISTEN_IP: z.string().default('0.0.0.0'),
+  LECTERN_ANNOUNCED_IP: z.string().optional(),
+  /** First UDP/TCP port for the WebRtcServers (one port per worker) */
+  LECTERN_RTC_PORT: z.coerce.number().int().min(0).max(65535).default(40000),
+  /** Lowest/highest port for PlainTransports towards ffmpeg */
+  LECTERN_RTC_MIN_PORT: z.coerce.number().int().min(1024).max(65535).default(41000),
+  LECTERN_RTC_MAX_PORT: z.coerce.number().int().min(1024).max(65535).default(49999),
+  /** JSON array of RTCIceServer handed to browsers */
+  LECTERN_ICE_SERVERS: z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      if (!s) return [] as { urls: string | string[]; username?: string; credential?: string }[];
+      try {
+        return z
+          .array(z.object({ urls: z.union([z.string(), z.array(z.string())]), username: z.string().optional(), credential: z.string().optional() }))
+          .parse(JSON.parse(s));
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'LECTERN_ICE_SERVERS must be a JSON array of {urls, username?, credential?}' });
+        return z.NEVER;
+      }
+    }),
+  LECTERN_MAX_WEBRTC_VIEWERS: z.coerce.number().int().min(0).default(200),
+  LECTERN_TEACHER_GRACE_SECONDS: z.coerce.number().int().min(0).default(30),
+  FFMPEG_PATH: z.string().default('ffmpeg'),
+  FFPROBE_PATH: z.string().default('ffprobe'),
+});
+
+export type Env = z.input<typeof EnvSchema>;
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  host: string;
+  port: number;
+  origin: string | undefined;
+  logLevel: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  redisUrl: string | undefined;
+  secureCookies: boolean;
+  sessionDays: number;
+  mediaSecret: string | undefined;
+  media: {
+    workerBin: string | undefined;
+    workers: number;
+    listenIp: string;
+    announcedIp: string | undefined;
+    rtcPort: number;
+    rtcMinPort: number;
+    rtcMaxPort: number;
+    iceServers: { urls: string | string[]; username?: string; credential?: string }[];
+    maxWebRtcViewers: number;
+    teacherGraceSeconds: number;
+  };
+  ffmpegPath: string;
+  ffprobePath: string;
+}
+
+/** Parses the environment (or overrides, for tests) into a Config; throws one readable error listing every problem. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    env: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    origin: e.LECTERN_ORIGIN,
+    logLevel: e.LOG_LEVEL,
+    databaseUrl: e.DATABASE_URL || undefined,
+    dataDir: path.resolve(e.LECTERN_DATA_DIR),
+    redisUrl: e.REDIS_URL || undefined,
+    secureCookies: e.LECTERN_SECURE_COOKIES ?? (e.LECTERN_ORIGIN?.startsWith('https:') ?? false),
+    sessionDays: e.SESSION_DAYS,
+    mediaSecret: e.LECTERN_MEDIA_SECRET,
+    media: {
+      workerBin: e.MEDIASOUP_WORKER_BIN,
+      workers: e.LECTERN_WORKERS ?? Math.max(1, os.availableParallelism()),
+      listenIp: e.LECTERN_LISTEN_IP,
+      announcedIp: e.LECTERN_ANNOUNCED_IP,
+      rtcPort: e.LECTERN_RTC_PORT,
+      rtcMinPort: e.LECTERN_RTC_MIN_PORT,
+      rtcMaxPort: e.LECTERN_RTC_MAX_PORT,
+      iceServers: e.LECTERN_ICE_SERVERS,
+      maxWebRtcViewers: e.LECTERN_MAX_WEBRTC_VIEWERS,
+      teacherGraceSeconds: e.LECTERN_TEACHER_GRACE_SECONDS,
+    },
+    ffmpegPath: e.FFMPEG_PATH,
+    ffprobePath: e.FFPROBE_PATH,
+  };
+}

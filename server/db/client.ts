@@ -1,0 +1,69 @@
+// Picks the database: postgres.js against a server when DATABASE_URL is set, embedded PGlite in the data
+// directory otherwise (a fresh clone runs with nothing to install). Migrations in drizzle/ run on open.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sql } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import * as schema from './schema.ts';
+
+export { schema };
+export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+export interface DatabaseHandle {
+  db: Database;
+  kind: 'postgres' | 'pglite';
+  /** Resolves true when a trivial query answers. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../drizzle');
+
+export interface OpenDatabaseOptions {
+  /** postgres:// URL; when unset, PGlite in `pgliteDir` (or in memory when that is 'memory://') */
+  url?: string | undefined;
+  pgliteDir: string;
+}
+
+export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
+  let handle: DatabaseHandle;
+  if (options.url) {
+    const { default: postgres } = await import('postgres');
+    const { drizzle } = await import('drizzle-orm/postgres-js');
+    const { migrate } = await import('drizzle-orm/postgres-js/migrator');
+    const client = postgres(options.url, { max: 10, onnotice: () => {} });
+    const db = drizzle(client, { schema });
+    await migrate(db, { migrationsFolder });
+    handle = {
+      db: db as unknown as Database,
+      kind: 'postgres',
+      ping: () => pingWith(db as unknown as Database),
+      close: () => client.end({ timeout: 5 }),
+    };
+  } else {
+    const { PGlite } = await import('@electric-sql/pglite');
+    const { drizzle } = await import('drizzle-orm/pglite');
+    const { migrate } = await import('drizzle-orm/pglite/migrator');
+    if (options.pgliteDir !== 'memory://') fs.mkdirSync(options.pgliteDir, { recursive: true });
+    const client = await PGlite.create(options.pgliteDir);
+    const db = drizzle(client, { schema });
+    await migrate(db, { migrationsFolder });
+    handle = {
+      db: db as unknown as Database,
+      kind: 'pglite',
+      ping: () => pingWith(db as unknown as Database),
+      close: () => client.close(),
+    };
+  }
+  return handle;
+}
+
+async function pingWith(db: Database): Promise<boolean> {
+  try {
+    await db.execute(sql`select 1`);
+    return true;
+  } catch {
+    return false;
+  }
+}

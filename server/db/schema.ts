@@ -1,0 +1,303 @@
+// The whole domain in one schema; migrations in drizzle/ are generated from it (npm run db:generate).
+// Unique constraints stand wherever a duplicate would be a bug (one vote per user per poll, one upvote per
+// user per question, one enrollment per user per course).
+import { sql } from 'drizzle-orm';
+import {
+  boolean,
+  check,
+  index,
+  integer,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+  bigint,
+} from 'drizzle-orm/pg-core';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+const tz = (name: string) => timestamp(name, { withTimezone: true });
+
+export const userRole = pgEnum('user_role', ['student', 'teacher', 'admin']);
+export const classStatus = pgEnum('class_status', ['scheduled', 'live', 'ended', 'cancelled']);
+export const recordingStatus = pgEnum('recording_status', ['recording', 'processing', 'ready', 'failed']);
+export const questionStatus = pgEnum('question_status', ['open', 'answered', 'dismissed']);
+export const pollKind = pgEnum('poll_kind', ['single', 'multiple']);
+export const pollStatus = pgEnum('poll_status', ['open', 'closed']);
+export const viewerMode = pgEnum('viewer_mode', ['webrtc', 'hls']);
+
+export const users = pgTable(
+  'users',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    email: text('email').notNull(),
+    displayName: text('display_name').notNull(),
+    passwordHash: text('password_hash').notNull(),
+    role: userRole('role').notNull().default('student'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('users_email_unique').on(sql`lower(${t.email})`)],
+);
+
+export const sessions = pgTable(
+  'sessions',
+  {
+    /** SHA-256 of the session token, hex: the token itself is never stored. */
+    id: text('id').primaryKey(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    expiresAt: tz('expires_at').notNull(),
+    createdAt: createdAt(),
+    userAgent: text('user_agent'),
+    ip: text('ip'),
+  },
+  (t) => [index('sessions_user_idx').on(t.userId)],
+);
+
+export const courses = pgTable(
+  'courses',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    teacherId: uuid('teacher_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'restrict' }),
+    title: text('title').notNull(),
+    description: text('description').notNull().default(''),
+    thumbnailUrl: text('thumbnail_url'),
+    priceCents: integer('price_cents').notNull().default(0),
+    currency: text('currency').notNull().default('EUR'),
+    published: boolean('published').notNull().default(false),
+    createdAt: createdAt(),
+    updatedAt: tz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [index('courses_teacher_idx').on(t.teacherId), check('courses_price_nonneg', sql`${t.priceCents} >= 0`)],
+);
+
+export const lessons = pgTable(
+  'lessons',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    courseId: uuid('course_id')
+      .notNull()
+      .references(() => courses.id, { onDelete: 'cascade' }),
+    position: integer('position').notNull(),
+    title: text('title').notNull(),
+    description: text('description').notNull().default(''),
+    durationSeconds: integer('duration_seconds').notNull().default(0),
+    createdAt: createdAt(),
+  },
+  (t) => [index('lessons_course_position_idx').on(t.courseId, t.position)],
+);
+
+export const enrollments = pgTable(
+  'enrollments',
+  {
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    courseId: uuid('course_id')
+      .notNull()
+      .references(() => courses.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.courseId] }), index('enrollments_course_idx').on(t.courseId)],
+);
+
+export const liveClasses = pgTable(
+  'live_classes',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    courseId: uuid('course_id')
+      .notNull()
+      .references(() => courses.id, { onDelete: 'cascade' }),
+    lessonId: uuid('lesson_id').references(() => lessons.id, { onDelete: 'set null' }),
+    teacherId: uuid('teacher_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'restrict' }),
+    title: text('title').notNull(),
+    scheduledAt: tz('scheduled_at').notNull(),
+    startedAt: tz('started_at'),
+    endedAt: tz('ended_at'),
+    status: classStatus('status').notNull().default('scheduled'),
+    peakViewers: integer('peak_viewers').notNull().default(0),
+    totalViewers: integer('total_viewers').notNull().default(0),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('live_classes_course_idx').on(t.courseId),
+    index('live_classes_status_scheduled_idx').on(t.status, t.scheduledAt),
+  ],
+);
+
+export const attendance = pgTable(
+  'attendance',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    classId: uuid('class_id')
+      .notNull()
+      .references(() => liveClasses.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    mode: viewerMode('mode').notNull().default('webrtc'),
+    joinedAt: tz('joined_at').notNull().defaultNow(),
+    leftAt: tz('left_at'),
+    watchSeconds: integer('watch_seconds').notNull().default(0),
+  },
+  (t) => [index('attendance_class_idx').on(t.classId), index('attendance_user_idx').on(t.userId)],
+);
+
+export const chatMessages = pgTable(
+  'chat_messages',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    classId: uuid('class_id')
+      .notNull()
+      .references(() => liveClasses.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    body: text('body').notNull(),
+    createdAt: createdAt(),
+    deletedAt: tz('deleted_at'),
+    deletedBy: uuid('deleted_by').references(() => users.id, { onDelete: 'set null' }),
+  },
+  (t) => [index('chat_messages_class_created_idx').on(t.classId, t.createdAt)],
+);
+
+export const questions = pgTable(
+  'questions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    classId: uuid('class_id')
+      .notNull()
+      .references(() => liveClasses.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    body: text('body').notNull(),
+    anonymous: boolean('anonymous').notNull().default(false),
+    status: questionStatus('status').notNull().default('open'),
+    pinned: boolean('pinned').notNull().default(false),
+    voteCount: integer('vote_count').notNull().default(0),
+    createdAt: createdAt(),
+    answeredAt: tz('answered_at'),
+  },
+  (t) => [index('questions_class_idx').on(t.classId)],
+);
+
+export const questionVotes = pgTable(
+  'question_votes',
+  {
+    questionId: uuid('question_id')
+      .notNull()
+      .references(() => questions.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.questionId, t.userId] })],
+);
+
+export const polls = pgTable(
+  'polls',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    classId: uuid('class_id')
+      .notNull()
+      .references(() => liveClasses.id, { onDelete: 'cascade' }),
+    createdBy: uuid('created_by')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    question: text('question').notNull(),
+    kind: pollKind('kind').notNull().default('single'),
+    isQuiz: boolean('is_quiz').notNull().default(false),
+    allowChange: boolean('allow_change').notNull().default(false),
+    showResults: boolean('show_results').notNull().default(false),
+    status: pollStatus('status').notNull().default('open'),
+    createdAt: createdAt(),
+    closedAt: tz('closed_at'),
+  },
+  (t) => [index('polls_class_idx').on(t.classId)],
+);
+
+export const pollOptions = pgTable(
+  'poll_options',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    pollId: uuid('poll_id')
+      .notNull()
+      .references(() => polls.id, { onDelete: 'cascade' }),
+    position: integer('position').notNull(),
+    label: text('label').notNull(),
+    isCorrect: boolean('is_correct').notNull().default(false),
+  },
+  (t) => [uniqueIndex('poll_options_poll_position_unique').on(t.pollId, t.position)],
+);
+
+/** One ballot per user per poll; a multiple-choice ballot lists several options. */
+export const pollVotes = pgTable(
+  'poll_votes',
+  {
+    pollId: uuid('poll_id')
+      .notNull()
+      .references(() => polls.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    optionIds: uuid('option_ids').array().notNull(),
+    createdAt: createdAt(),
+    updatedAt: tz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.pollId, t.userId] })],
+);
+
+export const recordings = pgTable(
+  'recordings',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    classId: uuid('class_id')
+      .notNull()
+      .references(() => liveClasses.id, { onDelete: 'cascade' }),
+    lessonId: uuid('lesson_id').references(() => lessons.id, { onDelete: 'set null' }),
+    /** Relative to the data directory */
+    playlistPath: text('playlist_path').notNull(),
+    durationSeconds: integer('duration_seconds').notNull().default(0),
+    sizeBytes: bigint('size_bytes', { mode: 'number' }).notNull().default(0),
+    thumbnailPath: text('thumbnail_path'),
+    status: recordingStatus('status').notNull().default('recording'),
+    error: text('error'),
+    createdAt: createdAt(),
+    readyAt: tz('ready_at'),
+  },
+  (t) => [index('recordings_class_idx').on(t.classId), index('recordings_lesson_idx').on(t.lessonId)],
+);
+
+export const lessonProgress = pgTable(
+  'lesson_progress',
+  {
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    lessonId: uuid('lesson_id')
+      .notNull()
+      .references(() => lessons.id, { onDelete: 'cascade' }),
+    positionSeconds: integer('position_seconds').notNull().default(0),
+    completed: boolean('completed').notNull().default(false),
+    updatedAt: tz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.lessonId] })],
+);
+
+export type User = typeof users.$inferSelect;
+export type Session = typeof sessions.$inferSelect;
+export type Course = typeof courses.$inferSelect;
+export type Lesson = typeof lessons.$inferSelect;
+export type LiveClass = typeof liveClasses.$inferSelect;
+export type Recording = typeof recordings.$inferSelect;
+export type UserRole = (typeof userRole.enumValues)[number];
+export type ClassStatus = (typeof classStatus.enumValues)[number];

@@ -1,0 +1,72 @@
+// Socket.io on the same HTTP server and port as the API and pages. A socket is authenticated by the same
+// session cookie as HTTP; with REDIS_URL the Redis adapter lets several processes share class rooms.
+import type { Server as HttpServer } from 'node:http';
+import { Server } from 'socket.io';
+import { SESSION_COOKIE, type SessionUser } from '../auth/session-store.ts';
+import type { Services } from '../services.ts';
+
+export interface SocketData {
+  user: SessionUser;
+  sessionId: string;
+}
+
+export type LecternIo = Server<Record<string, (...args: any[]) => void>, Record<string, (...args: any[]) => void>, Record<string, never>, SocketData>;
+
+function readCookie(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return undefined;
+}
+
+export async function createSocketServer(httpServer: HttpServer, services: Services): Promise<{ io: LecternIo; close(): Promise<void> }> {
+  const io: LecternIo = new Server(httpServer, {
+    path: '/socket.io',
+    serveClient: false,
+    maxHttpBufferSize: 256 * 1024,
+    pingInterval: 10_000,
+    pingTimeout: 8_000,
+    connectionStateRecovery: { maxDisconnectionDuration: 60_000, skipMiddlewares: false },
+    cors: services.config.origin ? { origin: services.config.origin, credentials: true } : undefined,
+  });
+
+  io.use(async (socket, next) => {
+    try {
+      const token = readCookie(socket.handshake.headers.cookie, SESSION_COOKIE);
+      const result = token ? await services.sessions.validate(token) : null;
+      if (!result) return next(new Error('unauthenticated'));
+      socket.data.user = result.user;
+      socket.data.sessionId = result.session.id;
+      next();
+    } catch (err) {
+      services.log.error({ err }, 'socket authentication failed');
+      next(new Error('internal'));
+    }
+  });
+
+  const closers: (() => Promise<void>)[] = [];
+  if (services.config.redisUrl) {
+    const { createClient } = await import('redis');
+    const { createAdapter } = await import('@socket.io/redis-adapter');
+    const pub = createClient({ url: services.config.redisUrl });
+    const sub = pub.duplicate();
+    pub.on('error', (err) => services.log.error({ err }, 'redis publish client error'));
+    sub.on('error', (err) => services.log.error({ err }, 'redis subscribe client error'));
+    await Promise.all([pub.connect(), sub.connect()]);
+    io.adapter(createAdapter(pub, sub));
+    closers.push(async () => {
+      await Promise.allSettled([pub.quit(), sub.quit()]);
+    });
+    services.log.info('socket.io uses the Redis adapter');
+  }
+
+  return {
+    io,
+    async close() {
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+      for (const c of closers) await c();
+    },
+  };
+}

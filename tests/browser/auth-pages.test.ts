@@ -1,0 +1,54 @@
+// The register and login pages in a real Chromium against the real server and its built app.
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../helpers/browser.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+describe('register and login pages', () => {
+  let server: TestServer;
+  let browser: Browser;
+  beforeAll(async () => {
+    [server, browser] = await Promise.all([startTestServer({ app: 'build' }), launchChromium()]);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('registers a teacher, shows who is logged in, logs out and back in; a wrong password shows an error', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const email = `page-${Date.now()}@example.test`;
+
+    await page.goto(`${server.url}/register`);
+    await page.getByLabel('Name').fill('Grace Hopper');
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill('short');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await expect.poll(() => page.getByText('Password must be at least 10 characters').count()).toBe(1);
+
+    await page.getByLabel('Password').fill('a long enough password');
+    await page.getByLabel('Teacher').check();
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.waitForURL(`${server.url}/`);
+    await expect.poll(() => page.getByTestId('current-user').textContent()).toContain('Grace Hopper');
+    expect(await page.getByTestId('current-user').textContent()).toContain('teacher');
+    const cookies = await context.cookies();
+    expect(cookies.find((c) => c.name === 'lectern_session')?.httpOnly).toBe(true);
+
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await expect.poll(() => page.getByRole('link', { name: 'Log in' }).count()).toBe(1);
+
+    await page.goto(`${server.url}/login`);
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill('the wrong password');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await expect.poll(() => page.getByTestId('form-error').textContent()).toContain('Wrong email or password');
+
+    await page.getByLabel('Password').fill('a long enough password');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL(`${server.url}/`);
+    await expect.poll(() => page.getByTestId('current-user').textContent()).toContain('Grace Hopper');
+    await context.close();
+  });
+});

@@ -1,0 +1,74 @@
+// Migrations apply on an empty PGlite and an empty PostgreSQL database, and the constraints that stop
+// duplicate votes and enrollments hold on both.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, schema, type DatabaseHandle } from '../../server/db/client.ts';
+import { createScratchDatabase, dbKinds } from '../helpers/databases.ts';
+
+const EXPECTED_TABLES = [
+  'attendance', 'chat_messages', 'courses', 'enrollments', 'lesson_progress', 'lessons', 'live_classes', 'poll_options',
+  'poll_votes', 'polls', 'question_votes', 'questions', 'recordings', 'sessions', 'users',
+];
+
+describe.each(await dbKinds())('migrations on %s', (kind) => {
+  let handle: DatabaseHandle;
+  let cleanup: () => Promise<void>;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-db-'));
+    if (kind === 'postgres') {
+      const scratch = await createScratchDatabase();
+      handle = await openDatabase({ url: scratch.url, pgliteDir: dir });
+      cleanup = scratch.drop;
+    } else {
+      handle = await openDatabase({ pgliteDir: dir });
+      cleanup = async () => {};
+    }
+  });
+  afterAll(async () => {
+    await handle?.close();
+    await cleanup?.();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('creates every table of the domain', async () => {
+    const rows = await handle.db.execute<{ table_name: string }>(
+      sql`select table_name from information_schema.tables where table_schema = 'public' order by table_name`,
+    );
+    const names = (Array.isArray(rows) ? rows : (rows as { rows: { table_name: string }[] }).rows).map((r) => r.table_name);
+    expect(names).toEqual(EXPECTED_TABLES);
+  });
+
+  it('is idempotent: opening again applies nothing twice and keeps data', async () => {
+    await handle.db.insert(schema.users).values({ email: 'keep@example.test', displayName: 'K', passwordHash: 'x' });
+    if (kind === 'pglite') {
+      await handle.close();
+      handle = await openDatabase({ pgliteDir: dir });
+    }
+    const users = await handle.db.select().from(schema.users);
+    expect(users.map((u) => u.email)).toContain('keep@example.test');
+  });
+
+  it('enforces the uniqueness that keeps votes, upvotes, enrollments and emails single', async () => {
+    const db = handle.db;
+    const [teacher] = await db.insert(schema.users).values({ email: 't@example.test', displayName: 'T', passwordHash: 'x', role: 'teacher' }).returning();
+    const [student] = await db.insert(schema.users).values({ email: 's@example.test', displayName: 'S', passwordHash: 'x' }).returning();
+    await expect(db.insert(schema.users).values({ email: 'S@EXAMPLE.TEST', displayName: 'S2', passwordHash: 'x' })).rejects.toThrow();
+    const [course] = await db.insert(schema.courses).values({ teacherId: teacher!.id, title: 'C' }).returning();
+    await db.insert(schema.enrollments).values({ userId: student!.id, courseId: course!.id });
+    await expect(db.insert(schema.enrollments).values({ userId: student!.id, courseId: course!.id })).rejects.toThrow();
+    const [cls] = await db.insert(schema.liveClasses).values({ courseId: course!.id, teacherId: teacher!.id, title: 'L', scheduledAt: new Date() }).returning();
+    const [poll] = await db.insert(schema.polls).values({ classId: cls!.id, createdBy: teacher!.id, question: 'Q?' }).returning();
+    const [opt] = await db.insert(schema.pollOptions).values({ pollId: poll!.id, position: 0, label: 'A' }).returning();
+    await db.insert(schema.pollVotes).values({ pollId: poll!.id, userId: student!.id, optionIds: [opt!.id] });
+    await expect(db.insert(schema.pollVotes).values({ pollId: poll!.id, userId: student!.id, optionIds: [opt!.id] })).rejects.toThrow();
+    const [q] = await db.insert(schema.questions).values({ classId: cls!.id, userId: student!.id, body: 'why?' }).returning();
+    await db.insert(schema.questionVotes).values({ questionId: q!.id, userId: teacher!.id });
+    await expect(db.insert(schema.questionVotes).values({ questionId: q!.id, userId: teacher!.id })).rejects.toThrow();
+    await expect(db.insert(schema.courses).values({ teacherId: teacher!.id, title: 'Neg', priceCents: -1 })).rejects.toThrow();
+  });
+});

@@ -1,0 +1,71 @@
+// A fetch with a cookie jar, so one client is one logged-in person.
+export class HttpClient {
+  readonly baseUrl: string;
+  readonly #cookies = new Map<string, string>();
+
+  constructor(baseUrl: string) {
+    this.baseUrl = baseUrl;
+  }
+
+  get cookieHeader(): string {
+    return [...this.#cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
+  async request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
+    const res = await fetch(this.baseUrl + path, {
+      method,
+      headers: {
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(this.#cookies.size ? { cookie: this.cookieHeader } : {}),
+        ...headers,
+      },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      redirect: 'manual',
+    });
+    for (const line of res.headers.getSetCookie()) {
+      const [pair, ...attrs] = line.split(';');
+      const eq = pair!.indexOf('=');
+      const name = pair!.slice(0, eq).trim();
+      const value = pair!.slice(eq + 1).trim();
+      const expired = attrs.some((a) => /max-age=0/i.test(a) || (/expires=/i.test(a) && new Date(a.split('=')[1]!) < new Date()));
+      if (expired || value === '') this.#cookies.delete(name);
+      else this.#cookies.set(name, value);
+    }
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      /* not JSON: keep the text */
+    }
+    return { status: res.status, body: parsed, headers: res.headers };
+  }
+
+  get(path: string) {
+    return this.request('GET', path);
+  }
+  post(path: string, body?: unknown) {
+    return this.request('POST', path, body ?? {});
+  }
+  patch(path: string, body?: unknown) {
+    return this.request('PATCH', path, body ?? {});
+  }
+  delete(path: string) {
+    return this.request('DELETE', path);
+  }
+}
+
+let counter = 0;
+/** Registers a fresh account (unique email) and returns a logged-in client. */
+export async function registerUser(
+  baseUrl: string,
+  role: 'student' | 'teacher' = 'student',
+  name = `${role} ${++counter}`,
+): Promise<{ client: HttpClient; user: { id: string; email: string; displayName: string; role: string }; password: string }> {
+  const client = new HttpClient(baseUrl);
+  const password = 'correct horse battery';
+  const email = `${role}-${process.pid}-${Date.now()}-${++counter}@example.test`;
+  const res = await client.post('/api/auth/register', { email, password, displayName: name, role });
+  if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return { client, user: res.body.user, password };
+}

@@ -1,0 +1,46 @@
+// Starts the real server (real database, real mediasoup worker, real ffmpeg) on free ports for one test file.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../server/config.ts';
+import { startLectern, type LecternServer, type StartOptions } from '../../server/main.ts';
+import { createScratchDatabase, type DbKind } from './databases.ts';
+
+export interface TestServer extends LecternServer {
+  dataDir: string;
+  dbKind: DbKind;
+  stop(): Promise<void>;
+}
+
+export async function startTestServer(
+  options: { db?: DbKind; app?: StartOptions['app']; env?: Record<string, string> } = {},
+): Promise<TestServer> {
+  const dbKind = options.db ?? 'pglite';
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-test-'));
+  const scratch = dbKind === 'postgres' ? await createScratchDatabase() : undefined;
+  const config = loadConfig({
+    ...process.env,
+    NODE_ENV: 'test',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    LECTERN_DATA_DIR: dataDir,
+    DATABASE_URL: scratch?.url ?? '',
+    LECTERN_WORKERS: '1',
+    LECTERN_LISTEN_IP: '127.0.0.1',
+    LECTERN_RTC_PORT: '0',
+    REDIS_URL: '',
+    ...options.env,
+  });
+  const server = await startLectern({ config, app: options.app ?? 'none' });
+  return {
+    ...server,
+    dataDir,
+    dbKind,
+    async stop() {
+      await server.close();
+      await scratch?.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
