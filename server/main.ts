@@ -15,6 +15,7 @@ import { probeFfmpeg } from './hls/ffmpeg-info.ts';
 import { ClassCatalog } from './classes/class-catalog.ts';
 import { createHttpApp } from './http/app.ts';
 import { createSocketServer, type LecternIo } from './realtime/socket-server.ts';
+import { ClassMembership } from './realtime/class-membership.ts';
 import { createAppHandler } from './app-handler.ts';
 import { publishServices, type Services } from './services.ts';
 
@@ -23,6 +24,7 @@ export interface LecternServer {
   port: number;
   services: Services;
   io: LecternIo;
+  membership: ClassMembership;
   httpServer: http.Server;
   close(): Promise<void>;
 }
@@ -82,6 +84,8 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     appHandler.handle(req, res, () => void apiListener(req, res));
   });
   const realtime = await createSocketServer(httpServer, services);
+  // Class features (SFU signalling, chat, Q&A, polls, hands, presence) plug in here with membership.use().
+  const membership = new ClassMembership(realtime.io, services);
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -109,7 +113,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     })());
 
   log.info({ url, app: appMode, workers: workers.health().alive, ffmpeg: ffmpeg.version }, 'lectern is listening');
-  return { url, port, services, io: realtime.io, httpServer, close };
+  return { url, port, services, io: realtime.io, membership, httpServer, close };
 }
 
 // Run as a program: `node server/main.ts [--dev]`

@@ -1,0 +1,19 @@
+// The request/acknowledge envelope every Socket.io event uses, shared by server and app.
+import { z } from 'zod';
+
+export type AckOk<T> = { ok: true; data: T };
+export type AckError = { ok: false; error: { code: string; message: string } };
+export type Ack<T> = AckOk<T> | AckError;
+
+export const ClassJoin = z.object({ classId: z.uuid({ message: 'classId must be a class id' }) });
+export type ClassJoin = z.infer<typeof ClassJoin>;
+
+export type ClassRole = 'teacher' | 'admin' | 'student';
+
+export interface ClassJoined {
+  classId: string;
+  role: ClassRole;
+  title: string;
+  status: 'scheduled' | 'live' | 'ended' | 'cancelled';
+  user: { id: string; displayName: string; role: 'student' | 'teacher' | 'admin' };
+}
