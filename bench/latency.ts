@@ -1,0 +1,240 @@
+// Glass-to-glass latency of a live class: the teacher's "camera" is a 1280x720 canvas at 30 fps whose frames
+// carry the time they were drawn (32 black/white blocks); the student's page reads the time back out of each
+// decoded frame as it is presented. Both pages run in one Chromium, so they share a clock. Two paths, same run:
+//   sfu: the real studio -> mediasoup -> classroom pages (camera simulcast, the student on the top layer)
+//   p2p: two RTCPeerConnections in one page, no server (the floor the SFU is compared with)
+// Both paths carry the fake microphone in the same stream as the video (lip sync on, as in a real class);
+// --no-audio measures video alone (headless Chromium's fake audio I/O adds a large, constant A/V-sync delay).
+// Options: --duration 20 (seconds measured per path, after a warm-up) or BENCH_DURATION; --no-audio.
+// Writes bench/results/latency.json { sfu: {p50, p95, frames}, p2p: {p50, p95, frames} } (milliseconds).
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../tests/helpers/browser.ts';
+import { startTestServer, type TestServer } from '../tests/helpers/server.ts';
+import { createLiveClass } from '../tests/sfu/fixtures.ts';
+
+interface PathResult {
+  p50: number;
+  p95: number;
+  frames: number;
+  mean: number;
+  max: number;
+  width: number;
+  height: number;
+}
+
+const WARMUP_S = 6;
+
+/**
+ * Runs in the page: a 1280x720 canvas stream at 30 fps. Each frame shows moving content (so the encoder works
+ * as with a real camera) and the drawing time (ms since the epoch, low 32 bits) as two rows of 16 blocks.
+ */
+const CLOCK_CANVAS = `
+window.__clockStream = () => {
+  const canvas = document.createElement('canvas');
+  canvas.width = 1280; canvas.height = 720;
+  const g = canvas.getContext('2d');
+  let n = 0;
+  const draw = () => {
+    n++;
+    const grad = g.createLinearGradient(0, 0, 1280, 720);
+    grad.addColorStop(0, 'hsl(' + (n * 3) % 360 + ',60%,45%)');
+    grad.addColorStop(1, 'hsl(' + (n * 3 + 120) % 360 + ',60%,35%)');
+    g.fillStyle = grad; g.fillRect(0, 0, 1280, 720);
+    g.fillStyle = '#ddd'; g.fillRect((n * 12) % 1280, 420, 120, 120);
+    const t = (performance.timeOrigin + performance.now()) >>> 0;
+    for (let i = 0; i < 32; i++) {
+      g.fillStyle = (t >>> (31 - i)) & 1 ? '#fff' : '#000';
+      g.fillRect(40 + (i % 16) * 75, 40 + Math.floor(i / 16) * 150, 75, 150);
+    }
+  };
+  draw();
+  setInterval(draw, 1000 / 30);
+  return canvas.captureStream(30);
+};
+`;
+
+/** Runs in the page: reads the time from every presented frame of `video` and records now - sent. */
+const CLOCK_READER = `
+window.__readClock = (video) => {
+  const canvas = document.createElement('canvas');
+  const g = canvas.getContext('2d', { willReadFrequently: true });
+  const samples = [];
+  let size = [0, 0];
+  let recording = false;
+  const onFrame = (now, meta) => {
+    const w = meta.width, h = meta.height;
+    if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
+    g.drawImage(video, 0, 0, w, h);
+    const px = g.getImageData(0, 0, w, h).data;
+    let t = 0;
+    for (let i = 0; i < 32; i++) {
+      const x = Math.round(((40 + (i % 16) * 75 + 37) / 1280) * w);
+      const y = Math.round(((40 + Math.floor(i / 16) * 150 + 75) / 720) * h);
+      const o = (y * w + x) * 4;
+      const lum = 0.299 * px[o] + 0.587 * px[o + 1] + 0.114 * px[o + 2];
+      t = (t * 2) + (lum > 128 ? 1 : 0);
+    }
+    const here = (performance.timeOrigin + now) >>> 0;
+    const latency = (here - t) >>> 0;
+    if (recording && latency < 5000) samples.push(latency);
+    size = [w, h];
+    video.requestVideoFrameCallback(onFrame);
+  };
+  video.requestVideoFrameCallback(onFrame);
+  return { start() { recording = true; samples.length = 0; }, stop() { recording = false; return { samples: samples.slice(), size }; } };
+};
+`;
+
+function summarise(samples: number[], size: [number, number]): PathResult {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+  return {
+    p50: at(0.5),
+    p95: at(0.95),
+    frames: sorted.length,
+    mean: Math.round((sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length)) * 10) / 10,
+    max: sorted.at(-1) ?? NaN,
+    width: size[0],
+    height: size[1],
+  };
+}
+
+async function measure(page: Page, selector: string, seconds: number, label: string): Promise<PathResult> {
+  await page.waitForSelector(selector, { timeout: 30_000 });
+  await page.evaluate((sel) => {
+    const w = window as unknown as { __reader: unknown; __readClock: (v: HTMLVideoElement) => unknown };
+    w.__reader = w.__readClock(document.querySelector(sel) as HTMLVideoElement);
+  }, selector);
+  process.stderr.write(`  ${label}: warming up ${WARMUP_S} s`);
+  await page.waitForTimeout(WARMUP_S * 1000);
+  await page.evaluate(() => (window as unknown as { __reader: { start(): void } }).__reader.start());
+  for (let s = 0; s < seconds; s += 5) {
+    process.stderr.write(`, ${s} s`);
+    await page.waitForTimeout(Math.min(5, seconds - s) * 1000);
+  }
+  process.stderr.write(`, done\n`);
+  const { samples, size } = await page.evaluate(() =>
+    (window as unknown as { __reader: { stop(): { samples: number[]; size: [number, number] } } }).__reader.stop(),
+  );
+  return summarise(samples, size);
+}
+
+async function sfuPath(browser: Browser, server: TestServer, seconds: number, withAudio: boolean): Promise<PathResult> {
+  {
+    const f = await createLiveClass(server);
+    const contextFor = async (cookie: string, scale: number) => {
+      const [name, value] = cookie.split('=') as [string, string];
+      // deviceScaleFactor 2: the student's video is shown at > 420 device pixels high, so it asks for 720p.
+      const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, deviceScaleFactor: scale });
+      await context.addCookies([{ name, value, url: server.url }]);
+      await context.addInitScript(CLOCK_CANVAS);
+      await context.addInitScript(CLOCK_READER);
+      return context;
+    };
+    const teacherContext = await contextFor(f.teacher.client.cookieHeader, 1);
+    // The teacher's camera is the clock canvas (the fake microphone stays).
+    await teacherContext.addInitScript(`{
+      const md = navigator.mediaDevices, original = md.getUserMedia.bind(md);
+      md.getUserMedia = async (c) => {
+        if (c && c.video) return window.__clockStream();
+        if (${JSON.stringify(!withAudio)}) throw new DOMException('no microphone in this run', 'NotFoundError');
+        return original(c);
+      };
+    }`);
+    const teacher = await teacherContext.newPage();
+    const student = await (await contextFor(f.students[0]!.client.cookieHeader, 2)).newPage();
+    await teacher.goto(`${server.url}/studio/${f.classId}`);
+    await teacher.getByRole('button', { name: 'Go live' }).click({ timeout: 30_000 });
+    await student.goto(`${server.url}/classes/${f.classId}`);
+    const result = await measure(student, '[data-testid="teacher-video"]', seconds, 'sfu');
+    await Promise.all([teacher.context().close(), student.context().close()]);
+    return result;
+  }
+}
+
+/** Runs on a page of the (idle) server only because media capture needs a secure context (127.0.0.1 is one). */
+async function p2pPath(browser: Browser, server: TestServer, seconds: number, withAudio: boolean): Promise<PathResult> {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  await context.addInitScript(CLOCK_CANVAS);
+  await context.addInitScript(CLOCK_READER);
+  const page = await context.newPage();
+  await page.goto(`${server.url}/health`);
+  await page.evaluate(async (withAudio) => {
+    const w = window as unknown as { __clockStream(): MediaStream };
+    const stream = w.__clockStream();
+    // With audio, as a real call: the fake microphone in the same stream, so the receiver lip-syncs too.
+    if (withAudio) stream.addTrack((await navigator.mediaDevices.getUserMedia({ audio: true })).getAudioTracks()[0]!);
+    const a = new RTCPeerConnection();
+    const b = new RTCPeerConnection();
+    a.onicecandidate = (e) => e.candidate && void b.addIceCandidate(e.candidate);
+    b.onicecandidate = (e) => e.candidate && void a.addIceCandidate(e.candidate);
+    const video = document.createElement('video');
+    video.muted = true;
+    video.autoplay = true;
+    video.playsInline = true;
+    video.id = 'p2p';
+    video.style.width = '1280px';
+    document.body.append(video);
+    const audio = document.createElement('audio');
+    audio.autoplay = true;
+    document.body.append(audio);
+    b.ontrack = (e) => {
+      if (e.track.kind === 'audio') {
+        audio.srcObject = new MediaStream([e.track]);
+        void audio.play();
+        return;
+      }
+      video.srcObject = new MediaStream([e.track]);
+      void video.play();
+    };
+    if (withAudio) a.addTrack(stream.getAudioTracks()[0]!, stream);
+    const transceiver = a.addTransceiver(stream.getVideoTracks()[0]!, {
+      direction: 'sendonly',
+      streams: [stream],
+      sendEncodings: [{ maxBitrate: 1_800_000, maxFramerate: 30 }],
+    });
+    const vp8 = RTCRtpSender.getCapabilities('video')!.codecs.filter((c) => /VP8|rtx/i.test(c.mimeType));
+    transceiver.setCodecPreferences(vp8);
+    await a.setLocalDescription(await a.createOffer());
+    await b.setRemoteDescription(a.localDescription!);
+    await b.setLocalDescription(await b.createAnswer());
+    await a.setRemoteDescription(b.localDescription!);
+  }, withAudio);
+  const result = await measure(page, '#p2p', seconds, 'p2p');
+  await context.close();
+  return result;
+}
+
+export default async function latency(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { duration: { type: 'string' }, 'no-audio': { type: 'boolean' } } });
+  const seconds = Math.max(20, Number(values.duration ?? process.env.BENCH_DURATION ?? 20));
+  const withAudio = !values['no-audio'] && !process.env.BENCH_NO_AUDIO;
+  const [browser, server] = await Promise.all([launchChromium(), startTestServer({ app: 'build' })]);
+  try {
+    process.stderr.write(`latency: 1280x720 @ 30 fps, ${seconds} s per path, ${withAudio ? 'with' : 'without'} audio\n`);
+    const sfu = await sfuPath(browser, server, seconds, withAudio);
+    const p2p = await p2pPath(browser, server, seconds, withAudio);
+    const results = { sfu, p2p, ratioP95: Math.round((sfu.p95 / p2p.p95) * 100) / 100, seconds, audio: withAudio, at: new Date().toISOString() };
+    const table = [sfu, p2p].map((r, i) => ({
+      path: i === 0 ? 'sfu' : 'p2p',
+      'p50 ms': r.p50,
+      'p95 ms': r.p95,
+      'mean ms': r.mean,
+      'max ms': r.max,
+      frames: r.frames,
+      received: `${r.width}x${r.height}`,
+    }));
+    console.table(table);
+    console.log(`SFU/P2P p95 ratio: ${results.ratioP95} (targets: SFU p95 <= 150 ms, ratio <= 1.15)`);
+    const out = path.join(import.meta.dirname, 'results', 'latency.json');
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
+    console.log(`wrote ${path.relative(process.cwd(), out)}`);
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+}

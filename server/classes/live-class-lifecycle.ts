@@ -1,0 +1,353 @@
+// The life of a live class in this process: scheduled -> live (the teacher goes live; the room opens) ->
+// ended (every transport closes). It also keeps who is present, the teacher's grace period when they drop,
+// attendance rows (join/leave/watch time per student), peak and total viewers, and who is on stage.
+// Everything for one class runs in order (a per-class queue), so a join racing a go-live cannot double-count.
+import { EventEmitter } from 'node:events';
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import type { Database } from '../db/client.ts';
+import { attendance, liveClasses, type LiveClass } from '../db/schema.ts';
+import type { ClassRole } from '../contracts/realtime.ts';
+import type { ClassStatusPush, PresencePush, PresenceViewer, StageUpdatePush } from '../contracts/sfu.ts';
+import { RealtimeError } from '../realtime/requests.ts';
+import type { RoomRegistry } from '../sfu/room-registry.ts';
+import type { Logger } from '../log.ts';
+
+export interface PresentMember {
+  socketId: string;
+  userId: string;
+  displayName: string;
+  role: ClassRole;
+}
+
+interface Presence extends PresentMember {
+  mode: PresenceViewer['mode'];
+  attendanceId: string | undefined;
+}
+
+interface ClassState {
+  classId: string;
+  teacherId: string;
+  status: LiveClass['status'];
+  startedAt: Date | null;
+  endedAt: Date | null;
+  peakViewers: number;
+  totalViewers: number;
+  members: Map<string, Presence>;
+  teacher: ClassStatusPush['teacher'];
+  graceTimer: NodeJS.Timeout | undefined;
+  invited: Set<string>;
+  onStage: Set<string>;
+}
+
+type LifecycleEvents = {
+  status: [ClassStatusPush];
+  presence: [PresencePush];
+  stage: [StageUpdatePush];
+  /** A student left the stage (the teacher removed them, or they left): their producers must close. */
+  stageleave: [classId: string, userId: string];
+};
+
+export interface LiveClassLifecycleOptions {
+  db: Database;
+  rooms: RoomRegistry;
+  graceSeconds: number;
+  log: Logger;
+}
+
+export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
+  readonly #db: Database;
+  readonly #rooms: RoomRegistry;
+  readonly #graceMs: number;
+  readonly #log: Logger;
+  readonly #classes = new Map<string, ClassState>();
+  readonly #queues = new Map<string, Promise<void>>();
+  #closed = false;
+
+  constructor(options: LiveClassLifecycleOptions) {
+    super();
+    this.setMaxListeners(0);
+    this.#db = options.db;
+    this.#rooms = options.rooms;
+    this.#graceMs = options.graceSeconds * 1000;
+    this.#log = options.log;
+  }
+
+  /** The class's current status (from memory when someone is in it, else from the database). */
+  async status(classId: string): Promise<ClassStatusPush> {
+    const state = this.#classes.get(classId) ?? (await this.#load(classId));
+    return this.#statusOf(state);
+  }
+
+  presence(classId: string): PresencePush | undefined {
+    const state = this.#classes.get(classId);
+    return state && this.#presenceOf(state);
+  }
+
+  stage(classId: string): StageUpdatePush {
+    const state = this.#classes.get(classId);
+    return { classId, userIds: state ? [...state.onStage] : [], invited: state ? [...state.invited] : [] };
+  }
+
+  isOnStage(classId: string, userId: string): boolean {
+    return this.#classes.get(classId)?.onStage.has(userId) ?? false;
+  }
+
+  /** A member joined the class (any status). Opens their attendance when the class is live. */
+  enter(classId: string, member: PresentMember): Promise<ClassStatusPush> {
+    return this.#serial(classId, async (state) => {
+      state.members.set(member.socketId, { ...member, mode: 'waiting', attendanceId: undefined });
+      if (member.role === 'teacher' && state.teacher !== 'present') {
+        clearTimeout(state.graceTimer);
+        state.graceTimer = undefined;
+        state.teacher = 'present';
+        this.emit('status', this.#statusOf(state));
+      }
+      if (state.status === 'live') await this.#openAttendance(state, state.members.get(member.socketId)!);
+      this.#emitPresence(state);
+      return this.#statusOf(state);
+    });
+  }
+
+  /** A member left (or vanished). Closes their attendance; the teacher's last socket starts the grace period. */
+  leave(classId: string, socketId: string): Promise<void> {
+    return this.#serial(classId, async (state) => {
+      const present = state.members.get(socketId);
+      if (!present) return;
+      state.members.delete(socketId);
+      await this.#closeAttendance(present);
+      const stillHere = [...state.members.values()].some((m) => m.userId === present.userId);
+      if (!stillHere && state.onStage.delete(present.userId)) {
+        this.emit('stageleave', classId, present.userId);
+        this.emit('stage', this.stage(classId));
+      }
+      if (!stillHere) state.invited.delete(present.userId);
+      if (present.role === 'teacher' && !stillHere && state.status === 'live') this.#startGrace(state);
+      this.#emitPresence(state);
+      this.#forgetIfIdle(state);
+    });
+  }
+
+  /** How the member receives media now (the viewer cap may send them to HLS). */
+  setMode(classId: string, socketId: string, mode: PresenceViewer['mode']): Promise<void> {
+    return this.#serial(classId, async (state) => {
+      const present = state.members.get(socketId);
+      if (!present || present.mode === mode) return;
+      present.mode = mode;
+      if (present.attendanceId && mode !== 'waiting') {
+        await this.#db.update(attendance).set({ mode }).where(eq(attendance.id, present.attendanceId));
+      }
+      this.#emitPresence(state);
+    });
+  }
+
+  /** scheduled -> live (idempotent while live). Opens the class's room. */
+  goLive(classId: string): Promise<ClassStatusPush> {
+    return this.#serial(classId, async (state) => {
+      const [row] = await this.#db
+        .update(liveClasses)
+        .set({ status: 'live', startedAt: sql`coalesce(${liveClasses.startedAt}, now())` })
+        .where(and(eq(liveClasses.id, classId), inArray(liveClasses.status, ['scheduled', 'live'])))
+        .returning();
+      if (!row) {
+        throw new RealtimeError(state.status === 'cancelled' ? 'cancelled' : 'ended', `This class is ${state.status} and cannot go live again`);
+      }
+      const wasLive = state.status === 'live';
+      Object.assign(state, { status: row.status, startedAt: row.startedAt, endedAt: row.endedAt });
+      await this.#rooms.open(classId);
+      for (const present of state.members.values()) await this.#openAttendance(state, present);
+      if (!wasLive) this.#log.info({ classId }, 'class is live');
+      this.emit('status', this.#statusOf(state));
+      this.#emitPresence(state);
+      return this.#statusOf(state);
+    });
+  }
+
+  /** live -> ended: closes the room (every transport) and every open attendance row. */
+  end(classId: string): Promise<ClassStatusPush> {
+    return this.#serial(classId, async (state) => {
+      if (state.status === 'ended') return this.#statusOf(state);
+      const [row] = await this.#db
+        .update(liveClasses)
+        .set({ status: 'ended', endedAt: new Date(), startedAt: sql`coalesce(${liveClasses.startedAt}, now())` })
+        .where(and(eq(liveClasses.id, classId), inArray(liveClasses.status, ['scheduled', 'live'])))
+        .returning();
+      if (!row) throw new RealtimeError('cancelled', 'This class was cancelled');
+      Object.assign(state, { status: row.status, startedAt: row.startedAt, endedAt: row.endedAt });
+      clearTimeout(state.graceTimer);
+      state.graceTimer = undefined;
+      for (const present of state.members.values()) await this.#closeAttendance(present);
+      state.onStage.clear();
+      state.invited.clear();
+      this.#rooms.closeRoom(classId);
+      this.#log.info({ classId, peakViewers: state.peakViewers, totalViewers: state.totalViewers }, 'class ended');
+      this.emit('status', this.#statusOf(state));
+      this.#emitPresence(state);
+      this.#forgetIfIdle(state);
+      return this.#statusOf(state);
+    });
+  }
+
+  invite(classId: string, userId: string): Promise<void> {
+    return this.#serial(classId, async (state) => {
+      if (state.status !== 'live') throw new RealtimeError('not_live', 'Invite students on stage while the class is live');
+      const target = [...state.members.values()].find((m) => m.userId === userId && m.role === 'student');
+      if (!target) throw new RealtimeError('not_found', 'That student is not in the class');
+      state.invited.add(userId);
+      this.emit('stage', this.stage(classId));
+    });
+  }
+
+  answerInvite(classId: string, userId: string, accept: boolean): Promise<boolean> {
+    return this.#serial(classId, async (state) => {
+      if (!state.invited.delete(userId)) throw new RealtimeError('not_invited', 'You were not invited on stage');
+      if (accept) state.onStage.add(userId);
+      this.emit('stage', this.stage(classId));
+      return accept;
+    });
+  }
+
+  removeFromStage(classId: string, userId: string): Promise<void> {
+    return this.#serial(classId, async (state) => {
+      const was = state.onStage.delete(userId) || state.invited.delete(userId);
+      if (!was) return;
+      this.emit('stageleave', classId, userId);
+      this.emit('stage', this.stage(classId));
+    });
+  }
+
+  /** Waits for queued work, closes open attendance rows and stops timers (server shutdown). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all(this.#queues.values());
+    for (const state of this.#classes.values()) {
+      clearTimeout(state.graceTimer);
+      for (const present of state.members.values()) await this.#closeAttendance(present).catch(() => {});
+    }
+    this.#classes.clear();
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+
+  #serial<T>(classId: string, work: (state: ClassState) => Promise<T>): Promise<T> {
+    const previous = this.#queues.get(classId) ?? Promise.resolve();
+    const result = previous.then(async () => {
+      const state = this.#classes.get(classId) ?? (await this.#load(classId));
+      this.#classes.set(classId, state);
+      return work(state);
+    });
+    const tail = result.then(
+      () => {},
+      () => {},
+    );
+    this.#queues.set(classId, tail);
+    void tail.then(() => {
+      if (this.#queues.get(classId) === tail) this.#queues.delete(classId);
+    });
+    return result;
+  }
+
+  async #load(classId: string): Promise<ClassState> {
+    const [row] = await this.#db.select().from(liveClasses).where(eq(liveClasses.id, classId)).limit(1);
+    if (!row) throw new RealtimeError('not_found', 'No such class');
+    return {
+      classId,
+      teacherId: row.teacherId,
+      status: row.status,
+      startedAt: row.startedAt,
+      endedAt: row.endedAt,
+      peakViewers: row.peakViewers,
+      totalViewers: row.totalViewers,
+      members: new Map(),
+      // A live class nobody is in yet (server restart): its teacher counts as away until they return.
+      teacher: 'present',
+      graceTimer: undefined,
+      invited: new Set(),
+      onStage: new Set(),
+    };
+  }
+
+  #statusOf(state: ClassState): ClassStatusPush {
+    return {
+      classId: state.classId,
+      status: state.status,
+      teacher: state.teacher,
+      startedAt: state.startedAt?.toISOString() ?? null,
+      endedAt: state.endedAt?.toISOString() ?? null,
+    };
+  }
+
+  #studentCount(state: ClassState): number {
+    const students = new Set<string>();
+    for (const m of state.members.values()) if (m.role === 'student') students.add(m.userId);
+    return students.size;
+  }
+
+  #presenceOf(state: ClassState): PresencePush {
+    const byUser = new Map<string, PresenceViewer>();
+    for (const m of state.members.values()) {
+      const seen = byUser.get(m.userId);
+      // A user with two tabs shows once, with the best way they receive media.
+      if (seen && (seen.mode === 'webrtc' || m.mode === 'waiting')) continue;
+      byUser.set(m.userId, { userId: m.userId, displayName: m.displayName, role: m.role, mode: m.mode, onStage: state.onStage.has(m.userId) });
+    }
+    return {
+      classId: state.classId,
+      viewers: [...byUser.values()].slice(0, 500),
+      studentCount: this.#studentCount(state),
+      peakViewers: state.peakViewers,
+      totalViewers: state.totalViewers,
+    };
+  }
+
+  #emitPresence(state: ClassState): void {
+    this.emit('presence', this.#presenceOf(state));
+  }
+
+  async #openAttendance(state: ClassState, present: Presence): Promise<void> {
+    if (present.role !== 'student' || present.attendanceId) return;
+    const [row] = await this.#db
+      .insert(attendance)
+      .values({ classId: state.classId, userId: present.userId, mode: present.mode === 'hls' ? 'hls' : 'webrtc' })
+      .returning({ id: attendance.id });
+    present.attendanceId = row!.id;
+    const count = this.#studentCount(state);
+    const [stats] = await this.#db
+      .update(liveClasses)
+      .set({
+        peakViewers: sql`greatest(${liveClasses.peakViewers}, ${count})`,
+        totalViewers: sql`(select count(distinct ${attendance.userId})::int from ${attendance} where ${attendance.classId} = ${state.classId})`,
+      })
+      .where(eq(liveClasses.id, state.classId))
+      .returning({ peakViewers: liveClasses.peakViewers, totalViewers: liveClasses.totalViewers });
+    if (stats) Object.assign(state, stats);
+  }
+
+  async #closeAttendance(present: Presence): Promise<void> {
+    const id = present.attendanceId;
+    if (!id) return;
+    present.attendanceId = undefined;
+    await this.#db
+      .update(attendance)
+      .set({ leftAt: sql`now()`, watchSeconds: sql`greatest(0, floor(extract(epoch from (now() - ${attendance.joinedAt}))))::int` })
+      .where(and(eq(attendance.id, id), isNull(attendance.leftAt)));
+  }
+
+  #startGrace(state: ClassState): void {
+    clearTimeout(state.graceTimer);
+    state.teacher = 'away';
+    this.emit('status', this.#statusOf(state));
+    state.graceTimer = setTimeout(() => {
+      state.graceTimer = undefined;
+      if (state.teacher !== 'away' || state.status !== 'live') return;
+      state.teacher = 'interrupted';
+      this.#log.warn({ classId: state.classId }, 'teacher did not come back within the grace period: class interrupted');
+      this.emit('status', this.#statusOf(state));
+    }, this.#graceMs);
+    state.graceTimer.unref();
+  }
+
+  #forgetIfIdle(state: ClassState): void {
+    if (state.members.size === 0 && !state.graceTimer && state.status !== 'live') this.#classes.delete(state.classId);
+  }
+}

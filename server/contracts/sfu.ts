@@ -1,0 +1,164 @@
+// The SFU signalling and live-class lifecycle messages, shared by the server (validation) and the app (types).
+// Ids are always ones the server handed out; capabilities and RTP parameters are bounded here and checked in
+// depth by mediasoup itself.
+import { z } from 'zod';
+
+const Id = z.string().min(1).max(64, { message: 'id is too long' });
+const Uuid = z.uuid({ message: 'must be an id' });
+
+/** What a producer carries. The camera is simulcast; the screen share is its own producer (plus its audio). */
+export const MediaSourceName = z.enum(['camera', 'mic', 'screen', 'screen-audio']);
+export type MediaSourceName = z.infer<typeof MediaSourceName>;
+
+export const MediaKind = z.enum(['audio', 'video']);
+export type MediaKind = z.infer<typeof MediaKind>;
+
+/** The kind each source must have: a 'camera' producer carrying audio is refused. */
+export const SOURCE_KIND: Record<MediaSourceName, MediaKind> = {
+  camera: 'video',
+  mic: 'audio',
+  screen: 'video',
+  'screen-audio': 'audio',
+};
+
+const RtpCodecCapability = z.looseObject({
+  kind: MediaKind,
+  mimeType: z.string().max(64),
+  clockRate: z.number().int().positive(),
+  channels: z.number().int().min(1).max(8).optional(),
+  preferredPayloadType: z.number().int().min(0).max(127).optional(),
+  parameters: z.record(z.string().max(64), z.unknown()).optional(),
+  rtcpFeedback: z.array(z.looseObject({ type: z.string().max(32), parameter: z.string().max(32).optional() })).max(16).optional(),
+});
+
+const HeaderExtension = z.looseObject({ uri: z.string().max(256) });
+
+/** A device's receive capabilities (mediasoup-client Device.rtpCapabilities). */
+export const RtpCapabilities = z.looseObject({
+  codecs: z.array(RtpCodecCapability).max(64).optional(),
+  headerExtensions: z.array(HeaderExtension).max(32).optional(),
+});
+
+/** The RTP parameters of a new producer (mediasoup-client Transport 'produce' event). */
+export const RtpParameters = z.looseObject({
+  mid: z.string().max(32).optional(),
+  codecs: z
+    .array(
+      z.looseObject({
+        mimeType: z.string().max(64),
+        payloadType: z.number().int().min(0).max(127),
+        clockRate: z.number().int().positive(),
+      }),
+    )
+    .min(1)
+    .max(16),
+  headerExtensions: z.array(HeaderExtension).max(32).optional(),
+  encodings: z.array(z.looseObject({})).max(4).optional(),
+  rtcp: z.looseObject({}).optional(),
+});
+
+const DtlsParameters = z.looseObject({
+  role: z.enum(['auto', 'client', 'server']).optional(),
+  fingerprints: z
+    .array(z.object({ algorithm: z.string().max(16), value: z.string().max(256) }))
+    .min(1)
+    .max(8),
+});
+
+export const GetRouterRtpCapabilities = z.object({}).optional();
+
+export const SfuJoin = z.object({ rtpCapabilities: RtpCapabilities });
+export type SfuJoin = z.infer<typeof SfuJoin>;
+
+export const CreateTransport = z.object({ direction: z.enum(['send', 'recv']) });
+export const ConnectTransport = z.object({ transportId: Id, dtlsParameters: DtlsParameters });
+export const RestartIce = z.object({ transportId: Id });
+export const Produce = z.object({
+  transportId: Id,
+  kind: MediaKind,
+  rtpParameters: RtpParameters,
+  source: MediaSourceName,
+});
+export const ProducerRef = z.object({ producerId: Id });
+export const Consume = z.object({ producerId: Id });
+export const ConsumerRef = z.object({ consumerId: Id });
+export const SetPreferredLayers = z.object({
+  consumerId: Id,
+  spatialLayer: z.number().int().min(0).max(3),
+  temporalLayer: z.number().int().min(0).max(3).optional(),
+});
+export const StageRef = z.object({ userId: Uuid });
+export const StageAnswer = z.object({ accept: z.boolean() });
+
+/** One producer a client can consume. */
+export interface SourceInfo {
+  producerId: string;
+  source: MediaSourceName;
+  kind: MediaKind;
+  userId: string;
+  displayName: string;
+  paused: boolean;
+}
+
+export type RouterInfo =
+  | { mode: 'webrtc'; routerRtpCapabilities: unknown; iceServers: { urls: string | string[]; username?: string; credential?: string }[] }
+  | { mode: 'hls'; reason: string };
+
+export type SfuJoined = { mode: 'webrtc'; sources: SourceInfo[]; onStage: boolean } | { mode: 'hls'; reason: string };
+
+export interface TransportInfo {
+  id: string;
+  iceParameters: unknown;
+  iceCandidates: unknown[];
+  dtlsParameters: unknown;
+}
+
+export interface ConsumerInfo {
+  consumerId: string;
+  producerId: string;
+  kind: MediaKind;
+  source: MediaSourceName;
+  userId: string;
+  rtpParameters: unknown;
+  producerPaused: boolean;
+}
+
+/** Pushed as `class:status` whenever the lifecycle moves; `teacher` tells whether the teacher is connected. */
+export interface ClassStatusPush {
+  classId: string;
+  status: 'scheduled' | 'live' | 'ended' | 'cancelled';
+  teacher: 'present' | 'away' | 'interrupted';
+  startedAt: string | null;
+  endedAt: string | null;
+}
+
+export interface PresenceViewer {
+  userId: string;
+  displayName: string;
+  role: 'teacher' | 'admin' | 'student';
+  mode: 'webrtc' | 'hls' | 'waiting';
+  onStage: boolean;
+}
+
+/** Pushed as `presence:update`: who is in the class and how many students watch. */
+export interface PresencePush {
+  classId: string;
+  viewers: PresenceViewer[];
+  studentCount: number;
+  peakViewers: number;
+  totalViewers: number;
+}
+
+/** Pushed to the invited student as `stage:invited`; `stage:update` tells everyone who is on stage. */
+export interface StageInvitePush {
+  classId: string;
+  from: string;
+}
+export interface StageUpdatePush {
+  classId: string;
+  userIds: string[];
+  invited: string[];
+}
+
+/** Layer names for the UI and the size -> layer choice (camera: 3 simulcast layers, 1/4, 1/2 and full). */
+export const CAMERA_LAYER_HEIGHTS = [180, 360, 720] as const;

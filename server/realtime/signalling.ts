@@ -1,0 +1,290 @@
+// SFU signalling as a class feature: request/acknowledge events that let a member's browser build its
+// mediasoup-client Device and transports, publish (teacher, or a student on stage) and consume, plus the
+// teacher's go live / end class and the stage invitations. The member's peer owns every transport, producer
+// and consumer it makes; the member's cleanup closes the peer, so nothing outlives a vanished client.
+import { ortc, type types } from 'mediasoup';
+import {
+  ConnectTransport,
+  Consume,
+  ConsumerRef,
+  CreateTransport,
+  GetRouterRtpCapabilities,
+  Produce,
+  ProducerRef,
+  RestartIce,
+  SetPreferredLayers,
+  SfuJoin,
+  StageAnswer,
+  StageRef,
+  type ConsumerInfo,
+  type RouterInfo,
+  type SfuJoined,
+  type SourceInfo,
+  type TransportInfo,
+} from '../contracts/sfu.ts';
+import { canModerate } from '../auth/permissions.ts';
+import type { ClassroomPeer } from '../sfu/classroom-peer.ts';
+import type { ClassroomRoom, MediaSource } from '../sfu/classroom-room.ts';
+import type { ProducerAppData } from '../sfu/media-source.ts';
+import type { Services } from '../services.ts';
+import type { ClassFeature, ClassMember } from './class-membership.ts';
+import { onRequest, RealtimeError } from './requests.ts';
+import { z } from 'zod';
+
+const Empty = z.object({}).optional();
+
+function sourceInfo(source: MediaSource): SourceInfo {
+  const appData = source.producer.appData as ProducerAppData;
+  return {
+    producerId: source.producer.id,
+    source: source.source,
+    kind: source.kind,
+    userId: source.userId,
+    displayName: appData.displayName,
+    paused: source.producer.paused,
+  };
+}
+
+/** Builds the feature; the lifecycle's stage changes are applied to every room's peers once, here. */
+export function sfuSignalling(services: Services): ClassFeature {
+  const { rooms, liveClasses } = services;
+
+  liveClasses.on('stage', ({ classId, userIds }) => {
+    for (const peer of rooms.get(classId)?.peers() ?? []) if (peer.role === 'student') peer.onStage = userIds.includes(peer.userId);
+  });
+  liveClasses.on('stageleave', (classId, userId) => {
+    for (const peer of rooms.get(classId)?.peers() ?? []) {
+      if (peer.userId !== userId) continue;
+      peer.onStage = false;
+      peer.closeProducers();
+      for (const t of [...peer.transports.values()]) if (t.appData.direction === 'send') t.close();
+    }
+  });
+
+  return (member) => attachSignalling(member, services);
+}
+
+function attachSignalling(member: ClassMember, services: Services): () => void {
+  const { rooms, liveClasses, config } = services;
+  const { socket, classId, role, user } = member;
+  const log = services.log.child({ module: 'signalling', classId, userId: user.id });
+  const offs: (() => void)[] = [];
+  let peer: ClassroomPeer | undefined;
+  let detachRoom: (() => void) | undefined;
+
+  const on = <S extends z.ZodType, R>(event: string, schema: S, handler: (data: z.infer<S>) => Promise<R> | R): void => {
+    offs.push(onRequest(socket, event, schema, handler, log));
+  };
+
+  const liveRoom = async (): Promise<ClassroomRoom> => {
+    const status = await liveClasses.status(classId);
+    if (status.status !== 'live') throw new RealtimeError('not_live', status.status === 'ended' ? 'This class has ended' : 'This class is not live yet');
+    return rooms.open(classId);
+  };
+
+  const currentPeer = (): { peer: ClassroomPeer; room: ClassroomRoom } => {
+    const room = rooms.get(classId);
+    if (!peer || peer.closed || !room || room.closed) throw new RealtimeError('not_joined', 'Join the media session (sfu:join) first');
+    return { peer, room };
+  };
+
+  /** Students beyond the WebRTC cap watch over HLS; the teacher, admins and students on stage never do. */
+  const overCap = (room: ClassroomRoom): boolean =>
+    role === 'student' &&
+    !liveClasses.isOnStage(classId, user.id) &&
+    !(peer && !peer.closed && peer.rtpCapabilities) &&
+    room.webRtcViewerCount() >= config.media.maxWebRtcViewers;
+  const hlsReason = `This class has reached its ${config.media.maxWebRtcViewers} real-time seats: you watch the broadcast stream`;
+
+  const attachRoom = (room: ClassroomRoom, p: ClassroomPeer): void => {
+    detachRoom?.();
+    const onAdd = (source: MediaSource): void => {
+      if (source.userId !== user.id) socket.emit('sfu:newProducer', sourceInfo(source));
+    };
+    const onRemove = (source: MediaSource): void => {
+      if (source.userId !== user.id) socket.emit('sfu:producerClosed', { producerId: source.producer.id });
+    };
+    const onClose = (): void => {
+      // The class ended (class:status says so) or the worker died: then the client rebuilds its media.
+      void liveClasses.status(classId).then(
+        (s) => s.status === 'live' && socket.emit('sfu:reset', { reason: 'The media server restarted' }),
+        () => {},
+      );
+    };
+    const onConsumerClose = (consumerId: string, producerId: string): void => void socket.emit('sfu:consumerClosed', { consumerId, producerId });
+    const onConsumerPause = (consumerId: string, producerId: string): void => void socket.emit('sfu:consumerPaused', { consumerId, producerId });
+    const onConsumerResume = (consumerId: string, producerId: string): void => void socket.emit('sfu:consumerResumed', { consumerId, producerId });
+    room.on('sourceadd', onAdd);
+    room.on('sourceremove', onRemove);
+    room.once('close', onClose);
+    p.on('consumerclose', onConsumerClose);
+    p.on('consumerpause', onConsumerPause);
+    p.on('consumerresume', onConsumerResume);
+    detachRoom = () => {
+      room.off('sourceadd', onAdd);
+      room.off('sourceremove', onRemove);
+      room.off('close', onClose);
+      p.off('consumerclose', onConsumerClose);
+      p.off('consumerpause', onConsumerPause);
+      p.off('consumerresume', onConsumerResume);
+      detachRoom = undefined;
+    };
+  };
+
+  on('sfu:getRouterRtpCapabilities', GetRouterRtpCapabilities, async (): Promise<RouterInfo> => {
+    const room = await liveRoom();
+    if (overCap(room)) return { mode: 'hls', reason: hlsReason };
+    return { mode: 'webrtc', routerRtpCapabilities: room.router.rtpCapabilities, iceServers: config.media.iceServers };
+  });
+
+  on('sfu:join', SfuJoin, async ({ rtpCapabilities }): Promise<SfuJoined> => {
+    const room = await liveRoom();
+    if (overCap(room)) {
+      await liveClasses.setMode(classId, socket.id, 'hls');
+      return { mode: 'hls', reason: hlsReason };
+    }
+    const caps = structuredClone(rtpCapabilities) as unknown as types.RtpCapabilities;
+    try {
+      // mediasoup's own in-depth check, before anything is created for these capabilities.
+      ortc.validateAndNormalizeRtpCapabilities(caps);
+    } catch (err) {
+      throw new RealtimeError('invalid_input', `rtpCapabilities: ${(err as Error).message}`);
+    }
+    detachRoom?.();
+    peer?.close();
+    const p = room.addPeer({ id: socket.id, userId: user.id, displayName: user.displayName, role });
+    p.rtpCapabilities = caps;
+    p.onStage = liveClasses.isOnStage(classId, user.id);
+    peer = p;
+    attachRoom(room, p);
+    await liveClasses.setMode(classId, socket.id, 'webrtc');
+    return { mode: 'webrtc', sources: room.mediaSources().filter((s) => s.userId !== user.id).map(sourceInfo), onStage: p.onStage };
+  });
+
+  on('sfu:createTransport', CreateTransport, async ({ direction }): Promise<TransportInfo> => {
+    const { peer: p, room } = currentPeer();
+    const transport = await room.createWebRtcTransport(p, direction);
+    return {
+      id: transport.id,
+      iceParameters: transport.iceParameters,
+      iceCandidates: transport.iceCandidates,
+      dtlsParameters: transport.dtlsParameters,
+    };
+  });
+
+  const ownTransport = (transportId: string): types.WebRtcTransport => {
+    const transport = currentPeer().peer.transports.get(transportId);
+    if (!transport) throw new RealtimeError('not_found', 'No such transport');
+    return transport;
+  };
+
+  on('sfu:connectTransport', ConnectTransport, async ({ transportId, dtlsParameters }) => {
+    const transport = ownTransport(transportId);
+    try {
+      await transport.connect({ dtlsParameters: dtlsParameters as unknown as types.DtlsParameters });
+    } catch (err) {
+      throw new RealtimeError('invalid_input', `Cannot connect the transport: ${(err as Error).message}`);
+    }
+    return { connected: true };
+  });
+
+  on('sfu:restartIce', RestartIce, async ({ transportId }) => ({ iceParameters: await ownTransport(transportId).restartIce() }));
+
+  on('sfu:produce', Produce, async ({ transportId, kind, rtpParameters, source }) => {
+    if (role === 'admin') throw new RealtimeError('forbidden', 'Only the class\'s teacher or a student on stage may publish');
+    const { peer: p, room } = currentPeer();
+    const producer = await room.produce(p, transportId, kind, rtpParameters as unknown as types.RtpParameters, source);
+    return { producerId: producer.id };
+  });
+
+  const ownProducer = (producerId: string): types.Producer => {
+    const producer = currentPeer().peer.producers.get(producerId);
+    if (!producer) throw new RealtimeError('not_found', 'No such producer');
+    return producer;
+  };
+  on('sfu:closeProducer', ProducerRef, ({ producerId }) => {
+    ownProducer(producerId).close();
+    return { closed: true };
+  });
+  on('sfu:pauseProducer', ProducerRef, async ({ producerId }) => {
+    await ownProducer(producerId).pause();
+    return { paused: true };
+  });
+  on('sfu:resumeProducer', ProducerRef, async ({ producerId }) => {
+    await ownProducer(producerId).resume();
+    return { paused: false };
+  });
+
+  on('sfu:consume', Consume, async ({ producerId }): Promise<ConsumerInfo> => {
+    const { peer: p, room } = currentPeer();
+    const consumer = await room.consume(p, producerId);
+    const appData = consumer.appData as { source: ConsumerInfo['source']; userId: string };
+    return {
+      consumerId: consumer.id,
+      producerId,
+      kind: consumer.kind,
+      source: appData.source,
+      userId: appData.userId,
+      rtpParameters: consumer.rtpParameters,
+      producerPaused: consumer.producerPaused,
+    };
+  });
+
+  const ownConsumer = (consumerId: string): types.Consumer => {
+    const consumer = currentPeer().peer.consumers.get(consumerId);
+    if (!consumer) throw new RealtimeError('not_found', 'No such consumer');
+    return consumer;
+  };
+  on('sfu:resumeConsumer', ConsumerRef, async ({ consumerId }) => {
+    await ownConsumer(consumerId).resume();
+    return { paused: false };
+  });
+  on('sfu:pauseConsumer', ConsumerRef, async ({ consumerId }) => {
+    await ownConsumer(consumerId).pause();
+    return { paused: true };
+  });
+  on('sfu:setPreferredLayers', SetPreferredLayers, async ({ consumerId, spatialLayer, temporalLayer }) => {
+    const consumer = ownConsumer(consumerId);
+    if (consumer.type !== 'simulcast' && consumer.type !== 'svc') return { applied: false };
+    await consumer.setPreferredLayers({ spatialLayer, ...(temporalLayer === undefined ? {} : { temporalLayer }) });
+    return { applied: true };
+  });
+  on('sfu:requestKeyFrame', ConsumerRef, async ({ consumerId }) => {
+    await ownConsumer(consumerId).requestKeyFrame();
+    return { requested: true };
+  });
+
+  // Lifecycle: only the class's teacher goes live; the teacher or an admin may end it.
+  on('class:goLive', Empty, async () => {
+    if (role !== 'teacher') throw new RealtimeError('forbidden', 'Only the class\'s teacher can go live');
+    return liveClasses.goLive(classId);
+  });
+  on('class:end', Empty, async () => {
+    if (!canModerate(role)) throw new RealtimeError('forbidden', 'Only the teacher can end the class');
+    return liveClasses.end(classId);
+  });
+
+  // Stage: the teacher invites a student; the student accepts (then publishes camera+mic) or declines.
+  on('stage:invite', StageRef, async ({ userId }) => {
+    if (!canModerate(role)) throw new RealtimeError('forbidden', 'Only the teacher can invite on stage');
+    await liveClasses.invite(classId, userId);
+    return { invited: true };
+  });
+  on('stage:remove', StageRef, async ({ userId }) => {
+    if (!canModerate(role)) throw new RealtimeError('forbidden', 'Only the teacher can remove someone from the stage');
+    await liveClasses.removeFromStage(classId, userId);
+    return { removed: true };
+  });
+  on('stage:answer', StageAnswer, async ({ accept }) => ({ onStage: await liveClasses.answerInvite(classId, user.id, accept) }));
+  on('stage:leave', Empty, async () => {
+    await liveClasses.removeFromStage(classId, user.id);
+    return { onStage: false };
+  });
+
+  return () => {
+    for (const off of offs) off();
+    detachRoom?.();
+    peer?.close();
+    peer = undefined;
+  };
+}

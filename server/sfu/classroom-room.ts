@@ -1,0 +1,198 @@
+// One live class on the SFU: it owns the class's mediasoup Router (on the least-loaded worker) and every
+// peer in it. Publishers' producers are the room's media sources; `sourceadd`/`sourceremove` tell other
+// parts (the HLS bridge) what to consume, and `close` tells them the class's media is over.
+import { EventEmitter } from 'node:events';
+import type { types } from 'mediasoup';
+import { SOURCE_KIND, type MediaKind, type MediaSourceName, type SourceInfo } from '../contracts/sfu.ts';
+import { RealtimeError } from '../realtime/requests.ts';
+import type { Logger } from '../log.ts';
+import type { WorkerPool } from './worker-pool.ts';
+import { ClassroomPeer, type ClassroomPeerInfo } from './classroom-peer.ts';
+import { INITIAL_OUTGOING_BITRATE, MAX_INCOMING_BITRATE, ROUTER_MEDIA_CODECS } from './media-codecs.ts';
+import type { MediaSource, ProducerAppData } from './media-source.ts';
+
+export type { MediaSource } from './media-source.ts';
+
+type ClassroomRoomEvents = {
+  sourceadd: [MediaSource];
+  sourceremove: [MediaSource];
+  close: [];
+};
+
+export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
+  readonly classId: string;
+  readonly router: types.Router;
+  readonly #webRtcServer: types.WebRtcServer;
+  readonly #log: Logger;
+  readonly #peers = new Map<string, ClassroomPeer>();
+  readonly #sources = new Map<string, MediaSource & { displayName: string }>();
+  #closed = false;
+
+  static async create(classId: string, workers: WorkerPool, log: Logger): Promise<ClassroomRoom> {
+    const { router, pooled } = await workers.createRouter({ mediaCodecs: ROUTER_MEDIA_CODECS, appData: { classId } });
+    return new ClassroomRoom(classId, router, pooled.webRtcServer, log);
+  }
+
+  constructor(classId: string, router: types.Router, webRtcServer: types.WebRtcServer, log: Logger) {
+    super();
+    this.setMaxListeners(0);
+    this.classId = classId;
+    this.router = router;
+    this.#webRtcServer = webRtcServer;
+    this.#log = log.child({ classId });
+    // The worker died (or someone closed the router): the room cannot carry media any more.
+    router.observer.once('close', () => this.close());
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  peers(): ClassroomPeer[] {
+    return [...this.#peers.values()];
+  }
+
+  peer(peerId: string): ClassroomPeer | undefined {
+    return this.#peers.get(peerId);
+  }
+
+  /** Students currently receiving over WebRTC (the viewer cap counts these). */
+  webRtcViewerCount(): number {
+    let n = 0;
+    for (const p of this.#peers.values()) if (p.role === 'student' && p.rtpCapabilities) n++;
+    return n;
+  }
+
+  mediaSources(): MediaSource[] {
+    return [...this.#sources.values()].map(({ source, kind, producer, userId }) => ({ source, kind, producer, userId }));
+  }
+
+  sourceInfos(): SourceInfo[] {
+    return [...this.#sources.values()].map((s) => ({
+      producerId: s.producer.id,
+      source: s.source,
+      kind: s.kind,
+      userId: s.userId,
+      displayName: s.displayName,
+      paused: s.producer.paused,
+    }));
+  }
+
+  addPeer(info: ClassroomPeerInfo): ClassroomPeer {
+    this.#assertOpen();
+    this.#peers.get(info.id)?.close();
+    const peer = new ClassroomPeer(info);
+    this.#peers.set(peer.id, peer);
+    peer.once('close', () => {
+      if (this.#peers.get(peer.id) === peer) this.#peers.delete(peer.id);
+    });
+    return peer;
+  }
+
+  async createWebRtcTransport(peer: ClassroomPeer, direction: 'send' | 'recv'): Promise<types.WebRtcTransport> {
+    this.#assertOpen();
+    if (direction === 'send' && !peer.mayProduce) throw new RealtimeError('forbidden', 'Only the teacher or a student on stage may publish');
+    const existing = [...peer.transports.values()].filter((t) => t.appData.direction === direction);
+    // A client re-creating its transport (after a reload of its media) replaces the old one.
+    for (const t of existing) t.close();
+    const transport = await this.router.createWebRtcTransport({
+      webRtcServer: this.#webRtcServer,
+      enableUdp: true,
+      enableTcp: true,
+      preferUdp: true,
+      initialAvailableOutgoingBitrate: INITIAL_OUTGOING_BITRATE,
+      appData: { direction, peerId: peer.id },
+    });
+    if (peer.closed) {
+      transport.close();
+      throw new RealtimeError('gone', 'You left the class');
+    }
+    if (direction === 'send') await transport.setMaxIncomingBitrate(MAX_INCOMING_BITRATE).catch(() => {});
+    peer.addTransport(transport);
+    return transport;
+  }
+
+  async produce(
+    peer: ClassroomPeer,
+    transportId: string,
+    kind: MediaKind,
+    rtpParameters: types.RtpParameters,
+    source: MediaSourceName,
+  ): Promise<types.Producer> {
+    this.#assertOpen();
+    if (!peer.mayProduce) throw new RealtimeError('forbidden', 'Only the teacher or a student on stage may publish');
+    if (SOURCE_KIND[source] !== kind) throw new RealtimeError('invalid_input', `A ${source} source carries ${SOURCE_KIND[source]}, not ${kind}`);
+    if (peer.role === 'student' && (source === 'screen' || source === 'screen-audio')) {
+      throw new RealtimeError('forbidden', 'Students on stage share camera and microphone only');
+    }
+    const transport = peer.transports.get(transportId);
+    if (!transport || transport.appData.direction !== 'send') throw new RealtimeError('not_found', 'No such send transport');
+    // One producer per source: publishing the camera again (a new device) replaces the old one.
+    for (const p of peer.producers.values()) if ((p.appData as ProducerAppData).source === source) p.close();
+    const appData: ProducerAppData = { source, userId: peer.userId, displayName: peer.displayName };
+    let producer: types.Producer;
+    try {
+      producer = await transport.produce({ kind, rtpParameters, appData });
+    } catch (err) {
+      throw new RealtimeError('invalid_input', `Cannot publish: ${(err as Error).message}`);
+    }
+    peer.addProducer(producer);
+    const mediaSource = { source, kind, producer, userId: peer.userId, displayName: peer.displayName };
+    this.#sources.set(producer.id, mediaSource);
+    producer.observer.once('close', () => {
+      this.#sources.delete(producer.id);
+      if (!this.#closed) this.emit('sourceremove', { source, kind, producer, userId: peer.userId });
+    });
+    this.#log.info({ userId: peer.userId, source, kind, producerId: producer.id }, 'source published');
+    this.emit('sourceadd', { source, kind, producer, userId: peer.userId });
+    return producer;
+  }
+
+  /** A consumer for `peer`, created paused (the client resumes it once its track is wired). */
+  async consume(peer: ClassroomPeer, producerId: string): Promise<types.Consumer> {
+    this.#assertOpen();
+    if (!peer.rtpCapabilities) throw new RealtimeError('not_joined', 'Join the media session (sfu:join) first');
+    const source = this.#sources.get(producerId);
+    if (!source) throw new RealtimeError('not_found', 'No such source');
+    if (source.userId === peer.userId && peer.producers.has(producerId)) throw new RealtimeError('invalid_input', 'You cannot consume your own source');
+    const transport = [...peer.transports.values()].find((t) => t.appData.direction === 'recv');
+    if (!transport) throw new RealtimeError('not_found', 'Create a receive transport first');
+    if (!this.router.canConsume({ producerId, rtpCapabilities: peer.rtpCapabilities })) {
+      throw new RealtimeError('unsupported', 'Your browser cannot decode this source');
+    }
+    for (const c of peer.consumers.values()) if (c.producerId === producerId) c.close();
+    const consumer = await transport.consume({
+      producerId,
+      rtpCapabilities: peer.rtpCapabilities,
+      paused: true,
+      // Start low and let the client's preferred layers (its shown size) and the bandwidth estimate lift it.
+      ...(source.kind === 'video' && source.producer.type === 'simulcast' ? { preferredLayers: { spatialLayer: 0, temporalLayer: 2 } } : {}),
+      appData: { source: source.source, userId: source.userId },
+    });
+    if (peer.closed) {
+      consumer.close();
+      throw new RealtimeError('gone', 'You left the class');
+    }
+    peer.addConsumer(consumer);
+    return consumer;
+  }
+
+  removePeer(peerId: string): void {
+    this.#peers.get(peerId)?.close();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const peer of [...this.#peers.values()]) peer.close();
+    this.#peers.clear();
+    this.#sources.clear();
+    this.router.close();
+    this.#log.info('classroom room closed');
+    this.emit('close');
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new RealtimeError('not_live', 'The class is not live');
+  }
+}

@@ -1,0 +1,73 @@
+// The classroom rooms of this process, by class id. Opening is idempotent and safe under concurrency (two
+// students asking for the router at once get the same room); a room that closes leaves the registry.
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../log.ts';
+import type { WorkerPool } from './worker-pool.ts';
+import { ClassroomRoom } from './classroom-room.ts';
+
+type RoomRegistryEvents = {
+  roomopen: [ClassroomRoom];
+  roomclose: [ClassroomRoom];
+};
+
+export class RoomRegistry extends EventEmitter<RoomRegistryEvents> {
+  readonly #workers: WorkerPool;
+  readonly #log: Logger;
+  readonly #rooms = new Map<string, ClassroomRoom>();
+  readonly #opening = new Map<string, Promise<ClassroomRoom>>();
+  #closed = false;
+
+  constructor(workers: WorkerPool, log: Logger) {
+    super();
+    this.setMaxListeners(0);
+    this.#workers = workers;
+    this.#log = log;
+  }
+
+  get(classId: string): ClassroomRoom | undefined {
+    return this.#rooms.get(classId);
+  }
+
+  all(): ClassroomRoom[] {
+    return [...this.#rooms.values()];
+  }
+
+  /** The class's room, creating its Router on the least-loaded worker when it has none yet. */
+  open(classId: string): Promise<ClassroomRoom> {
+    if (this.#closed) return Promise.reject(new Error('The room registry is closed'));
+    const existing = this.#rooms.get(classId);
+    if (existing) return Promise.resolve(existing);
+    let opening = this.#opening.get(classId);
+    if (!opening) {
+      opening = ClassroomRoom.create(classId, this.#workers, this.#log)
+        .then((room) => {
+          if (this.#closed) {
+            room.close();
+            throw new Error('The room registry is closed');
+          }
+          this.#rooms.set(classId, room);
+          room.once('close', () => {
+            if (this.#rooms.get(classId) === room) this.#rooms.delete(classId);
+            this.emit('roomclose', room);
+          });
+          this.#log.info({ classId, routerId: room.router.id }, 'classroom room opened');
+          this.emit('roomopen', room);
+          return room;
+        })
+        .finally(() => this.#opening.delete(classId));
+      this.#opening.set(classId, opening);
+    }
+    return opening;
+  }
+
+  /** Closes the class's room (the class ended): every transport, producer and consumer in it goes. */
+  closeRoom(classId: string): void {
+    this.#rooms.get(classId)?.close();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const room of [...this.#rooms.values()]) room.close();
+  }
+}
