@@ -1,0 +1,79 @@
+// The chat of a live class: persisted messages, the latest page on join, older pages on scroll, and
+// deletion by the teacher (a tombstone stays so that the conversation keeps its shape).
+import { and, desc, eq, lt } from 'drizzle-orm';
+import { LIMITS, type Author, type ChatMessage, type ChatPage } from '../contracts/interaction.ts';
+import type { Database } from '../db/client.ts';
+import { chatMessages, liveClasses, users } from '../db/schema.ts';
+import { RealtimeError } from '../realtime/requests.ts';
+import { authorRoleSql, isoDate } from './authors.ts';
+
+export class ChatLog {
+  readonly #db: Database;
+
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  async post(classId: string, author: Author, body: string): Promise<ChatMessage> {
+    const [row] = await this.#db.insert(chatMessages).values({ classId, userId: author.id, body }).returning();
+    return { id: row!.id, author, body: row!.body, createdAt: isoDate(row!.createdAt), deleted: false };
+  }
+
+  /** The newest messages, or those before the message `before` (which must belong to this class). */
+  async page(classId: string, options: { before?: string | undefined; limit?: number | undefined } = {}): Promise<ChatPage> {
+    const limit = Math.min(options.limit ?? LIMITS.chatPage, LIMITS.chatPage);
+    let cursor;
+    if (options.before) {
+      const [anchor] = await this.#db
+        .select({ seq: chatMessages.seq })
+        .from(chatMessages)
+        .where(and(eq(chatMessages.id, options.before), eq(chatMessages.classId, classId)))
+        .limit(1);
+      if (!anchor) throw new RealtimeError('not_found', 'No such message in this class');
+      cursor = lt(chatMessages.seq, anchor.seq);
+    }
+    const rows = await this.#db
+      .select({
+        id: chatMessages.id,
+        body: chatMessages.body,
+        createdAt: chatMessages.createdAt,
+        deletedAt: chatMessages.deletedAt,
+        authorId: users.id,
+        authorName: users.displayName,
+        authorRole: authorRoleSql,
+      })
+      .from(chatMessages)
+      .innerJoin(users, eq(users.id, chatMessages.userId))
+      .innerJoin(liveClasses, eq(liveClasses.id, chatMessages.classId))
+      .where(and(eq(chatMessages.classId, classId), cursor))
+      .orderBy(desc(chatMessages.seq))
+      .limit(limit + 1);
+    const hasMore = rows.length > limit;
+    const messages = rows
+      .slice(0, limit)
+      .reverse()
+      .map(
+        (r): ChatMessage => ({
+          id: r.id,
+          author: { id: r.authorId, displayName: r.authorName, role: r.authorRole },
+          body: r.deletedAt ? '' : r.body,
+          createdAt: isoDate(r.createdAt),
+          deleted: r.deletedAt !== null,
+        }),
+      );
+    return { messages, hasMore };
+  }
+
+  /** Marks the message deleted (its text is no longer served); false when it was already deleted. */
+  async delete(classId: string, messageId: string, deletedBy: string): Promise<boolean> {
+    const [existing] = await this.#db
+      .select({ id: chatMessages.id, deletedAt: chatMessages.deletedAt })
+      .from(chatMessages)
+      .where(and(eq(chatMessages.id, messageId), eq(chatMessages.classId, classId)))
+      .limit(1);
+    if (!existing) throw new RealtimeError('not_found', 'No such message in this class');
+    if (existing.deletedAt) return false;
+    await this.#db.update(chatMessages).set({ deletedAt: new Date(), deletedBy }).where(eq(chatMessages.id, messageId));
+    return true;
+  }
+}

@@ -1,0 +1,45 @@
+// Everything the class interaction features keep: the stores (one per concern) and the flood control.
+// Built once in main.ts; close() stops its timers.
+import type { Database } from '../db/client.ts';
+import { ChatLog } from './chat-log.ts';
+import { ClassModeration } from './class-moderation.ts';
+import { FloodControl, type BucketRule } from './flood-control.ts';
+import { HandQueue } from './hand-queue.ts';
+import { PollBook } from './poll-book.ts';
+import { QuestionBoard } from './question-board.ts';
+
+/** Bursts and steady rates per kind of action; moderators get more room (they lead the class). */
+export const FLOOD_RULES = {
+  chat: { capacity: 5, refillPerSecond: 1 },
+  chatModerator: { capacity: 20, refillPerSecond: 5 },
+  question: { capacity: 3, refillPerSecond: 0.2 },
+  reaction: { capacity: 5, refillPerSecond: 2 },
+  hand: { capacity: 5, refillPerSecond: 1 },
+  /** Upvotes and ballots: each is unique in the database, but toggling them still writes and broadcasts. */
+  vote: { capacity: 10, refillPerSecond: 2 },
+  /** Reads: older chat pages while scrolling, and the full snapshot on (re)join. */
+  history: { capacity: 10, refillPerSecond: 2 },
+  sync: { capacity: 10, refillPerSecond: 1 },
+} satisfies Record<string, BucketRule>;
+
+export class Interaction {
+  readonly chat: ChatLog;
+  readonly questions: QuestionBoard;
+  readonly polls: PollBook;
+  readonly hands: HandQueue;
+  readonly moderation: ClassModeration;
+  readonly flood: FloodControl;
+
+  constructor(db: Database) {
+    this.chat = new ChatLog(db);
+    this.questions = new QuestionBoard(db);
+    this.polls = new PollBook(db);
+    this.hands = new HandQueue(db);
+    this.moderation = new ClassModeration(db);
+    this.flood = new FloodControl();
+  }
+
+  close(): void {
+    this.flood.close();
+  }
+}

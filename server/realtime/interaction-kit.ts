@@ -1,0 +1,82 @@
+// What every class interaction feature shares: its dependencies, the extra rooms of a class (staff, one per
+// user), role checks, flood control and broadcasts that differ by role. Broadcasts always go through rooms,
+// so that the Redis adapter carries them to the other server processes.
+import type { z } from 'zod';
+import { canModerate } from '../auth/permissions.ts';
+import { FLOOD_RULES, type Interaction } from '../interaction/interaction.ts';
+import type { Logger } from '../log.ts';
+import { staffRoom, type ClassMember } from './class-membership.ts';
+import { onRequest, RealtimeError } from './requests.ts';
+import type { LecternIo } from './socket-server.ts';
+
+export interface InteractionContext {
+  io: LecternIo;
+  interaction: Interaction;
+  log: Logger;
+}
+
+/** The teacher and admins of a class (joined by ClassMembership): they see anonymous authors, live results and reactions. */
+export { staffRoom };
+
+/** Every socket of one person in one class: how a mute notice or a removal reaches all their tabs. */
+export function personRoom(classId: string, userId: string): string {
+  return `class:${classId}:user:${userId}`;
+}
+
+export function isStaff(member: ClassMember): boolean {
+  return canModerate(member.role);
+}
+
+export function requireModerator(member: ClassMember, what: string): void {
+  if (!isStaff(member)) throw new RealtimeError('forbidden', `Only the teacher can ${what}`);
+}
+
+export function requireStudent(member: ClassMember, what: string): void {
+  if (isStaff(member)) throw new RealtimeError('forbidden', `Only students ${what}`);
+}
+
+/** Spends one token of the member's bucket for `kind`, or refuses with a clear "slow down". */
+export function throttle(ctx: InteractionContext, member: ClassMember, kind: keyof typeof FLOOD_RULES): void {
+  const rule = kind === 'chat' && isStaff(member) ? FLOOD_RULES.chatModerator : FLOOD_RULES[kind];
+  const result = ctx.interaction.flood.take(`${member.classId}:${member.user.id}:${kind}`, rule);
+  if (!result.allowed) {
+    const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
+    throw new RealtimeError('slow_down', `Slow down: you are sending too fast. Try again in ${seconds} s.`);
+  }
+}
+
+/** Refuses when the teacher muted (for `muted`) or removed this student. Staff are never restricted. */
+export async function assertAllowed(ctx: InteractionContext, member: ClassMember, check: 'muted' | 'removed'): Promise<void> {
+  if (isStaff(member)) return;
+  const restrictions = await ctx.interaction.moderation.restrictionsOf(member.classId, member.user.id);
+  if (restrictions.has('removed')) throw new RealtimeError('removed', 'You were removed from this class');
+  if (check === 'muted' && restrictions.has('muted')) throw new RealtimeError('muted', 'The teacher muted you in this class');
+}
+
+/** Sends the staff version of an event to the staff room and the student version to everyone else. */
+export function emitByRole(ctx: InteractionContext, member: ClassMember, event: string, staff: unknown, students: unknown): void {
+  const staffOnly = staffRoom(member.classId);
+  ctx.io.to(staffOnly).emit(event, staff);
+  ctx.io.to(member.room).except(staffOnly).emit(event, students);
+}
+
+/** Registers request handlers for one member and returns one function that removes them all. */
+export class MemberHandlers {
+  readonly #member: ClassMember;
+  readonly #log: Logger;
+  readonly #detach: (() => void)[] = [];
+
+  constructor(member: ClassMember, log: Logger) {
+    this.#member = member;
+    this.#log = log;
+  }
+
+  on<S extends z.ZodType, R>(event: string, schema: S, handler: (data: z.infer<S>) => Promise<R> | R): this {
+    this.#detach.push(onRequest(this.#member.socket, event, schema, handler, this.#log));
+    return this;
+  }
+
+  detachAll(): void {
+    for (const off of this.#detach.splice(0)) off();
+  }
+}

@@ -1,0 +1,46 @@
+// Moderation by the class's teacher (or an admin): mute or unmute a student, remove a student. A removal is
+// stored (the student cannot join again: see `removedStudentAdmission`), then every socket of that student in
+// this class is told and disconnected, on whichever server process holds it (remote socket API).
+import { InteractionEvents, InteractionRequests, MuteSet, StudentRef } from '../contracts/interaction.ts';
+import type { Interaction } from '../interaction/interaction.ts';
+import type { ClassAdmission, ClassFeature } from './class-membership.ts';
+import { MemberHandlers, personRoom, requireModerator, staffRoom, type InteractionContext } from './interaction-kit.ts';
+import { RealtimeError } from './requests.ts';
+
+export function moderationFeature(ctx: InteractionContext): ClassFeature {
+  const { moderation, hands } = ctx.interaction;
+  return (member) => {
+    const { classId, user } = member;
+    const handlers = new MemberHandlers(member, ctx.log)
+      .on(InteractionRequests.moderationMute, MuteSet, async ({ userId, muted }) => {
+        requireModerator(member, 'mute students');
+        const changed = await moderation.setMuted(classId, userId, muted, user.id);
+        const notice = { userId, muted };
+        ctx.io.to([staffRoom(classId), personRoom(classId, userId)]).emit(InteractionEvents.moderationMuted, notice);
+        ctx.log.info({ classId, userId, muted, by: user.id }, 'student mute changed');
+        return { ...notice, changed };
+      })
+      .on(InteractionRequests.moderationRemove, StudentRef, async ({ userId }) => {
+        requireModerator(member, 'remove students');
+        await moderation.remove(classId, userId, user.id);
+        const handWasRaised = await hands.lower(classId, userId);
+        const notice = { userId, classId };
+        ctx.io.to([staffRoom(classId), personRoom(classId, userId)]).emit(InteractionEvents.moderationRemoved, notice);
+        // Their sockets leave the class on every process; the client does not reconnect after a server disconnect.
+        const sockets = await ctx.io.in(personRoom(classId, userId)).fetchSockets();
+        for (const s of sockets) s.disconnect();
+        if (handWasRaised) ctx.io.to(member.room).emit(InteractionEvents.handsChanged, { hands: await hands.list(classId) });
+        ctx.log.info({ classId, userId, by: user.id, sockets: sockets.length }, 'student removed from class');
+        return { ...notice, disconnected: sockets.length };
+      });
+    return () => handlers.detachAll();
+  };
+}
+
+/** Keeps a removed student out of the class they were removed from. */
+export function removedStudentAdmission(interaction: Interaction): ClassAdmission {
+  return async (user, classId, role) => {
+    if (role !== 'student') return;
+    if (await interaction.moderation.isRemoved(classId, user.id)) throw new RealtimeError('removed', 'The teacher removed you from this class');
+  };
+}
