@@ -1,0 +1,108 @@
+// /api/courses: the catalog, one course's page, the teacher's edits, lessons of a course, enrollment.
+import { Hono } from 'hono';
+import { and, desc, eq } from 'drizzle-orm';
+import { CatalogQuery, CourseCreateBody, CourseUpdateBody, LessonCreateBody, LessonOrderBody } from '../../contracts/courses.ts';
+import { canEditCourse, canWatchCourse } from '../../auth/permissions.ts';
+import { lessonSummary, LessonOrderError } from '../../courses/course-catalog.ts';
+import { liveClasses, recordings } from '../../db/schema.ts';
+import { ApiFailure } from '../errors.ts';
+import { requireRole, requireUser, type AppEnv } from '../session.ts';
+import { jsonBody, queryParams } from '../validate.ts';
+import { courseAccess } from './access.ts';
+
+const editOnly = 'Only the course teacher or an admin may change this course';
+
+export const courseRoutes = new Hono<AppEnv>()
+  .get('/', async (c) => {
+    const query = queryParams(c, CatalogQuery);
+    return c.json(await c.get('services').courses.list(c.get('user'), query));
+  })
+  .post('/', async (c) => {
+    const user = requireRole(c, 'teacher', 'admin');
+    const body = await jsonBody(c, CourseCreateBody);
+    const course = await c.get('services').courses.create(user.id, body);
+    c.get('services').log.info({ courseId: course.id, teacherId: user.id }, 'course created');
+    return c.json({ course }, 201);
+  })
+  .get('/:courseId', async (c) => {
+    const services = c.get('services');
+    const user = c.get('user');
+    const { role, course } = await courseAccess(c);
+    const watch = canWatchCourse(role);
+    const [lessons, teacherName, classes, progress, enrolledCount] = await Promise.all([
+      services.courses.lessons(course.id),
+      services.courses.teacherName(course.teacherId),
+      services.schedule.forCourse(course.id, role === 'teacher' ? 'teacher' : role === 'admin' ? 'admin' : 'student'),
+      user && watch ? services.progress.forCourse(user.id, course.id) : Promise.resolve(new Map()),
+      canEditCourse(role) ? services.courses.enrollmentCount(course.id) : Promise.resolve(null),
+    ]);
+    const replays = watch
+      ? await services.db
+          .select({ id: recordings.id, classId: recordings.classId, lessonId: recordings.lessonId, title: liveClasses.title, durationSeconds: recordings.durationSeconds, createdAt: recordings.createdAt })
+          .from(recordings)
+          .innerJoin(liveClasses, eq(liveClasses.id, recordings.classId))
+          .where(and(eq(liveClasses.courseId, course.id), eq(recordings.status, 'ready')))
+          .orderBy(desc(recordings.createdAt))
+      : [];
+    const courseProgress = user && role === 'student' ? await services.progress.courseProgress(user.id, course.id) : null;
+    return c.json({
+      course: { ...course, teacherName },
+      role,
+      enrolled: role === 'student',
+      enrolledCount,
+      lessons: lessons.map((l) => ({ ...lessonSummary(l), progress: progress.get(l.id) ?? null })),
+      classes,
+      replays,
+      progress: courseProgress,
+    });
+  })
+  .patch('/:courseId', async (c) => {
+    const { course } = await courseAccess(c, canEditCourse, editOnly);
+    const body = await jsonBody(c, CourseUpdateBody);
+    if (body.published === true && course.published === false) {
+      const lessons = await c.get('services').courses.lessons(course.id);
+      if (lessons.length === 0) throw new ApiFailure(409, 'no_lessons', 'Add at least one lesson before publishing');
+    }
+    return c.json({ course: await c.get('services').courses.update(course.id, body) });
+  })
+  .delete('/:courseId', async (c) => {
+    const { course } = await courseAccess(c, canEditCourse, editOnly);
+    const services = c.get('services');
+    const lessons = await services.courses.lessons(course.id);
+    await services.transcodes.forgetLessons(lessons.map((l) => l.id));
+    await services.courses.remove(course.id);
+    services.log.info({ courseId: course.id }, 'course deleted');
+    return c.json({ ok: true });
+  })
+  .post('/:courseId/lessons', async (c) => {
+    const { course } = await courseAccess(c, canEditCourse, editOnly);
+    const body = await jsonBody(c, LessonCreateBody);
+    const lesson = await c.get('services').courses.addLesson(course.id, body);
+    return c.json({ lesson: lessonSummary(lesson) }, 201);
+  })
+  .put('/:courseId/lesson-order', async (c) => {
+    const { course } = await courseAccess(c, canEditCourse, editOnly);
+    const body = await jsonBody(c, LessonOrderBody);
+    try {
+      const lessons = await c.get('services').courses.reorderLessons(course.id, body.lessonIds);
+      return c.json({ lessons: lessons.map(lessonSummary) });
+    } catch (err) {
+      if (err instanceof LessonOrderError) throw new ApiFailure(400, 'invalid_order', err.message);
+      throw err;
+    }
+  })
+  .post('/:courseId/enrollment', async (c) => {
+    const user = requireUser(c);
+    const { role, course } = await courseAccess(c);
+    if (role === 'teacher') throw new ApiFailure(409, 'own_course', 'You teach this course');
+    if (!course.published) throw new ApiFailure(409, 'not_published', 'This course is not published yet');
+    await c.get('services').courses.enroll(user.id, course.id);
+    return c.json({ enrolled: true }, role === 'student' ? 200 : 201);
+  })
+  .delete('/:courseId/enrollment', async (c) => {
+    const user = requireUser(c);
+    const { course } = await courseAccess(c);
+    await c.get('services').courses.unenroll(user.id, course.id);
+    return c.json({ enrolled: false });
+  });
+

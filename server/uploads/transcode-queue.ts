@@ -1,0 +1,292 @@
+// Background transcodes of uploaded lesson videos. The transcode_jobs row is the whole state: on start, a
+// job left 'running' by a stopped server is queued again and restarted from scratch (HLS output of a
+// half-run is not trustworthy), up to MAX_ATTEMPTS. Output is written to a scratch directory and renamed
+// into place only when complete, so a failure never leaves a half-made lesson video behind.
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import { and, asc, desc, eq, inArray } from 'drizzle-orm';
+import type { Database } from '../db/client.ts';
+import { lessons, transcodeJobs, type Lesson, type TranscodeJob as TranscodeJobRow } from '../db/schema.ts';
+import type { Logger } from '../log.ts';
+import type { LessonVideoView } from '../contracts/uploads.ts';
+import { probeMedia } from './media-probe.ts';
+import { TranscodeJob } from './transcode-job.ts';
+import { buildVodTranscodeArgs } from '../hls/ladder.ts';
+
+export const MAX_ATTEMPTS = 3;
+
+export type TranscodeQueueEvents = {
+  progress: [jobId: string, lessonId: string, percent: number];
+  finished: [job: TranscodeJobRow];
+};
+
+export interface TranscodeQueueOptions {
+  db: Database;
+  dataDir: string;
+  ffmpegPath: string;
+  ffprobePath: string;
+  log: Logger;
+  concurrency?: number;
+  /** A signed URL of the lesson's master playlist for one viewer. */
+  playbackUrl: (lessonId: string, userId: string) => string;
+}
+
+export class TranscodeQueue extends EventEmitter<TranscodeQueueEvents> {
+  readonly #o: Required<TranscodeQueueOptions>;
+  readonly #running = new Map<string, { job: TranscodeJob; lessonId: string }>();
+  /** Every #run in flight (including its probing, before ffmpeg exists), so close() can wait for them. */
+  readonly #runs = new Set<Promise<void>>();
+  #closed = false;
+  #pumping: Promise<void> | null = null;
+
+  constructor(options: TranscodeQueueOptions) {
+    super();
+    this.#o = { concurrency: 1, ...options };
+  }
+
+  /** Where uploads land while arriving, relative paths of sources, and lesson outputs. */
+  get incomingDir(): string {
+    return path.join(this.#o.dataDir, 'uploads', 'incoming');
+  }
+
+  lessonDir(lessonId: string): string {
+    return path.join(this.#o.dataDir, 'lessons', lessonId);
+  }
+
+  /** Requeues jobs a previous process left running, clears stale partial files, starts work. */
+  async start(): Promise<void> {
+    fs.rmSync(this.incomingDir, { recursive: true, force: true });
+    fs.mkdirSync(this.incomingDir, { recursive: true });
+    const requeued = await this.#o.db
+      .update(transcodeJobs)
+      .set({ status: 'queued', progressPercent: 0 })
+      .where(eq(transcodeJobs.status, 'running'))
+      .returning({ id: transcodeJobs.id });
+    if (requeued.length) this.#o.log.info({ jobs: requeued.map((j) => j.id) }, 'requeued transcodes interrupted by a restart');
+    this.pump();
+  }
+
+  /** Takes ownership of an already-probed source file (moved under the data dir) and queues its transcode. */
+  async enqueue(lessonId: string, incomingFile: string, meta: { originalName: string; sizeBytes: number; durationSeconds: number }): Promise<TranscodeJobRow> {
+    const sourceRel = path.join('uploads', 'sources', `${lessonId}-${Date.now()}${path.extname(meta.originalName).slice(0, 10) || '.bin'}`);
+    const sourceAbs = path.join(this.#o.dataDir, sourceRel);
+    fs.mkdirSync(path.dirname(sourceAbs), { recursive: true });
+    fs.renameSync(incomingFile, sourceAbs);
+    try {
+      const job = await this.#o.db.transaction(async (tx) => {
+        const [row] = await tx
+          .insert(transcodeJobs)
+          .values({ lessonId, sourcePath: sourceRel, originalName: meta.originalName, sizeBytes: meta.sizeBytes, durationSeconds: Math.ceil(meta.durationSeconds) })
+          .returning();
+        await tx.update(lessons).set({ videoStatus: 'processing', videoError: null }).where(eq(lessons.id, lessonId));
+        return row!;
+      });
+      this.pump();
+      return job;
+    } catch (err) {
+      fs.rmSync(sourceAbs, { force: true });
+      throw err;
+    }
+  }
+
+  /** True while a job of this lesson is queued or running (one at a time per lesson). */
+  async busy(lessonId: string): Promise<boolean> {
+    const rows = await this.#o.db
+      .select({ id: transcodeJobs.id })
+      .from(transcodeJobs)
+      .where(and(eq(transcodeJobs.lessonId, lessonId), inArray(transcodeJobs.status, ['queued', 'running'])))
+      .limit(1);
+    return rows.length > 0;
+  }
+
+  async latestJob(lessonId: string): Promise<TranscodeJobRow | null> {
+    const rows = await this.#o.db.select().from(transcodeJobs).where(eq(transcodeJobs.lessonId, lessonId)).orderBy(desc(transcodeJobs.createdAt)).limit(1);
+    return rows[0] ?? null;
+  }
+
+  /** The lesson's video state as `viewerId` sees it (with a playback URL signed for them when ready). */
+  async view(lesson: Lesson, viewerId: string): Promise<LessonVideoView> {
+    const job = await this.latestJob(lesson.id);
+    return {
+      lessonId: lesson.id,
+      status: lesson.videoStatus,
+      error: lesson.videoError,
+      job: job && {
+        id: job.id,
+        status: job.status,
+        progressPercent: job.progressPercent,
+        attempts: job.attempts,
+        originalName: job.originalName,
+        sizeBytes: job.sizeBytes,
+        error: job.error,
+      },
+      playbackUrl: lesson.videoStatus === 'ready' && lesson.videoPath ? this.#o.playbackUrl(lesson.id, viewerId) : null,
+    };
+  }
+
+  /** Stops work for lessons about to be deleted and removes their files (rows go with the lesson by cascade). */
+  async forgetLessons(lessonIds: string[]): Promise<void> {
+    if (!lessonIds.length) return;
+    const jobs = await this.#o.db.select().from(transcodeJobs).where(inArray(transcodeJobs.lessonId, lessonIds));
+    for (const job of jobs) {
+      this.#running.get(job.id)?.job.close();
+      fs.rmSync(path.join(this.#o.dataDir, job.sourcePath), { force: true });
+    }
+    for (const id of lessonIds) fs.rmSync(this.lessonDir(id), { recursive: true, force: true });
+  }
+
+  /** Removes a lesson's video (files and state). */
+  async removeVideo(lessonId: string): Promise<void> {
+    await this.forgetLessons([lessonId]);
+    await this.#o.db.delete(transcodeJobs).where(eq(transcodeJobs.lessonId, lessonId));
+    await this.#o.db.update(lessons).set({ videoStatus: 'none', videoPath: null, videoError: null }).where(eq(lessons.id, lessonId));
+  }
+
+  /** Starts queued jobs while there is room; safe to call any time. */
+  pump(): void {
+    if (this.#closed || this.#pumping) return;
+    this.#pumping = (async () => {
+      try {
+        while (!this.#closed && this.#running.size < this.#o.concurrency) {
+          const job = await this.#claimNext();
+          if (!job) break;
+          const run = this.#run(job).finally(() => this.#runs.delete(run));
+          this.#runs.add(run);
+        }
+      } catch (err) {
+        this.#o.log.error({ err }, 'transcode queue could not claim a job');
+      } finally {
+        this.#pumping = null;
+      }
+    })();
+  }
+
+  async #claimNext(): Promise<TranscodeJobRow | null> {
+    for (;;) {
+      const [next] = await this.#o.db.select().from(transcodeJobs).where(eq(transcodeJobs.status, 'queued')).orderBy(asc(transcodeJobs.createdAt)).limit(1);
+      if (!next) return null;
+      // Conditional update: if another process claimed it first, look again.
+      const [claimed] = await this.#o.db
+        .update(transcodeJobs)
+        .set({ status: 'running', attempts: next.attempts + 1, startedAt: new Date(), progressPercent: 0, error: null })
+        .where(and(eq(transcodeJobs.id, next.id), eq(transcodeJobs.status, 'queued')))
+        .returning();
+      if (claimed) return claimed;
+    }
+  }
+
+  async #run(row: TranscodeJobRow): Promise<void> {
+    const log = this.#o.log.child({ jobId: row.id, lessonId: row.lessonId, attempt: row.attempts });
+    const source = path.join(this.#o.dataDir, row.sourcePath);
+    const finalDir = path.join(this.lessonDir(row.lessonId), 'hls');
+    const scratch = path.join(this.lessonDir(row.lessonId), `.hls-${row.id}`);
+    if (row.attempts > MAX_ATTEMPTS) {
+      await this.#fail(row, `Gave up after ${MAX_ATTEMPTS} attempts (the server stopped during each one)`, scratch, log);
+      return this.pump();
+    }
+    if (!fs.existsSync(source)) {
+      await this.#fail(row, 'The uploaded file is gone; upload it again', scratch, log);
+      return this.pump();
+    }
+    fs.rmSync(scratch, { recursive: true, force: true });
+    fs.mkdirSync(scratch, { recursive: true });
+
+    let args: string[];
+    try {
+      const probed = await probeMedia(this.#o.ffprobePath, source);
+      // The same ladder as live classes (server/hls/ladder.ts), sized to the source.
+      args = buildVodTranscodeArgs({ input: source, outDir: scratch, hasAudio: probed.hasAudio, sourceWidth: probed.width, sourceHeight: probed.height });
+    } catch (err) {
+      await this.#fail(row, (err as Error).message, scratch, log);
+      return this.pump();
+    }
+    if (this.#closed) {
+      // Shutting down between claim and spawn: the row stays 'running' and the next start() requeues it.
+      fs.rmSync(scratch, { recursive: true, force: true });
+      return;
+    }
+    const job = new TranscodeJob({ id: row.id, ffmpegPath: this.#o.ffmpegPath, args, durationSeconds: row.durationSeconds || 1 });
+    this.#running.set(row.id, { job, lessonId: row.lessonId });
+    log.info('transcode started');
+    let lastWrite = 0;
+    let lastPercent = 0;
+    job.on('progress', (percent) => {
+      if (percent <= lastPercent) return;
+      lastPercent = percent;
+      this.emit('progress', row.id, row.lessonId, percent);
+      // Throttled: at most one write a second, so a fast transcode does not hammer the database.
+      const now = Date.now();
+      if (now - lastWrite < 1000 && percent < 100) return;
+      lastWrite = now;
+      this.#o.db
+        .update(transcodeJobs)
+        .set({ progressPercent: percent })
+        .where(and(eq(transcodeJobs.id, row.id), eq(transcodeJobs.status, 'running')))
+        .catch((err: unknown) => log.warn({ err }, 'progress write failed'));
+    });
+    try {
+      await job.done;
+      const master = path.join(scratch, 'master.m3u8');
+      if (!fs.existsSync(master)) throw new Error('ffmpeg finished without a master playlist');
+      fs.rmSync(finalDir, { recursive: true, force: true });
+      fs.renameSync(scratch, finalDir);
+      const videoPath = path.relative(this.#o.dataDir, path.join(finalDir, 'master.m3u8'));
+      const finished = await this.#o.db.transaction(async (tx) => {
+        const [done] = await tx
+          .update(transcodeJobs)
+          .set({ status: 'ready', progressPercent: 100, finishedAt: new Date() })
+          .where(eq(transcodeJobs.id, row.id))
+          .returning();
+        await tx
+          .update(lessons)
+          .set({ videoStatus: 'ready', videoPath, videoError: null, durationSeconds: row.durationSeconds })
+          .where(eq(lessons.id, row.lessonId));
+        return done;
+      });
+      fs.rmSync(source, { force: true });
+      log.info({ videoPath }, 'transcode ready');
+      if (finished) this.emit('finished', finished);
+    } catch (err) {
+      if (job.closed && this.#closed) {
+        // The server is stopping: leave the row 'running' so the next start requeues it.
+        fs.rmSync(scratch, { recursive: true, force: true });
+        log.info('transcode interrupted by shutdown; will restart on next start');
+      } else {
+        await this.#fail(row, (err as Error).message, scratch, log).catch((e: unknown) => log.error({ err: e }, 'could not record failure'));
+      }
+    } finally {
+      this.#running.delete(row.id);
+      this.pump();
+    }
+  }
+
+  async #fail(row: TranscodeJobRow, reason: string, scratch: string, log: Logger): Promise<void> {
+    fs.rmSync(scratch, { recursive: true, force: true });
+    fs.rmSync(path.join(this.#o.dataDir, row.sourcePath), { force: true });
+    log.warn({ reason }, 'transcode failed');
+    const [failed] = await this.#o.db
+      .update(transcodeJobs)
+      .set({ status: 'failed', error: reason, finishedAt: new Date() })
+      .where(eq(transcodeJobs.id, row.id))
+      .returning();
+    // A lesson with an earlier ready video keeps playing it; otherwise it shows the failure.
+    const [lesson] = await this.#o.db.select().from(lessons).where(eq(lessons.id, row.lessonId)).limit(1);
+    if (lesson) {
+      await this.#o.db
+        .update(lessons)
+        .set(lesson.videoPath ? { videoStatus: 'ready', videoError: `The last upload failed: ${reason}` } : { videoStatus: 'failed', videoError: reason })
+        .where(eq(lessons.id, row.lessonId));
+    }
+    if (failed) this.emit('finished', failed);
+  }
+
+  /** Stops running ffmpegs; their rows stay 'running' and are requeued by the next start(). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const { job } of this.#running.values()) job.close();
+    await this.#pumping;
+    await Promise.allSettled([...this.#runs]);
+  }
+}

@@ -1,0 +1,201 @@
+// Uploaded lessons end to end: a generated video goes up, is probed, transcoded in the background to the
+// HLS ladder with progress, survives a queue restart, and plays in Chromium with hls.js. A corrupt or
+// oversized upload is refused with a clear message and leaves nothing behind.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { eq } from 'drizzle-orm';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lessons, transcodeJobs } from '../../server/db/schema.ts';
+import { TranscodeQueue } from '../../server/uploads/transcode-queue.ts';
+import { launchChromium } from '../helpers/browser.ts';
+import { registerUser, type HttpClient } from '../helpers/http-client.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+const LIMIT = 3 * 1024 * 1024;
+
+function makeVideo(dir: string, name: string, seconds: number, size = '320x240'): string {
+  const out = path.join(dir, name);
+  execFileSync('ffmpeg', [
+    '-hide_banner', '-loglevel', 'error', '-y',
+    '-f', 'lavfi', '-i', `testsrc=size=${size}:rate=25:duration=${seconds}`,
+    '-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}`,
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '36', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', out,
+  ]);
+  return out;
+}
+
+function filesUnder(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => path.join(d.parentPath, d.name));
+}
+
+describe('uploaded lessons', () => {
+  let server: TestServer;
+  let browser: Browser;
+  let tmp: string;
+  let teacher: Awaited<ReturnType<typeof registerUser>>;
+  let student: Awaited<ReturnType<typeof registerUser>>;
+  let outsider: Awaited<ReturnType<typeof registerUser>>;
+  let courseId: string;
+
+  beforeAll(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-upload-'));
+    [server, browser] = await Promise.all([startTestServer({ env: { LECTERN_MAX_UPLOAD_BYTES: String(LIMIT) } }), launchChromium()]);
+    [teacher, student, outsider] = await Promise.all([
+      registerUser(server.url, 'teacher'),
+      registerUser(server.url, 'student'),
+      registerUser(server.url, 'student'),
+    ]);
+    courseId = (await teacher.client.post('/api/courses', { title: 'Video course' })).body.course.id;
+    await teacher.client.post(`/api/courses/${courseId}/lessons`, { title: 'Placeholder' });
+    await teacher.client.patch(`/api/courses/${courseId}`, { published: true });
+    await student.client.post(`/api/courses/${courseId}/enrollment`);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  async function newLesson(title: string): Promise<string> {
+    return (await teacher.client.post(`/api/courses/${courseId}/lessons`, { title })).body.lesson.id;
+  }
+
+  function upload(client: HttpClient, lessonId: string, body: Buffer, name = 'clip.mp4') {
+    return fetch(`${server.url}/api/lessons/${lessonId}/video`, {
+      method: 'PUT',
+      headers: { cookie: client.cookieHeader, 'content-type': 'application/octet-stream', 'x-file-name': encodeURIComponent(name), origin: server.url },
+      body: new Uint8Array(body),
+    }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+  }
+
+  async function waitForVideo(client: HttpClient, lessonId: string, seen: number[]) {
+    for (;;) {
+      const { body } = await client.get(`/api/lessons/${lessonId}/video`);
+      if (body.video.job) seen.push(body.video.job.progressPercent);
+      if (body.video.status !== 'processing') return body.video;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  it('uploads, transcodes with progress to the HLS ladder and plays in Chromium with hls.js', async () => {
+    const lessonId = await newLesson('Uploaded');
+    const file = makeVideo(tmp, 'clip.mp4', 6);
+    expect((await upload(student.client, lessonId, fs.readFileSync(file))).status).toBe(403);
+    const res = await upload(teacher.client, lessonId, fs.readFileSync(file), 'My clip.mp4');
+    expect(res.status).toBe(202);
+    expect(res.body.video).toMatchObject({ status: 'processing', job: { originalName: 'My clip.mp4' } });
+    expect(['queued', 'running']).toContain(res.body.video.job.status);
+    expect((await upload(teacher.client, lessonId, fs.readFileSync(file))).status).toBe(409); // one at a time
+
+    const seen: number[] = [];
+    const video = await waitForVideo(teacher.client, lessonId, seen);
+    expect(video).toMatchObject({ status: 'ready', error: null, job: { status: 'ready', progressPercent: 100, attempts: 1 } });
+    expect(seen.every((p, i) => i === 0 || p >= seen[i - 1]!)).toBe(true);
+    const [row] = await server.services.db.select().from(lessons).where(eq(lessons.id, lessonId));
+    expect(row!.durationSeconds).toBe(6);
+    // The source is gone, the ladder is in place, no scratch directory is left.
+    expect(filesUnder(path.join(server.dataDir, 'uploads'))).toEqual([]);
+    const lessonFiles = filesUnder(path.join(server.dataDir, 'lessons', lessonId)).map((f) => path.relative(path.join(server.dataDir, 'lessons', lessonId), f));
+    expect(lessonFiles).toContain('hls/master.m3u8');
+    expect(lessonFiles.some((f) => /^hls\/\d+p\/index\.m3u8$/.test(f))).toBe(true);
+    expect(lessonFiles.every((f) => f.startsWith('hls/'))).toBe(true);
+
+    // Who may fetch it: the enrolled student gets a signed URL, an outsider gets nothing, a bare URL is refused.
+    expect((await outsider.client.get(`/api/lessons/${lessonId}/video`)).status).toBe(403);
+    const studentView = (await student.client.get(`/api/lessons/${lessonId}`)).body.video;
+    expect(studentView.playbackUrl).toMatch(/^\/media\/lessons\/.+\/hls\/master\.m3u8\?token=/);
+    const master = await fetch(server.url + studentView.playbackUrl);
+    expect(master.status).toBe(200);
+    const text = await master.text();
+    expect(text).toContain('#EXT-X-STREAM-INF');
+    expect(text).toMatch(/index\.m3u8\?token=/);
+    expect((await fetch(`${server.url}/media/lessons/${lessonId}/hls/master.m3u8`)).status).toBe(403);
+    expect((await fetch(`${server.url}/media/lessons/${lessonId}/hls/../../../etc/passwd?token=x`)).status).toBeGreaterThanOrEqual(400);
+
+    const page = await browser.newPage();
+    await page.route(`${server.url}/__player`, (route) => route.fulfill({ contentType: 'text/html', body: '<!doctype html><video id="v" muted playsinline></video>' }));
+    await page.goto(`${server.url}/__player`);
+    await page.addScriptTag({ path: path.resolve('node_modules/hls.js/dist/hls.min.js') });
+    await page.evaluate((src) => {
+      const video = document.getElementById('v') as HTMLVideoElement;
+      const hls = new (window as any).Hls();
+      hls.loadSource(src);
+      hls.attachMedia(video);
+      hls.on((window as any).Hls.Events.MANIFEST_PARSED, () => void video.play());
+    }, server.url + studentView.playbackUrl);
+    await expect.poll(() => page.evaluate(() => (document.getElementById('v') as HTMLVideoElement).currentTime), { timeout: 20_000 }).toBeGreaterThan(1);
+    await page.close();
+  });
+
+  it('refuses a corrupt upload with a clear message and leaves nothing half-made', async () => {
+    const lessonId = await newLesson('Corrupt');
+    const good = fs.readFileSync(makeVideo(tmp, 'for-corrupt.mp4', 2));
+    // An mp4 name and the first bytes of a real mp4, then garbage: the extension says video, ffprobe does not.
+    const corrupt = Buffer.concat([good.subarray(0, 64), Buffer.alloc(50_000, 0x5a)]);
+    const res = await upload(teacher.client, lessonId, corrupt, 'lecture.mp4');
+    expect(res.status).toBe(422);
+    expect(res.body.error.code).toBe('not_a_video');
+    expect(res.body.error.message).toMatch(/not a video we can read|no video stream|no playable length/);
+    const text = await upload(teacher.client, lessonId, Buffer.from('just some text pretending to be a video'), 'notes.mp4');
+    expect(text.status).toBe(422);
+    expect((await upload(teacher.client, lessonId, Buffer.alloc(0), 'empty.mp4')).status).toBe(400);
+    expect(filesUnder(path.join(server.dataDir, 'uploads'))).toEqual([]);
+    expect(fs.existsSync(path.join(server.dataDir, 'lessons', lessonId))).toBe(false);
+    expect(await server.services.db.select().from(transcodeJobs).where(eq(transcodeJobs.lessonId, lessonId))).toEqual([]);
+    const [row] = await server.services.db.select().from(lessons).where(eq(lessons.id, lessonId));
+    expect(row!.videoStatus).toBe('none');
+  });
+
+  it('refuses a file over the size limit, whether or not it declares its length', async () => {
+    const lessonId = await newLesson('Too big');
+    const big = Buffer.alloc(LIMIT + 1024, 1);
+    const declared = await upload(teacher.client, lessonId, big);
+    expect(declared.status).toBe(413);
+    expect(declared.body.error.message).toContain('limit');
+    // Streamed without a length: cut off while arriving.
+    const stream = new ReadableStream({
+      start(controller) {
+        for (let i = 0; i < 8; i++) controller.enqueue(new Uint8Array(LIMIT / 4));
+        controller.close();
+      },
+    });
+    const streamed = await fetch(`${server.url}/api/lessons/${lessonId}/video`, {
+      method: 'PUT',
+      headers: { cookie: teacher.client.cookieHeader, 'content-type': 'application/octet-stream', origin: server.url },
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
+    expect(streamed.status).toBe(413);
+    expect(filesUnder(path.join(server.dataDir, 'uploads'))).toEqual([]);
+  });
+
+  it('restarts a job interrupted by a server stop and finishes it', async () => {
+    const lessonId = await newLesson('Interrupted');
+    const res = await upload(teacher.client, lessonId, fs.readFileSync(makeVideo(tmp, 'long.mp4', 20, '480x270')));
+    expect(res.status).toBe(202);
+    await expect.poll(async () => (await server.services.transcodes.latestJob(lessonId))?.status, { timeout: 20_000, interval: 50 }).toBe('running');
+    // Stop the queue as a shutdown does: ffmpeg is killed, the row stays 'running', the scratch output goes.
+    await server.services.transcodes.close();
+    const [interrupted] = await server.services.db.select().from(transcodeJobs).where(eq(transcodeJobs.lessonId, lessonId));
+    expect(interrupted).toMatchObject({ status: 'running', attempts: 1 });
+    expect(filesUnder(path.join(server.dataDir, 'lessons', lessonId))).toEqual([]);
+
+    const config = server.services.config;
+    const restarted = new TranscodeQueue({
+      db: server.services.db,
+      dataDir: config.dataDir,
+      ffmpegPath: config.ffmpegPath,
+      ffprobePath: config.ffprobePath,
+      log: server.services.log,
+      playbackUrl: (id, user) => server.services.lessonMedia.playbackUrl(id, user),
+    });
+    server.services.transcodes = restarted;
+    await restarted.start();
+    const video = await waitForVideo(teacher.client, lessonId, []);
+    expect(video).toMatchObject({ status: 'ready', job: { status: 'ready', attempts: 2 } });
+  }, 120_000);
+});
