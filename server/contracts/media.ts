@@ -1,0 +1,47 @@
+// Media (HLS) shared by server and app: signed playback URLs for a live class and for recordings.
+import { z } from 'zod';
+
+export const RecordingStatus = z.enum(['recording', 'processing', 'ready', 'failed']);
+export type RecordingStatus = z.infer<typeof RecordingStatus>;
+
+export const ClassIdParam = z.object({ classId: z.uuid({ message: 'classId must be a class id' }) });
+export const RecordingIdParam = z.object({ recordingId: z.uuid({ message: 'recordingId must be a recording id' }) });
+
+/** A rung directory name ("720p") and a segment or playlist file name: nothing that could leave the directory. */
+export const RungName = z.string().regex(/^[0-9]{2,4}p$/, 'not a rendition');
+export const SegmentFile = z.string().regex(/^run-[0-9]{1,6}-[0-9]{1,8}\.ts$/, 'not a segment');
+export const MediaToken = z.string().min(10).max(512);
+
+/** GET /api/media/classes/:classId/live */
+export interface LiveStreamView {
+  classId: string;
+  /** Master playlist with ?token=; null while the class is not streaming yet (poll again). */
+  playlistUrl: string | null;
+  token: string;
+  tokenExpiresAt: string;
+  status: 'starting' | 'live' | 'offline';
+}
+
+export interface RecordingView {
+  id: string;
+  classId: string;
+  lessonId: string | null;
+  title: string;
+  status: RecordingStatus;
+  durationSeconds: number;
+  sizeBytes: number;
+  createdAt: string;
+  readyAt: string | null;
+  playlistUrl: string | null;
+  thumbnailUrl: string | null;
+  tokenExpiresAt: string;
+  error: string | null;
+}
+
+/** GET /api/media/recordings/:recordingId: the recording and, for a lesson replay, where the viewer was. */
+export interface ReplayView {
+  recording: RecordingView;
+  lesson: { id: string; title: string; courseId: string } | null;
+  resumeAtSeconds: number;
+  completed: boolean;
+}

@@ -1,0 +1,235 @@
+// One run of the HLS bridge: the PlainTransports and Consumers that carry the chosen sources to ffmpeg, the
+// SDP describing them, and the ffmpeg process. A run never changes its inputs; a new set of sources (screen
+// share starts, the teacher reconnects) or a crashed ffmpeg means a new run. close() releases everything.
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { types } from 'mediasoup';
+import type { Logger } from '../log.ts';
+import { FfmpegProcess } from './ffmpeg-process.ts';
+import type { LiveStreams } from './ladder.ts';
+import type { FfmpegProgress } from './progress.ts';
+import { freeRtpPortPair, writeSdp, type SdpStream } from './sdp.ts';
+
+export type BridgeSourceName = 'camera' | 'screen' | 'mic' | 'screen-audio';
+
+export interface BridgeSource {
+  source: BridgeSourceName;
+  kind: 'audio' | 'video';
+  producer: types.Producer;
+  userId: string;
+}
+
+/** The producers a run consumes, by role in the picture. */
+export type RunInputs = Partial<Record<BridgeSourceName, BridgeSource>>;
+
+type BridgeRunEvents = {
+  progress: [FfmpegProgress];
+  /** ffmpeg exited; `expected` when the run was stopped on purpose. */
+  exit: [{ code: number | null; signal: NodeJS.Signals | null; expected: boolean; stderr: string }];
+};
+
+interface RunStream {
+  name: BridgeSourceName;
+  transport: types.PlainTransport;
+  consumer: types.Consumer;
+  port: number;
+}
+
+const STREAM_ORDER: BridgeSourceName[] = ['camera', 'screen', 'mic', 'screen-audio'];
+const START_KEYFRAME_MS = 500;
+
+export class BridgeRun extends EventEmitter<BridgeRunEvents> {
+  readonly runId: number;
+  readonly sdpPath: string;
+  readonly streams: LiveStreams;
+  readonly #streams: RunStream[];
+  readonly #log: Logger;
+  readonly #keyFrameIntervalMs: number;
+  #ffmpeg: FfmpegProcess | null = null;
+  #keyFrameTimer: NodeJS.Timeout | undefined;
+  #lastKeyFrameRequest = 0;
+  #stopping = false;
+  #closed = false;
+  readonly startedAt = Date.now();
+
+  /** Creates the transports (connected to fresh ffmpeg ports) and paused consumers, and writes the SDP. */
+  static async create(o: {
+    router: types.Router;
+    runId: number;
+    inputs: RunInputs;
+    workDir: string;
+    listenIp: string;
+    keyFrameIntervalMs: number;
+    log: Logger;
+  }): Promise<BridgeRun> {
+    const streams: RunStream[] = [];
+    const transports: types.PlainTransport[] = [];
+    const rtpCapabilities: types.RtpCapabilities = {
+      // Only the media codecs: ffmpeg neither asks for retransmissions nor reads RTP header extensions.
+      codecs: (o.router.rtpCapabilities.codecs ?? []).filter((c) => !/\/rtx$/i.test(c.mimeType)),
+      headerExtensions: [],
+    };
+    try {
+      for (const name of STREAM_ORDER) {
+        const input = o.inputs[name];
+        if (!input || input.producer.closed) continue;
+        const port = await freeRtpPortPair(o.listenIp);
+        const transport = await o.router.createPlainTransport({
+          listenInfo: { protocol: 'udp', ip: o.listenIp },
+          rtcpMux: false,
+          comedia: false,
+          appData: { hlsRun: o.runId, source: name },
+        });
+        // Tracked before anything else can throw, so the catch below closes it.
+        transports.push(transport);
+        await transport.connect({ ip: o.listenIp, port, rtcpPort: port + 1 });
+        const consumer = await transport.consume({ producerId: input.producer.id, rtpCapabilities, paused: true });
+        streams.push({ name, transport, consumer, port });
+      }
+    } catch (err) {
+      for (const t of transports) t.close();
+      throw err;
+    }
+    const sdpStreams: SdpStream[] = streams.map((s) => ({ kind: s.consumer.kind, port: s.port, codec: s.consumer.rtpParameters.codecs[0]! }));
+    const sdpPath = path.join(o.workDir, `run-${o.runId}.sdp`);
+    await fs.writeFile(sdpPath, writeSdp(sdpStreams, o.listenIp));
+    return new BridgeRun(o.runId, sdpPath, streams, o.keyFrameIntervalMs, o.log);
+  }
+
+  private constructor(runId: number, sdpPath: string, streams: RunStream[], keyFrameIntervalMs: number, log: Logger) {
+    super();
+    this.runId = runId;
+    this.sdpPath = sdpPath;
+    this.#streams = streams;
+    this.#keyFrameIntervalMs = keyFrameIntervalMs;
+    this.#log = log.child({ run: runId });
+    const index = (name: BridgeSourceName) => {
+      const i = streams.findIndex((s) => s.name === name);
+      return i >= 0 ? i : undefined;
+    };
+    this.streams = {
+      ...(index('camera') !== undefined ? { camera: index('camera') } : {}),
+      ...(index('screen') !== undefined ? { screen: index('screen') } : {}),
+      ...(index('mic') !== undefined ? { mic: index('mic') } : {}),
+      ...(index('screen-audio') !== undefined ? { screenAudio: index('screen-audio') } : {}),
+    };
+    for (const s of streams) {
+      // The teacher's producer went away (left, replaced the device): the bridge picks a new run.
+      s.consumer.on('producerclose', () => this.#log.debug({ source: s.name }, 'producer of a bridge input closed'));
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get pid(): number | undefined {
+    return this.#ffmpeg?.pid;
+  }
+
+  get running(): boolean {
+    return !!this.#ffmpeg && !this.#ffmpeg.exited;
+  }
+
+  /** The producer ids this run consumes (to tell whether a new set of sources needs a new run). */
+  producerIds(): string[] {
+    return this.#streams.map((s) => s.consumer.producerId).sort();
+  }
+
+  /**
+   * Finds the primary video's size with a short-lived ffmpeg reading the same SDP (the encoder's ladder is
+   * fixed for the whole class, so it is chosen once, before any segment is written). Null on timeout.
+   */
+  async probeVideoSize(ffmpegPath: string, timeoutMs: number): Promise<{ width: number; height: number } | null> {
+    const primary = this.streams.screen ?? this.streams.camera;
+    if (primary === undefined) return null;
+    const probe = new FfmpegProcess(ffmpegPath, [
+      '-hide_banner', '-nostdin', '-loglevel', 'info',
+      '-protocol_whitelist', 'file,udp,rtp', '-analyzeduration', '1000000', '-probesize', '1000000',
+      '-f', 'sdp', '-i', this.sdpPath, '-t', '0.1', '-f', 'null', '-',
+    ]);
+    await this.#resumeAll();
+    const timer = setInterval(() => this.requestKeyFrame(true), START_KEYFRAME_MS);
+    this.requestKeyFrame(true);
+    try {
+      return await new Promise((resolve) => {
+        const timeout = setTimeout(() => resolve(null), timeoutMs);
+        probe.on('inputsize', ({ stream, width, height }) => {
+          if (stream !== primary) return;
+          clearTimeout(timeout);
+          resolve({ width, height });
+        });
+        probe.once('exit', () => {
+          clearTimeout(timeout);
+          resolve(null);
+        });
+      });
+    } finally {
+      clearInterval(timer);
+      probe.kill();
+      await probe.exitPromise();
+    }
+  }
+
+  /** Starts ffmpeg with `args` and keeps asking for key frames until it has decoded its first frames. */
+  async startEncoder(ffmpegPath: string, args: readonly string[]): Promise<void> {
+    if (this.#closed) throw new Error('The bridge run is closed');
+    const ffmpeg = new FfmpegProcess(ffmpegPath, args);
+    this.#ffmpeg = ffmpeg;
+    this.#log.info({ pid: ffmpeg.pid, streams: this.streams }, 'ffmpeg started');
+    let started = false;
+    ffmpeg.on('progress', (p) => {
+      if (!started && p.frame > 0) {
+        started = true;
+        this.#scheduleKeyFrames(this.#keyFrameIntervalMs);
+      }
+      this.emit('progress', p);
+    });
+    // A decoder that lost packets shows artefacts until the next key frame: ask for one now.
+    ffmpeg.on('decodeerror', () => this.requestKeyFrame(false));
+    ffmpeg.once('exit', (code, signal) => {
+      clearInterval(this.#keyFrameTimer);
+      this.emit('exit', { code, signal, expected: this.#stopping, stderr: ffmpeg.stderrTail() });
+    });
+    await this.#resumeAll();
+    this.requestKeyFrame(true);
+    this.#scheduleKeyFrames(START_KEYFRAME_MS);
+  }
+
+  /** Asks every video producer of this run for a key frame (throttled to one a second unless `force`). */
+  requestKeyFrame(force: boolean): void {
+    const now = Date.now();
+    if (!force && now - this.#lastKeyFrameRequest < 1000) return;
+    this.#lastKeyFrameRequest = now;
+    for (const s of this.#streams) {
+      if (s.consumer.kind === 'video' && !s.consumer.closed) s.consumer.requestKeyFrame().catch(() => {});
+    }
+  }
+
+  /** Test and operations hook: the ffmpeg process dies as if it crashed. */
+  killEncoder(): void {
+    this.#ffmpeg?.kill();
+  }
+
+  /** Lets ffmpeg finish its segment and playlists, then releases the transports and consumers. */
+  async close(graceMs = 2000): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stopping = true;
+    clearInterval(this.#keyFrameTimer);
+    await this.#ffmpeg?.stop(graceMs);
+    for (const s of this.#streams) s.transport.close();
+    await fs.rm(this.sdpPath, { force: true });
+  }
+
+  #scheduleKeyFrames(everyMs: number): void {
+    clearInterval(this.#keyFrameTimer);
+    this.#keyFrameTimer = setInterval(() => this.requestKeyFrame(true), everyMs);
+    this.#keyFrameTimer.unref();
+  }
+
+  async #resumeAll(): Promise<void> {
+    await Promise.all(this.#streams.map((s) => (s.consumer.paused && !s.consumer.closed ? s.consumer.resume().catch(() => {}) : undefined)));
+  }
+}

@@ -1,0 +1,122 @@
+// One ffmpeg child process: spawned directly (no shell), progress read from stdout, the tail of stderr kept for
+// diagnostics, the input video size picked out of its stream report. stop() asks ffmpeg to finish (it then
+// closes its outputs: the last segment and playlist are written) and kills it when it does not.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { FfmpegProgressParser, type FfmpegProgress } from './progress.ts';
+
+type FfmpegProcessEvents = {
+  progress: [FfmpegProgress];
+  /** A video input's size, as ffmpeg reports it when it opens the input. */
+  inputsize: [{ stream: number; width: number; height: number }];
+  /** ffmpeg reported a problem decoding (lost packets, missing key frame). */
+  decodeerror: [line: string];
+  exit: [code: number | null, signal: NodeJS.Signals | null];
+};
+
+const STDERR_TAIL_LINES = 40;
+const INPUT_STREAM = /Stream #0:(\d+).*?: Video: .*?, (\d{2,5})x(\d{2,5})/;
+const DECODE_TROUBLE = /(Keyframe missing|corrupt|concealing|error while decoding|Missing reference|Discarding interframe)/i;
+
+export class FfmpegProcess extends EventEmitter<FfmpegProcessEvents> {
+  readonly #child: ChildProcess;
+  readonly #stderrTail: string[] = [];
+  #stderrPartial = '';
+  #exited = false;
+  readonly #exitPromise: Promise<void>;
+  #lastProgress: FfmpegProgress | null = null;
+  /** Which part of ffmpeg's stream report stderr is in: stream lines look alike under Input and Output. */
+  #section: 'input' | 'output' | 'other' = 'other';
+
+  constructor(ffmpegPath: string, args: readonly string[]) {
+    super();
+    this.#child = spawn(ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const parser = new FfmpegProgressParser();
+    this.#child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      for (const p of parser.push(chunk)) {
+        this.#lastProgress = p;
+        this.emit('progress', p);
+      }
+    });
+    this.#child.stderr!.setEncoding('utf8').on('data', (chunk: string) => this.#onStderr(chunk));
+    // Writing "q" after ffmpeg died raises EPIPE on stdin; nothing to do about it.
+    this.#child.stdin!.on('error', () => {});
+    this.#exitPromise = new Promise((resolve) => {
+      this.#child.once('error', (err) => {
+        this.#stderrTail.push(`spawn failed: ${err.message}`);
+        if (!this.#exited) {
+          this.#exited = true;
+          this.emit('exit', null, null);
+        }
+        resolve();
+      });
+      this.#child.once('exit', (code, signal) => {
+        if (!this.#exited) {
+          this.#exited = true;
+          this.emit('exit', code, signal);
+        }
+        resolve();
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
+  get exited(): boolean {
+    return this.#exited;
+  }
+
+  get lastProgress(): FfmpegProgress | null {
+    return this.#lastProgress;
+  }
+
+  /** The last lines ffmpeg wrote to stderr (for logs when it fails). */
+  stderrTail(): string {
+    return this.#stderrTail.join('\n');
+  }
+
+  /** Resolves once the process has exited. */
+  exitPromise(): Promise<void> {
+    return this.#exitPromise;
+  }
+
+  /**
+   * Asks ffmpeg to finish cleanly: SIGINT ends its main loop and it writes the last segment and playlists.
+   * ffmpeg blocked reading a silent RTP input (the room closed) does not notice one signal, and a second one
+   * would interrupt its final playlist write too (an empty playlist): so SIGKILL after `graceMs` instead;
+   * ffmpeg replaces its playlists atomically, so the last one written stays whole.
+   */
+  async stop(graceMs = 2000): Promise<void> {
+    if (this.#exited) return;
+    this.#child.kill('SIGINT');
+    const kill = setTimeout(() => this.#child.kill('SIGKILL'), graceMs);
+    await this.#exitPromise;
+    clearTimeout(kill);
+  }
+
+  /** Immediate kill (the owner is going away and the output does not matter). */
+  kill(): void {
+    if (!this.#exited) this.#child.kill('SIGKILL');
+  }
+
+  #onStderr(chunk: string): void {
+    const text = this.#stderrPartial + chunk;
+    const lines = text.split(/\r?\n|\r/);
+    this.#stderrPartial = (lines.pop() ?? '').slice(-2000);
+    for (const line of lines) {
+      if (!line) continue;
+      this.#stderrTail.push(line.slice(0, 500));
+      if (this.#stderrTail.length > STDERR_TAIL_LINES) this.#stderrTail.shift();
+      if (line.startsWith('Input #')) this.#section = 'input';
+      else if (line.startsWith('Output #') || line.startsWith('Stream mapping')) this.#section = 'output';
+      const size = this.#section === 'input' ? INPUT_STREAM.exec(line) : null;
+      if (size) {
+        this.emit('inputsize', { stream: Number(size[1]), width: Number(size[2]), height: Number(size[3]) });
+      } else if (DECODE_TROUBLE.test(line)) {
+        this.emit('decodeerror', line);
+      }
+    }
+  }
+}

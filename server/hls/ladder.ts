@@ -1,0 +1,362 @@
+// The one definition of Lectern's HLS ladder, and the ffmpeg argument builders that produce it: live (an SDP
+// describing the RTP that mediasoup's PlainTransports send) and VOD (an uploaded file). Both decode once,
+// scale into every rung and encode H.264 + AAC with key frames on the same timestamps in every rung, so a
+// player can switch rungs at any segment boundary.
+
+/** Seconds per segment: short for latency, long enough that x264 keeps its quality at a 1 s GOP. */
+export const SEGMENT_SECONDS = 1;
+/** Every rung is encoded at this constant frame rate (WebRTC sources are variable). */
+export const OUTPUT_FPS = 30;
+/** How many segments a live variant playlist lists (the rest stay on disk for the recording). */
+export const LIVE_WINDOW_SEGMENTS = 8;
+export const AUDIO_CODEC = 'mp4a.40.2'; // AAC-LC
+
+export interface Rendition {
+  /** Directory name and label, e.g. "720p". */
+  name: string;
+  width: number;
+  height: number;
+  /** Target video bit rate (bits/s); maxrate is 1.25x, the VBV buffer one second of maxrate. */
+  videoBitrate: number;
+  audioBitrate: number;
+  profile: 'main' | 'baseline';
+  /** H.264 level as x264 takes it ("3.1"). */
+  level: string;
+  /** RFC 6381 codecs string of the video, e.g. "avc1.4d401f". */
+  videoCodec: string;
+}
+
+export interface SourceSize {
+  width: number;
+  height: number;
+}
+
+/** The standard rungs by height, best first; a ladder is the source's rung and the two below it. */
+const STANDARD_RUNGS = [
+  { height: 720, videoBitrate: 2_500_000, audioBitrate: 128_000, level: '3.1' },
+  { height: 480, videoBitrate: 1_000_000, audioBitrate: 96_000, level: '3.0' },
+  { height: 360, videoBitrate: 600_000, audioBitrate: 64_000, level: '3.0' },
+  { height: 240, videoBitrate: 300_000, audioBitrate: 48_000, level: '3.0' },
+  { height: 180, videoBitrate: 200_000, audioBitrate: 48_000, level: '3.0' },
+] as const;
+
+export const RUNGS_PER_LADDER = 3;
+const DEFAULT_SOURCE: SourceSize = { width: 1280, height: 720 };
+
+const PROFILE_IDC = { main: 0x4d, baseline: 0x42 } as const;
+/** constraint_set flags byte: baseline is sent as Constrained Baseline (set1), main with none. */
+const CONSTRAINTS = { main: 0x40, baseline: 0xe0 } as const;
+
+export function h264CodecString(profile: Rendition['profile'], level: string): string {
+  const levelIdc = Math.round(Number(level) * 10);
+  const hex = (n: number) => n.toString(16).padStart(2, '0');
+  return `avc1.${hex(PROFILE_IDC[profile])}${hex(CONSTRAINTS[profile])}${hex(levelIdc)}`;
+}
+
+const even = (n: number) => Math.max(2, Math.round(n / 2) * 2);
+
+/**
+ * The ladder for a source: 720p/480p/360p for a 720p-or-larger source; for a smaller one the top rung is the
+ * source's own size and the two standard heights below it. Widths follow the source's aspect ratio.
+ */
+export function ladderFor(source: SourceSize = DEFAULT_SOURCE): Rendition[] {
+  const aspect = source.width > 0 && source.height > 0 ? source.width / source.height : 16 / 9;
+  const topHeight = Math.min(720, even(source.height));
+  const rungs: Rendition[] = [];
+  const top = STANDARD_RUNGS.find((r) => r.height <= topHeight) ?? STANDARD_RUNGS[STANDARD_RUNGS.length - 1]!;
+  // A source between two standard heights keeps its height and takes the bit rate scaled by pixel count.
+  const topScale = topHeight / top.height;
+  rungs.push(rendition(topHeight, aspect, Math.round(top.videoBitrate * topScale * topScale), top.audioBitrate, top.level));
+  for (const r of STANDARD_RUNGS) {
+    if (rungs.length === RUNGS_PER_LADDER) break;
+    if (r.height < topHeight) rungs.push(rendition(r.height, aspect, r.videoBitrate, r.audioBitrate, r.level));
+  }
+  return rungs;
+}
+
+function rendition(height: number, aspect: number, videoBitrate: number, audioBitrate: number, level: string): Rendition {
+  const profile = 'main';
+  return {
+    name: `${height}p`,
+    width: even(height * aspect),
+    height,
+    videoBitrate,
+    audioBitrate,
+    profile,
+    level,
+    videoCodec: h264CodecString(profile, level),
+  };
+}
+
+/** Peak bandwidth for EXT-X-STREAM-INF: maxrate plus audio plus ~10% MPEG-TS overhead. */
+export function peakBandwidth(r: Rendition): number {
+  return Math.round((r.videoBitrate * 1.25 + r.audioBitrate) * 1.1);
+}
+
+export function averageBandwidth(r: Rendition): number {
+  return Math.round((r.videoBitrate + r.audioBitrate) * 1.05);
+}
+
+/** The master playlist: one EXT-X-STREAM-INF per rung, best first; `uriFor` says where the variant lives. */
+export function writeMasterPlaylist(ladder: readonly Rendition[], uriFor: (r: Rendition) => string = (r) => `${r.name}/index.m3u8`): string {
+  const lines = ['#EXTM3U', '#EXT-X-VERSION:6', '#EXT-X-INDEPENDENT-SEGMENTS'];
+  for (const r of ladder) {
+    lines.push(
+      `#EXT-X-STREAM-INF:BANDWIDTH=${peakBandwidth(r)},AVERAGE-BANDWIDTH=${averageBandwidth(r)},` +
+        `RESOLUTION=${r.width}x${r.height},FRAME-RATE=${OUTPUT_FPS.toFixed(3)},CODECS="${r.videoCodec},${AUDIO_CODEC}",NAME="${r.name}"`,
+      uriFor(r),
+    );
+  }
+  return lines.join('\n') + '\n';
+}
+
+// --- ffmpeg arguments -------------------------------------------------------------------------------------
+
+/**
+ * x264 speed/latency trade-off. Live uses superfast: on a shared 2-core box veryfast held only ~1.6x real
+ * time for the 3-rung 720p30 ladder (bench/hls.ts), too little headroom next to mediasoup and the API.
+ */
+export interface EncoderTuning {
+  preset: 'ultrafast' | 'superfast' | 'veryfast' | 'faster';
+  /** x264 threads per rung; 0 lets x264 decide. */
+  threads: number;
+}
+
+export const LIVE_TUNING: EncoderTuning = { preset: 'superfast', threads: 2 };
+export const VOD_TUNING: EncoderTuning = { preset: 'veryfast', threads: 0 };
+
+/** Where each stream of the live SDP input sits (ffmpeg numbers an SDP's m= sections 0, 1, 2, ...). */
+export interface LiveStreams {
+  camera?: number;
+  screen?: number;
+  mic?: number;
+  screenAudio?: number;
+}
+
+export interface LiveArgsOptions {
+  sdpPath: string;
+  streams: LiveStreams;
+  ladder: readonly Rendition[];
+  /** Directory with one sub-directory per rung (created by the caller). */
+  outDir: string;
+  /** Distinguishes the files of each ffmpeg run (a restart starts a new run, after a discontinuity). */
+  runId: number;
+  segmentSeconds?: number;
+  tuning?: EncoderTuning;
+}
+
+/** File names of one live run inside a rung directory. */
+export function runPlaylistName(runId: number): string {
+  return `run-${runId}.m3u8`;
+}
+export function runSegmentPattern(runId: number): string {
+  return `run-${runId}-%05d.ts`;
+}
+
+/** The picture of the class: the screen with the camera as a small overlay when sharing, else the camera. */
+export function buildVideoFilter(streams: LiveStreams, input: number, top: Rendition): { graph: string[]; output: string } | null {
+  const fit = (w: number, h: number) =>
+    `scale=${w}:${h}:force_original_aspect_ratio=decrease,pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2,setsar=1`;
+  const main = streams.screen ?? streams.camera;
+  if (main === undefined) return null;
+  const graph: string[] = [];
+  if (streams.screen !== undefined && streams.camera !== undefined) {
+    const pipH = even(top.height / 4);
+    const margin = even(top.height / 40);
+    graph.push(`[${input}:${streams.screen}]${fit(top.width, top.height)}[screen]`);
+    graph.push(`[${input}:${streams.camera}]scale=-2:${pipH},setsar=1[pip]`);
+    // repeatlast keeps the last camera frame when the camera pauses, so the screen keeps flowing.
+    graph.push(`[screen][pip]overlay=W-w-${margin}:H-h-${margin}:repeatlast=1:eof_action=pass,fps=${OUTPUT_FPS}[base]`);
+  } else {
+    graph.push(`[${input}:${main}]${fit(top.width, top.height)},fps=${OUTPUT_FPS}[base]`);
+  }
+  return { graph, output: 'base' };
+}
+
+/** Splits `[base]` into one scaled output per rung: decode once, scale N times. */
+function ladderFilter(base: string, ladder: readonly Rendition[]): string[] {
+  const labels = ladder.map((_, i) => `s${i}`);
+  const graph = [`[${base}]split=${ladder.length}${labels.map((l) => `[${l}]`).join('')}`];
+  ladder.forEach((r, i) => {
+    graph.push(i === 0 ? `[s0]null[v0]` : `[s${i}]scale=${r.width}:${r.height}:flags=bilinear,setsar=1[v${i}]`);
+  });
+  return graph;
+}
+
+/** Per-rung encoder options; key frames forced on the same timestamps in every rung (segment aligned). */
+function encoderArgs(ladder: readonly Rendition[], segmentSeconds: number, tuning: EncoderTuning, live: boolean): string[] {
+  const gop = Math.round(OUTPUT_FPS * segmentSeconds);
+  const args = [
+    '-c:v', 'libx264',
+    '-preset', tuning.preset,
+    ...(live ? ['-tune', 'zerolatency'] : []),
+    '-threads', String(tuning.threads),
+    '-g', String(gop),
+    '-keyint_min', String(gop),
+    '-sc_threshold', '0',
+    '-force_key_frames', `expr:gte(t,n_forced*${segmentSeconds})`,
+    '-pix_fmt', 'yuv420p',
+    '-c:a', 'aac',
+    '-ar', '48000',
+    '-ac', '2',
+  ];
+  ladder.forEach((r, i) => {
+    args.push(
+      `-profile:v:${i}`, r.profile,
+      `-level:v:${i}`, r.level,
+      `-b:v:${i}`, String(r.videoBitrate),
+      `-maxrate:v:${i}`, String(Math.round(r.videoBitrate * 1.25)),
+      `-bufsize:v:${i}`, String(Math.round(r.videoBitrate * 1.25)),
+      `-b:a:${i}`, String(r.audioBitrate),
+    );
+  });
+  return args;
+}
+
+function varStreamMap(ladder: readonly Rendition[]): string {
+  return ladder.map((r, i) => `v:${i},a:${i},name:${r.name}`).join(' ');
+}
+
+/** The audio of the class: the microphone, mixed with the shared screen's audio when both are there. */
+function audioFilter(streams: LiveStreams, input: number, silenceInput: number | null, count: number): string[] {
+  const outs = Array.from({ length: count }, (_, i) => `[a${i}]`).join('');
+  const sources = [streams.mic, streams.screenAudio].filter((s): s is number => s !== undefined).map((s) => `[${input}:${s}]`);
+  if (sources.length === 0) return [`[${silenceInput}:a]asplit=${count}${outs}`];
+  // aresample async fills the gaps Opus DTX leaves in silence, so audio and video stay in step.
+  const head = sources.length === 2 ? `${sources.join('')}amix=inputs=2:duration=longest:normalize=0,` : sources[0];
+  return [`${head}aresample=async=1000,asplit=${count}${outs}`];
+}
+
+/**
+ * ffmpeg arguments for one live run: RTP described by an SDP in, every rung out as HLS (MPEG-TS segments,
+ * an EVENT playlist per rung that keeps every segment: the live window is cut from it when serving, and the
+ * whole of it becomes the recording). Progress goes to stdout as key=value blocks.
+ */
+export function buildLiveArgs(o: LiveArgsOptions): string[] {
+  const seg = o.segmentSeconds ?? SEGMENT_SECONDS;
+  const tuning = o.tuning ?? LIVE_TUNING;
+  const top = o.ladder[0];
+  if (!top) throw new Error('The ladder has no rungs');
+  const hasAudio = o.streams.mic !== undefined || o.streams.screenAudio !== undefined;
+  const hasVideo = o.streams.camera !== undefined || o.streams.screen !== undefined;
+  if (!hasAudio && !hasVideo) throw new Error('A live run needs at least one media stream');
+
+  const inputs = [
+    '-protocol_whitelist', 'file,udp,rtp',
+    // Start decoding as soon as the first key frame is in; WebRTC packets can arrive out of order.
+    '-analyzeduration', '2000000',
+    '-probesize', '2000000',
+    '-reorder_queue_size', '256',
+    '-fflags', '+genpts+discardcorrupt',
+    '-f', 'sdp', '-i', o.sdpPath,
+  ];
+  let next = 1;
+  let blackInput: number | null = null;
+  let silenceInput: number | null = null;
+  if (!hasVideo) {
+    inputs.push('-re', '-f', 'lavfi', '-i', `color=c=black:s=${top.width}x${top.height}:r=${OUTPUT_FPS}`);
+    blackInput = next++;
+  }
+  if (!hasAudio) {
+    inputs.push('-re', '-f', 'lavfi', '-i', 'anullsrc=channel_layout=stereo:sample_rate=48000');
+    silenceInput = next++;
+  }
+
+  const video = hasVideo
+    ? buildVideoFilter(o.streams, 0, top)!
+    : { graph: [`[${blackInput}:v]setsar=1[base]`], output: 'base' };
+  const graph = [...video.graph, ...ladderFilter(video.output, o.ladder), ...audioFilter(o.streams, 0, silenceInput, o.ladder.length)];
+
+  const maps: string[] = [];
+  o.ladder.forEach((_, i) => maps.push('-map', `[v${i}]`));
+  o.ladder.forEach((_, i) => maps.push('-map', `[a${i}]`));
+
+  return [
+    '-hide_banner', '-nostdin', '-loglevel', 'info', '-nostats', '-progress', 'pipe:1',
+    ...inputs,
+    '-filter_complex', graph.join(';'),
+    ...maps,
+    ...encoderArgs(o.ladder, seg, tuning, true),
+    '-f', 'hls',
+    '-hls_time', String(seg),
+    '-hls_list_size', '0',
+    '-hls_playlist_type', 'event',
+    '-hls_flags', 'independent_segments+temp_file+program_date_time',
+    '-hls_segment_type', 'mpegts',
+    '-hls_segment_filename', `${o.outDir}/%v/${runSegmentPattern(o.runId)}`,
+    '-var_stream_map', varStreamMap(o.ladder),
+    `${o.outDir}/%v/${runPlaylistName(o.runId)}`,
+  ];
+}
+
+export interface VodArgsOptions {
+  input: string;
+  outDir: string;
+  /** The ladder; by default ladderFor() the source (sourceWidth/sourceHeight, from ffprobe). */
+  ladder?: readonly Rendition[];
+  sourceWidth?: number;
+  sourceHeight?: number;
+  /** Whether the input has an audio stream; without one, the rungs carry silence (players expect audio). */
+  hasAudio: boolean;
+  segmentSeconds?: number;
+  tuning?: EncoderTuning;
+  /** Encode as the live bridge does (x264 zerolatency): for measuring the live ladder on a file. */
+  realtime?: boolean;
+}
+
+/**
+ * ffmpeg arguments for an uploaded file: the same ladder as VOD HLS (`<outDir>/<rung>/index.m3u8` and
+ * `seg-NNNNN.ts`, `<outDir>/master.m3u8` written by ffmpeg at the end; rewrite it with
+ * writeMasterPlaylist(ladder) for exact attributes). Progress comes on stdout (`-progress pipe:1`): parse it
+ * with FfmpegProgressParser and divide out_time by the input's duration for a percentage.
+ */
+export function buildVodTranscodeArgs(o: VodArgsOptions): string[] {
+  const seg = o.segmentSeconds ?? 2;
+  const tuning = o.tuning ?? VOD_TUNING;
+  const ladder =
+    o.ladder ??
+    ladderFor(o.sourceHeight ? { width: o.sourceWidth ?? Math.round((o.sourceHeight * 16) / 9), height: o.sourceHeight } : undefined);
+  const top = ladder[0];
+  if (!top) throw new Error('The ladder has no rungs');
+  const inputs = ['-i', o.input];
+  if (!o.hasAudio) inputs.push('-f', 'lavfi', '-i', 'anullsrc=channel_layout=stereo:sample_rate=48000');
+  const graph = [
+    `[0:v:0]scale=${top.width}:${top.height}:force_original_aspect_ratio=decrease,pad=${top.width}:${top.height}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=${OUTPUT_FPS}[base]`,
+    ...ladderFilter('base', ladder),
+    `[${o.hasAudio ? '0:a:0' : '1:a'}]asplit=${ladder.length}${ladder.map((_, i) => `[a${i}]`).join('')}`,
+  ];
+  const maps: string[] = [];
+  ladder.forEach((_, i) => maps.push('-map', `[v${i}]`));
+  ladder.forEach((_, i) => maps.push('-map', `[a${i}]`));
+  return [
+    '-hide_banner', '-nostdin', '-y', '-loglevel', 'error', '-nostats', '-progress', 'pipe:1',
+    ...inputs,
+    '-filter_complex', graph.join(';'),
+    ...maps,
+    ...(o.hasAudio ? [] : ['-shortest']),
+    ...encoderArgs(ladder, seg, tuning, o.realtime ?? false),
+    '-f', 'hls',
+    '-hls_time', String(seg),
+    '-hls_list_size', '0',
+    '-hls_playlist_type', 'vod',
+    '-hls_flags', 'independent_segments',
+    '-hls_segment_type', 'mpegts',
+    '-hls_segment_filename', `${o.outDir}/%v/seg-%05d.ts`,
+    '-master_pl_name', 'master.m3u8',
+    '-var_stream_map', varStreamMap(ladder),
+    `${o.outDir}/%v/index.m3u8`,
+  ];
+}
+
+/** ffmpeg arguments for a JPEG thumbnail of a playlist or file at `atSeconds`, at most 640 px wide. */
+export function buildThumbnailArgs(input: string, output: string, atSeconds: number): string[] {
+  return [
+    '-hide_banner', '-nostdin', '-y', '-loglevel', 'error',
+    '-ss', atSeconds.toFixed(2),
+    '-i', input,
+    '-frames:v', '1',
+    '-vf', "scale='min(640,iw)':-2",
+    '-q:v', '4',
+    output,
+  ];
+}
