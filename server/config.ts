@@ -53,6 +53,8 @@ const EnvSchema = z.object({
   LECTERN_TEACHER_GRACE_SECONDS: z.coerce.number().int().min(0).default(30),
   FFMPEG_PATH: z.string().default('ffmpeg'),
   FFPROBE_PATH: z.string().default('ffprobe'),
+  /** Largest lesson video a teacher may upload, in bytes (default 2 GiB) */
+  LECTERN_MAX_UPLOAD_BYTES: z.coerce.number().int().min(1024).default(2 * 1024 ** 3),
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -83,6 +85,7 @@ export interface Config {
   };
   ffmpegPath: string;
   ffprobePath: string;
+  maxUploadBytes: number;
 }
 
 /** Parses the environment (or overrides, for tests) into a Config; throws one readable error listing every problem. */
@@ -119,5 +122,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     ffmpegPath: e.FFMPEG_PATH,
     ffprobePath: e.FFPROBE_PATH,
+    maxUploadBytes: e.LECTERN_MAX_UPLOAD_BYTES,
   };
 }

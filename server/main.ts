@@ -13,9 +13,22 @@ import { RateLimiter } from './auth/rate-limiter.ts';
 import { WorkerPool } from './sfu/worker-pool.ts';
 import { probeFfmpeg } from './hls/ffmpeg-info.ts';
 import { ClassCatalog } from './classes/class-catalog.ts';
+import { CourseCatalog } from './courses/course-catalog.ts';
+import { ClassSchedule } from './courses/class-schedule.ts';
+import { LessonProgress } from './courses/lesson-progress.ts';
+import { LearningAnalytics } from './courses/learning-analytics.ts';
+import { TranscodeQueue } from './uploads/transcode-queue.ts';
+import { LessonMedia } from './uploads/lesson-media.ts';
+import { RoomRegistry } from './sfu/room-registry.ts';
+import { LiveClassLifecycle } from './classes/live-class-lifecycle.ts';
+import { HlsService } from './hls/hls-service.ts';
+import { sfuSignalling } from './realtime/signalling.ts';
+import { ClassPresence } from './realtime/presence.ts';
 import { createHttpApp } from './http/app.ts';
 import { createSocketServer, type LecternIo } from './realtime/socket-server.ts';
 import { ClassMembership } from './realtime/class-membership.ts';
+import { Interaction } from './interaction/interaction.ts';
+import { registerInteraction } from './realtime/interaction-features.ts';
 import { createAppHandler } from './app-handler.ts';
 import { publishServices, type Services } from './services.ts';
 
@@ -54,22 +67,57 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     log: log.child({ module: 'sfu' }),
   });
   const [ffmpeg] = await Promise.all([probeFfmpeg(config.ffmpegPath), workers.start()]);
+  const rooms = new RoomRegistry(workers, log.child({ module: 'sfu' }));
   if (!ffmpeg.found) log.warn({ path: config.ffmpegPath }, 'ffmpeg not found: HLS and recordings are unavailable');
 
+  const lessonMedia = new LessonMedia({ secret: config.mediaSecret, dataDir: config.dataDir });
+  const accounts = new Accounts(database.db);
+  const permissions = new Permissions(database.db);
   const services: Services = {
     config,
     log,
     database,
     db: database.db,
     sessions: new SessionStore(database.db, { days: config.sessionDays }),
-    accounts: new Accounts(database.db),
-    permissions: new Permissions(database.db),
+    accounts,
+    permissions,
     loginLimiter: new RateLimiter({ max: 5, windowMs: 15 * 60_000 }),
     workers,
     ffmpeg,
     classes: new ClassCatalog(database.db),
+    courses: new CourseCatalog(database.db),
+    schedule: new ClassSchedule(database.db),
+    progress: new LessonProgress(database.db),
+    analytics: new LearningAnalytics(database.db),
+    transcodes: new TranscodeQueue({
+      db: database.db,
+      dataDir: config.dataDir,
+      ffmpegPath: config.ffmpegPath,
+      ffprobePath: config.ffprobePath,
+      log: log.child({ module: 'transcode' }),
+      playbackUrl: (lessonId, userId) => lessonMedia.playbackUrl(lessonId, userId),
+    }),
+    lessonMedia,
+    interaction: new Interaction(database.db),
+    rooms,
+    liveClasses: new LiveClassLifecycle({ db: database.db, rooms, graceSeconds: config.media.teacherGraceSeconds, log: log.child({ module: 'live-class' }) }),
+    hls: new HlsService({
+      db: database.db,
+      dataDir: config.dataDir,
+      ffmpegPath: config.ffmpegPath,
+      enabled: ffmpeg.found,
+      mediaSecret: config.mediaSecret,
+      permissions,
+      accounts,
+      listenIp: '127.0.0.1',
+      log: log.child({ module: 'hls' }),
+    }),
   };
   publishServices(services);
+  if (ffmpeg.found) await services.transcodes.start();
+  // Every live class's room gets an HLS bridge; recordings a crashed process left behind are finalised now.
+  services.hls.follow(rooms);
+  if (ffmpeg.found) await services.hls.recoverInterrupted();
 
   const api = createHttpApp(services);
   const apiListener = getRequestListener(api.fetch);
@@ -86,6 +134,10 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   const realtime = await createSocketServer(httpServer, services);
   // Class features (SFU signalling, chat, Q&A, polls, hands, presence) plug in here with membership.use().
   const membership = new ClassMembership(realtime.io, services);
+  const presence = new ClassPresence(realtime.io, services);
+  membership.use(presence.feature);
+  membership.use(sfuSignalling(services));
+  registerInteraction(membership, services);
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -104,8 +156,15 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       clearInterval(purge);
+      presence.close(); // no broadcasts once the Socket.io server (and its Redis clients) are going away
       await realtime.close(); // also closes the HTTP server
+      await services.transcodes.close();
       await appHandler?.close();
+      services.interaction.close();
+      await new Promise((resolve) => setImmediate(resolve)); // lets the sockets' leave handlers queue their work
+      await services.liveClasses.close();
+      await services.hls.close(); // ffmpeg writes its last segments before the routers go
+      rooms.close();
       workers.close();
       await database.close();
       publishServices(undefined);

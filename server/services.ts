@@ -10,6 +10,16 @@ import type { RateLimiter } from './auth/rate-limiter.ts';
 import type { WorkerPool } from './sfu/worker-pool.ts';
 import type { FfmpegInfo } from './hls/ffmpeg-info.ts';
 import type { ClassCatalog } from './classes/class-catalog.ts';
+import type { CourseCatalog } from './courses/course-catalog.ts';
+import type { ClassSchedule } from './courses/class-schedule.ts';
+import type { LessonProgress } from './courses/lesson-progress.ts';
+import type { LearningAnalytics } from './courses/learning-analytics.ts';
+import type { TranscodeQueue } from './uploads/transcode-queue.ts';
+import type { LessonMedia } from './uploads/lesson-media.ts';
+import type { Interaction } from './interaction/interaction.ts';
+import type { RoomRegistry } from './sfu/room-registry.ts';
+import type { LiveClassLifecycle } from './classes/live-class-lifecycle.ts';
+import type { HlsService } from './hls/hls-service.ts';
 
 export interface Services {
   config: Config;
@@ -23,6 +33,24 @@ export interface Services {
   workers: WorkerPool;
   ffmpeg: FfmpegInfo;
   classes: ClassCatalog;
+  /** Courses, lessons, catalog search, enrollment. */
+  courses: CourseCatalog;
+  /** Scheduling live classes and "My schedule". */
+  schedule: ClassSchedule;
+  progress: LessonProgress;
+  analytics: LearningAnalytics;
+  /** Background transcodes of uploaded lesson videos. */
+  transcodes: TranscodeQueue;
+  /** Signs and checks uploaded lessons' media URLs (/media/lessons/...). */
+  lessonMedia: LessonMedia;
+  /** Chat, Q&A, polls, raised hands, moderation and flood control of live classes. */
+  interaction: Interaction;
+  /** The live classes' SFU rooms in this process (HLS bridge listens to roomopen/roomclose). */
+  rooms: RoomRegistry;
+  /** Go live / end, presence, attendance, viewer counts, teacher grace period, stage. */
+  liveClasses: LiveClassLifecycle;
+  /** HLS bridges of live classes, recordings, signed media URLs. */
+  hls: HlsService;
 }
 
 const slot = Symbol.for('lectern.services');

@@ -1,4 +1,4 @@
-import type { Handle } from '@sveltejs/kit';
+import type { Handle } from '@sveltejs/kit/hooks';
 // Only reads the process-wide slot that server/main.ts fills: bundling this copy creates no second state.
 import { currentServices } from '../../server/services.ts';
 import { SESSION_COOKIE } from '@lectern/contracts/auth';

@@ -1,10 +1,12 @@
 // Who may do what with a live class. Every check runs on the server; the UI only mirrors it.
 import { and, eq } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
-import { enrollments, liveClasses, type LiveClass } from '../db/schema.ts';
+import { courses, enrollments, lessons, liveClasses, type Course, type Lesson, type LiveClass } from '../db/schema.ts';
 import type { SessionUser } from './session-store.ts';
 
 export type ClassRole = 'teacher' | 'admin' | 'student';
+/** 'visitor': may see a published course's page but not its lessons, classes or replays. */
+export type CourseRole = 'teacher' | 'admin' | 'student' | 'visitor';
 
 export class Permissions {
   readonly #db: Database;
@@ -24,6 +26,42 @@ export class Permissions {
     return null;
   }
 
+  /**
+   * The user's role in a course, or null when they may not even see it (no such course, or a draft that is
+   * not theirs). Anonymous users are visitors of published courses.
+   */
+  async courseRole(user: SessionUser | null, courseId: string): Promise<{ role: CourseRole; course: Course } | null> {
+    const rows = await this.#db.select().from(courses).where(eq(courses.id, courseId)).limit(1);
+    const course = rows[0];
+    if (!course) return null;
+    return this.#roleIn(user, course);
+  }
+
+  /** Role in the course a lesson belongs to; only teacher, admin and enrolled students may watch it. */
+  async lessonRole(
+    user: SessionUser | null,
+    lessonId: string,
+  ): Promise<{ role: CourseRole; course: Course; lesson: Lesson } | null> {
+    const rows = await this.#db
+      .select({ lesson: lessons, course: courses })
+      .from(lessons)
+      .innerJoin(courses, eq(courses.id, lessons.courseId))
+      .where(eq(lessons.id, lessonId))
+      .limit(1);
+    const row = rows[0];
+    if (!row) return null;
+    const access = await this.#roleIn(user, row.course);
+    return access ? { ...access, lesson: row.lesson } : null;
+  }
+
+  async #roleIn(user: SessionUser | null, course: Course): Promise<{ role: CourseRole; course: Course } | null> {
+    if (user && course.teacherId === user.id) return { role: 'teacher', course };
+    if (user?.role === 'admin') return { role: 'admin', course };
+    if (!course.published) return null;
+    if (user && (await this.isEnrolled(user.id, course.id))) return { role: 'student', course };
+    return { role: 'visitor', course };
+  }
+
   async isEnrolled(userId: string, courseId: string): Promise<boolean> {
     const rows = await this.#db
       .select({ userId: enrollments.userId })
@@ -32,6 +70,16 @@ export class Permissions {
       .limit(1);
     return rows.length > 0;
   }
+}
+
+/** Course teachers and admins edit a course, its lessons and its classes, and see its analytics. */
+export function canEditCourse(role: CourseRole): boolean {
+  return role === 'teacher' || role === 'admin';
+}
+
+/** Lessons, live classes and replays are for the teacher, admins and enrolled students. */
+export function canWatchCourse(role: CourseRole): boolean {
+  return role !== 'visitor';
 }
 
 /** Teachers and admins moderate a class; students take part. */

@@ -27,6 +27,9 @@ export const questionStatus = pgEnum('question_status', ['open', 'answered', 'di
 export const pollKind = pgEnum('poll_kind', ['single', 'multiple']);
 export const pollStatus = pgEnum('poll_status', ['open', 'closed']);
 export const viewerMode = pgEnum('viewer_mode', ['webrtc', 'hls']);
+/** An uploaded lesson video: none yet, being transcoded, playable, or the last attempt failed. */
+export const lessonVideoStatus = pgEnum('lesson_video_status', ['none', 'processing', 'ready', 'failed']);
+export const transcodeStatus = pgEnum('transcode_status', ['queued', 'running', 'ready', 'failed']);
 
 export const users = pgTable(
   'users',
@@ -73,7 +76,12 @@ export const courses = pgTable(
     createdAt: createdAt(),
     updatedAt: tz('updated_at').notNull().defaultNow(),
   },
-  (t) => [index('courses_teacher_idx').on(t.teacherId), check('courses_price_nonneg', sql`${t.priceCents} >= 0`)],
+  (t) => [
+    index('courses_teacher_idx').on(t.teacherId),
+    check('courses_price_nonneg', sql`${t.priceCents} >= 0`),
+    // Catalog search: the same expression as CourseCatalog's query (server/courses/course-search.ts).
+    index('courses_search_idx').using('gin', sql`to_tsvector('english', ${t.title} || ' ' || ${t.description})`),
+  ],
 );
 
 export const lessons = pgTable(
@@ -87,6 +95,11 @@ export const lessons = pgTable(
     title: text('title').notNull(),
     description: text('description').notNull().default(''),
     durationSeconds: integer('duration_seconds').notNull().default(0),
+    videoStatus: lessonVideoStatus('video_status').notNull().default('none'),
+    /** HLS master playlist of the uploaded video, relative to the data directory */
+    videoPath: text('video_path'),
+    /** Why the last upload or transcode failed, in words a teacher can act on */
+    videoError: text('video_error'),
     createdAt: createdAt(),
   },
   (t) => [index('lessons_course_position_idx').on(t.courseId, t.position)],
@@ -119,6 +132,11 @@ export const liveClasses = pgTable(
       .references(() => users.id, { onDelete: 'restrict' }),
     title: text('title').notNull(),
     scheduledAt: tz('scheduled_at').notNull(),
+    /** IANA zone the teacher scheduled in: the wall time shown to them and written into .ics files */
+    timeZone: text('time_zone').notNull().default('UTC'),
+    durationMinutes: integer('duration_minutes').notNull().default(60),
+    description: text('description').notNull().default(''),
+    cancelledAt: tz('cancelled_at'),
     startedAt: tz('started_at'),
     endedAt: tz('ended_at'),
     status: classStatus('status').notNull().default('scheduled'),
@@ -164,8 +182,10 @@ export const chatMessages = pgTable(
     createdAt: createdAt(),
     deletedAt: tz('deleted_at'),
     deletedBy: uuid('deleted_by').references(() => users.id, { onDelete: 'set null' }),
+    /** Insertion order: timestamps tie within a clock tick, a sequence never does (chat order and page cursors). */
+    seq: bigint('seq', { mode: 'number' }).generatedAlwaysAsIdentity(),
   },
-  (t) => [index('chat_messages_class_created_idx').on(t.classId, t.createdAt)],
+  (t) => [index('chat_messages_class_created_idx').on(t.classId, t.createdAt), index('chat_messages_class_seq_idx').on(t.classId, t.seq)],
 );
 
 export const questions = pgTable(
@@ -186,7 +206,11 @@ export const questions = pgTable(
     createdAt: createdAt(),
     answeredAt: tz('answered_at'),
   },
-  (t) => [index('questions_class_idx').on(t.classId)],
+  (t) => [
+    index('questions_class_idx').on(t.classId),
+    // At most one pinned question per class: pinning another one unpins the first in the same transaction.
+    uniqueIndex('questions_one_pinned_per_class').on(t.classId).where(sql`${t.pinned}`),
+  ],
 );
 
 export const questionVotes = pgTable(
@@ -287,10 +311,70 @@ export const lessonProgress = pgTable(
       .notNull()
       .references(() => lessons.id, { onDelete: 'cascade' }),
     positionSeconds: integer('position_seconds').notNull().default(0),
+    durationSeconds: integer('duration_seconds').notNull().default(0),
     completed: boolean('completed').notNull().default(false),
+    completedAt: tz('completed_at'),
     updatedAt: tz('updated_at').notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.userId, t.lessonId] })],
+);
+
+/** Background transcodes of uploaded lesson videos; the row is the job's whole state, so a restart resumes it. */
+export const transcodeJobs = pgTable(
+  'transcode_jobs',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    lessonId: uuid('lesson_id')
+      .notNull()
+      .references(() => lessons.id, { onDelete: 'cascade' }),
+    status: transcodeStatus('status').notNull().default('queued'),
+    /** The uploaded file, relative to the data directory; removed once the job is ready */
+    sourcePath: text('source_path').notNull(),
+    originalName: text('original_name').notNull().default(''),
+    sizeBytes: bigint('size_bytes', { mode: 'number' }).notNull().default(0),
+    /** From ffprobe at upload time: what 100 % means */
+    durationSeconds: integer('duration_seconds').notNull().default(0),
+    progressPercent: integer('progress_percent').notNull().default(0),
+    attempts: integer('attempts').notNull().default(0),
+    error: text('error'),
+    createdAt: createdAt(),
+    startedAt: tz('started_at'),
+    finishedAt: tz('finished_at'),
+  },
+  (t) => [index('transcode_jobs_lesson_idx').on(t.lessonId), index('transcode_jobs_status_idx').on(t.status, t.createdAt)],
+);
+
+/** A teacher's decision about one student in one class: muted (no chat, no questions) or removed (may not rejoin). */
+export const classRestrictionKind = pgEnum('class_restriction_kind', ['muted', 'removed']);
+export const classRestrictions = pgTable(
+  'class_restrictions',
+  {
+    classId: uuid('class_id')
+      .notNull()
+      .references(() => liveClasses.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    kind: classRestrictionKind('kind').notNull(),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.classId, t.userId, t.kind] })],
+);
+
+/** The raised-hands queue of a live class, in the database so that every server process sees the same order. */
+export const raisedHands = pgTable(
+  'raised_hands',
+  {
+    classId: uuid('class_id')
+      .notNull()
+      .references(() => liveClasses.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    raisedAt: tz('raised_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.classId, t.userId] }), index('raised_hands_class_raised_idx').on(t.classId, t.raisedAt)],
 );
 
 export type User = typeof users.$inferSelect;
@@ -299,5 +383,12 @@ export type Course = typeof courses.$inferSelect;
 export type Lesson = typeof lessons.$inferSelect;
 export type LiveClass = typeof liveClasses.$inferSelect;
 export type Recording = typeof recordings.$inferSelect;
+export type TranscodeJob = typeof transcodeJobs.$inferSelect;
+export type LessonVideoStatus = (typeof lessonVideoStatus.enumValues)[number];
 export type UserRole = (typeof userRole.enumValues)[number];
 export type ClassStatus = (typeof classStatus.enumValues)[number];
+export type ChatMessageRow = typeof chatMessages.$inferSelect;
+export type QuestionRow = typeof questions.$inferSelect;
+export type PollRow = typeof polls.$inferSelect;
+export type PollOptionRow = typeof pollOptions.$inferSelect;
+export type ClassRestrictionKind = (typeof classRestrictionKind.enumValues)[number];

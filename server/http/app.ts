@@ -7,6 +7,16 @@ import { ApiFailure, errorResponse } from './errors.ts';
 import { sessionMiddleware, type AppEnv } from './session.ts';
 import { authRoutes } from './routes/auth.ts';
 import { healthRoutes } from './routes/health.ts';
+import { courseRoutes } from './routes/courses.ts';
+import { lessonRoutes } from './routes/lessons.ts';
+import { progressRoutes } from './routes/progress.ts';
+import { uploadRoutes } from './routes/uploads.ts';
+import { classScheduleRoutes, courseClassRoutes } from './routes/classes.ts';
+import { scheduleRoutes } from './routes/schedule.ts';
+import { classAnalyticsRoutes, courseAnalyticsRoutes } from './routes/analytics.ts';
+import { lessonMediaRoutes } from './routes/lesson-media.ts';
+import { pollRoutes } from './routes/polls.ts';
+import { mediaApiRoutes, mediaRoutes } from './routes/media.ts';
 
 export function createHttpApp(services: Services): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -22,5 +32,20 @@ export function createHttpApp(services: Services): Hono<AppEnv> {
 
   app.route('/health', healthRoutes);
   app.route('/api/auth', authRoutes);
+  // Learning platform: catalog, courses, lessons, progress, uploads, scheduling, analytics.
+  app.route('/api/courses', courseRoutes);
+  app.route('/api/courses', courseClassRoutes);
+  app.route('/api/courses', courseAnalyticsRoutes);
+  app.route('/api/lessons', lessonRoutes);
+  app.route('/api/lessons', progressRoutes);
+  app.route('/api/lessons', uploadRoutes);
+  app.route('/api/classes', classScheduleRoutes);
+  app.route('/api/classes', classAnalyticsRoutes);
+  app.route('/api/schedule', scheduleRoutes);
+  app.route('/media/lessons', lessonMediaRoutes);
+  app.route('/api', pollRoutes); // GET /api/classes/:classId/polls.csv
+  // HLS: signed URLs for the live class and recordings, and the token-checked files themselves.
+  app.route('/api/media', mediaApiRoutes);
+  app.route('/media', mediaRoutes);
   return app;
 }

@@ -6,6 +6,7 @@ import type { Socket } from 'socket.io';
 import { z } from 'zod';
 import { ClassJoin, type ClassJoined, type ClassRole } from '../contracts/realtime.ts';
 import type { SessionUser } from '../auth/session-store.ts';
+import { canModerate } from '../auth/permissions.ts';
 import type { LiveClass } from '../db/schema.ts';
 import type { Services } from '../services.ts';
 import type { LecternIo } from './socket-server.ts';
@@ -24,14 +25,26 @@ export interface ClassMember {
 /** A class feature attaches its event handlers for one member and returns what undoes them. */
 export type ClassFeature = (member: ClassMember) => void | (() => void | Promise<void>) | Promise<void | (() => void | Promise<void>)>;
 
+/**
+ * Runs before a permitted user enters the class; throwing a RealtimeError keeps them out (e.g. a student the
+ * teacher removed from this class).
+ */
+export type ClassAdmission = (user: SessionUser, classId: string, role: ClassRole) => void | Promise<void>;
+
 export function classRoom(classId: string): string {
   return `class:${classId}`;
+}
+
+/** Teacher and admins of a class: what only they may see (viewer list, anonymous askers, live results). */
+export function staffRoom(classId: string): string {
+  return `class:${classId}:staff`;
 }
 
 export class ClassMembership {
   readonly #io: LecternIo;
   readonly #services: Services;
   readonly #features: ClassFeature[] = [];
+  readonly #admissions: ClassAdmission[] = [];
 
   constructor(io: LecternIo, services: Services) {
     this.#io = io;
@@ -48,6 +61,11 @@ export class ClassMembership {
     this.#features.push(feature);
   }
 
+  /** Adds a check every join must pass (after the permission check, before anything is attached). */
+  admit(check: ClassAdmission): void {
+    this.#admissions.push(check);
+  }
+
   #onConnection(socket: Socket): void {
     const log = this.#services.log.child({ module: 'realtime', userId: socket.data.user?.id });
     let current: { member: ClassMember; cleanups: (() => void | Promise<void>)[] } | undefined;
@@ -57,6 +75,7 @@ export class ClassMembership {
       current = undefined;
       if (!left) return;
       await socket.leave(left.member.room);
+      await socket.leave(staffRoom(left.member.classId));
       for (const cleanup of left.cleanups.reverse()) {
         try {
           await cleanup();
@@ -75,11 +94,12 @@ export class ClassMembership {
         const access = await this.#services.permissions.classRole(user, classId);
         if (!access) throw new RealtimeError('forbidden', 'You are not enrolled in this class');
         if (access.liveClass.status === 'cancelled') throw new RealtimeError('cancelled', 'This class was cancelled');
+        for (const check of this.#admissions) await check(user, classId, access.role);
         await leave();
         const member: ClassMember = { classId, role: access.role, user, socket, liveClass: access.liveClass, room: classRoom(classId) };
         const cleanups: (() => void | Promise<void>)[] = [];
         current = { member, cleanups };
-        await socket.join(member.room);
+        await socket.join(canModerate(access.role) ? [member.room, staffRoom(classId)] : member.room);
         for (const feature of this.#features) {
           const cleanup = await feature(member);
           if (cleanup) cleanups.push(cleanup);
