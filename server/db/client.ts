@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import * as schema from './schema.ts';
+import { PgliteDirectoryLock } from './pglite-lock.ts';
 
 export { schema };
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -45,15 +46,22 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     const { PGlite } = await import('@electric-sql/pglite');
     const { drizzle } = await import('drizzle-orm/pglite');
     const { migrate } = await import('drizzle-orm/pglite/migrator');
-    if (options.pgliteDir !== 'memory://') fs.mkdirSync(options.pgliteDir, { recursive: true });
-    const client = await PGlite.create(options.pgliteDir);
+    let lock: PgliteDirectoryLock | undefined;
+    if (options.pgliteDir !== 'memory://') {
+      fs.mkdirSync(options.pgliteDir, { recursive: true });
+      lock = PgliteDirectoryLock.acquire(options.pgliteDir);
+    }
+    const client = await PGlite.create(options.pgliteDir).catch((err: unknown) => {
+      lock?.release();
+      throw err;
+    });
     const db = drizzle(client, { schema });
     await migrate(db, { migrationsFolder });
     handle = {
       db: db as unknown as Database,
       kind: 'pglite',
       ping: () => pingWith(db as unknown as Database),
-      close: () => client.close(),
+      close: () => client.close().finally(() => lock?.release()),
     };
   }
   return handle;

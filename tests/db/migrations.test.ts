@@ -56,6 +56,15 @@ describe.each(await dbKinds())('migrations on %s', (kind) => {
     expect(users.map((u) => u.email)).toContain('keep@example.test');
   });
 
+  it('refuses a second opener of the same embedded database instead of corrupting it', async () => {
+    if (kind !== 'pglite') {
+      expect(handle.kind).toBe('postgres'); // a server takes any number of clients
+      return;
+    }
+    await expect(openDatabase({ pgliteDir: dir })).rejects.toThrow(/is in use by this process/);
+    expect(await handle.ping()).toBe(true);
+  });
+
   it('enforces the uniqueness that keeps votes, upvotes, enrollments and emails single', async () => {
     const db = handle.db;
     const [teacher] = await db.insert(schema.users).values({ email: 't@example.test', displayName: 'T', passwordHash: 'x', role: 'teacher' }).returning();
