@@ -5,19 +5,19 @@
 //
 // The server runs in its own process (as in production); the clients share this one, so on a small machine
 // the measuring side competes for CPU with the server: the figures are an upper bound on the latency.
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { io as connect, type Socket } from 'socket.io-client';
 import { generateSessionToken, sessionIdFromToken, SESSION_COOKIE } from '../server/auth/session-store.ts';
 import type { ChatMessage } from '../server/contracts/interaction.ts';
 import type { Ack } from '../server/contracts/realtime.ts';
 import { openDatabase } from '../server/db/client.ts';
-import { courses, enrollments, liveClasses, sessions, users } from '../server/db/schema.ts';
+import { sessions, users } from '../server/db/schema.ts';
 import { createScratchDatabase } from '../tests/helpers/databases.ts';
+import { insertClass } from '../tests/helpers/live-class.ts';
+import { serverEnv, ServerProcess } from '../tests/helpers/server-process.ts';
 
 interface Options {
   clients: number;
@@ -59,37 +59,6 @@ const now = (): number => performance.now();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (message: string) => process.stderr.write(`[bench chat] ${message}\n`);
 
-async function startServer(databaseUrl: string, dataDir: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [path.join(import.meta.dirname, '../tests/helpers/lectern-process.ts')], {
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'warn',
-      LECTERN_DATA_DIR: dataDir,
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: '',
-      LECTERN_WORKERS: '1',
-      LECTERN_LISTEN_IP: '127.0.0.1',
-      LECTERN_RTC_PORT: '0',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines = readline.createInterface({ input: child.stdout! });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`server exited with ${code} before listening`)));
-    lines.on('line', (line) => {
-      try {
-        resolve(JSON.parse(line).url);
-      } catch {
-        /* not the ready line */
-      }
-    });
-  });
-  return { url, child };
-}
-
 /** One teacher and `students` students with sessions, all in one live class. Returns cookies (teacher first). */
 async function seedClass(databaseUrl: string, dataDir: string, students: number): Promise<{ classId: string; cookies: string[] }> {
   const database = await openDatabase({ url: databaseUrl, pgliteDir: path.join(dataDir, 'unused') });
@@ -105,20 +74,19 @@ async function seedClass(databaseUrl: string, dataDir: string, students: number)
     const rows = [];
     for (let i = 0; i < people.length; i += 500) rows.push(...(await db.insert(users).values(people.slice(i, i + 500)).returning({ id: users.id })));
     const [teacher, ...studentRows] = rows;
-    const [course] = await db.insert(courses).values({ teacherId: teacher!.id, title: 'Bench course', published: true }).returning();
-    const [liveClass] = await db
-      .insert(liveClasses)
-      .values({ courseId: course!.id, teacherId: teacher!.id, title: 'Bench class', scheduledAt: new Date(), status: 'live', startedAt: new Date() })
-      .returning();
-    for (let i = 0; i < studentRows.length; i += 500) {
-      await db.insert(enrollments).values(studentRows.slice(i, i + 500).map((s) => ({ userId: s.id, courseId: course!.id })));
-    }
+    const { classId } = await insertClass(db, {
+      teacherId: teacher!.id,
+      studentIds: studentRows.map((s) => s.id),
+      title: 'Bench class',
+      courseTitle: 'Bench course',
+      live: true,
+    });
     const tokens = rows.map(() => generateSessionToken());
     const expiresAt = new Date(Date.now() + 86_400_000);
     for (let i = 0; i < rows.length; i += 500) {
       await db.insert(sessions).values(rows.slice(i, i + 500).map((r, j) => ({ id: sessionIdFromToken(tokens[i + j]!), userId: r.id, expiresAt })));
     }
-    return { classId: liveClass!.id, cookies: tokens.map((t) => `${SESSION_COOKIE}=${t}`) };
+    return { classId, cookies: tokens.map((t) => `${SESSION_COOKIE}=${t}`) };
   } finally {
     await database.close();
   }
@@ -144,10 +112,11 @@ export default async function chatBench(args: string[]): Promise<ChatBenchResult
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-bench-chat-'));
   log(`${opts.clients} clients, ${opts.rate} msg/s for ${opts.duration} s`);
   const scratch = await createScratchDatabase();
-  let server: { url: string; child: ChildProcess } | undefined;
+  let server: ServerProcess | undefined;
   const sockets: Socket[] = [];
   try {
-    server = await startServer(scratch.url, dataDir);
+    // The server as in production (but on loopback, free ports, one worker), logging only warnings.
+    server = await ServerProcess.start({ ...serverEnv({ dataDir, databaseUrl: scratch.url }), NODE_ENV: 'production', LOG_LEVEL: 'warn' });
     log(`server on ${server.url} (pid ${server.child.pid})`);
     const { classId, cookies } = await seedClass(scratch.url, dataDir, opts.clients - 1);
     log(`seeded ${cookies.length} people and their sessions`);
@@ -302,12 +271,7 @@ export default async function chatBench(args: string[]): Promise<ChatBenchResult
     return result;
   } finally {
     for (const s of sockets) s.disconnect();
-    if (server && server.child.exitCode === null) {
-      const exited = new Promise((resolve) => server!.child.once('exit', resolve));
-      server.child.kill('SIGTERM');
-      await Promise.race([exited, sleep(10_000)]);
-      if (server.child.exitCode === null) server.child.kill('SIGKILL');
-    }
+    await server?.stop();
     await scratch.drop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }

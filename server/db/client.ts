@@ -28,50 +28,50 @@ export interface OpenDatabaseOptions {
 }
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
-  let handle: DatabaseHandle;
-  if (options.url) {
-    const { default: postgres } = await import('postgres');
-    const { drizzle } = await import('drizzle-orm/postgres-js');
-    const { migrate } = await import('drizzle-orm/postgres-js/migrator');
-    const client = postgres(options.url, { max: 10, onnotice: () => {} });
-    const db = drizzle(client, { schema });
-    await migrate(db, { migrationsFolder });
-    handle = {
-      db: db as unknown as Database,
-      kind: 'postgres',
-      ping: () => pingWith(db as unknown as Database),
-      close: () => client.end({ timeout: 5 }),
-    };
-  } else {
-    const { PGlite } = await import('@electric-sql/pglite');
-    const { drizzle } = await import('drizzle-orm/pglite');
-    const { migrate } = await import('drizzle-orm/pglite/migrator');
-    let lock: PgliteDirectoryLock | undefined;
-    if (options.pgliteDir !== 'memory://') {
-      fs.mkdirSync(options.pgliteDir, { recursive: true });
-      lock = PgliteDirectoryLock.acquire(options.pgliteDir);
-    }
-    const client = await PGlite.create(options.pgliteDir).catch((err: unknown) => {
-      lock?.release();
-      throw err;
-    });
-    const db = drizzle(client, { schema });
-    await migrate(db, { migrationsFolder });
-    handle = {
-      db: db as unknown as Database,
-      kind: 'pglite',
-      ping: () => pingWith(db as unknown as Database),
-      close: () => client.close().finally(() => lock?.release()),
-    };
-  }
-  return handle;
+  return options.url ? openPostgres(options.url) : openPglite(options.pgliteDir);
 }
 
-async function pingWith(db: Database): Promise<boolean> {
-  try {
-    await db.execute(sql`select 1`);
-    return true;
-  } catch {
-    return false;
+async function openPostgres(url: string): Promise<DatabaseHandle> {
+  const { default: postgres } = await import('postgres');
+  const { drizzle } = await import('drizzle-orm/postgres-js');
+  const { migrate } = await import('drizzle-orm/postgres-js/migrator');
+  const client = postgres(url, { max: 10, onnotice: () => {} });
+  const db = drizzle(client, { schema });
+  await migrate(db, { migrationsFolder });
+  return handle('postgres', db as unknown as Database, () => client.end({ timeout: 5 }));
+}
+
+async function openPglite(dir: string): Promise<DatabaseHandle> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { drizzle } = await import('drizzle-orm/pglite');
+  const { migrate } = await import('drizzle-orm/pglite/migrator');
+  let lock: PgliteDirectoryLock | undefined;
+  if (dir !== 'memory://') {
+    fs.mkdirSync(dir, { recursive: true });
+    lock = PgliteDirectoryLock.acquire(dir);
   }
+  const client = await PGlite.create(dir).catch((err: unknown) => {
+    lock?.release();
+    throw err;
+  });
+  const db = drizzle(client, { schema });
+  await migrate(db, { migrationsFolder });
+  return handle('pglite', db as unknown as Database, () => client.close().finally(() => lock?.release()));
+}
+
+/** Both drivers' databases behind one interface (drizzle's pg-core type, which both implement). */
+function handle(kind: DatabaseHandle['kind'], db: Database, close: () => Promise<void>): DatabaseHandle {
+  return {
+    db,
+    kind,
+    async ping() {
+      try {
+        await db.execute(sql`select 1`);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close,
+  };
 }

@@ -1,31 +1,19 @@
 // Courses, lessons, catalog search + pagination, enrollment and lesson progress over real HTTP, on PGlite and
 // on the PostgreSQL server.
-import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { users } from '../../server/db/schema.ts';
 import { dbKinds } from '../helpers/databases.ts';
-import { HttpClient, registerUser } from '../helpers/http-client.ts';
+import { HttpClient, type RegisteredUser } from '../helpers/http-client.ts';
+import { registerPeople } from '../helpers/people.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 describe.each(await dbKinds())('courses API on %s', (kind) => {
   let server: TestServer;
-  let teacher: Awaited<ReturnType<typeof registerUser>>;
-  let otherTeacher: Awaited<ReturnType<typeof registerUser>>;
-  let student: Awaited<ReturnType<typeof registerUser>>;
-  let outsider: Awaited<ReturnType<typeof registerUser>>;
-  let admin: Awaited<ReturnType<typeof registerUser>>;
+  let teacher: RegisteredUser, otherTeacher: RegisteredUser, student: RegisteredUser, outsider: RegisteredUser, admin: RegisteredUser;
   let anonymous: HttpClient;
 
   beforeAll(async () => {
     server = await startTestServer({ db: kind });
-    [teacher, otherTeacher, student, outsider, admin] = await Promise.all([
-      registerUser(server.url, 'teacher', 'Tess Teacher'),
-      registerUser(server.url, 'teacher', 'Otto Other'),
-      registerUser(server.url, 'student', 'Sam Student'),
-      registerUser(server.url, 'student', 'Olga Outsider'),
-      registerUser(server.url, 'student', 'Ada Admin'),
-    ]);
-    await server.services.db.update(users).set({ role: 'admin' }).where(eq(users.id, admin.user.id));
+    ({ teacher, otherTeacher, student, outsider, admin } = await registerPeople(server));
     anonymous = new HttpClient(server.url);
   });
   afterAll(() => server?.stop());

@@ -1,10 +1,10 @@
 // Scheduling live classes (time zones, edit, cancel), "My schedule" with .ics export, and teacher analytics
 // over real HTTP, on PGlite and on the PostgreSQL server.
-import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attendance, chatMessages, pollVotes, polls, questions, users } from '../../server/db/schema.ts';
+import { attendance, chatMessages, pollVotes, polls, questions } from '../../server/db/schema.ts';
 import { dbKinds } from '../helpers/databases.ts';
-import { HttpClient, registerUser } from '../helpers/http-client.ts';
+import { HttpClient, type RegisteredUser } from '../helpers/http-client.ts';
+import { registerPeople } from '../helpers/people.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 /** A wall-clock date a few months ahead, in July so European summer time applies. */
@@ -12,24 +12,13 @@ const nextJuly = `${new Date().getUTCFullYear() + 1}-07-01`;
 
 describe.each(await dbKinds())('schedule and analytics API on %s', (kind) => {
   let server: TestServer;
-  let teacher: Awaited<ReturnType<typeof registerUser>>;
-  let otherTeacher: Awaited<ReturnType<typeof registerUser>>;
-  let student: Awaited<ReturnType<typeof registerUser>>;
-  let outsider: Awaited<ReturnType<typeof registerUser>>;
-  let admin: Awaited<ReturnType<typeof registerUser>>;
+  let teacher: RegisteredUser, otherTeacher: RegisteredUser, student: RegisteredUser, outsider: RegisteredUser, admin: RegisteredUser;
   let courseId: string;
   let lessonId: string;
 
   beforeAll(async () => {
     server = await startTestServer({ db: kind });
-    [teacher, otherTeacher, student, outsider, admin] = await Promise.all([
-      registerUser(server.url, 'teacher', 'Tess Teacher'),
-      registerUser(server.url, 'teacher', 'Otto Other'),
-      registerUser(server.url, 'student', 'Sam Student'),
-      registerUser(server.url, 'student', '=Olga Outsider'),
-      registerUser(server.url, 'student', 'Ada Admin'),
-    ]);
-    await server.services.db.update(users).set({ role: 'admin' }).where(eq(users.id, admin.user.id));
+    ({ teacher, otherTeacher, student, outsider, admin } = await registerPeople(server, { outsider: '=Olga Outsider' }));
     courseId = (await teacher.client.post('/api/courses', { title: 'Astronomy, for beginners' })).body.course.id;
     lessonId = (await teacher.client.post(`/api/courses/${courseId}/lessons`, { title: 'Stars' })).body.lesson.id;
     await teacher.client.patch(`/api/courses/${courseId}`, { published: true });

@@ -1,21 +1,12 @@
 // The register and login pages in a real Chromium against the real server and its built app.
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/browser.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { describe, expect, it } from 'vitest';
+import { appInChromium } from '../helpers/app-in-chromium.ts';
 
 describe('register and login pages', () => {
-  let server: TestServer;
-  let browser: Browser;
-  beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer({ app: 'build' }), launchChromium()]);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  const app = appInChromium();
 
   it('registers a teacher, shows who is logged in, logs out and back in; a wrong password shows an error', async () => {
+    const { server, browser } = app;
     const context = await browser.newContext();
     const page = await context.newPage();
     const email = `page-${Date.now()}@example.test`;

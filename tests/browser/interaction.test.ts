@@ -1,38 +1,24 @@
 // The class side panel in real Chromium against the real server and its built app: the teacher starts a poll
 // from the studio, a student asks a question, votes and chats from the classroom; the teacher's page shows
 // the question (with an unread badge on its tab) and the poll's updated bar, and chat stays plain text.
-import type { Browser, BrowserContext } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/browser.ts';
-import { registerUser } from '../helpers/http-client.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { createLiveClass, type Person } from '../realtime/class-fixture.ts';
-
-async function contextFor(browser: Browser, server: TestServer, person: Person): Promise<BrowserContext> {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  const [name, value] = person.client.cookieHeader.split('=') as [string, string];
-  await context.addCookies([{ name, value, url: server.url }]);
-  return context;
-}
+import { describe, expect, it } from 'vitest';
+import { appInChromium } from '../helpers/app-in-chromium.ts';
+import { contextAs } from '../helpers/browser.ts';
+import { registerUser, type RegisteredUser } from '../helpers/http-client.ts';
+import { createLiveClass } from '../realtime/class-fixture.ts';
 
 describe('class panel in the browser', () => {
-  let server: TestServer;
-  let browser: Browser;
-  beforeAll(async () => {
-    [server, browser] = await Promise.all([startTestServer({ app: 'build' }), launchChromium()]);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  const app = appInChromium();
+  const contextFor = (person: RegisteredUser) => contextAs(app.browser, app.server.url, person, { viewport: { width: 1400, height: 900 } });
 
   it("a student asks and votes; the teacher's page shows the question and the updated bar", async () => {
+    const { server } = app;
     const teacher = await registerUser(server.url, 'teacher', 'Grace Teacher');
     const student = await registerUser(server.url, 'student', 'Linus Student');
     const classId = await createLiveClass(server.services.db, teacher, [student], 'Panel class');
 
-    const teacherPage = await (await contextFor(browser, server, teacher)).newPage();
-    const studentPage = await (await contextFor(browser, server, student)).newPage();
+    const teacherPage = await (await contextFor(teacher)).newPage();
+    const studentPage = await (await contextFor(student)).newPage();
     await teacherPage.goto(`${server.url}/studio/${classId}`);
     await studentPage.goto(`${server.url}/classes/${classId}`);
     const teacherPanel = teacherPage.getByTestId('class-panel');

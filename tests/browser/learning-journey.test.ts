@@ -6,38 +6,33 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/browser.ts';
+import { appInChromium } from '../helpers/app-in-chromium.ts';
+import { contextAs } from '../helpers/browser.ts';
 import { registerUser } from '../helpers/http-client.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 describe('learning journey', () => {
-  let server: TestServer;
-  let browser: Browser;
+  const app = appInChromium();
   let tmp: string;
 
-  beforeAll(async () => {
+  beforeAll(() => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-journey-'));
-    [server, browser] = await Promise.all([startTestServer({ app: 'build' }), launchChromium()]);
   });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
+  afterAll(() => {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
   async function loggedIn(role: 'teacher' | 'student', name: string): Promise<{ context: BrowserContext; page: Page; userId: string }> {
-    const account = await registerUser(server.url, role, name);
-    const context = await browser.newContext();
-    const [cookieName, value] = account.client.cookieHeader.split('=') as [string, string];
-    await context.addCookies([{ name: cookieName, value, url: server.url, httpOnly: true, sameSite: 'Lax' }]);
+    const account = await registerUser(app.server.url, role, name);
+    const context = await contextAs(app.browser, app.server.url, account);
     return { context, page: await context.newPage(), userId: account.user.id };
   }
 
   const videoTime = (page: Page) => page.getByTestId('hls-video').evaluate((v) => (v as HTMLVideoElement).currentTime);
 
   it('teacher builds and schedules, student finds, enrolls, watches, resumes; teacher sees the student', async () => {
+    const { server } = app;
     const tag = `orbit${Math.random().toString(36).slice(2, 7)}`;
     const video = path.join(tmp, 'lesson.mp4');
     execFileSync('ffmpeg', [

@@ -1,5 +1,6 @@
 // Debian's Chromium driven by playwright-core, with a fake camera and microphone.
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions } from 'playwright-core';
+import type { RegisteredUser } from './http-client.ts';
 
 export const CHROMIUM_FLAGS = [
   '--headless',
@@ -20,4 +21,12 @@ export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: [...CHROMIUM_FLAGS, ...extraArgs],
   });
+}
+
+/** A browser context logged in as `person`: their session cookie for the server at `url`. */
+export async function contextAs(browser: Browser, url: string, person: RegisteredUser, options: BrowserContextOptions = {}): Promise<BrowserContext> {
+  const context = await browser.newContext(options);
+  const [name, value] = person.client.cookieHeader.split('=') as [string, string];
+  await context.addCookies([{ name, value, url, httpOnly: true, sameSite: 'Lax' }]);
+  return context;
 }

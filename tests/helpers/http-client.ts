@@ -55,13 +55,16 @@ export class HttpClient {
   }
 }
 
+/** A registered person: their logged-in client, their account and the password they chose. */
+export interface RegisteredUser {
+  client: HttpClient;
+  user: { id: string; email: string; displayName: string; role: string };
+  password: string;
+}
+
 let counter = 0;
 /** Registers a fresh account (unique email) and returns a logged-in client. */
-export async function registerUser(
-  baseUrl: string,
-  role: 'student' | 'teacher' = 'student',
-  name = `${role} ${++counter}`,
-): Promise<{ client: HttpClient; user: { id: string; email: string; displayName: string; role: string }; password: string }> {
+export async function registerUser(baseUrl: string, role: 'student' | 'teacher' = 'student', name = `${role} ${++counter}`): Promise<RegisteredUser> {
   const client = new HttpClient(baseUrl);
   const password = 'correct horse battery';
   const email = `${role}-${process.pid}-${Date.now()}-${++counter}@example.test`;

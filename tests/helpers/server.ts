@@ -5,6 +5,7 @@ import path from 'node:path';
 import { loadConfig } from '../../server/config.ts';
 import { startLectern, type LecternServer, type StartOptions } from '../../server/main.ts';
 import { createScratchDatabase, type DbKind } from './databases.ts';
+import { serverEnv } from './server-process.ts';
 
 export interface TestServer extends LecternServer {
   dataDir: string;
@@ -18,20 +19,7 @@ export async function startTestServer(
   const dbKind = options.db ?? 'pglite';
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-test-'));
   const scratch = dbKind === 'postgres' ? await createScratchDatabase() : undefined;
-  const config = loadConfig({
-    ...process.env,
-    NODE_ENV: 'test',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    LECTERN_DATA_DIR: dataDir,
-    DATABASE_URL: scratch?.url ?? '',
-    LECTERN_WORKERS: '1',
-    LECTERN_LISTEN_IP: '127.0.0.1',
-    LECTERN_RTC_PORT: '0',
-    REDIS_URL: '',
-    ...options.env,
-  });
+  const config = loadConfig({ ...process.env, ...serverEnv({ dataDir, databaseUrl: scratch?.url }), ...options.env });
   const server = await startLectern({ config, app: options.app ?? 'none' });
   return {
     ...server,

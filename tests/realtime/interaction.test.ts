@@ -9,7 +9,8 @@ import { pollVotes, questionVotes } from '../../server/db/schema.ts';
 import { dbKinds } from '../helpers/databases.ts';
 import { registerUser } from '../helpers/http-client.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { call, connectAs, createLiveClass, errorOf, joinAs, nextEvent, ok, record, type Person } from './class-fixture.ts';
+import { call, connectAs, errorOf, joinAs, nextEvent, ok, record } from '../helpers/socket-client.ts';
+import { createLiveClass, type Person } from './class-fixture.ts';
 
 describe.each(await dbKinds())('class interaction over Socket.io (%s)', (db) => {
   let server: TestServer;

@@ -1,64 +1,20 @@
 // Two server processes sharing PostgreSQL and Redis: a class's events cross from one to the other through
 // the Socket.io Redis adapter (chat, role-specific Q&A views, and a removal that disconnects a socket held by
 // the other process).
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatMessage, Question } from '../../server/contracts/interaction.ts';
 import { openDatabase, type DatabaseHandle } from '../../server/db/client.ts';
 import { createScratchDatabase } from '../helpers/databases.ts';
 import { registerUser } from '../helpers/http-client.ts';
-import { createLiveClass, errorOf, joinAs, nextEvent, ok, type Person } from './class-fixture.ts';
+import { serverEnv, ServerProcess } from '../helpers/server-process.ts';
+import { errorOf, joinAs, nextEvent, ok } from '../helpers/socket-client.ts';
+import { createLiveClass, type Person } from './class-fixture.ts';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-interface ServerProcess {
-  url: string;
-  child: ChildProcess;
-}
-
-async function startProcess(databaseUrl: string, dataDir: string): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [path.join(import.meta.dirname, '../helpers/lectern-process.ts')], {
-    env: {
-      ...process.env,
-      NODE_ENV: 'test',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-      LECTERN_DATA_DIR: dataDir,
-      DATABASE_URL: databaseUrl,
-      REDIS_URL,
-      LECTERN_WORKERS: '1',
-      LECTERN_LISTEN_IP: '127.0.0.1',
-      LECTERN_RTC_PORT: '0',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines = readline.createInterface({ input: child.stdout! });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`server process exited with ${code} before listening`)));
-    lines.on('line', (line) => {
-      try {
-        resolve(JSON.parse(line).url);
-      } catch {
-        /* a log line */
-      }
-    });
-  });
-  return { url, child };
-}
-
-async function stopProcess(p: ServerProcess | undefined): Promise<void> {
-  if (!p || p.child.exitCode !== null) return;
-  const exited = new Promise((resolve) => p.child.once('exit', resolve));
-  p.child.kill('SIGTERM');
-  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
-  if (p.child.exitCode === null) p.child.kill('SIGKILL');
-}
 
 describe('two server processes with the Redis adapter', () => {
   let scratch: Awaited<ReturnType<typeof createScratchDatabase>>;
@@ -74,8 +30,9 @@ describe('two server processes with the Redis adapter', () => {
 
   beforeAll(async () => {
     scratch = await createScratchDatabase();
-    a = await startProcess(scratch.url, path.join(dataDir, 'a')); // migrates the database first
-    b = await startProcess(scratch.url, path.join(dataDir, 'b'));
+    const start = (name: string) => ServerProcess.start(serverEnv({ dataDir: path.join(dataDir, name), databaseUrl: scratch.url, redisUrl: REDIS_URL }));
+    a = await start('a'); // migrates the database first
+    b = await start('b');
     database = await openDatabase({ url: scratch.url, pgliteDir: path.join(dataDir, 'unused') });
     teacher = await registerUser(a.url, 'teacher', 'Teacher on B');
     alice = await registerUser(a.url, 'student', 'Alice on A');
@@ -85,7 +42,7 @@ describe('two server processes with the Redis adapter', () => {
   afterAll(async () => {
     for (const s of sockets) s.disconnect();
     await database?.close();
-    await Promise.all([stopProcess(a), stopProcess(b)]);
+    await Promise.all([a?.stop(), b?.stop()]);
     await scratch?.drop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });

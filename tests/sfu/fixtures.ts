@@ -1,15 +1,13 @@
 // Test fixtures for live classes: a teacher, a course, a class and enrolled students, written straight into
 // the database (the course API is not what these tests are about), and Socket.io clients with a session.
-import { io as connect, type Socket } from 'socket.io-client';
-import { courses, enrollments, liveClasses } from '../../server/db/schema.ts';
-import { registerUser, type HttpClient } from '../helpers/http-client.ts';
+import type { Socket } from 'socket.io-client';
+import type { Ack } from '../../server/contracts/realtime.ts';
+import { registerUser, type RegisteredUser } from '../helpers/http-client.ts';
+import { insertClass } from '../helpers/live-class.ts';
 import type { TestServer } from '../helpers/server.ts';
+import { call, connectAs, ok } from '../helpers/socket-client.ts';
 
-export interface Person {
-  client: HttpClient;
-  user: { id: string; email: string; displayName: string; role: string };
-  password: string;
-}
+export type Person = RegisteredUser;
 
 export interface ClassFixture {
   classId: string;
@@ -19,52 +17,34 @@ export interface ClassFixture {
   outsider: Person;
 }
 
+/** A scheduled (not yet started) class with `students` enrolled students and one registered outsider. */
 export async function createLiveClass(server: TestServer, options: { students?: number; title?: string } = {}): Promise<ClassFixture> {
-  const db = server.services.db;
   const teacher = await registerUser(server.url, 'teacher', 'Ada Teacher');
-  const [course] = await db
-    .insert(courses)
-    .values({ teacherId: teacher.user.id, title: 'Signals and Systems', published: true })
-    .returning();
-  const [liveClass] = await db
-    .insert(liveClasses)
-    .values({ courseId: course!.id, teacherId: teacher.user.id, title: options.title ?? 'Fourier, live', scheduledAt: new Date() })
-    .returning();
   const students: Person[] = [];
-  for (let i = 0; i < (options.students ?? 1); i++) {
-    const student = await registerUser(server.url, 'student', `Student ${i + 1}`);
-    await db.insert(enrollments).values({ userId: student.user.id, courseId: course!.id });
-    students.push(student);
-  }
+  for (let i = 0; i < (options.students ?? 1); i++) students.push(await registerUser(server.url, 'student', `Student ${i + 1}`));
   const outsider = await registerUser(server.url, 'student', 'Not Enrolled');
-  return { classId: liveClass!.id, courseId: course!.id, teacher, students, outsider };
+  const { classId, courseId } = await insertClass(server.services.db, {
+    teacherId: teacher.user.id,
+    studentIds: students.map((s) => s.user.id),
+    title: options.title ?? 'Fourier, live',
+    courseTitle: 'Signals and Systems',
+    live: false,
+  });
+  return { classId, courseId, teacher, students, outsider };
 }
 
-export async function socketFor(server: TestServer, person: Person): Promise<Socket> {
-  const socket = connect(server.url, {
-    path: '/socket.io',
-    transports: ['websocket'],
-    extraHeaders: { cookie: person.client.cookieHeader },
-    reconnection: false,
-    forceNew: true,
-  });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', () => resolve());
-    socket.once('connect_error', reject);
-  });
-  return socket;
+export function socketFor(server: TestServer, person: Person): Promise<Socket> {
+  return connectAs(server.url, person);
 }
 
-export type AckResult = { ok: true; data: any } | { ok: false; error: { code: string; message: string } };
+export type AckResult = Ack<any>;
 
 export function ask(socket: Socket, event: string, payload?: unknown): Promise<AckResult> {
-  return socket.timeout(10_000).emitWithAck(event, payload) as Promise<AckResult>;
+  return call(socket, event, payload);
 }
 
-export async function askOk(socket: Socket, event: string, payload?: unknown): Promise<any> {
-  const ack = await ask(socket, event, payload);
-  if (!ack.ok) throw new Error(`${event} failed: ${ack.error.code} ${ack.error.message}`);
-  return ack.data;
+export function askOk(socket: Socket, event: string, payload?: unknown): Promise<any> {
+  return ok(socket, event, payload);
 }
 
 /** RTP parameters like a browser's for a simulcast VP8 camera (3 layers) and an Opus mic. */

@@ -1,11 +1,8 @@
 import type { PageLoad } from './$types';
-import { error } from '@sveltejs/kit';
+import type { CourseAnalytics } from '@lectern/contracts/analytics';
+import { loadApi } from '#lib/api/load.ts';
 
 export const ssr = false;
 
-export const load: PageLoad = async ({ fetch, params }) => {
-  const res = await fetch(`/api/courses/${params.courseId}/analytics`);
-  const body = await res.json();
-  if (!res.ok) error(res.status, body.error?.message ?? 'Could not load the analytics');
-  return body;
-};
+export const load = (({ fetch, params }) =>
+  loadApi<{ analytics: CourseAnalytics }>(fetch, `/courses/${params.courseId}/analytics`, 'Could not load the analytics')) satisfies PageLoad;
