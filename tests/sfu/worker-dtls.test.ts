@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 function runSmokeTest(): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, ['scripts/worker/smoke-test.mjs'], { timeout: 90_000, env: process.env }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as NodeJS.ErrnoException & { code?: number }).code as number) ?? 1 : 0, stdout, stderr });
+      const code = err ? (err as { code?: unknown }).code : 0;
+      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
     });
   });
 }
