@@ -11,6 +11,7 @@ export interface ClassSummary {
   startedAt: Date | null;
   courseId: string;
   courseTitle: string;
+  teacherId: string;
   teacherName: string;
 }
 
@@ -33,6 +34,7 @@ export class ClassCatalog {
       startedAt: liveClasses.startedAt,
       courseId: courses.id,
       courseTitle: courses.title,
+      teacherId: liveClasses.teacherId,
       teacherName: users.displayName,
     })
     .from(liveClasses)
