@@ -51,6 +51,8 @@ const EnvSchema = z.object({
     }),
   LECTERN_MAX_WEBRTC_VIEWERS: z.coerce.number().int().min(0).default(200),
   LECTERN_TEACHER_GRACE_SECONDS: z.coerce.number().int().min(0).default(30),
+  /** An interrupted class (teacher gone past the grace period) ends itself after this many minutes */
+  LECTERN_INTERRUPTED_END_MINUTES: z.coerce.number().min(0).default(10),
   FFMPEG_PATH: z.string().default('ffmpeg'),
   FFPROBE_PATH: z.string().default('ffprobe'),
   /** Largest lesson video a teacher may upload, in bytes (default 2 GiB) */
@@ -82,6 +84,7 @@ export interface Config {
     iceServers: { urls: string | string[]; username?: string; credential?: string }[];
     maxWebRtcViewers: number;
     teacherGraceSeconds: number;
+    interruptedEndMinutes: number;
   };
   ffmpegPath: string;
   ffprobePath: string;
@@ -119,6 +122,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       iceServers: e.LECTERN_ICE_SERVERS,
       maxWebRtcViewers: e.LECTERN_MAX_WEBRTC_VIEWERS,
       teacherGraceSeconds: e.LECTERN_TEACHER_GRACE_SECONDS,
+      interruptedEndMinutes: e.LECTERN_INTERRUPTED_END_MINUTES,
     },
     ffmpegPath: e.FFMPEG_PATH,
     ffprobePath: e.FFPROBE_PATH,

@@ -100,7 +100,13 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     lessonMedia,
     interaction: new Interaction(database.db),
     rooms,
-    liveClasses: new LiveClassLifecycle({ db: database.db, rooms, graceSeconds: config.media.teacherGraceSeconds, log: log.child({ module: 'live-class' }) }),
+    liveClasses: new LiveClassLifecycle({
+      db: database.db,
+      rooms,
+      graceSeconds: config.media.teacherGraceSeconds,
+      interruptedEndMinutes: config.media.interruptedEndMinutes,
+      log: log.child({ module: 'live-class' }),
+    }),
     hls: new HlsService({
       db: database.db,
       dataDir: config.dataDir,

@@ -1,6 +1,8 @@
 // The life of a live class in this process: scheduled -> live (the teacher goes live; the room opens) ->
 // ended (every transport closes). It also keeps who is present, the teacher's grace period when they drop,
-// attendance rows (join/leave/watch time per student), peak and total viewers, and who is on stage.
+// attendance rows (join/leave/watch time per student), peak and total viewers, and who is on stage. A
+// teacher who never comes back does not leave a class live forever: after the grace period it is interrupted,
+// and after a longer limit it ends by itself (the room closes, so the recording is finalised).
 // Everything for one class runs in order (a per-class queue), so a join racing a go-live cannot double-count.
 import { EventEmitter } from 'node:events';
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
@@ -34,6 +36,7 @@ interface ClassState {
   totalViewers: number;
   members: Map<string, Presence>;
   teacher: ClassStatusPush['teacher'];
+  /** Runs while the teacher is away: first the grace period, then the limit before the class ends itself. */
   graceTimer: NodeJS.Timeout | undefined;
   invited: Set<string>;
   onStage: Set<string>;
@@ -51,6 +54,8 @@ export interface LiveClassLifecycleOptions {
   db: Database;
   rooms: RoomRegistry;
   graceSeconds: number;
+  /** How long a class stays interrupted (teacher gone past the grace period) before it ends by itself. */
+  interruptedEndMinutes: number;
   log: Logger;
 }
 
@@ -58,6 +63,7 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
   readonly #db: Database;
   readonly #rooms: RoomRegistry;
   readonly #graceMs: number;
+  readonly #interruptedEndMs: number;
   readonly #log: Logger;
   readonly #classes = new Map<string, ClassState>();
   readonly #queues = new Map<string, Promise<void>>();
@@ -69,6 +75,7 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
     this.#db = options.db;
     this.#rooms = options.rooms;
     this.#graceMs = options.graceSeconds * 1000;
+    this.#interruptedEndMs = options.interruptedEndMinutes * 60_000;
     this.#log = options.log;
   }
 
@@ -232,8 +239,13 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
   #serial<T>(classId: string, work: (state: ClassState) => Promise<T>): Promise<T> {
     const previous = this.#queues.get(classId) ?? Promise.resolve();
     const result = previous.then(async () => {
-      const state = this.#classes.get(classId) ?? (await this.#load(classId));
-      this.#classes.set(classId, state);
+      let state = this.#classes.get(classId);
+      if (!state) {
+        state = await this.#load(classId);
+        this.#classes.set(classId, state);
+        // Live, yet nobody was here (the server restarted mid-class): the teacher's grace period runs from now.
+        if (state.status === 'live' && !this.#closed) this.#startGrace(state);
+      }
       return work(state);
     });
     const tail = result.then(
@@ -260,7 +272,7 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
       totalViewers: row.totalViewers,
       members: new Map(),
       // A live class nobody is in yet (server restart): its teacher counts as away until they return.
-      teacher: 'present',
+      teacher: row.status === 'live' ? 'away' : 'present',
       graceTimer: undefined,
       invited: new Set(),
       onStage: new Set(),
@@ -343,7 +355,19 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
       state.teacher = 'interrupted';
       this.#log.warn({ classId: state.classId }, 'teacher did not come back within the grace period: class interrupted');
       this.emit('status', this.#statusOf(state));
+      this.#startInterruptedEnd(state);
     }, this.#graceMs);
+    state.graceTimer.unref();
+  }
+
+  /** The class stays interrupted for a while (the teacher may still return), then ends like `end()` would. */
+  #startInterruptedEnd(state: ClassState): void {
+    state.graceTimer = setTimeout(() => {
+      state.graceTimer = undefined;
+      if (this.#closed || state.teacher !== 'interrupted' || state.status !== 'live') return;
+      this.#log.warn({ classId: state.classId, minutes: this.#interruptedEndMs / 60_000 }, 'teacher never came back: ending the class');
+      this.end(state.classId).catch((err: unknown) => this.#log.error({ err, classId: state.classId }, 'could not end the interrupted class'));
+    }, this.#interruptedEndMs);
     state.graceTimer.unref();
   }
 

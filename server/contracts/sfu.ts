@@ -87,6 +87,14 @@ export const SetPreferredLayers = z.object({
   spatialLayer: z.number().int().min(0).max(3),
   temporalLayer: z.number().int().min(0).max(3).optional(),
 });
+/**
+ * The student watches the broadcast (HLS) instead: by choice, because their WebRTC connection failed, or
+ * because the real-time seats are taken. The server closes their receive side so no WebRTC media flows.
+ */
+export const HlsCause = z.enum(['choice', 'ice', 'cap']);
+export type HlsCause = z.infer<typeof HlsCause>;
+export const UseHls = z.object({ cause: HlsCause });
+
 export const StageRef = z.object({ userId: Uuid });
 export const StageAnswer = z.object({ accept: z.boolean() });
 

@@ -16,6 +16,7 @@ import {
   SfuJoin,
   StageAnswer,
   StageRef,
+  UseHls,
   type ConsumerInfo,
   type RouterInfo,
   type SfuJoined,
@@ -159,6 +160,19 @@ function attachSignalling(member: ClassMember, services: Services): () => void {
     attachRoom(room, p);
     await liveClasses.setMode(classId, socket.id, 'webrtc');
     return { mode: 'webrtc', sources: room.mediaSources().filter((s) => s.userId !== user.id).map(sourceInfo), onStage: p.onStage };
+  });
+
+  // The viewer watches the broadcast (HLS) instead: their peer (transports, consumers) closes and their seat
+  // frees up, so no WebRTC media flows to them; sfu:join brings them back.
+  on('sfu:useHls', UseHls, async ({ cause }) => {
+    if (role === 'teacher') throw new RealtimeError('forbidden', 'The teacher broadcasts in real time');
+    if (liveClasses.isOnStage(classId, user.id)) throw new RealtimeError('on_stage', 'Leave the stage before switching to the broadcast');
+    detachRoom?.();
+    peer?.close();
+    peer = undefined;
+    await liveClasses.setMode(classId, socket.id, 'hls');
+    log.info({ cause }, 'viewer switched to the broadcast (HLS)');
+    return { mode: 'hls' as const };
   });
 
   on('sfu:createTransport', CreateTransport, async ({ direction }): Promise<TransportInfo> => {

@@ -1,6 +1,7 @@
 // SFU signalling over real Socket.io against the real server, mediasoup worker and database: validation,
 // permissions, the live-class lifecycle (attendance, viewers, grace period, stage) and leaks.
 import { eq } from 'drizzle-orm';
+import type { types } from 'mediasoup';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attendance, liveClasses } from '../../server/db/schema.ts';
@@ -43,18 +44,33 @@ async function routerTransportCount(server: TestServer, classId: string): Promis
   const room = server.services.rooms.get(classId);
   if (!room) return 0;
   const { transportIds } = await room.router.dump();
-  const webrtc = new Set(webRtcTransportIds.get(room.router.id) ?? []);
+  const webrtc = new Set((webRtcTransports.get(room.router.id) ?? []).map((t) => t.id));
   return transportIds.filter((id) => webrtc.has(id)).length;
 }
 
+/** Consumers of `producerId` on WebRTC transports (people), counted by the worker (the HLS bridge's are not). */
+async function webRtcConsumerCount(server: TestServer, classId: string, producerId: string): Promise<number> {
+  const room = server.services.rooms.get(classId);
+  if (!room) return 0;
+  const { mapProducerIdConsumerIds } = await room.router.dump();
+  const ofProducer = new Set(mapProducerIdConsumerIds.find((e) => e.key === producerId)?.values ?? []);
+  let n = 0;
+  for (const t of webRtcTransports.get(room.router.id) ?? []) {
+    if (t.closed) continue;
+    const { consumerIds } = (await t.dump()) as { consumerIds: string[] };
+    n += consumerIds.filter((id) => ofProducer.has(id)).length;
+  }
+  return n;
+}
+
 /** Every WebRTC transport any router of the server has made, by router id (from mediasoup's observer). */
-const webRtcTransportIds = new Map<string, string[]>();
+const webRtcTransports = new Map<string, types.Transport[]>();
 function watchTransports(server: TestServer): void {
   server.services.rooms.on('roomopen', (room) => {
-    const ids: string[] = [];
-    webRtcTransportIds.set(room.router.id, ids);
+    const transports: types.Transport[] = [];
+    webRtcTransports.set(room.router.id, transports);
     room.router.observer.on('newtransport', (t) => {
-      if (t.type === 'webrtc') ids.push(t.id);
+      if (t.type === 'webrtc') transports.push(t);
     });
   });
 }
@@ -261,6 +277,58 @@ describe.each(await dbKinds())('SFU signalling (%s)', (db) => {
     }
     const [cls] = await server.services.db.select().from(liveClasses).where(eq(liveClasses.id, f.classId));
     expect(cls).toMatchObject({ status: 'ended', peakViewers: 2, totalViewers: 2 });
+  });
+
+  it('a student who switches to the broadcast (HLS) holds no transport or consumer; switching back consumes again', async () => {
+    const f = await createLiveClass(server);
+    const teacher = await open(f.teacher);
+    await askOk(teacher, 'class:join', { classId: f.classId });
+    await askOk(teacher, 'class:goLive', {});
+    const rtp = await askOk(teacher, 'sfu:getRouterRtpCapabilities', {});
+    await askOk(teacher, 'sfu:join', { rtpCapabilities: rtp.routerRtpCapabilities });
+    const send = await askOk(teacher, 'sfu:createTransport', { direction: 'send' });
+    await askOk(teacher, 'sfu:connectTransport', { transportId: send.id, dtlsParameters: FAKE_DTLS });
+    const cam = await askOk(teacher, 'sfu:produce', { transportId: send.id, kind: 'video', rtpParameters: cameraRtpParameters(7000), source: 'camera' });
+    const room = server.services.rooms.get(f.classId)!;
+    const consumersOfCamera = (): Promise<number> => webRtcConsumerCount(server, f.classId, cam.producerId);
+
+    const student = await open(f.students[0]!);
+    await joinMedia(student, f.classId);
+    await askOk(student, 'sfu:createTransport', { direction: 'recv' });
+    await askOk(student, 'sfu:consume', { producerId: cam.producerId });
+    expect(await consumersOfCamera()).toBe(1);
+    expect(room.webRtcViewerCount()).toBe(1);
+
+    // Bad causes are refused; the teacher cannot leave the real-time path.
+    expect(await ask(student, 'sfu:useHls', { cause: 'because' })).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
+    expect(await ask(teacher, 'sfu:useHls', { cause: 'choice' })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+
+    const inHls = nextEvent(teacher, 'presence:update', (p) => p.viewers.some((v: any) => v.userId === f.students[0]!.user.id && v.mode === 'hls'));
+    expect(await askOk(student, 'sfu:useHls', { cause: 'choice' })).toEqual({ mode: 'hls' });
+    await inHls;
+    // Nothing of the student's is left on the router: no consumer of the camera, only the teacher's transport.
+    expect(await consumersOfCamera()).toBe(0);
+    expect(await routerTransportCount(server, f.classId)).toBe(1);
+    expect(room.peer(student.id!)).toBeUndefined();
+    expect(room.webRtcViewerCount()).toBe(0);
+    // Its media requests now need a new sfu:join.
+    expect(await ask(student, 'sfu:createTransport', { direction: 'recv' })).toMatchObject({ ok: false, error: { code: 'not_joined' } });
+
+    // A source published while the student watches the broadcast is not announced to them.
+    let announced = 0;
+    student.on('sfu:newProducer', () => announced++);
+    const mic = await askOk(teacher, 'sfu:produce', { transportId: send.id, kind: 'audio', rtpParameters: micRtpParameters(7100), source: 'mic' });
+
+    // Back to real time: the student consumes again.
+    const back = nextEvent(teacher, 'presence:update', (p) => p.viewers.some((v: any) => v.userId === f.students[0]!.user.id && v.mode === 'webrtc'));
+    const { media } = await joinMedia(student, f.classId);
+    expect(media.mode).toBe('webrtc');
+    expect(media.sources.map((x: any) => x.producerId).sort()).toEqual([cam.producerId, mic.producerId].sort());
+    await back;
+    await askOk(student, 'sfu:createTransport', { direction: 'recv' });
+    await askOk(student, 'sfu:consume', { producerId: cam.producerId });
+    expect(await consumersOfCamera()).toBe(1);
+    expect(announced).toBe(0);
   });
 
   it('invites a student on stage: they publish and the teacher consumes; removing them closes their media', async () => {

@@ -1,11 +1,14 @@
 // The browser's side of a live class on the SFU: one mediasoup-client Device, at most one send and one
 // receive transport, the producers this user publishes and a consumer per remote source. State is reactive
 // (Svelte runes) so pages render it directly. ICE trouble restarts ICE; `reset` from the server (the media
-// server restarted) or a socket reconnect rebuilds everything through `start()` again.
+// server restarted) or a socket reconnect rebuilds everything through `start()` again. A viewer whose WebRTC
+// cannot connect (ICE fails and a restart does not heal it while signalling works) moves to the broadcast
+// (HLS); so does one who asks for it. In HLS mode the server holds nothing for them: no transport, no consumer.
 import { Device, type types } from 'mediasoup-client';
 import type { Socket } from 'socket.io-client';
 import type {
   ConsumerInfo,
+  HlsCause,
   MediaSourceName,
   RouterInfo,
   SfuJoined,
@@ -37,10 +40,34 @@ const CAMERA_ENCODINGS: RTCRtpEncodingParameters[] = [
 /** A screen share is one sharp layer: text must stay readable, motion matters less. */
 const SCREEN_ENCODINGS: RTCRtpEncodingParameters[] = [{ maxBitrate: 2_500_000, maxFramerate: 15 }];
 
+/** A transport that started ICE and is not connected after this long is treated as failed. */
+const ICE_CONNECT_TIMEOUT_MS = 8000;
+/** 'disconnected' often heals on its own (a Wi-Fi hiccup): wait this long before restarting ICE. */
+const ICE_DISCONNECTED_GRACE_MS = 2000;
+/** After an ICE restart, how long to wait for the connection before the next step (another try, or HLS). */
+const ICE_RESTART_TIMEOUT_MS = 5000;
+
+/** What the page shows for each reason a viewer watches the broadcast instead of the real-time stream. */
+export const HLS_REASONS: Record<Exclude<HlsCause, 'cap'>, string> = {
+  choice: 'You chose the low-bandwidth broadcast.',
+  ice: 'Connection problem: switched to broadcast mode (HLS)',
+};
+
+export interface SfuSessionOptions {
+  /** Receive the class's sources (students, and the teacher for students on stage). Default true. */
+  consume?: boolean;
+  /** A viewer whose WebRTC cannot connect moves to the broadcast (HLS). Default false (the teacher retries). */
+  fallbackToHls?: boolean;
+  /** Start in the broadcast (HLS) mode, as if the viewer had chosen it (a ?mode=hls link). */
+  preferHls?: boolean;
+}
+
 export class SfuSession {
   state = $state<ConnectionState>('idle');
-  /** 'hls' when the class's real-time seats are taken: the page shows the broadcast player instead. */
+  /** 'hls' when the viewer watches the broadcast player instead (see `hlsCause`). */
   mode = $state<'webrtc' | 'hls' | undefined>(undefined);
+  /** Why the viewer is in HLS mode: they chose it, their WebRTC failed, or the real-time seats are taken. */
+  hlsCause = $state<HlsCause | undefined>(undefined);
   hlsReason = $state<string | undefined>(undefined);
   remote = $state<RemoteSource[]>([]);
   published = $state<Partial<Record<MediaSourceName, { producerId: string; paused: boolean }>>>({});
@@ -49,19 +76,31 @@ export class SfuSession {
 
   readonly #socket: Socket;
   readonly #wantConsume: boolean;
+  readonly #fallbackToHls: boolean;
   #device: Device | undefined;
   #iceServers: RTCIceServer[] = [];
   #send: types.Transport | undefined;
   #recv: types.Transport | undefined;
   #producers = new Map<MediaSourceName, types.Producer>();
+  /** What this user asked to publish (and whether paused): what a rebuild publishes again. */
+  #wanted = new Map<MediaSourceName, { track: MediaStreamTrack; paused: boolean }>();
   #consumers = new Map<string, types.Consumer>();
   #listeners: [string, (...args: any[]) => void][] = [];
   #iceTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** ICE restarts tried per transport since it was last connected. */
+  #iceRestarts = new Map<string, number>();
+  /** Bumped by every rebuild: work begun for an older generation stops (or undoes itself) when it sees it. */
   #generation = 0;
+  /** start() and useHls() run one at a time, in order: a rebuild never interleaves with another. */
+  #queue: Promise<unknown> = Promise.resolve();
+  #recvOpening: Promise<types.Transport> | undefined;
+  #sendOpening: Promise<types.Transport> | undefined;
 
-  constructor(socket: Socket, options: { consume?: boolean } = {}) {
+  constructor(socket: Socket, options: SfuSessionOptions = {}) {
     this.#socket = socket;
     this.#wantConsume = options.consume ?? true;
+    this.#fallbackToHls = options.fallbackToHls ?? false;
+    if (options.preferHls) this.hlsCause = 'choice';
     this.#listen('sfu:newProducer', (info: SourceInfo) => void this.#consume(info));
     this.#listen('sfu:producerClosed', ({ producerId }: { producerId: string }) => this.#dropProducer(producerId));
     this.#listen('sfu:consumerClosed', ({ producerId }: { producerId: string }) => this.#dropProducer(producerId));
@@ -76,25 +115,75 @@ export class SfuSession {
     return this.#socket;
   }
 
-  /** Joins the class's media (after class:join and once it is live); safe to call again to rebuild. */
-  async start(): Promise<'webrtc' | 'hls'> {
+  /**
+   * Joins the class's media (after class:join and once it is live); safe to call again to rebuild. A viewer
+   * who chose the broadcast, or whose WebRTC failed, stays on it (`useWebRtc()` tries real time again).
+   */
+  start(): Promise<'webrtc' | 'hls'> {
+    return this.#serial(() => this.#start());
+  }
+
+  /**
+   * Watches the broadcast (HLS) instead of the real-time stream: closes the transports here and tells the
+   * server, which closes the receive side there, so no WebRTC media flows to this viewer any more.
+   */
+  useHls(cause: HlsCause, reason = cause === 'cap' ? undefined : HLS_REASONS[cause]): Promise<'hls'> {
+    return this.#serial(() => this.#useHls(cause, reason));
+  }
+
+  /** Back to the real-time stream (after `useHls`): joins the SFU again; the seats may still send us to HLS. */
+  useWebRtc(): Promise<'webrtc' | 'hls'> {
+    return this.#serial(() => {
+      this.hlsCause = undefined;
+      this.hlsReason = undefined;
+      return this.#start();
+    });
+  }
+
+  /** After a rebuild: publishes again what was published before (a student taken off stage meanwhile may not). */
+  async #republish(generation: number): Promise<void> {
+    for (const [source, wanted] of [...this.#wanted]) {
+      if (generation !== this.#generation || wanted.track.readyState === 'ended') continue;
+      try {
+        await this.#produce(source, wanted.track);
+        if (wanted.paused) await this.setPaused(source, true);
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'forbidden') throw err;
+        this.#wanted.delete(source);
+      }
+    }
+  }
+
+  #serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(work, work);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  async #start(): Promise<'webrtc' | 'hls'> {
+    if (this.state === 'closed') return this.mode ?? 'webrtc';
+    if (this.hlsCause === 'choice' || this.hlsCause === 'ice') return this.#useHls(this.hlsCause, this.hlsReason);
     const generation = ++this.#generation;
     this.#teardown();
     this.state = this.state === 'idle' ? 'connecting' : 'reconnecting';
     this.error = undefined;
     try {
       const info = await request<RouterInfo>(this.#socket, 'sfu:getRouterRtpCapabilities', {});
-      if (info.mode === 'hls') return this.#toHls(info.reason);
+      if (generation !== this.#generation) return this.mode ?? 'webrtc';
+      if (info.mode === 'hls') return this.#useHls('cap', info.reason);
       this.#iceServers = info.iceServers as RTCIceServer[];
       if (!this.#device?.loaded) {
         this.#device = await Device.factory();
         await this.#device.load({ routerRtpCapabilities: info.routerRtpCapabilities as types.RtpCapabilities });
       }
       const joined = await request<SfuJoined>(this.#socket, 'sfu:join', { rtpCapabilities: this.#device.rtpCapabilities });
-      if (joined.mode === 'hls') return this.#toHls(joined.reason);
-      if (generation !== this.#generation) return 'webrtc';
+      if (generation !== this.#generation) return this.mode ?? 'webrtc';
+      if (joined.mode === 'hls') return this.#useHls('cap', joined.reason);
       this.mode = 'webrtc';
+      this.hlsCause = undefined;
+      this.hlsReason = undefined;
       this.onStage = joined.onStage;
+      await this.#republish(generation);
       if (this.#wantConsume) {
         await this.#ensureRecv();
         for (const source of joined.sources) await this.#consume(source);
@@ -110,8 +199,36 @@ export class SfuSession {
     }
   }
 
-  /** Publishes a track as `source`, replacing what was published as that source before. */
+  async #useHls(cause: HlsCause, reason: string | undefined): Promise<'hls'> {
+    if (this.state === 'closed') return 'hls';
+    const generation = ++this.#generation;
+    this.#teardown();
+    this.mode = 'hls';
+    this.hlsCause = cause;
+    this.hlsReason = reason;
+    this.state = 'connected';
+    this.error = undefined;
+    // Offline now: the server drops this connection's media anyway, and a reconnect calls start() again.
+    if (this.#socket.connected) {
+      await request(this.#socket, 'sfu:useHls', { cause }).catch((err: Error) => {
+        if (generation === this.#generation) this.error = err.message;
+      });
+    }
+    return 'hls';
+  }
+
+  /**
+   * Publishes a track as `source`, replacing what was published as that source before. The session keeps
+   * publishing it: a rebuild (reconnect, media server reset) publishes it again, paused if it was.
+   */
   async publish(source: MediaSourceName, track: MediaStreamTrack): Promise<void> {
+    const live = this.#producers.get(source);
+    if (live && !live.closed && live.track === track && this.#wanted.get(source)?.track === track) return;
+    this.#wanted.set(source, { track, paused: false });
+    await this.#produce(source, track);
+  }
+
+  async #produce(source: MediaSourceName, track: MediaStreamTrack): Promise<void> {
     const transport = await this.#ensureSend();
     this.#producers.get(source)?.close();
     const video = track.kind === 'video';
@@ -131,6 +248,7 @@ export class SfuSession {
   }
 
   async unpublish(source: MediaSourceName): Promise<void> {
+    this.#wanted.delete(source);
     const producer = this.#producers.get(source);
     if (!producer) return;
     this.#forgetProducer(source, producer);
@@ -140,6 +258,8 @@ export class SfuSession {
 
   /** Mutes (camera off / mic muted) without renegotiating: the server stops forwarding it. */
   async setPaused(source: MediaSourceName, paused: boolean): Promise<void> {
+    const wanted = this.#wanted.get(source);
+    if (wanted) wanted.paused = paused;
     const producer = this.#producers.get(source);
     if (!producer) return;
     if (paused) producer.pause();
@@ -149,6 +269,8 @@ export class SfuSession {
   }
 
   async replaceTrack(source: MediaSourceName, track: MediaStreamTrack): Promise<boolean> {
+    const wanted = this.#wanted.get(source);
+    if (wanted) wanted.track = track;
     const producer = this.#producers.get(source);
     if (!producer) return false;
     await producer.replaceTrack({ track });
@@ -181,6 +303,7 @@ export class SfuSession {
   }
 
   close(): void {
+    this.#wanted.clear();
     this.state = 'closed';
     this.#generation++;
     this.#teardown();
@@ -195,20 +318,16 @@ export class SfuSession {
     this.#listeners.push([event, fn]);
   }
 
-  #toHls(reason: string): 'hls' {
-    this.mode = 'hls';
-    this.hlsReason = reason;
-    this.state = 'connected';
-    return 'hls';
-  }
-
   #teardown(): void {
     for (const timer of this.#iceTimers.values()) clearTimeout(timer);
     this.#iceTimers.clear();
+    this.#iceRestarts.clear();
     this.#send?.close();
     this.#recv?.close();
     this.#send = undefined;
     this.#recv = undefined;
+    this.#sendOpening = undefined;
+    this.#recvOpening = undefined;
     this.#producers.clear();
     this.#consumers.clear();
     this.remote = [];
@@ -228,6 +347,8 @@ export class SfuSession {
     };
     const transport = direction === 'send' ? device.createSendTransport(options) : device.createRecvTransport(options);
     transport.on('connect', ({ dtlsParameters }, callback, errback) => {
+      // ICE starts now (the first produce or consume): it must connect within a few seconds.
+      this.#armIceTimer(transport, ICE_CONNECT_TIMEOUT_MS);
       request(this.#socket, 'sfu:connectTransport', { transportId: transport.id, dtlsParameters }).then(() => callback(), errback);
     });
     if (direction === 'send') {
@@ -246,44 +367,120 @@ export class SfuSession {
 
   #onTransportState(transport: types.Transport, state: RTCPeerConnectionState): void {
     if (transport.closed || this.state === 'closed') return;
-    clearTimeout(this.#iceTimers.get(transport.id));
     if (state === 'connected') {
+      clearTimeout(this.#iceTimers.get(transport.id));
+      this.#iceTimers.delete(transport.id);
+      this.#iceRestarts.delete(transport.id);
       if (this.state === 'reconnecting' || this.state === 'connecting') this.state = 'connected';
       return;
     }
-    if (state === 'disconnected' || state === 'failed') {
+    if (state === 'failed') {
       this.state = 'reconnecting';
-      // 'disconnected' often heals on its own; give it a moment before restarting ICE.
-      const delay = state === 'failed' ? 0 : 2000;
-      this.#iceTimers.set(
-        transport.id,
-        setTimeout(() => {
-          request<{ iceParameters: types.IceParameters }>(this.#socket, 'sfu:restartIce', { transportId: transport.id })
-            .then(({ iceParameters }) => transport.restartIce({ iceParameters }))
-            .catch(() => {
-              // The transport is gone on the server (e.g. the socket reconnected): rebuild from scratch.
-              if (this.state !== 'closed') void this.start().catch(() => {});
-            });
-        }, delay),
-      );
+      this.#recoverIce(transport);
+    } else if (state === 'disconnected') {
+      this.state = 'reconnecting';
+      this.#armIceTimer(transport, ICE_DISCONNECTED_GRACE_MS);
     }
   }
 
-  async #ensureSend(): Promise<types.Transport> {
-    if (!this.#send || this.#send.closed) this.#send = await this.#createTransport('send');
-    return this.#send;
+  /** Unless the transport connects within `ms`, the recovery goes one step further. */
+  #armIceTimer(transport: types.Transport, ms: number): void {
+    clearTimeout(this.#iceTimers.get(transport.id));
+    this.#iceTimers.set(
+      transport.id,
+      setTimeout(() => {
+        this.#iceTimers.delete(transport.id);
+        if (!transport.closed && transport.connectionState !== 'connected') this.#recoverIce(transport);
+      }, ms),
+    );
   }
 
-  async #ensureRecv(): Promise<types.Transport> {
-    if (!this.#recv || this.#recv.closed) this.#recv = await this.#createTransport('recv');
-    return this.#recv;
+  /**
+   * One step of healing a transport that lost (or never got) its connection: restart ICE; if that did not
+   * help, a viewer moves to the broadcast (HLS), while a publisher keeps restarting. Without signalling we are
+   * offline: nothing to do until the socket reconnects, which rebuilds the session through start().
+   */
+  #recoverIce(transport: types.Transport): void {
+    if (transport.closed || this.state === 'closed') return;
+    if (!this.#socket.connected) return this.#armIceTimer(transport, ICE_RESTART_TIMEOUT_MS);
+    if (transport === this.#send && this.#producers.size === 0) {
+      // Nothing published on it any more (a student who left the stage): nothing to heal, just let it go.
+      transport.close();
+      this.#send = undefined;
+      if (!this.#recv || this.#recv.connectionState === 'connected') this.state = 'connected';
+      return;
+    }
+    this.state = 'reconnecting';
+    const restarts = this.#iceRestarts.get(transport.id) ?? 0;
+    const viewerOnly = transport === this.#recv && this.#producers.size === 0;
+    if (restarts >= 1 && this.#fallbackToHls && viewerOnly) {
+      void this.useHls('ice');
+      return;
+    }
+    this.#iceRestarts.set(transport.id, restarts + 1);
+    this.#armIceTimer(transport, ICE_RESTART_TIMEOUT_MS);
+    request<{ iceParameters: types.IceParameters }>(this.#socket, 'sfu:restartIce', { transportId: transport.id })
+      .then(({ iceParameters }) => {
+        if (!transport.closed) return transport.restartIce({ iceParameters });
+      })
+      .catch(() => {
+        // The transport is gone on the server (its peer closed): rebuild from scratch. Offline, the socket's
+        // reconnect rebuilds it instead.
+        if (this.state !== 'closed' && !transport.closed && this.#socket.connected) void this.start().catch(() => {});
+      });
+  }
+
+  /** The send transport, created once even when several publishes ask for it at the same time. */
+  #ensureSend(): Promise<types.Transport> {
+    if (this.#send && !this.#send.closed) return Promise.resolve(this.#send);
+    const generation = this.#generation;
+    this.#sendOpening ??= this.#createTransport('send').then(
+      (t) => this.#adopt(t, generation, 'send'),
+      (err: unknown) => {
+        if (generation === this.#generation) this.#sendOpening = undefined;
+        throw err;
+      },
+    );
+    return this.#sendOpening;
+  }
+
+  /** The receive transport, created once even when the first consumes all ask for it at the same time. */
+  #ensureRecv(): Promise<types.Transport> {
+    if (this.#recv && !this.#recv.closed) return Promise.resolve(this.#recv);
+    const generation = this.#generation;
+    this.#recvOpening ??= this.#createTransport('recv').then(
+      (t) => this.#adopt(t, generation, 'recv'),
+      (err: unknown) => {
+        if (generation === this.#generation) this.#recvOpening = undefined;
+        throw err;
+      },
+    );
+    return this.#recvOpening;
+  }
+
+  /** Keeps a new transport, unless the session was rebuilt meanwhile (then it is closed: it belongs to nobody). */
+  #adopt(transport: types.Transport, generation: number, direction: 'send' | 'recv'): types.Transport {
+    if (generation !== this.#generation) {
+      transport.close();
+      throw new Error('The media session was rebuilt');
+    }
+    if (direction === 'send') {
+      this.#send = transport;
+      this.#sendOpening = undefined;
+    } else {
+      this.#recv = transport;
+      this.#recvOpening = undefined;
+    }
+    return transport;
   }
 
   async #consume(info: SourceInfo): Promise<void> {
     if (!this.#wantConsume || this.mode !== 'webrtc') return;
+    const generation = this.#generation;
     try {
       const transport = await this.#ensureRecv();
       const c = await request<ConsumerInfo>(this.#socket, 'sfu:consume', { producerId: info.producerId });
+      if (generation !== this.#generation || transport.closed) return;
       const consumer = await transport.consume({
         id: c.consumerId,
         producerId: c.producerId,
@@ -291,6 +488,7 @@ export class SfuSession {
         rtpParameters: c.rtpParameters as types.RtpParameters,
         appData: { source: c.source },
       });
+      if (generation !== this.#generation) return void consumer.close();
       this.#dropProducer(c.producerId);
       this.#consumers.set(consumer.id, consumer);
       this.remote = [
@@ -308,7 +506,8 @@ export class SfuSession {
       ];
       await request(this.#socket, 'sfu:resumeConsumer', { consumerId: consumer.id });
     } catch (err) {
-      // A source that vanished while we asked for it is not an error worth showing.
+      // A source that vanished while we asked for it (or a rebuild that overtook us) is not worth showing.
+      if (generation !== this.#generation) return;
       if ((err as { code?: string }).code !== 'not_found') this.error = `Could not receive ${info.source}: ${(err as Error).message}`;
     }
   }
