@@ -7,8 +7,9 @@ import path from 'node:path';
 import type { types } from 'mediasoup';
 import type { Logger } from '../log.ts';
 import { FfmpegProcess } from './ffmpeg-process.ts';
-import type { LiveStreams } from './ladder.ts';
+import { liveAudioStreams, type LiveStreams } from './ladder.ts';
 import type { FfmpegProgress } from './progress.ts';
+import { sendRtcpBye } from './rtcp-bye.ts';
 import { freeRtpPortPair, writeSdp, type SdpStream } from './sdp.ts';
 
 export type BridgeSourceName = 'camera' | 'screen' | 'mic' | 'screen-audio';
@@ -20,8 +21,24 @@ export interface BridgeSource {
   userId: string;
 }
 
-/** The producers a run consumes, by role in the picture. */
-export type RunInputs = Partial<Record<BridgeSourceName, BridgeSource>>;
+/** The producers a run consumes, by role in the picture and the mix. */
+export interface RunInputs extends Partial<Record<BridgeSourceName, BridgeSource>> {
+  /** Microphones of students on stage: their voices join the class's audio. */
+  stageMics?: BridgeSource[];
+}
+
+/** Every producer of a set of inputs (two runs with the same ids carry the same media). */
+export function runInputList(inputs: RunInputs): { name: RunStreamName; input: BridgeSource }[] {
+  const list: { name: RunStreamName; input: BridgeSource }[] = [];
+  for (const name of STREAM_ORDER) {
+    const input = inputs[name];
+    if (input) list.push({ name, input });
+  }
+  for (const input of inputs.stageMics ?? []) list.push({ name: 'stage-mic', input });
+  return list;
+}
+
+type RunStreamName = BridgeSourceName | 'stage-mic';
 
 type BridgeRunEvents = {
   progress: [FfmpegProgress];
@@ -30,7 +47,7 @@ type BridgeRunEvents = {
 };
 
 interface RunStream {
-  name: BridgeSourceName;
+  name: RunStreamName;
   transport: types.PlainTransport;
   consumer: types.Consumer;
   port: number;
@@ -38,6 +55,8 @@ interface RunStream {
 
 const STREAM_ORDER: BridgeSourceName[] = ['camera', 'screen', 'mic', 'screen-audio'];
 const START_KEYFRAME_MS = 500;
+/** ffmpeg reports progress every 0.5 s while it works: this long without a change means its input is drained. */
+const DRAINED_QUIET_MS = 1200;
 
 export class BridgeRun extends EventEmitter<BridgeRunEvents> {
   readonly runId: number;
@@ -45,6 +64,7 @@ export class BridgeRun extends EventEmitter<BridgeRunEvents> {
   readonly streams: LiveStreams;
   readonly #streams: RunStream[];
   readonly #log: Logger;
+  readonly #listenIp: string;
   readonly #keyFrameIntervalMs: number;
   #ffmpeg: FfmpegProcess | null = null;
   #keyFrameTimer: NodeJS.Timeout | undefined;
@@ -71,9 +91,8 @@ export class BridgeRun extends EventEmitter<BridgeRunEvents> {
       headerExtensions: [],
     };
     try {
-      for (const name of STREAM_ORDER) {
-        const input = o.inputs[name];
-        if (!input || input.producer.closed) continue;
+      for (const { name, input } of runInputList(o.inputs)) {
+        if (input.producer.closed) continue;
         const port = await freeRtpPortPair(o.listenIp);
         const transport = await o.router.createPlainTransport({
           listenInfo: { protocol: 'udp', ip: o.listenIp },
@@ -94,25 +113,28 @@ export class BridgeRun extends EventEmitter<BridgeRunEvents> {
     const sdpStreams: SdpStream[] = streams.map((s) => ({ kind: s.consumer.kind, port: s.port, codec: s.consumer.rtpParameters.codecs[0]! }));
     const sdpPath = path.join(o.workDir, `run-${o.runId}.sdp`);
     await fs.writeFile(sdpPath, writeSdp(sdpStreams, o.listenIp));
-    return new BridgeRun(o.runId, sdpPath, streams, o.keyFrameIntervalMs, o.log);
+    return new BridgeRun(o.runId, sdpPath, streams, o.listenIp, o.keyFrameIntervalMs, o.log);
   }
 
-  private constructor(runId: number, sdpPath: string, streams: RunStream[], keyFrameIntervalMs: number, log: Logger) {
+  private constructor(runId: number, sdpPath: string, streams: RunStream[], listenIp: string, keyFrameIntervalMs: number, log: Logger) {
     super();
     this.runId = runId;
+    this.#listenIp = listenIp;
     this.sdpPath = sdpPath;
     this.#streams = streams;
     this.#keyFrameIntervalMs = keyFrameIntervalMs;
     this.#log = log.child({ run: runId });
-    const index = (name: BridgeSourceName) => {
+    const index = (name: RunStreamName) => {
       const i = streams.findIndex((s) => s.name === name);
       return i >= 0 ? i : undefined;
     };
+    const stageAudio = streams.flatMap((s, i) => (s.name === 'stage-mic' ? [i] : []));
     this.streams = {
       ...(index('camera') !== undefined ? { camera: index('camera') } : {}),
       ...(index('screen') !== undefined ? { screen: index('screen') } : {}),
       ...(index('mic') !== undefined ? { mic: index('mic') } : {}),
       ...(index('screen-audio') !== undefined ? { screenAudio: index('screen-audio') } : {}),
+      ...(stageAudio.length ? { stageAudio } : {}),
     };
     for (const s of streams) {
       // The teacher's producer went away (left, replaced the device): the bridge picks a new run.
@@ -212,14 +234,24 @@ export class BridgeRun extends EventEmitter<BridgeRunEvents> {
     this.#ffmpeg?.kill();
   }
 
-  /** Lets ffmpeg finish its segment and playlists, then releases the transports and consumers. */
-  async close(graceMs = 2000): Promise<void> {
+  /**
+   * Lets ffmpeg finish its segment and playlists, then releases the transports and consumers. The inputs
+   * are stopped first; with `drainMs` (the end of a class) ffmpeg first works through what it has queued
+   * (up to that long); then each input says RTCP BYE, so ffmpeg reaches the end of its input and flushes
+   * everything (also when the room already closed and no packet would wake it up).
+   */
+  async close(o: { drainMs?: number; graceMs?: number } = {}): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#stopping = true;
     clearInterval(this.#keyFrameTimer);
-    await this.#ffmpeg?.stop(graceMs);
     for (const s of this.#streams) s.transport.close();
+    const ffmpeg = this.#ffmpeg;
+    // A run with a generated input (silence, black) never goes quiet: nothing to wait for there.
+    const onlyRtp = (this.streams.camera ?? this.streams.screen) !== undefined && liveAudioStreams(this.streams).length > 0;
+    if (ffmpeg && onlyRtp && o.drainMs) await ffmpeg.settled(DRAINED_QUIET_MS, o.drainMs);
+    const byes = this.#streams.map((s) => ({ port: s.port, ssrc: s.consumer.rtpParameters.encodings?.[0]?.ssrc ?? 0 }));
+    await ffmpeg?.stop(o.graceMs ?? 8000, () => sendRtcpBye(this.#listenIp, byes));
     await fs.rm(this.sdpPath, { force: true });
   }
 

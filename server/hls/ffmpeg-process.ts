@@ -25,6 +25,8 @@ export class FfmpegProcess extends EventEmitter<FfmpegProcessEvents> {
   #exited = false;
   readonly #exitPromise: Promise<void>;
   #lastProgress: FfmpegProgress | null = null;
+  /** When the progress report last moved (frames or output time). */
+  #lastAdvanceAt = Date.now();
   /** Which part of ffmpeg's stream report stderr is in: stream lines look alike under Input and Output. */
   #section: 'input' | 'output' | 'other' = 'other';
 
@@ -34,6 +36,7 @@ export class FfmpegProcess extends EventEmitter<FfmpegProcessEvents> {
     const parser = new FfmpegProgressParser();
     this.#child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       for (const p of parser.push(chunk)) {
+        if (p.frame !== this.#lastProgress?.frame || p.outTimeSeconds !== this.#lastProgress?.outTimeSeconds) this.#lastAdvanceAt = Date.now();
         this.#lastProgress = p;
         this.emit('progress', p);
       }
@@ -77,22 +80,47 @@ export class FfmpegProcess extends EventEmitter<FfmpegProcessEvents> {
     return this.#stderrTail.join('\n');
   }
 
+  /**
+   * Resolves once ffmpeg's output has not moved for `quietMs` (it has worked through everything its input
+   * held and now waits), once it exits, or after `maxMs`. A loaded machine leaves ffmpeg seconds behind
+   * real time, with the rest queued in its UDP buffers: ending the input before they are drained loses them.
+   */
+  async settled(quietMs: number, maxMs: number): Promise<void> {
+    const deadline = Date.now() + maxMs;
+    while (!this.#exited && Date.now() < deadline && Date.now() - this.#lastAdvanceAt < quietMs) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
   /** Resolves once the process has exited. */
   exitPromise(): Promise<void> {
     return this.#exitPromise;
   }
 
   /**
-   * Asks ffmpeg to finish cleanly: SIGINT ends its main loop and it writes the last segment and playlists.
-   * ffmpeg blocked reading a silent RTP input (the room closed) does not notice one signal, and a second one
-   * would interrupt its final playlist write too (an empty playlist): so SIGKILL after `graceMs` instead;
-   * ffmpeg replaces its playlists atomically, so the last one written stays whole.
+   * Asks ffmpeg to finish cleanly, so it writes the last segment and playlists. With a `nudge` (the bridge
+   * sends RTCP BYE, which ends ffmpeg's RTP input) ffmpeg reaches the end of its input and exits 0 by
+   * itself; SIGINT follows when it has not after a moment (an endless lavfi input keeps it going). ffmpeg
+   * blocked reading a silent RTP input does not see a single SIGINT, and a second one would interrupt its
+   * final playlist write too, so SIGKILL after `graceMs` is the last resort (playlists are replaced
+   * atomically: the last one written stays whole).
    */
-  async stop(graceMs = 2000): Promise<void> {
+  async stop(graceMs = 2000, nudge?: () => void | Promise<void>): Promise<void> {
     if (this.#exited) return;
-    this.#child.kill('SIGINT');
     const kill = setTimeout(() => this.#child.kill('SIGKILL'), graceMs);
-    await this.#exitPromise;
+    if (nudge) {
+      try {
+        await nudge();
+      } catch {
+        // The signal below still asks ffmpeg to finish.
+      }
+      const interrupt = setTimeout(() => this.#child.kill('SIGINT'), graceMs / 2);
+      await this.#exitPromise;
+      clearTimeout(interrupt);
+    } else {
+      this.#child.kill('SIGINT');
+      await this.#exitPromise;
+    }
     clearTimeout(kill);
   }
 

@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { types } from 'mediasoup';
 import type { Logger } from '../log.ts';
-import { BridgeRun, type BridgeSource, type RunInputs } from './bridge-run.ts';
+import { BridgeRun, runInputList, type BridgeSource, type RunInputs } from './bridge-run.ts';
 import { buildLiveArgs, ladderFor, LIVE_TUNING, SEGMENT_SECONDS, writeMasterPlaylist, type EncoderTuning, type Rendition } from './ladder.ts';
 import { writeRecordingManifest, type RecordingManifest } from './recording-files.ts';
 
@@ -48,6 +48,10 @@ type HlsBridgeEvents = {
 };
 
 const HEALTHY_RUN_MS = 30_000;
+/** Students on stage whose voices go into the HLS mix (a stage is a few guests, not the class). */
+const MAX_STAGE_VOICES = 4;
+/** At the end of a class, how long ffmpeg may take to catch up with media it has queued (a loaded box). */
+const END_DRAIN_MS = 15_000;
 
 export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
   readonly classId: string;
@@ -67,7 +71,11 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
   #closed = false;
   #closing: Promise<void> | undefined;
   readonly #startedAt = new Date();
-  readonly #onSourcesChanged = () => this.#scheduleReconfigure();
+  readonly #onSourcesChanged = () => {
+    this.#watchPauses();
+    this.#scheduleReconfigure();
+  };
+  readonly #pauseWatches = new Map<types.Producer, () => void>();
   readonly #onRoomClose = () => void this.close();
 
   constructor(options: HlsBridgeOptions) {
@@ -117,6 +125,7 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
     this.#room.on('sourceremove', this.#onSourcesChanged);
     this.#room.once('close', this.#onRoomClose);
     if (this.#room.closed) return void this.close();
+    this.#watchPauses();
     this.#scheduleReconfigure(0);
   }
 
@@ -134,21 +143,52 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
       this.#room.off('sourceadd', this.#onSourcesChanged);
       this.#room.off('sourceremove', this.#onSourcesChanged);
       this.#room.off('close', this.#onRoomClose);
-      await this.#enqueue(() => this.#stopRun());
+      this.#watchPauses();
+      // The end of the class: everything ffmpeg still holds goes into the recording.
+      await this.#enqueue(() => this.#stopRun(END_DRAIN_MS));
       this.#log.info({ runs: this.#runIds.length }, 'hls bridge closed');
       this.emit('close');
     })());
   }
 
-  /** The sources this bridge should be consuming now: the newest open producer of each kind of source. */
+  /**
+   * The sources this bridge should be consuming now: the newest open producer of each kind of source of the
+   * teacher, and the microphones of students on stage. A paused producer sends nothing, and ffmpeg would
+   * wait for it (a paused camera overlay would freeze the screen, a muted mic the segments): it is left out
+   * until it resumes, and the run goes on with what flows (the screen alone, a black picture, silence).
+   */
   #wantedInputs(): RunInputs {
     const inputs: RunInputs = {};
+    const stageMics: BridgeSource[] = [];
     for (const s of this.#room.mediaSources()) {
-      if (s.producer.closed) continue;
-      if (this.#o.publisherId && s.userId !== this.#o.publisherId) continue;
-      inputs[s.source] = s;
+      if (s.producer.closed || s.producer.paused) continue;
+      if (!this.#o.publisherId || s.userId === this.#o.publisherId) inputs[s.source] = s;
+      else if (s.source === 'mic' && stageMics.length < MAX_STAGE_VOICES) stageMics.push(s);
     }
+    if (stageMics.length) inputs.stageMics = stageMics;
     return inputs;
+  }
+
+  /** Follows pause and resume of every source in the room (the room itself only announces add and remove). */
+  #watchPauses(): void {
+    const current = new Set(this.#room.mediaSources().map((s) => s.producer));
+    for (const [producer, off] of this.#pauseWatches) {
+      if (this.#closed || !current.has(producer) || producer.closed) {
+        off();
+        this.#pauseWatches.delete(producer);
+      }
+    }
+    if (this.#closed) return;
+    for (const producer of current) {
+      if (this.#pauseWatches.has(producer) || producer.closed) continue;
+      const changed = () => this.#scheduleReconfigure();
+      producer.observer.on('pause', changed);
+      producer.observer.on('resume', changed);
+      this.#pauseWatches.set(producer, () => {
+        producer.observer.off('pause', changed);
+        producer.observer.off('resume', changed);
+      });
+    }
   }
 
   #scheduleReconfigure(delayMs = 300): void {
@@ -167,7 +207,7 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
   async #reconfigure(): Promise<void> {
     if (this.#closed || this.#room.closed) return;
     const inputs = this.#wantedInputs();
-    const wanted = Object.values(inputs).map((s) => s.producer.id).sort();
+    const wanted = runInputList(inputs).map((s) => s.input.producer.id).sort();
     const current = this.#run && !this.#run.closed && this.#run.running ? this.#run.producerIds() : null;
     if (current && current.join() === wanted.join()) return;
     await this.#stopRun();
@@ -231,10 +271,10 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
     await writeRecordingManifest(this.outDir, manifest);
   }
 
-  async #stopRun(): Promise<void> {
+  async #stopRun(drainMs = 0): Promise<void> {
     const run = this.#run;
     this.#run = null;
-    await run?.close();
+    await run?.close({ drainMs });
   }
 
   #onRunExit(run: BridgeRun, info: { code: number | null; signal: NodeJS.Signals | null; expected: boolean; stderr: string }): void {

@@ -2,7 +2,7 @@
 // class's recording row from the first run to `ready`, recovery of recordings a previous process left
 // behind, signed media URLs and the access check behind them. Owns its bridges: close() finalises them all.
 import path from 'node:path';
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, desc, eq, inArray } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import { lessons, liveClasses, recordings, type Recording } from '../db/schema.ts';
 import type { Logger } from '../log.ts';
@@ -178,6 +178,28 @@ export class HlsService {
       .from(recordings)
       .where(and(eq(recordings.lessonId, lessonId), eq(recordings.status, 'ready')));
     return rows.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())[0];
+  }
+
+  /**
+   * The replays of a course's live classes for its page, newest first: ready ones to watch, and the ones
+   * still being recorded or processed (shown as such); failed ones are left out.
+   */
+  async courseReplays(courseId: string, userId: string): Promise<RecordingView[]> {
+    const rows = await this.#o.db
+      .select({ recording: recordings, title: liveClasses.title })
+      .from(recordings)
+      .innerJoin(liveClasses, eq(liveClasses.id, recordings.classId))
+      .where(and(eq(liveClasses.courseId, courseId), inArray(recordings.status, ['recording', 'processing', 'ready'])))
+      .orderBy(desc(recordings.createdAt));
+    return rows.map((r) => this.recordingView(r.recording, userId, r.title));
+  }
+
+  /** The lesson's replay (its newest ready recording) as this user may watch it, or null. */
+  async lessonReplay(lessonId: string, userId: string): Promise<RecordingView | null> {
+    const row = await this.replayOfLesson(lessonId);
+    if (!row) return null;
+    const [klass] = await this.#o.db.select({ title: liveClasses.title }).from(liveClasses).where(eq(liveClasses.id, row.classId)).limit(1);
+    return this.recordingView(row, userId, klass?.title ?? 'Live class');
   }
 
   /** May this user watch this class live (and its recordings)? Cached briefly: playlists are fetched every second. */

@@ -131,6 +131,13 @@ export interface LiveStreams {
   screen?: number;
   mic?: number;
   screenAudio?: number;
+  /** Microphones of students the teacher invited on stage. */
+  stageAudio?: number[];
+}
+
+/** Every audio stream of a run, in mixing order: the teacher's mic, the shared screen's audio, the stage. */
+export function liveAudioStreams(streams: LiveStreams): number[] {
+  return [streams.mic, streams.screenAudio, ...(streams.stageAudio ?? [])].filter((s): s is number => s !== undefined);
 }
 
 export interface LiveArgsOptions {
@@ -217,13 +224,16 @@ function varStreamMap(ladder: readonly Rendition[]): string {
   return ladder.map((r, i) => `v:${i},a:${i},name:${r.name}`).join(' ');
 }
 
-/** The audio of the class: the microphone, mixed with the shared screen's audio when both are there. */
+/**
+ * The audio of the class: the teacher's microphone, mixed with the shared screen's audio and the voices of
+ * students on stage when they are there (unnormalised: one speaker at a time keeps its full level).
+ */
 function audioFilter(streams: LiveStreams, input: number, silenceInput: number | null, count: number): string[] {
   const outs = Array.from({ length: count }, (_, i) => `[a${i}]`).join('');
-  const sources = [streams.mic, streams.screenAudio].filter((s): s is number => s !== undefined).map((s) => `[${input}:${s}]`);
+  const sources = liveAudioStreams(streams).map((s) => `[${input}:${s}]`);
   if (sources.length === 0) return [`[${silenceInput}:a]asplit=${count}${outs}`];
   // aresample async fills the gaps Opus DTX leaves in silence, so audio and video stay in step.
-  const head = sources.length === 2 ? `${sources.join('')}amix=inputs=2:duration=longest:normalize=0,` : sources[0];
+  const head = sources.length > 1 ? `${sources.join('')}amix=inputs=${sources.length}:duration=longest:normalize=0,` : sources[0];
   return [`${head}aresample=async=1000,asplit=${count}${outs}`];
 }
 
@@ -237,7 +247,7 @@ export function buildLiveArgs(o: LiveArgsOptions): string[] {
   const tuning = o.tuning ?? LIVE_TUNING;
   const top = o.ladder[0];
   if (!top) throw new Error('The ladder has no rungs');
-  const hasAudio = o.streams.mic !== undefined || o.streams.screenAudio !== undefined;
+  const hasAudio = liveAudioStreams(o.streams).length > 0;
   const hasVideo = o.streams.camera !== undefined || o.streams.screen !== undefined;
   if (!hasAudio && !hasVideo) throw new Error('A live run needs at least one media stream');
 

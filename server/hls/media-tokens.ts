@@ -1,9 +1,10 @@
-// Short-lived signed media URLs. A token names what it opens (a live class or a recording), who it was
-// issued to and when it expires, signed with HMAC-SHA256: any server (or a CDN edge holding the secret) can
-// check it without a session. Tokens go in the query string, so CDNs can cache segments on the path alone.
+// Short-lived signed media URLs. A token names what it opens (a live class, a recording or an uploaded
+// lesson's video), who it was issued to and when it expires, signed with HMAC-SHA256: any server (or a CDN
+// edge holding the secret) can check it without a session. Tokens go in the query string, so CDNs can cache segments on the path alone.
 import crypto from 'node:crypto';
 
-export type MediaScope = { kind: 'class'; id: string } | { kind: 'recording'; id: string };
+export type MediaScopeKind = 'class' | 'recording' | 'lesson';
+export type MediaScope = { kind: MediaScopeKind; id: string };
 
 export interface MediaClaims {
   scope: MediaScope;
@@ -14,7 +15,9 @@ export interface MediaClaims {
 
 export type TokenCheck = { ok: true; claims: MediaClaims } | { ok: false; reason: 'malformed' | 'bad_signature' | 'expired' | 'wrong_scope' };
 
-const scopeKey = (s: MediaScope) => `${s.kind === 'class' ? 'c' : 'r'}:${s.id}`;
+/** One letter per kind in the signed payload: a token for one kind never opens another, whatever the id. */
+const KIND_KEY: Record<MediaScopeKind, string> = { class: 'c', recording: 'r', lesson: 'l' };
+const scopeKey = (s: MediaScope) => `${KIND_KEY[s.kind]}:${s.id}`;
 
 export class MediaTokens {
   readonly #secret: Buffer;

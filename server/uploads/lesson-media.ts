@@ -1,10 +1,10 @@
-// Signed URLs for uploaded lessons' HLS, with the HLS bridge's token format (server/hls/media-tokens.ts).
-// The token names the lesson (scope id "lesson-<uuid>", which no recording id can equal) and the viewer.
+// Signed URLs for uploaded lessons' HLS, with the HLS bridge's token format (server/hls/media-tokens.ts):
+// the token's scope is the lesson (kind 'lesson', so no class or recording token opens it) and the viewer.
 import fs from 'node:fs';
 import path from 'node:path';
-import { MediaTokens } from '../hls/media-tokens.ts';
+import { MediaTokens, type MediaScope } from '../hls/media-tokens.ts';
 
-const scope = (lessonId: string) => ({ kind: 'recording' as const, id: `lesson-${lessonId}` });
+const scope = (lessonId: string): MediaScope => ({ kind: 'lesson', id: lessonId });
 
 /** `hls/master.m3u8`, `hls/720p/index.m3u8`, `hls/720p/seg-00001.ts`: nothing else is ever served. */
 const SAFE_FILE = /^hls\/(?:[a-z0-9]+\/)?[a-z0-9-]+\.(?:m3u8|ts)$/;

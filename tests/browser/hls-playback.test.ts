@@ -1,6 +1,7 @@
 // HLS in real Chromium: a student who picks the broadcast (HLS) mode watches the live class through hls.js
 // while chat keeps working; after the class, the replay page plays the recording, offers the rungs, resumes
-// at the saved position and saves progress when the viewer leaves.
+// at the saved position and saves progress when the viewer leaves; the course page lists the replay and the
+// lesson without an uploaded video plays it.
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
@@ -97,6 +98,28 @@ describe('HLS in the browser', () => {
         return row?.positionSeconds ?? 0;
       }, { timeout: 10_000 })
       .toBeGreaterThanOrEqual(Math.floor(watchedTo) - 1);
+
+    // The course page lists the replay with its thumbnail and length, and the lesson links to it...
+    const coursePage = await (await contextFor(student)).newPage();
+    await coursePage.goto(`${server.url}/courses/${f.courseId}`);
+    const card = coursePage.getByTestId('replay').first();
+    await expect.poll(() => card.getByRole('link').getAttribute('href'), { timeout: 15_000 }).toBe(`/replays/${recordingId}`);
+    expect(await card.textContent()).toContain('Replay');
+    await expect.poll(() => card.locator('img').evaluate((img) => (img as HTMLImageElement).naturalWidth), { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(await coursePage.getByTestId('lesson-replay').getAttribute('href')).toBe(`/replays/${recordingId}`);
+    // ...and the lesson, which has no uploaded video, plays the recording of its live class.
+    await coursePage.getByRole('link', { name: 'Lecture 1', exact: true }).click();
+    await coursePage.waitForURL(`**/courses/${f.courseId}/lessons/${lesson!.id}`);
+    expect(await coursePage.getByTestId('lesson-replay').getAttribute('href')).toBe(`/replays/${recordingId}`);
+    await expect.poll(() => videoTime(coursePage), { timeout: 30_000 }).toBeGreaterThan(0);
+    const lessonT = await videoTime(coursePage);
+    await expect.poll(() => videoTime(coursePage), { timeout: 15_000 }).toBeGreaterThan(lessonT + 1);
+    // The replay page leads back to its lesson and course.
+    await coursePage.goto(`${server.url}/replays/${recordingId}`);
+    const back = coursePage.getByTestId('replay-back');
+    await expect.poll(() => back.getByRole('link', { name: /Lesson/ }).getAttribute('href'), { timeout: 15_000 }).toBe(`/courses/${f.courseId}/lessons/${lesson!.id}`);
+    expect(await back.getByRole('link', { name: /Course/ }).getAttribute('href')).toBe(`/courses/${f.courseId}`);
+    await coursePage.context().close();
     await teacherPage.context().close();
   });
 });

@@ -59,3 +59,12 @@ export function expectedProfile(avc1: string): string {
 export function expectedLevel(avc1: string): number {
   return Number.parseInt(avc1.slice(9, 11), 16);
 }
+
+/** Seconds of video ffmpeg really decodes from a file or URL (a truncated or empty segment gives ~0). */
+export async function decodedSeconds(input: string): Promise<number> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames,r_frame_rate', '-of', 'json', input]);
+  const s = (JSON.parse(stdout) as { streams: { nb_read_frames?: string; r_frame_rate?: string }[] }).streams[0] ?? {};
+  const [num, den] = (s.r_frame_rate ?? '0/1').split('/').map(Number);
+  const fps = num && den ? num / den : 0;
+  return fps > 0 ? Number(s.nb_read_frames ?? 0) / fps : 0;
+}

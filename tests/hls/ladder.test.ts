@@ -81,6 +81,18 @@ describe('buildLiveArgs', () => {
     expect(graph).toContain('[screen][pip]overlay=');
   });
 
+  it('mixes the voices of students on stage into the class audio', () => {
+    const args = buildLiveArgs({ sdpPath: 's', streams: { camera: 0, mic: 1, stageAudio: [2, 3] }, ladder, outDir: '/o', runId: 0 });
+    const graph = args[args.indexOf('-filter_complex') + 1]!;
+    expect(graph).toContain('[0:1][0:2][0:3]amix=inputs=3:');
+    expect(args.join(' ')).not.toContain('anullsrc');
+    // A stage voice alone (the teacher muted) is the class audio as it is.
+    const alone = buildLiveArgs({ sdpPath: 's', streams: { camera: 0, stageAudio: [1] }, ladder, outDir: '/o', runId: 0 });
+    const aloneGraph = alone[alone.indexOf('-filter_complex') + 1]!;
+    expect(aloneGraph).toContain('[0:1]aresample');
+    expect(aloneGraph).not.toContain('amix');
+  });
+
   it('fills a missing microphone with silence so every rung still carries audio', () => {
     const args = buildLiveArgs({ sdpPath: 's', streams: { camera: 0 }, ladder, outDir: '/o', runId: 0 });
     expect(args.join(' ')).toContain('anullsrc');

@@ -11,7 +11,7 @@ import { HlsService } from '../../server/hls/hls-service.ts';
 import { parseMediaPlaylist } from '../../server/hls/playlist.ts';
 import { registerUser, type HttpClient } from '../helpers/http-client.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { expectedLevel, expectedProfile, parseMasterPlaylist, probeSegment } from './hls-probe.ts';
+import { decodedSeconds, expectedLevel, expectedProfile, parseMasterPlaylist, probeSegment } from './hls-probe.ts';
 import { RtpFeed, TestRoom, TEST_MEDIA_CODECS } from './rtp-feeder.ts';
 
 let server: TestServer;
@@ -161,6 +161,8 @@ describe('live HLS ladder', () => {
     // Let the class run for a while (~20 s of media in all) before it ends.
     const liveFor = 20_000 - (Date.now() - liveStartedAt);
     if (liveFor > 0) await sleep(liveFor);
+    const exits: { runId: number; code: number | null; signal: NodeJS.Signals | null; expected: boolean }[] = [];
+    live.bridge.on('runexit', (e) => exits.push(e));
     const endedAt = Date.now();
     live.room.close();
     const liveSeconds = (endedAt - liveStartedAt) / 1000;
@@ -190,6 +192,17 @@ describe('live HLS ladder', () => {
     expect((await outsider.client.get(`/api/media/recordings/${rec.id}`)).status).toBe(403);
     const [lesson] = await server.services.db.select().from(lessons).where(eq(lessons.id, lessonId));
     expect(lesson!.durationSeconds).toBe(rec.durationSeconds);
+
+    // The end of the class was clean: ffmpeg reached the end of its RTP input (RTCP BYE) and exited by
+    // itself, neither interrupted nor killed, so it flushed its last segment, which is listed and plays.
+    expect(exits.at(-1)).toEqual({ runId: live.bridge.runIds.at(-1), code: 0, signal: null, expected: true });
+    const last = parseMediaPlaylist(vod).segments.at(-1)!;
+    const lastFile = path.join(server.dataDir, 'recordings', rec.id, variants[0]!.uri.split('/')[0]!, last.uri.split('?')[0]!);
+    expect(fs.statSync(lastFile).size).toBeGreaterThan(1000);
+    const lastProbe = await probeSegment(lastFile);
+    expect(`${lastProbe.width}x${lastProbe.height}`).toBe(variants[0]!.resolution);
+    expect(lastProbe.audioCodec).toBe('aac');
+    expect(await decodedSeconds(lastFile)).toBeGreaterThan(0);
   });
 });
 

@@ -72,4 +72,18 @@ describe('MediaTokens', () => {
     expect(new MediaTokens(undefined).verify(fresh, scope)).toEqual({ ok: false, reason: 'bad_signature' });
     expect(tokens.verify(undefined, scope)).toEqual({ ok: false, reason: 'malformed' });
   });
+
+  it('keeps the kinds apart: a lesson token opens only that lesson, never a class or recording with the same id', () => {
+    const id = scope.id;
+    const lesson = tokens.sign({ kind: 'lesson', id }, 'user-1').token;
+    const check = tokens.verify(lesson, { kind: 'lesson', id });
+    expect(check.ok && check.claims.scope).toEqual({ kind: 'lesson', id });
+    expect(tokens.verify(lesson, { kind: 'recording', id })).toEqual({ ok: false, reason: 'wrong_scope' });
+    expect(tokens.verify(lesson, { kind: 'class', id })).toEqual({ ok: false, reason: 'wrong_scope' });
+    for (const kind of ['class', 'recording'] as const) {
+      expect(tokens.verify(tokens.sign({ kind, id }, 'user-1').token, { kind: 'lesson', id })).toEqual({ ok: false, reason: 'wrong_scope' });
+    }
+    // The old work-around's scope (a recording named "lesson-<id>") no longer opens a lesson.
+    expect(tokens.verify(tokens.sign({ kind: 'recording', id: `lesson-${id}` }, 'user-1').token, { kind: 'lesson', id })).toEqual({ ok: false, reason: 'wrong_scope' });
+  });
 });

@@ -19,6 +19,8 @@ export interface FeedOptions {
   /** lavfi video source; default a moving test pattern. */
   pattern?: 'testsrc2' | 'smptebars' | 'rawpipe';
   audio?: boolean;
+  /** The tone's frequency (Hz); 440 unless told. */
+  toneHz?: number;
   /** For 'rawpipe': frames are written by the caller to stdin as yuv420p. */
 }
 
@@ -58,7 +60,7 @@ export class RtpFeed {
     const args = [
       '-hide_banner', '-loglevel', 'error',
       ...videoIn,
-      ...(audioTransport ? ['-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'] : []),
+      ...(audioTransport ? ['-re', '-f', 'lavfi', '-i', `sine=frequency=${o.toneHz ?? 440}:sample_rate=48000`] : []),
       '-map', '0:v',
       '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '1500k', '-g', String(fps), '-keyint_min', String(fps), '-error-resilient', '1',
       '-ssrc', String(videoSsrc), '-payload_type', '101', '-f', 'rtp', rtp(videoTransport),
