@@ -22,6 +22,10 @@ const EnvSchema = z.object({
   /** Marks cookies Secure; on by default when the origin is https */
   LECTERN_SECURE_COOKIES: bool.optional(),
   SESSION_DAYS: z.coerce.number().positive().default(30),
+  /** Behind a reverse proxy: take the client address from the last X-Forwarded-For hop */
+  LECTERN_TRUST_PROXY: bool.default(false),
+  /** Accounts one address may create per hour (argon2 makes each one cost ~19 MiB and tens of ms) */
+  LECTERN_REGISTRATIONS_PER_HOUR: z.coerce.number().int().min(1).default(20),
   /** Signs short-lived media URLs (HLS); generated per process when unset */
   LECTERN_MEDIA_SECRET: z.string().min(16).optional(),
   // Media
@@ -72,6 +76,8 @@ export interface Config {
   redisUrl: string | undefined;
   secureCookies: boolean;
   sessionDays: number;
+  trustProxy: boolean;
+  registrationsPerHour: number;
   mediaSecret: string | undefined;
   media: {
     workerBin: string | undefined;
@@ -110,6 +116,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisUrl: e.REDIS_URL || undefined,
     secureCookies: e.LECTERN_SECURE_COOKIES ?? (e.LECTERN_ORIGIN?.startsWith('https:') ?? false),
     sessionDays: e.SESSION_DAYS,
+    trustProxy: e.LECTERN_TRUST_PROXY,
+    registrationsPerHour: e.LECTERN_REGISTRATIONS_PER_HOUR,
     mediaSecret: e.LECTERN_MEDIA_SECRET,
     media: {
       workerBin: e.MEDIASOUP_WORKER_BIN,

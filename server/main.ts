@@ -82,6 +82,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     accounts,
     permissions,
     loginLimiter: new RateLimiter({ max: 5, windowMs: 15 * 60_000 }),
+    registrationLimiter: new RateLimiter({ max: config.registrationsPerHour, windowMs: 3600_000 }),
     workers,
     ffmpeg,
     classes: new ClassCatalog(database.db),

@@ -30,6 +30,7 @@ export interface Services {
   accounts: Accounts;
   permissions: Permissions;
   loginLimiter: RateLimiter;
+  registrationLimiter: RateLimiter;
   workers: WorkerPool;
   ffmpeg: FfmpegInfo;
   classes: ClassCatalog;

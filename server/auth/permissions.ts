@@ -1,12 +1,17 @@
 // Who may do what with a live class. Every check runs on the server; the UI only mirrors it.
 import { and, eq } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
-import { courses, enrollments, lessons, liveClasses, type Course, type Lesson, type LiveClass } from '../db/schema.ts';
+import { classRestrictions, courses, enrollments, lessons, liveClasses, type Course, type Lesson, type LiveClass } from '../db/schema.ts';
 import type { SessionUser } from './session-store.ts';
 
 export type ClassRole = 'teacher' | 'admin' | 'student';
 /** 'visitor': may see a published course's page but not its lessons, classes or replays. */
 export type CourseRole = 'teacher' | 'admin' | 'student' | 'visitor';
+
+/** Whether the user may enter a class, and if not, why (so each caller can say it in its own words). */
+export type ClassEntry =
+  | { ok: true; role: ClassRole; liveClass: LiveClass }
+  | { ok: false; reason: 'no_class' | 'not_enrolled' | 'removed'; liveClass: LiveClass | null };
 
 export class Permissions {
   readonly #db: Database;
@@ -15,15 +20,29 @@ export class Permissions {
     this.#db = db;
   }
 
-  /** The user's role in the class, or null when they may not enter it (not enrolled, or no such class). */
+  /**
+   * The user's role in the class, or null when they may not enter it: no such class, not enrolled, or a
+   * student the class's teacher removed (who loses the socket, the broadcast and the replays alike).
+   */
   async classRole(user: SessionUser, classId: string): Promise<{ role: ClassRole; liveClass: LiveClass } | null> {
+    const entry = await this.classEntry(user, classId);
+    return entry.ok ? { role: entry.role, liveClass: entry.liveClass } : null;
+  }
+
+  async classEntry(user: SessionUser, classId: string): Promise<ClassEntry> {
     const rows = await this.#db.select().from(liveClasses).where(eq(liveClasses.id, classId)).limit(1);
     const liveClass = rows[0];
-    if (!liveClass) return null;
-    if (liveClass.teacherId === user.id) return { role: 'teacher', liveClass };
-    if (user.role === 'admin') return { role: 'admin', liveClass };
-    if (await this.isEnrolled(user.id, liveClass.courseId)) return { role: 'student', liveClass };
-    return null;
+    if (!liveClass) return { ok: false, reason: 'no_class', liveClass: null };
+    if (liveClass.teacherId === user.id) return { ok: true, role: 'teacher', liveClass };
+    if (user.role === 'admin') return { ok: true, role: 'admin', liveClass };
+    if (!(await this.isEnrolled(user.id, liveClass.courseId))) return { ok: false, reason: 'not_enrolled', liveClass };
+    const removed = await this.#db
+      .select({ userId: classRestrictions.userId })
+      .from(classRestrictions)
+      .where(and(eq(classRestrictions.classId, classId), eq(classRestrictions.userId, user.id), eq(classRestrictions.kind, 'removed')))
+      .limit(1);
+    if (removed.length > 0) return { ok: false, reason: 'removed', liveClass };
+    return { ok: true, role: 'student', liveClass };
   }
 
   /**

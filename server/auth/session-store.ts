@@ -1,5 +1,7 @@
 // Sessions as Lucia's guide describes them: a random token goes to the client, only its SHA-256 is stored;
-// sessions slide (extended when past half their life) and expire server-side.
+// sessions slide (extended when past half their life) and expire server-side. Ending a session (logout,
+// expiry) is announced with `invalidate`, so that whatever else it authenticated (open sockets) ends too.
+import { EventEmitter } from 'node:events';
 import { and, eq, gt, lt } from 'drizzle-orm';
 import { sha256 } from '@oslojs/crypto/sha2';
 import { encodeBase32LowerCaseNoPadding, encodeHexLowerCase } from '@oslojs/encoding';
@@ -26,12 +28,18 @@ export function sessionIdFromToken(token: string): string {
   return encodeHexLowerCase(sha256(new TextEncoder().encode(token)));
 }
 
-export class SessionStore {
+export interface SessionStoreEvents {
+  /** These sessions no longer exist (logged out, expired or revoked). */
+  invalidate: [sessionIds: string[]];
+}
+
+export class SessionStore extends EventEmitter<SessionStoreEvents> {
   readonly #db: Database;
   readonly #lifetimeMs: number;
   readonly #now: () => number;
 
   constructor(db: Database, options: { days: number; now?: () => number }) {
+    super();
     this.#db = db;
     this.#lifetimeMs = options.days * 24 * 3600 * 1000;
     this.#now = options.now ?? Date.now;
@@ -70,6 +78,7 @@ export class SessionStore {
     const now = this.#now();
     if (row.session.expiresAt.getTime() <= now) {
       await this.#db.delete(sessions).where(eq(sessions.id, id));
+      this.emit('invalidate', [id]);
       return null;
     }
     let refreshed = false;
@@ -84,15 +93,18 @@ export class SessionStore {
 
   async invalidate(sessionId: string): Promise<void> {
     await this.#db.delete(sessions).where(eq(sessions.id, sessionId));
+    this.emit('invalidate', [sessionId]);
   }
 
   async invalidateAllFor(userId: string): Promise<void> {
-    await this.#db.delete(sessions).where(eq(sessions.userId, userId));
+    const gone = await this.#db.delete(sessions).where(eq(sessions.userId, userId)).returning({ id: sessions.id });
+    if (gone.length) this.emit('invalidate', gone.map((s) => s.id));
   }
 
   /** Removes expired rows; called periodically by the server. */
   async purgeExpired(): Promise<number> {
     const gone = await this.#db.delete(sessions).where(lt(sessions.expiresAt, new Date(this.#now()))).returning({ id: sessions.id });
+    if (gone.length) this.emit('invalidate', gone.map((s) => s.id));
     return gone.length;
   }
 

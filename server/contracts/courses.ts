@@ -3,11 +3,13 @@ import { z } from 'zod';
 
 const Title = z.string().trim().min(1, { message: 'Title is required' }).max(160, { message: 'Title must be at most 160 characters' });
 const Description = z.string().trim().max(10_000, { message: 'Description must be at most 10,000 characters' });
+/** A web image link: http(s) only, so no javascript:, data: or file: URL ever reaches a page. */
+const ThumbnailUrl = z.httpUrl({ message: 'Thumbnail must be an http(s) link' }).max(2000);
 
 export const CourseCreateBody = z.object({
   title: Title,
   description: Description.default(''),
-  thumbnailUrl: z.url({ message: 'Thumbnail must be a URL' }).max(2000).nullable().optional(),
+  thumbnailUrl: ThumbnailUrl.nullable().optional(),
   priceCents: z.number().int().min(0, { message: 'Price cannot be negative' }).max(10_000_000).default(0),
   currency: z.string().trim().toUpperCase().regex(/^[A-Z]{3}$/, { message: 'Currency is a 3-letter code' }).default('EUR'),
 });
@@ -17,7 +19,7 @@ export const CourseUpdateBody = z
   .object({
     title: Title,
     description: Description,
-    thumbnailUrl: z.url({ message: 'Thumbnail must be a URL' }).max(2000).nullable(),
+    thumbnailUrl: ThumbnailUrl.nullable(),
     priceCents: z.number().int().min(0, { message: 'Price cannot be negative' }).max(10_000_000),
     currency: z.string().trim().toUpperCase().regex(/^[A-Z]{3}$/, { message: 'Currency is a 3-letter code' }),
     published: z.boolean(),

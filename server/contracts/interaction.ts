@@ -11,6 +11,10 @@ export const LIMITS = {
   pollOptionLabel: 200,
   pollMinOptions: 2,
   pollMaxOptions: 10,
+  /** Every member downloads every poll (with its results) on join: a class keeps at most this many. */
+  pollsPerClass: 100,
+  /** Likewise for questions: one person asks at most this many in one class. */
+  questionsPerPerson: 50,
 } as const;
 
 const Id = (what: string) => z.uuid({ message: `${what} must be an id` });

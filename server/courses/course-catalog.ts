@@ -16,7 +16,11 @@ export interface CatalogRequest {
 
 export class LessonOrderError extends Error {}
 
-export function lessonSummary(l: Lesson): LessonSummary {
+/**
+ * A lesson as the API shows it. The transcode error carries ffmpeg's last lines (server paths and all): only
+ * the course's editors (`editor`) see it; everyone else sees the status.
+ */
+export function lessonSummary(l: Lesson, viewer: { editor: boolean }): LessonSummary {
   return {
     id: l.id,
     courseId: l.courseId,
@@ -25,7 +29,7 @@ export function lessonSummary(l: Lesson): LessonSummary {
     description: l.description,
     durationSeconds: l.durationSeconds,
     videoStatus: l.videoStatus,
-    videoError: l.videoError,
+    videoError: viewer.editor ? l.videoError : null,
   };
 }
 

@@ -6,16 +6,46 @@ import { ApiFailure, validationFailure } from './errors.ts';
 /** Largest JSON body any route accepts; uploads have their own limit. */
 export const MAX_JSON_BYTES = 64 * 1024;
 
+function tooLarge(c: Context): ApiFailure {
+  // The rest of the body is not read: the connection cannot carry another request after it.
+  c.header('connection', 'close');
+  return new ApiFailure(413, 'too_large', `Body larger than ${MAX_JSON_BYTES} bytes`);
+}
+
+/**
+ * The body as text, read until it passes `max` bytes and no further: a body streamed without a length (chunked)
+ * is refused while it arrives instead of being buffered whole first.
+ */
+async function readBounded(c: Context, max: number): Promise<string> {
+  const body = c.req.raw.body;
+  if (!body) return '';
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      void reader.cancel().catch(() => {});
+      throw tooLarge(c);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
   const length = Number(c.req.header('content-length') ?? 0);
-  if (length > MAX_JSON_BYTES) throw new ApiFailure(413, 'too_large', `Body larger than ${MAX_JSON_BYTES} bytes`);
+  if (length > MAX_JSON_BYTES) throw tooLarge(c);
+  const text = await readBounded(c, MAX_JSON_BYTES).catch((err: unknown) => {
+    if (err instanceof ApiFailure) throw err;
+    throw new ApiFailure(400, 'invalid_body', 'The body could not be read');
+  });
   let raw: unknown;
   try {
-    const text = await c.req.text();
-    if (text.length > MAX_JSON_BYTES) throw new ApiFailure(413, 'too_large', `Body larger than ${MAX_JSON_BYTES} bytes`);
     raw = text ? JSON.parse(text) : {};
-  } catch (err) {
-    if (err instanceof ApiFailure) throw err;
+  } catch {
     throw new ApiFailure(400, 'invalid_json', 'Body is not valid JSON');
   }
   const result = schema.safeParse(raw);

@@ -14,6 +14,8 @@ export const FLOOD_RULES = {
   chatModerator: { capacity: 20, refillPerSecond: 5 },
   question: { capacity: 3, refillPerSecond: 0.2 },
   reaction: { capacity: 5, refillPerSecond: 2 },
+  /** The teacher's polls: a quick series is fine, a script creating them in a loop is not. */
+  poll: { capacity: 5, refillPerSecond: 0.5 },
   hand: { capacity: 5, refillPerSecond: 1 },
   /** Upvotes and ballots: each is unique in the database, but toggling them still writes and broadcasts. */
   vote: { capacity: 10, refillPerSecond: 2 },

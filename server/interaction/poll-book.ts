@@ -2,7 +2,7 @@
 // may change while the poll is open only when the poll allows it. Results are counted in the database, so
 // every server process reports the same numbers, and are exported as CSV.
 import { and, asc, desc, eq, sql } from 'drizzle-orm';
-import type { Poll, PollCreate, PollResults } from '../contracts/interaction.ts';
+import { LIMITS, type Poll, type PollCreate, type PollResults } from '../contracts/interaction.ts';
 import type { z } from 'zod';
 import type { Database } from '../db/client.ts';
 import { pollOptions, polls, pollVotes, type PollOptionRow, type PollRow } from '../db/schema.ts';
@@ -48,6 +48,10 @@ export class PollBook {
 
   async create(classId: string, createdBy: string, input: PollInput): Promise<PollRecord> {
     return this.#db.transaction(async (tx) => {
+      const [existing] = await tx.select({ n: sql<number>`count(*)::int` }).from(polls).where(eq(polls.classId, classId));
+      if (Number(existing?.n ?? 0) >= LIMITS.pollsPerClass) {
+        throw new RealtimeError('too_many_polls', `A class has at most ${LIMITS.pollsPerClass} polls`);
+      }
       const [poll] = await tx
         .insert(polls)
         .values({

@@ -2,7 +2,7 @@
 // upvotes once (the primary key of question_votes makes a second vote impossible), the list is sorted by votes
 // then time; the teacher marks answered, pins one question and dismisses.
 import { and, asc, desc, eq, ne, sql } from 'drizzle-orm';
-import type { Question, QuestionStatus } from '../contracts/interaction.ts';
+import { LIMITS, type Question, type QuestionStatus } from '../contracts/interaction.ts';
 import type { Database } from '../db/client.ts';
 import { liveClasses, questions, questionVotes, users } from '../db/schema.ts';
 import { RealtimeError } from '../realtime/requests.ts';
@@ -45,6 +45,13 @@ export class QuestionBoard {
   }
 
   async ask(classId: string, userId: string, body: string, anonymous: boolean): Promise<QuestionRecord> {
+    const [asked] = await this.#db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(questions)
+      .where(and(eq(questions.classId, classId), eq(questions.userId, userId)));
+    if (Number(asked?.n ?? 0) >= LIMITS.questionsPerPerson) {
+      throw new RealtimeError('too_many_questions', `You can ask at most ${LIMITS.questionsPerPerson} questions in one class`);
+    }
     const [row] = await this.#db.insert(questions).values({ classId, userId, body, anonymous }).returning({ id: questions.id });
     return this.get(classId, row!.id);
   }

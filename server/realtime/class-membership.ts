@@ -4,7 +4,7 @@
 // owns what its features created for it.
 import type { Socket } from 'socket.io';
 import { z } from 'zod';
-import { ClassJoin, type ClassJoined, type ClassRole } from '../contracts/realtime.ts';
+import { ClassJoin, MAX_SOCKETS_PER_PERSON, type ClassJoined, type ClassRole } from '../contracts/realtime.ts';
 import type { SessionUser } from '../auth/session-store.ts';
 import { canModerate } from '../auth/permissions.ts';
 import type { LiveClass } from '../db/schema.ts';
@@ -45,6 +45,8 @@ export class ClassMembership {
   readonly #services: Services;
   readonly #features: ClassFeature[] = [];
   readonly #admissions: ClassAdmission[] = [];
+  /** `classId:userId` -> the ids of that person's sockets in that class (in this process). */
+  readonly #seats = new Map<string, Set<string>>();
 
   constructor(io: LecternIo, services: Services) {
     this.#io = io;
@@ -69,11 +71,21 @@ export class ClassMembership {
   #onConnection(socket: Socket): void {
     const log = this.#services.log.child({ module: 'realtime', userId: socket.data.user?.id });
     let current: { member: ClassMember; cleanups: (() => void | Promise<void>)[] } | undefined;
+    // Joins and leaves of one socket run one at a time, in the order they arrived: two joins sent at once, or a
+    // disconnect while a join is attaching features, would otherwise leave handlers or presence behind that no
+    // cleanup ever reaches.
+    let queue: Promise<unknown> = Promise.resolve();
+    const serially = <T>(step: () => Promise<T>): Promise<T> => {
+      const run = queue.then(step);
+      queue = run.catch(() => {});
+      return run;
+    };
 
     const leave = async (): Promise<void> => {
       const left = current;
       current = undefined;
       if (!left) return;
+      this.#freeSeat(left.member, socket.id);
       await socket.leave(left.member.room);
       await socket.leave(staffRoom(left.member.classId));
       for (const cleanup of left.cleanups.reverse()) {
@@ -85,36 +97,62 @@ export class ClassMembership {
       }
     };
 
-    onRequest(
-      socket,
-      'class:join',
-      ClassJoin,
-      async ({ classId }): Promise<ClassJoined> => {
-        const user = socket.data.user;
-        const access = await this.#services.permissions.classRole(user, classId);
-        if (!access) throw new RealtimeError('forbidden', 'You are not enrolled in this class');
-        if (access.liveClass.status === 'cancelled') throw new RealtimeError('cancelled', 'This class was cancelled');
-        for (const check of this.#admissions) await check(user, classId, access.role);
-        await leave();
-        const member: ClassMember = { classId, role: access.role, user, socket, liveClass: access.liveClass, room: classRoom(classId) };
-        const cleanups: (() => void | Promise<void>)[] = [];
-        current = { member, cleanups };
+    const join = async (classId: string): Promise<ClassJoined> => {
+      const user = socket.data.user;
+      const access = await this.#services.permissions.classEntry(user, classId);
+      if (!access.ok) {
+        if (access.reason === 'removed') throw new RealtimeError('removed', 'The teacher removed you from this class');
+        throw new RealtimeError('forbidden', 'You are not enrolled in this class');
+      }
+      if (access.liveClass.status === 'cancelled') throw new RealtimeError('cancelled', 'This class was cancelled');
+      for (const check of this.#admissions) await check(user, classId, access.role);
+      await leave();
+      // Gone while we checked: attach nothing (the disconnect's leave already ran, or runs after us and finds nothing).
+      if (socket.disconnected) throw new RealtimeError('gone', 'The connection closed');
+      // Checked and taken with no await in between, so two tabs joining at once cannot both take the last seat.
+      if ((this.#seats.get(`${classId}:${user.id}`)?.size ?? 0) >= MAX_SOCKETS_PER_PERSON) {
+        throw new RealtimeError('too_many_tabs', `You are in this class from ${MAX_SOCKETS_PER_PERSON} tabs already; close one to join from here`);
+      }
+      const member: ClassMember = { classId, role: access.role, user, socket, liveClass: access.liveClass, room: classRoom(classId) };
+      const cleanups: (() => void | Promise<void>)[] = [];
+      current = { member, cleanups };
+      this.#takeSeat(member, socket.id);
+      try {
         await socket.join(canModerate(access.role) ? [member.room, staffRoom(classId)] : member.room);
         for (const feature of this.#features) {
           const cleanup = await feature(member);
           if (cleanup) cleanups.push(cleanup);
         }
-        return {
-          classId,
-          role: access.role,
-          title: access.liveClass.title,
-          status: access.liveClass.status,
-          user: { id: user.id, displayName: user.displayName, role: user.role },
-        };
-      },
-      log,
-    );
-    onRequest(socket, 'class:leave', z.object({}).optional(), () => leave().then(() => ({ left: true })), log);
-    socket.on('disconnect', () => void leave());
+      } catch (err) {
+        await leave(); // undo the features attached so far: a failed join leaves nothing half-attached
+        throw err;
+      }
+      return {
+        classId,
+        role: access.role,
+        title: access.liveClass.title,
+        status: access.liveClass.status,
+        user: { id: user.id, displayName: user.displayName, role: user.role },
+      };
+    };
+
+    onRequest(socket, 'class:join', ClassJoin, ({ classId }) => serially(() => join(classId)), log);
+    onRequest(socket, 'class:leave', z.object({}).optional(), () => serially(leave).then(() => ({ left: true })), log);
+    socket.on('disconnect', () => void serially(leave));
+  }
+
+  #takeSeat(member: ClassMember, socketId: string): void {
+    const key = `${member.classId}:${member.user.id}`;
+    let seats = this.#seats.get(key);
+    if (!seats) this.#seats.set(key, (seats = new Set()));
+    seats.add(socketId);
+  }
+
+  #freeSeat(member: ClassMember, socketId: string): void {
+    const key = `${member.classId}:${member.user.id}`;
+    const seats = this.#seats.get(key);
+    if (!seats) return;
+    seats.delete(socketId);
+    if (seats.size === 0) this.#seats.delete(key);
   }
 }

@@ -1,18 +1,24 @@
 // Plugs the class interaction features (chat, Q&A, polls and quizzes, hands and reactions, moderation) into
-// class membership, in the order they attach, plus the admission check that keeps removed students out.
+// class membership, in the order they attach. Removed students are kept out by Permissions.classEntry itself,
+// so they lose the broadcast and the replays as well as the socket.
 import type { Services } from '../services.ts';
 import { chatFeature } from './chat-feature.ts';
 import type { ClassMembership } from './class-membership.ts';
 import { handsFeature } from './hands-feature.ts';
 import { interactionFeature } from './interaction-feature.ts';
 import type { InteractionContext } from './interaction-kit.ts';
-import { moderationFeature, removedStudentAdmission } from './moderation-feature.ts';
+import { moderationFeature } from './moderation-feature.ts';
 import { pollsFeature } from './polls-feature.ts';
 import { questionsFeature } from './questions-feature.ts';
 
 export function registerInteraction(membership: ClassMembership, services: Services): void {
-  const ctx: InteractionContext = { io: membership.io, interaction: services.interaction, log: services.log.child({ module: 'interaction' }) };
-  membership.admit(removedStudentAdmission(services.interaction));
+  const ctx: InteractionContext = {
+    io: membership.io,
+    interaction: services.interaction,
+    log: services.log.child({ module: 'interaction' }),
+    // Signed media URLs already handed out re-check access through a short cache: forget it on removal.
+    onRemoved: () => services.hls.forgetAccess(),
+  };
   membership.use(interactionFeature(ctx));
   membership.use(chatFeature(ctx));
   membership.use(questionsFeature(ctx));

@@ -13,6 +13,8 @@ export interface InteractionContext {
   io: LecternIo;
   interaction: Interaction;
   log: Logger;
+  /** Called after a student was removed from a class (e.g. to drop cached media access decisions). */
+  onRemoved?: (classId: string, userId: string) => void;
 }
 
 /** The teacher and admins of a class (joined by ClassMembership): they see anonymous authors, live results and reactions. */

@@ -1,11 +1,10 @@
 // Moderation by the class's teacher (or an admin): mute or unmute a student, remove a student. A removal is
-// stored (the student cannot join again: see `removedStudentAdmission`), then every socket of that student in
-// this class is told and disconnected, on whichever server process holds it (remote socket API).
+// stored (Permissions.classEntry then keeps the student out of the class, its broadcast and its replays), then
+// every socket of that student in this class is told and disconnected, on whichever server process holds it
+// (remote socket API).
 import { InteractionEvents, InteractionRequests, MuteSet, StudentRef } from '../contracts/interaction.ts';
-import type { Interaction } from '../interaction/interaction.ts';
-import type { ClassAdmission, ClassFeature } from './class-membership.ts';
+import type { ClassFeature } from './class-membership.ts';
 import { MemberHandlers, personRoom, requireModerator, staffRoom, type InteractionContext } from './interaction-kit.ts';
-import { RealtimeError } from './requests.ts';
 
 export function moderationFeature(ctx: InteractionContext): ClassFeature {
   const { moderation, hands } = ctx.interaction;
@@ -23,6 +22,7 @@ export function moderationFeature(ctx: InteractionContext): ClassFeature {
       .on(InteractionRequests.moderationRemove, StudentRef, async ({ userId }) => {
         requireModerator(member, 'remove students');
         await moderation.remove(classId, userId, user.id);
+        ctx.onRemoved?.(classId, userId);
         const handWasRaised = await hands.lower(classId, userId);
         const notice = { userId, classId };
         ctx.io.to([staffRoom(classId), personRoom(classId, userId)]).emit(InteractionEvents.moderationRemoved, notice);
@@ -34,13 +34,5 @@ export function moderationFeature(ctx: InteractionContext): ClassFeature {
         return { ...notice, disconnected: sockets.length };
       });
     return () => handlers.detachAll();
-  };
-}
-
-/** Keeps a removed student out of the class they were removed from. */
-export function removedStudentAdmission(interaction: Interaction): ClassAdmission {
-  return async (user, classId, role) => {
-    if (role !== 'student') return;
-    if (await interaction.moderation.isRemoved(classId, user.id)) throw new RealtimeError('removed', 'The teacher removed you from this class');
   };
 }

@@ -20,6 +20,7 @@ export function pollsFeature(ctx: InteractionContext): ClassFeature {
     const handlers = new MemberHandlers(member, ctx.log)
       .on(InteractionRequests.pollCreate, PollCreate, async (input) => {
         requireModerator(member, 'create polls');
+        throttle(ctx, member, 'poll');
         return publish(member, await book.create(classId, user.id, input));
       })
       .on(InteractionRequests.pollVote, PollVote, async ({ pollId, optionIds }) => {

@@ -12,6 +12,27 @@ export interface SocketData {
 
 export type LecternIo = Server<Record<string, (...args: any[]) => void>, Record<string, (...args: any[]) => void>, Record<string, never>, SocketData>;
 
+/** Every socket of one login session: logging out (or the session expiring) disconnects them all. */
+export function sessionRoom(sessionId: string): string {
+  return `session:${sessionId}`;
+}
+
+/**
+ * Browsers send Origin on a WebSocket handshake and on cross-origin polling; our pages connect from our own
+ * origin (LECTERN_ORIGIN, else the Host the request came to). SameSite=Lax keeps the cookie off cross-site
+ * pages, but a page on a sibling subdomain or port is "same-site": this check keeps it from riding the
+ * visitor's session. Clients without an Origin (not a browser) authenticate by cookie alone.
+ */
+export function originAllowed(origin: string | undefined, host: string | undefined, configured: string | undefined): boolean {
+  if (!origin) return true;
+  if (configured) return origin === new URL(configured).origin;
+  try {
+    return !!host && new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}
+
 function readCookie(header: string | undefined, name: string): string | undefined {
   if (!header) return undefined;
   for (const part of header.split(';')) {
@@ -30,6 +51,10 @@ export async function createSocketServer(httpServer: HttpServer, services: Servi
     pingTimeout: 8_000,
     connectionStateRecovery: { maxDisconnectionDuration: 60_000, skipMiddlewares: false },
     cors: services.config.origin ? { origin: services.config.origin, credentials: true } : undefined,
+    allowRequest: (req, callback) => {
+      const allowed = originAllowed(req.headers.origin, req.headers.host, services.config.origin);
+      callback(allowed ? null : 'origin not allowed', allowed);
+    },
   });
 
   io.use(async (socket, next) => {
@@ -46,7 +71,13 @@ export async function createSocketServer(httpServer: HttpServer, services: Servi
     }
   });
 
-  const closers: (() => Promise<void>)[] = [];
+  io.on('connection', (socket) => void socket.join(sessionRoom(socket.data.sessionId)));
+  const endSessions = (sessionIds: string[]): void => {
+    io.in(sessionIds.map(sessionRoom)).disconnectSockets(true);
+  };
+  services.sessions.on('invalidate', endSessions);
+
+  const closers: (() => Promise<void>)[] = [async () => void services.sessions.off('invalidate', endSessions)];
   if (services.config.redisUrl) {
     const { createClient } = await import('redis');
     const { createAdapter } = await import('@socket.io/redis-adapter');

@@ -75,6 +75,24 @@ describe.each(await dbKinds())('auth API on %s', (kind) => {
     expect((await new HttpClient(server.url).post('/api/auth/login', { email: other.user.email, password: other.password })).status).toBe(200);
   });
 
+  it('limits how many accounts one address creates per hour', async () => {
+    const limited = await startTestServer({ db: kind, env: { LECTERN_REGISTRATIONS_PER_HOUR: '2' } });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const res = await new HttpClient(limited.url).post('/api/auth/register', { email: email(), password: 'a long enough pw', displayName: `R${i}` });
+        statuses.push(res.status);
+        if (res.status === 429) {
+          expect(res.body.error.code).toBe('rate_limited');
+          expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+        }
+      }
+      expect(statuses).toEqual([201, 201, 429]);
+    } finally {
+      await limited.stop();
+    }
+  });
+
   it('logs out: the session row is gone and the old cookie no longer works', async () => {
     const { client } = await registerUser(server.url);
     const stolen = client.cookieHeader;

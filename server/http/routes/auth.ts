@@ -1,5 +1,5 @@
 // /api/auth: register, login, logout, current user.
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { LoginBody, RegisterBody, type PublicUser } from '../../contracts/auth.ts';
 import { AccountError } from '../../auth/accounts.ts';
@@ -7,7 +7,13 @@ import { ApiFailure } from '../errors.ts';
 import { clearSessionCookie, requireUser, setSessionCookie, type AppEnv } from '../session.ts';
 import { jsonBody } from '../validate.ts';
 
-function clientIp(c: Parameters<typeof getConnInfo>[0]): string {
+/** The client's address: the socket's, or behind a trusted proxy the last X-Forwarded-For hop it added. */
+function clientIp(c: Context<AppEnv>): string {
+  if (c.get('services').config.trustProxy) {
+    const hops = c.req.header('x-forwarded-for')?.split(',').map((h) => h.trim()).filter(Boolean);
+    const last = hops?.at(-1);
+    if (last) return last;
+  }
   try {
     return getConnInfo(c).remote.address ?? 'unknown';
   } catch {
@@ -18,6 +24,11 @@ function clientIp(c: Parameters<typeof getConnInfo>[0]): string {
 export const authRoutes = new Hono<AppEnv>()
   .post('/register', async (c) => {
     const services = c.get('services');
+    const limit = services.registrationLimiter.hit(clientIp(c));
+    if (!limit.allowed) {
+      c.header('Retry-After', String(limit.retryAfter));
+      throw new ApiFailure(429, 'rate_limited', `Too many new accounts from your address; try again in ${Math.ceil(limit.retryAfter / 60)} min`);
+    }
     const body = await jsonBody(c, RegisterBody);
     let user: PublicUser;
     try {

@@ -1,10 +1,8 @@
 // /api/courses: the catalog, one course's page, the teacher's edits, lessons of a course, enrollment.
 import { Hono } from 'hono';
-import { and, desc, eq } from 'drizzle-orm';
 import { CatalogQuery, CourseCreateBody, CourseUpdateBody, LessonCreateBody, LessonOrderBody } from '../../contracts/courses.ts';
 import { canEditCourse, canWatchCourse } from '../../auth/permissions.ts';
 import { lessonSummary, LessonOrderError } from '../../courses/course-catalog.ts';
-import { liveClasses, recordings } from '../../db/schema.ts';
 import { ApiFailure } from '../errors.ts';
 import { requireRole, requireUser, type AppEnv } from '../session.ts';
 import { jsonBody, queryParams } from '../validate.ts';
@@ -36,21 +34,15 @@ export const courseRoutes = new Hono<AppEnv>()
       user && watch ? services.progress.forCourse(user.id, course.id) : Promise.resolve(new Map()),
       canEditCourse(role) ? services.courses.enrollmentCount(course.id) : Promise.resolve(null),
     ]);
-    const replays = watch
-      ? await services.db
-          .select({ id: recordings.id, classId: recordings.classId, lessonId: recordings.lessonId, title: liveClasses.title, durationSeconds: recordings.durationSeconds, createdAt: recordings.createdAt })
-          .from(recordings)
-          .innerJoin(liveClasses, eq(liveClasses.id, recordings.classId))
-          .where(and(eq(liveClasses.courseId, course.id), eq(recordings.status, 'ready')))
-          .orderBy(desc(recordings.createdAt))
-      : [];
+    // Replays with signed thumbnail and playlist links (ready ones), or their status while being made.
+    const replays = watch && user ? await services.hls.courseReplays(course.id, user.id) : [];
     const courseProgress = user && role === 'student' ? await services.progress.courseProgress(user.id, course.id) : null;
     return c.json({
       course: { ...course, teacherName },
       role,
       enrolled: role === 'student',
       enrolledCount,
-      lessons: lessons.map((l) => ({ ...lessonSummary(l), progress: progress.get(l.id) ?? null })),
+      lessons: lessons.map((l) => ({ ...lessonSummary(l, { editor: canEditCourse(role) }), progress: progress.get(l.id) ?? null })),
       classes,
       replays,
       progress: courseProgress,
@@ -78,14 +70,14 @@ export const courseRoutes = new Hono<AppEnv>()
     const { course } = await courseAccess(c, canEditCourse, editOnly);
     const body = await jsonBody(c, LessonCreateBody);
     const lesson = await c.get('services').courses.addLesson(course.id, body);
-    return c.json({ lesson: lessonSummary(lesson) }, 201);
+    return c.json({ lesson: lessonSummary(lesson, { editor: true }) }, 201);
   })
   .put('/:courseId/lesson-order', async (c) => {
     const { course } = await courseAccess(c, canEditCourse, editOnly);
     const body = await jsonBody(c, LessonOrderBody);
     try {
       const lessons = await c.get('services').courses.reorderLessons(course.id, body.lessonIds);
-      return c.json({ lessons: lessons.map(lessonSummary) });
+      return c.json({ lessons: lessons.map((l) => lessonSummary(l, { editor: true })) });
     } catch (err) {
       if (err instanceof LessonOrderError) throw new ApiFailure(400, 'invalid_order', err.message);
       throw err;

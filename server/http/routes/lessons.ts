@@ -14,18 +14,23 @@ export const lessonRoutes = new Hono<AppEnv>()
     const user = requireUser(c);
     const services = c.get('services');
     const { role, course, lesson } = await lessonAccess(c, canWatchCourse, 'Enroll in the course to watch its lessons');
-    const [lessons, progress, video] = await Promise.all([
+    const [lessons, progress, video, replay] = await Promise.all([
       services.courses.lessons(course.id),
       services.progress.get(user.id, lesson.id),
       services.transcodes.view(lesson, user.id),
+      // The recording of the lesson's live class: what the lesson plays when no video was uploaded.
+      services.hls.lessonReplay(lesson.id, user.id),
     ]);
     const index = lessons.findIndex((l) => l.id === lesson.id);
+    const editor = canEditCourse(role);
     return c.json({
-      lesson: lessonSummary(lesson),
+      lesson: lessonSummary(lesson, { editor }),
       course: { id: course.id, title: course.title, teacherId: course.teacherId },
       role,
       progress,
-      video,
+      // The upload's details (file name, ffmpeg's error) are the editors' business; students see the state.
+      video: editor ? video : { ...video, error: null, job: null },
+      replay,
       previousLessonId: lessons[index - 1]?.id ?? null,
       nextLessonId: lessons[index + 1]?.id ?? null,
     });
@@ -33,7 +38,7 @@ export const lessonRoutes = new Hono<AppEnv>()
   .patch('/:lessonId', async (c) => {
     const { lesson } = await lessonAccess(c, canEditCourse, editOnly);
     const body = await jsonBody(c, LessonUpdateBody);
-    return c.json({ lesson: lessonSummary(await c.get('services').courses.updateLesson(lesson.id, body)) });
+    return c.json({ lesson: lessonSummary(await c.get('services').courses.updateLesson(lesson.id, body), { editor: true }) });
   })
   .delete('/:lessonId', async (c) => {
     const { lesson } = await lessonAccess(c, canEditCourse, editOnly);
