@@ -61,6 +61,8 @@ const EnvSchema = z.object({
   FFPROBE_PATH: z.string().default('ffprobe'),
   /** Largest lesson video a teacher may upload, in bytes (default 2 GiB) */
   LECTERN_MAX_UPLOAD_BYTES: z.coerce.number().int().min(1024).default(2 * 1024 ** 3),
+  /** Lesson video uploads one teacher may have arriving at once (per server process) */
+  LECTERN_UPLOADS_PER_TEACHER: z.coerce.number().int().min(1).max(50).default(2),
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -95,6 +97,7 @@ export interface Config {
   ffmpegPath: string;
   ffprobePath: string;
   maxUploadBytes: number;
+  uploadsPerTeacher: number;
 }
 
 /** Parses the environment (or overrides, for tests) into a Config; throws one readable error listing every problem. */
@@ -135,5 +138,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ffmpegPath: e.FFMPEG_PATH,
     ffprobePath: e.FFPROBE_PATH,
     maxUploadBytes: e.LECTERN_MAX_UPLOAD_BYTES,
+    uploadsPerTeacher: e.LECTERN_UPLOADS_PER_TEACHER,
   };
 }

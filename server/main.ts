@@ -70,9 +70,9 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   const rooms = new RoomRegistry(workers, log.child({ module: 'sfu' }));
   if (!ffmpeg.found) log.warn({ path: config.ffmpegPath }, 'ffmpeg not found: HLS and recordings are unavailable');
 
-  const lessonMedia = new LessonMedia({ secret: config.mediaSecret, dataDir: config.dataDir });
   const accounts = new Accounts(database.db);
   const permissions = new Permissions(database.db);
+  const lessonMedia = new LessonMedia({ secret: config.mediaSecret, dataDir: config.dataDir, permissions, accounts });
   const services: Services = {
     config,
     log,
@@ -95,6 +95,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       dataDir: config.dataDir,
       ffmpegPath: config.ffmpegPath,
       ffprobePath: config.ffprobePath,
+      uploadsPerUploader: config.uploadsPerTeacher,
       log: log.child({ module: 'transcode' }),
       playbackUrl: (lessonId, userId) => lessonMedia.playbackUrl(lessonId, userId),
     }),

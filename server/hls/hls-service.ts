@@ -8,6 +8,7 @@ import { lessons, liveClasses, recordings, type Recording } from '../db/schema.t
 import type { Logger } from '../log.ts';
 import type { Permissions } from '../auth/permissions.ts';
 import type { Accounts } from '../auth/accounts.ts';
+import { AccessCache } from '../auth/access-cache.ts';
 import type { RecordingView } from '../contracts/media.ts';
 import { HlsBridge, type HlsRoom } from './hls-bridge.ts';
 import { MediaTokens, type MediaScope } from './media-tokens.ts';
@@ -35,15 +36,14 @@ export interface RoomSource {
   off(event: 'roomopen', listener: (room: HlsRoom) => void): unknown;
 }
 
-const ACCESS_CACHE_MS = 30_000;
-
 export class HlsService {
   readonly tokens: MediaTokens;
   readonly #o: HlsServiceOptions;
   readonly #log: Logger;
   readonly #bridges = new Map<string, { bridge: HlsBridge; recordingId: string }>();
   readonly #finalising = new Map<string, Promise<Recording | undefined>>();
-  readonly #access = new Map<string, { allowed: boolean; until: number }>();
+  /** Re-checked every few seconds: see server/auth/access-cache.ts for why the lifetime is short. */
+  readonly #access = new AccessCache();
   #rooms: RoomSource | undefined;
   readonly #onRoomOpen = (room: HlsRoom) => void this.attach(room).catch((err: unknown) => this.#log.error({ err, classId: room.classId }, 'hls bridge failed to start'));
   #closed = false;
@@ -203,21 +203,16 @@ export class HlsService {
   }
 
   /** May this user watch this class live (and its recordings)? Cached briefly: playlists are fetched every second. */
-  async mayWatchClass(userId: string, classId: string): Promise<boolean> {
-    const key = `${userId}:${classId}`;
-    const now = Date.now();
-    const hit = this.#access.get(key);
-    if (hit && hit.until > now) return hit.allowed;
-    const user = await this.#o.accounts.byId(userId);
-    const allowed = !!user && !!(await this.#o.permissions.classRole(user, classId));
-    if (this.#access.size > 10_000) this.#access.clear();
-    this.#access.set(key, { allowed, until: now + ACCESS_CACHE_MS });
-    return allowed;
+  mayWatchClass(userId: string, classId: string): Promise<boolean> {
+    return this.#access.check(userId, classId, async () => {
+      const user = await this.#o.accounts.byId(userId);
+      return !!user && !!(await this.#o.permissions.classRole(user, classId));
+    });
   }
 
-  /** Forgets cached access decisions (after an enrollment change, for instance). */
-  forgetAccess(): void {
-    this.#access.clear();
+  /** Forgets cached access decisions of one user (their enrollment changed), or of everyone (a removal). */
+  forgetAccess(userId?: string): void {
+    this.#access.forget(userId);
   }
 
   sign(scope: MediaScope, userId: string): { token: string; expiresAt: Date } {

@@ -308,6 +308,11 @@ export interface VodArgsOptions {
   sourceHeight?: number;
   /** Whether the input has an audio stream; without one, the rungs carry silence (players expect audio). */
   hasAudio: boolean;
+  /**
+   * The input's length in seconds (from ffprobe); required without audio: it bounds the added silence, since
+   * `-shortest` does not end an endless source inside a filter graph (ffmpeg 5.1 would run forever).
+   */
+  durationSeconds?: number;
   segmentSeconds?: number;
   tuning?: EncoderTuning;
   /** Encode as the live bridge does (x264 zerolatency): for measuring the live ladder on a file. */
@@ -329,7 +334,10 @@ export function buildVodTranscodeArgs(o: VodArgsOptions): string[] {
   const top = ladder[0];
   if (!top) throw new Error('The ladder has no rungs');
   const inputs = ['-i', o.input];
-  if (!o.hasAudio) inputs.push('-f', 'lavfi', '-i', 'anullsrc=channel_layout=stereo:sample_rate=48000');
+  if (!o.hasAudio) {
+    if (!(o.durationSeconds && o.durationSeconds > 0)) throw new Error('A silent input needs its duration to bound the added silence');
+    inputs.push('-f', 'lavfi', '-t', o.durationSeconds.toFixed(3), '-i', 'anullsrc=channel_layout=stereo:sample_rate=48000');
+  }
   const graph = [
     `[0:v:0]scale=${top.width}:${top.height}:force_original_aspect_ratio=decrease,pad=${top.width}:${top.height}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=${OUTPUT_FPS}[base]`,
     ...ladderFilter('base', ladder),

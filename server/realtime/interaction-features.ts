@@ -17,7 +17,7 @@ export function registerInteraction(membership: ClassMembership, services: Servi
     interaction: services.interaction,
     log: services.log.child({ module: 'interaction' }),
     // Signed media URLs already handed out re-check access through a short cache: forget it on removal.
-    onRemoved: () => services.hls.forgetAccess(),
+    onRemoved: (_classId, userId) => services.hls.forgetAccess(userId),
   };
   membership.use(interactionFeature(ctx));
   membership.use(chatFeature(ctx));

@@ -2,6 +2,7 @@
 // job left 'running' by a stopped server is queued again and restarted from scratch (HLS output of a
 // half-run is not trustworthy), up to MAX_ATTEMPTS. Output is written to a scratch directory and renamed
 // into place only when complete, so a failure never leaves a half-made lesson video behind.
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,6 +13,7 @@ import type { Logger } from '../log.ts';
 import type { LessonVideoView } from '../contracts/uploads.ts';
 import { probeMedia } from './media-probe.ts';
 import { TranscodeJob } from './transcode-job.ts';
+import { UploadRefused, UploadReservations, type UploadReservation } from './upload-reservations.ts';
 import { buildVodTranscodeArgs } from '../hls/ladder.ts';
 
 export const MAX_ATTEMPTS = 3;
@@ -28,11 +30,15 @@ export interface TranscodeQueueOptions {
   ffprobePath: string;
   log: Logger;
   concurrency?: number;
+  /** Uploads one person may have arriving at once in this process (default 2). */
+  uploadsPerUploader?: number;
   /** A signed URL of the lesson's master playlist for one viewer. */
   playbackUrl: (lessonId: string, userId: string) => string;
 }
 
 export class TranscodeQueue extends EventEmitter<TranscodeQueueEvents> {
+  /** Uploads arriving in this process, reserved before their bodies are read. */
+  readonly uploads: UploadReservations;
   readonly #o: Required<TranscodeQueueOptions>;
   readonly #running = new Map<string, { job: TranscodeJob; lessonId: string }>();
   /** Every #run in flight (including its probing, before ffmpeg exists), so close() can wait for them. */
@@ -42,7 +48,8 @@ export class TranscodeQueue extends EventEmitter<TranscodeQueueEvents> {
 
   constructor(options: TranscodeQueueOptions) {
     super();
-    this.#o = { concurrency: 1, ...options };
+    this.#o = { concurrency: 1, uploadsPerUploader: 2, ...options };
+    this.uploads = new UploadReservations({ maxPerUploader: this.#o.uploadsPerUploader });
   }
 
   /** Where uploads land while arriving, relative paths of sources, and lesson outputs. */
@@ -67,14 +74,42 @@ export class TranscodeQueue extends EventEmitter<TranscodeQueueEvents> {
     this.pump();
   }
 
-  /** Takes ownership of an already-probed source file (moved under the data dir) and queues its transcode. */
+  /**
+   * Holds the lesson (and one of the uploader's upload slots) while a body arrives; throws UploadRefused when
+   * an upload for the lesson is arriving or its video is still being processed, or the uploader has too many
+   * uploads arriving. The caller releases the reservation once the upload is queued or has failed.
+   */
+  async reserveUpload(lessonId: string, uploaderId: string): Promise<UploadReservation> {
+    const reservation = this.uploads.reserve(lessonId, uploaderId);
+    try {
+      if (await this.busy(lessonId)) throw new UploadRefused('lesson_busy', 'A video for this lesson is still being processed');
+    } catch (err) {
+      reservation.release();
+      throw err;
+    }
+    return reservation;
+  }
+
+  /**
+   * Takes ownership of an already-probed source file (moved under the data dir) and queues its transcode.
+   * The lesson row is locked while checking that no job of it is queued or running, so two processes
+   * enqueueing for one lesson at once cannot both succeed: the second gets UploadRefused('lesson_busy').
+   */
   async enqueue(lessonId: string, incomingFile: string, meta: { originalName: string; sizeBytes: number; durationSeconds: number }): Promise<TranscodeJobRow> {
-    const sourceRel = path.join('uploads', 'sources', `${lessonId}-${Date.now()}${path.extname(meta.originalName).slice(0, 10) || '.bin'}`);
+    // Unique per upload: two uploads of one lesson may arrive in the same millisecond (one is then refused).
+    const sourceRel = path.join('uploads', 'sources', `${lessonId}-${randomUUID()}${path.extname(meta.originalName).slice(0, 10) || '.bin'}`);
     const sourceAbs = path.join(this.#o.dataDir, sourceRel);
     fs.mkdirSync(path.dirname(sourceAbs), { recursive: true });
     fs.renameSync(incomingFile, sourceAbs);
     try {
       const job = await this.#o.db.transaction(async (tx) => {
+        await tx.select({ id: lessons.id }).from(lessons).where(eq(lessons.id, lessonId)).for('update');
+        const active = await tx
+          .select({ id: transcodeJobs.id })
+          .from(transcodeJobs)
+          .where(and(eq(transcodeJobs.lessonId, lessonId), inArray(transcodeJobs.status, ['queued', 'running'])))
+          .limit(1);
+        if (active.length) throw new UploadRefused('lesson_busy', 'A video for this lesson is still being processed');
         const [row] = await tx
           .insert(transcodeJobs)
           .values({ lessonId, sourcePath: sourceRel, originalName: meta.originalName, sizeBytes: meta.sizeBytes, durationSeconds: Math.ceil(meta.durationSeconds) })
@@ -105,13 +140,17 @@ export class TranscodeQueue extends EventEmitter<TranscodeQueueEvents> {
     return rows[0] ?? null;
   }
 
-  /** The lesson's video state as `viewerId` sees it (with a playback URL signed for them when ready). */
-  async view(lesson: Lesson, viewerId: string): Promise<LessonVideoView> {
-    const job = await this.latestJob(lesson.id);
+  /**
+   * The lesson's video state as `viewerId` sees it (with a playback URL signed for them when ready). The
+   * upload's details (file name, size, ffmpeg's error output) are for editors (the course's teacher and
+   * admins) only; everyone else sees the state alone.
+   */
+  async view(lesson: Lesson, viewerId: string, viewer: { editor: boolean }): Promise<LessonVideoView> {
+    const job = viewer.editor ? await this.latestJob(lesson.id) : null;
     return {
       lessonId: lesson.id,
       status: lesson.videoStatus,
-      error: lesson.videoError,
+      error: viewer.editor ? lesson.videoError : null,
       job: job && {
         id: job.id,
         status: job.status,
@@ -196,7 +235,14 @@ export class TranscodeQueue extends EventEmitter<TranscodeQueueEvents> {
     try {
       const probed = await probeMedia(this.#o.ffprobePath, source);
       // The same ladder as live classes (server/hls/ladder.ts), sized to the source.
-      args = buildVodTranscodeArgs({ input: source, outDir: scratch, hasAudio: probed.hasAudio, sourceWidth: probed.width, sourceHeight: probed.height });
+      args = buildVodTranscodeArgs({
+        input: source,
+        outDir: scratch,
+        hasAudio: probed.hasAudio,
+        durationSeconds: probed.durationSeconds,
+        sourceWidth: probed.width,
+        sourceHeight: probed.height,
+      });
     } catch (err) {
       await this.#fail(row, (err as Error).message, scratch, log);
       return this.pump();

@@ -94,7 +94,11 @@ export const courseRoutes = new Hono<AppEnv>()
   .delete('/:courseId/enrollment', async (c) => {
     const user = requireUser(c);
     const { course } = await courseAccess(c);
-    await c.get('services').courses.unenroll(user.id, course.id);
+    const services = c.get('services');
+    await services.courses.unenroll(user.id, course.id);
+    // Media links already handed out re-check access through short caches: this process forgets at once.
+    services.lessonMedia.forgetAccess(user.id);
+    services.hls.forgetAccess(user.id);
     return c.json({ enrolled: false });
   });
 

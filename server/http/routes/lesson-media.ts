@@ -1,5 +1,6 @@
 // GET /media/lessons/:lessonId/hls/...?token=: an uploaded lesson's HLS files, for holders of a signed token
-// (issued by GET /api/lessons/:lessonId[/video] to the teacher, admins and enrolled students).
+// (issued by GET /api/lessons/:lessonId[/video] to the teacher, admins and enrolled students) who may still
+// watch the lesson: a link outlives neither its holder's enrollment nor the holder's access.
 import fs from 'node:fs';
 import { Hono } from 'hono';
 import { z } from 'zod';
@@ -13,7 +14,9 @@ export const lessonMediaRoutes = new Hono<AppEnv>().get('/:lessonId/*', async (c
   const token = c.req.query('token');
   if (!LessonId.safeParse(lessonId).success) return c.text('Not found', 404);
   const media = c.get('services').lessonMedia;
-  if (!media.verify(lessonId, token)) return c.text('This link expired or is not yours; reload the lesson page', 403);
+  const holder = media.verify(lessonId, token);
+  if (!holder) return c.text('This link expired or is not yours; reload the lesson page', 403);
+  if (!(await media.mayWatch(holder.userId, lessonId))) return c.text('You may no longer watch this lesson', 403);
   const file = c.req.path.slice(`/media/lessons/${lessonId}/`.length);
   const full = media.resolve(lessonId, file);
   if (!full) return c.text('Not found', 404);

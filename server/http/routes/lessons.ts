@@ -14,22 +14,22 @@ export const lessonRoutes = new Hono<AppEnv>()
     const user = requireUser(c);
     const services = c.get('services');
     const { role, course, lesson } = await lessonAccess(c, canWatchCourse, 'Enroll in the course to watch its lessons');
+    const editor = canEditCourse(role);
     const [lessons, progress, video, replay] = await Promise.all([
       services.courses.lessons(course.id),
       services.progress.get(user.id, lesson.id),
-      services.transcodes.view(lesson, user.id),
+      // The upload's details (file name, ffmpeg's error) are the editors' business; students see the state.
+      services.transcodes.view(lesson, user.id, { editor }),
       // The recording of the lesson's live class: what the lesson plays when no video was uploaded.
       services.hls.lessonReplay(lesson.id, user.id),
     ]);
     const index = lessons.findIndex((l) => l.id === lesson.id);
-    const editor = canEditCourse(role);
     return c.json({
       lesson: lessonSummary(lesson, { editor }),
       course: { id: course.id, title: course.title, teacherId: course.teacherId },
       role,
       progress,
-      // The upload's details (file name, ffmpeg's error) are the editors' business; students see the state.
-      video: editor ? video : { ...video, error: null, job: null },
+      video,
       replay,
       previousLessonId: lessons[index - 1]?.id ?? null,
       nextLessonId: lessons[index + 1]?.id ?? null,

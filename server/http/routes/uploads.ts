@@ -1,10 +1,14 @@
 // /api/lessons/:lessonId/video: a teacher uploads a lesson video (raw body, streamed to disk, size-limited,
-// checked with ffprobe) which is then transcoded to HLS in the background; viewers poll its state.
+// checked with ffprobe) which is then transcoded to HLS in the background; viewers poll its state. The lesson
+// is reserved before the body is read (one upload per lesson, a few per teacher at once) and released once
+// the video is queued or the upload failed.
 import fs from 'node:fs';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { canEditCourse, canWatchCourse } from '../../auth/permissions.ts';
 import { probeMedia, ProbeError } from '../../uploads/media-probe.ts';
 import { receiveUpload, UploadTooLarge } from '../../uploads/upload-receiver.ts';
+import { UploadRefused } from '../../uploads/upload-reservations.ts';
+import type { Lesson } from '../../db/schema.ts';
 import { ApiFailure } from '../errors.ts';
 import { requireUser, type AppEnv } from '../session.ts';
 import { lessonAccess } from './access.ts';
@@ -25,11 +29,21 @@ function fileName(header: string | undefined): string {
   return name.replace(/[\u0000-\u001f/\\]/g, '').slice(0, 200) || 'video';
 }
 
+/** Refused before the body is read: the connection must not be reused for the next request. */
+function refuseUnread(c: Context<AppEnv>, failure: ApiFailure): never {
+  c.header('connection', 'close');
+  throw failure;
+}
+
+function refusal(err: UploadRefused): ApiFailure {
+  return err.reason === 'uploader_busy' ? new ApiFailure(429, 'too_many_uploads', err.message) : new ApiFailure(409, 'busy', err.message);
+}
+
 export const uploadRoutes = new Hono<AppEnv>()
   .get('/:lessonId/video', async (c) => {
     const user = requireUser(c);
-    const { lesson } = await lessonAccess(c, canWatchCourse, 'Enroll in the course to watch its lessons');
-    return c.json({ video: await c.get('services').transcodes.view(lesson, user.id) });
+    const { lesson, role } = await lessonAccess(c, canWatchCourse, 'Enroll in the course to watch its lessons');
+    return c.json({ video: await c.get('services').transcodes.view(lesson, user.id, { editor: canEditCourse(role) }) });
   })
   .put('/:lessonId/video', async (c) => {
     const services = c.get('services');
@@ -37,41 +51,18 @@ export const uploadRoutes = new Hono<AppEnv>()
     const { lesson } = await lessonAccess(c, canEditCourse, editOnly);
     const max = services.config.maxUploadBytes;
     const declared = Number(c.req.header('content-length') ?? NaN);
-    // Refused before the body is read: the connection must not be reused for the next request.
-    if (Number.isFinite(declared) && declared > max) c.header('connection', 'close');
-    if (Number.isFinite(declared) && declared > max) throw new ApiFailure(413, 'too_large', `The file is ${mib(declared)}; the limit is ${mib(max)}`);
+    if (Number.isFinite(declared) && declared > max) refuseUnread(c, new ApiFailure(413, 'too_large', `The file is ${mib(declared)}; the limit is ${mib(max)}`));
     if (declared === 0) throw new ApiFailure(400, 'empty_upload', 'The file is empty');
-    if (!services.ffmpeg.found) throw new ApiFailure(503, 'ffmpeg_missing', 'Video processing is not available on this server');
-    if (await services.transcodes.busy(lesson.id)) throw new ApiFailure(409, 'busy', 'A video for this lesson is still being processed');
-
-    let received: { file: string; sizeBytes: number };
-    try {
-      received = await receiveUpload(c.req.raw.body, services.transcodes.incomingDir, max);
-    } catch (err) {
-      c.header('connection', 'close');
-      if (err instanceof UploadTooLarge) throw new ApiFailure(413, 'too_large', `The file is larger than the limit of ${mib(max)}`);
-      throw new ApiFailure(400, 'upload_interrupted', 'The upload did not complete');
-    }
-    if (received.sizeBytes === 0) {
-      fs.rmSync(received.file, { force: true });
-      throw new ApiFailure(400, 'empty_upload', 'The file is empty');
-    }
-    let durationSeconds: number;
-    try {
-      durationSeconds = (await probeMedia(services.config.ffprobePath, received.file)).durationSeconds;
-    } catch (err) {
-      fs.rmSync(received.file, { force: true });
-      if (err instanceof ProbeError) throw new ApiFailure(422, 'not_a_video', err.message);
-      throw err;
-    }
-    const originalName = fileName(c.req.header('x-file-name'));
-    const job = await services.transcodes.enqueue(lesson.id, received.file, { originalName, sizeBytes: received.sizeBytes, durationSeconds }).catch((err: unknown) => {
-      fs.rmSync(received.file, { force: true });
+    if (!services.ffmpeg.found) refuseUnread(c, new ApiFailure(503, 'ffmpeg_missing', 'Video processing is not available on this server'));
+    const reservation = await services.transcodes.reserveUpload(lesson.id, user.id).catch((err: unknown) => {
+      if (err instanceof UploadRefused) refuseUnread(c, refusal(err));
       throw err;
     });
-    services.log.info({ lessonId: lesson.id, jobId: job.id, bytes: received.sizeBytes }, 'lesson video uploaded');
-    const [fresh] = await services.courses.lessonsByIds([lesson.id]);
-    return c.json({ video: await services.transcodes.view(fresh ?? lesson, user.id) }, 202);
+    try {
+      return await receiveAndQueue(c, lesson, user.id);
+    } finally {
+      reservation.release();
+    }
   })
   .delete('/:lessonId/video', async (c) => {
     const services = c.get('services');
@@ -79,3 +70,39 @@ export const uploadRoutes = new Hono<AppEnv>()
     await services.transcodes.removeVideo(lesson.id);
     return c.json({ ok: true });
   });
+
+/** Streams the body to disk, probes it and queues its transcode; every failure removes what was received. */
+async function receiveAndQueue(c: Context<AppEnv>, lesson: Lesson, userId: string): Promise<Response> {
+  const services = c.get('services');
+  const max = services.config.maxUploadBytes;
+  let received: { file: string; sizeBytes: number };
+  try {
+    received = await receiveUpload(c.req.raw.body, services.transcodes.incomingDir, max);
+  } catch (err) {
+    c.header('connection', 'close');
+    if (err instanceof UploadTooLarge) throw new ApiFailure(413, 'too_large', `The file is larger than the limit of ${mib(max)}`);
+    throw new ApiFailure(400, 'upload_interrupted', 'The upload did not complete');
+  }
+  if (received.sizeBytes === 0) {
+    fs.rmSync(received.file, { force: true });
+    throw new ApiFailure(400, 'empty_upload', 'The file is empty');
+  }
+  let durationSeconds: number;
+  try {
+    durationSeconds = (await probeMedia(services.config.ffprobePath, received.file)).durationSeconds;
+  } catch (err) {
+    fs.rmSync(received.file, { force: true });
+    if (err instanceof ProbeError) throw new ApiFailure(422, 'not_a_video', err.message);
+    throw err;
+  }
+  const originalName = fileName(c.req.header('x-file-name'));
+  const job = await services.transcodes.enqueue(lesson.id, received.file, { originalName, sizeBytes: received.sizeBytes, durationSeconds }).catch((err: unknown) => {
+    fs.rmSync(received.file, { force: true });
+    // Another server process queued a video for this lesson while this body arrived.
+    if (err instanceof UploadRefused) throw refusal(err);
+    throw err;
+  });
+  services.log.info({ lessonId: lesson.id, jobId: job.id, bytes: received.sizeBytes }, 'lesson video uploaded');
+  const [fresh] = await services.courses.lessonsByIds([lesson.id]);
+  return c.json({ video: await services.transcodes.view(fresh ?? lesson, userId, { editor: true }) }, 202);
+}
