@@ -145,7 +145,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   const presence = new ClassPresence(realtime.io, services);
   membership.use(presence.feature);
   membership.use(sfuSignalling(services));
-  registerInteraction(membership, services);
+  const interactionFeatures = registerInteraction(membership, services);
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -165,6 +165,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     (closing ??= (async () => {
       clearInterval(purge);
       presence.close(); // no broadcasts once the Socket.io server (and its Redis clients) are going away
+      interactionFeatures.close(); // sends the chat batches still collecting, stops their timers
       await realtime.close(); // also closes the HTTP server
       await services.transcodes.close();
       await appHandler?.close();

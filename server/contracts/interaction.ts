@@ -189,7 +189,11 @@ export interface ReactionShown {
  * events that differ by role go to the staff room and to the students separately.
  */
 export const InteractionEvents = {
-  chatMessage: 'chat:message',
+  /**
+   * New chat messages, oldest first: a lone message arrives alone, the ones sent in quick succession arrive
+   * together (the server coalesces a busy class's chat, see server/realtime/chat-fan-out.ts).
+   */
+  chatMessages: 'chat:messages',
   chatDeleted: 'chat:deleted',
   questionUpdated: 'question:updated',
   questionRemoved: 'question:removed',

@@ -1,7 +1,9 @@
 // Plugs the class interaction features (chat, Q&A, polls and quizzes, hands and reactions, moderation) into
 // class membership, in the order they attach. Removed students are kept out by Permissions.classEntry itself,
-// so they lose the broadcast and the replays as well as the socket.
+// so they lose the broadcast and the replays as well as the socket. Returns what owns the features' timers
+// (the chat's batching windows): close it before the Socket.io server closes.
 import type { Services } from '../services.ts';
+import { ChatFanOut } from './chat-fan-out.ts';
 import { chatFeature } from './chat-feature.ts';
 import type { ClassMembership } from './class-membership.ts';
 import { handsFeature } from './hands-feature.ts';
@@ -11,7 +13,7 @@ import { moderationFeature } from './moderation-feature.ts';
 import { pollsFeature } from './polls-feature.ts';
 import { questionsFeature } from './questions-feature.ts';
 
-export function registerInteraction(membership: ClassMembership, services: Services): void {
+export function registerInteraction(membership: ClassMembership, services: Services): { close(): void } {
   const ctx: InteractionContext = {
     io: membership.io,
     interaction: services.interaction,
@@ -20,9 +22,11 @@ export function registerInteraction(membership: ClassMembership, services: Servi
     onRemoved: (_classId, userId) => services.hls.forgetAccess(userId),
   };
   membership.use(interactionFeature(ctx));
-  membership.use(chatFeature(ctx));
+  const chatFanOut = new ChatFanOut(membership.io);
+  membership.use(chatFeature(ctx, chatFanOut));
   membership.use(questionsFeature(ctx));
   membership.use(pollsFeature(ctx));
   membership.use(handsFeature(ctx));
   membership.use(moderationFeature(ctx));
+  return { close: () => chatFanOut.close() };
 }

@@ -1,6 +1,7 @@
 // Real socket.io-client connections for tests, authenticated by a registered person's session cookie, and
 // the request/acknowledgement and event helpers the realtime and SFU tests share.
 import { io as connect, type Socket } from 'socket.io-client';
+import type { ChatMessage } from '../../server/contracts/interaction.ts';
 import type { Ack } from '../../server/contracts/realtime.ts';
 import type { RegisteredUser } from './http-client.ts';
 
@@ -61,6 +62,11 @@ export function record<T = any>(socket: Socket, event: string): T[] {
   const seen: T[] = [];
   socket.on(event, (payload: T) => seen.push(payload));
   return seen;
+}
+
+/** Resolves with the next chat message passing `match`, whichever batch of `chat:messages` carries it. */
+export function nextChatMessage(socket: Socket, match: (message: ChatMessage) => boolean, timeoutMs = 10_000): Promise<ChatMessage> {
+  return nextEvent<ChatMessage[]>(socket, 'chat:messages', (batch) => batch.some(match), timeoutMs).then((batch) => batch.find(match)!);
 }
 
 /** Connects and joins the class. */

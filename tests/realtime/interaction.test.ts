@@ -3,13 +3,14 @@
 // hands, reactions, removal, permissions, bad payloads, and the CSV export.
 import type { Socket } from 'socket.io-client';
 import { and, eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ChatMessage, InteractionSnapshot, Poll, PollResults, Question, RaisedHand } from '../../server/contracts/interaction.ts';
 import { pollVotes, questionVotes } from '../../server/db/schema.ts';
+import { CHAT_BATCH_WINDOW_MS } from '../../server/realtime/chat-fan-out.ts';
 import { dbKinds } from '../helpers/databases.ts';
 import { registerUser } from '../helpers/http-client.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { call, connectAs, errorOf, joinAs, nextEvent, ok, record } from '../helpers/socket-client.ts';
+import { call, connectAs, errorOf, joinAs, nextChatMessage, nextEvent, ok, record } from '../helpers/socket-client.ts';
 import { createLiveClass, type Person } from './class-fixture.ts';
 
 describe.each(await dbKinds())('class interaction over Socket.io (%s)', (db) => {
@@ -60,8 +61,8 @@ describe.each(await dbKinds())('class interaction over Socket.io (%s)', (db) => 
 
   it('broadcasts a message to the class as plain text, and the teacher deletes it for everyone', async () => {
     const body = '<img src=x onerror=alert(1)> see https://example.org/?a=1&b=2';
-    const seenByTeacher = nextEvent<ChatMessage>(t, 'chat:message', (m) => m.body === body);
-    const seenByOther = nextEvent<ChatMessage>(s[1]!, 'chat:message', (m) => m.body === body);
+    const seenByTeacher = nextChatMessage(t, (m) => m.body === body);
+    const seenByOther = nextChatMessage(s[1]!, (m) => m.body === body);
     const sent = await ok<ChatMessage>(s[0]!, 'chat:send', { body: `  ${body}  ` });
     expect(sent.body).toBe(body);
     expect(sent.author).toEqual({ id: students[0]!.user.id, displayName: 'Student 0', role: 'student' });
@@ -75,6 +76,23 @@ describe.each(await dbKinds())('class interaction over Socket.io (%s)', (db) => 
     const snapshot = await ok<InteractionSnapshot>(s[1]!, 'interaction:sync');
     const tombstone = snapshot.chat.messages.find((m) => m.id === sent.id)!;
     expect(tombstone).toMatchObject({ deleted: true, body: '' });
+  });
+
+  it('sends a lone message alone, and a quick series once each and in order (batched when the chat is busy)', async () => {
+    const batches = record<ChatMessage[]>(s[4]!, 'chat:messages');
+    await new Promise((resolve) => setTimeout(resolve, 3 * CHAT_BATCH_WINDOW_MS)); // a quiet chat
+    const lone = await ok<ChatMessage>(t, 'chat:send', { body: 'a lone message' });
+    const alone = await nextChatMessage(s[5]!, (m) => m.id === lone.id);
+    expect(alone.body).toBe('a lone message');
+    await vi.waitFor(() => expect(batches.length).toBe(1));
+    expect(batches[0]!.map((m) => m.id)).toEqual([lone.id]);
+
+    const series = ['one', 'two', 'three', 'four'];
+    const sent: ChatMessage[] = [];
+    for (const body of series) sent.push(await ok<ChatMessage>(t, 'chat:send', { body })); // each ack carries its message at once
+    expect(sent.map((m) => m.body)).toEqual(series);
+    await vi.waitFor(() => expect(batches.flat().length).toBe(1 + series.length));
+    expect(batches.flat().map((m) => m.id)).toEqual([lone.id, ...sent.map((m) => m.id)]);
   });
 
   it('mutes a student for the class (chat and questions refused) and unmutes them', async () => {
@@ -252,7 +270,7 @@ describe.each(await dbKinds())('class interaction over Socket.io (%s)', (db) => 
     await ok(s[0]!, 'reaction:send', { reaction: 'clap' });
     expect(await shown).toMatchObject({ reaction: 'clap', from: 'Student 0' });
     // A chat message sent after the reaction reaches the student: the reaction would have arrived before it.
-    const marker = nextEvent<ChatMessage>(s[1]!, 'chat:message', (m) => m.body === 'after the reaction');
+    const marker = nextChatMessage(s[1]!, (m) => m.body === 'after the reaction');
     await ok(t, 'chat:send', { body: 'after the reaction' });
     await marker;
     expect(studentReactions).toEqual([]);

@@ -11,7 +11,7 @@ import { openDatabase, type DatabaseHandle } from '../../server/db/client.ts';
 import { createScratchDatabase } from '../helpers/databases.ts';
 import { registerUser } from '../helpers/http-client.ts';
 import { serverEnv, ServerProcess } from '../helpers/server-process.ts';
-import { errorOf, joinAs, nextEvent, ok } from '../helpers/socket-client.ts';
+import { errorOf, joinAs, nextChatMessage, nextEvent, ok } from '../helpers/socket-client.ts';
 import { createLiveClass, type Person } from './class-fixture.ts';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -55,13 +55,13 @@ describe('two server processes with the Redis adapter', () => {
     sockets.push(onA, bobOnB, teacherOnB);
 
     // Chat sent through A reaches both clients of B.
-    const toBob = nextEvent<ChatMessage>(bobOnB, 'chat:message', (m) => m.body === 'hello from A');
-    const toTeacher = nextEvent<ChatMessage>(teacherOnB, 'chat:message', (m) => m.body === 'hello from A');
+    const toBob = nextChatMessage(bobOnB, (m) => m.body === 'hello from A');
+    const toTeacher = nextChatMessage(teacherOnB, (m) => m.body === 'hello from A');
     const sent = await ok<ChatMessage>(onA, 'chat:send', { body: 'hello from A' });
     expect((await toBob).id).toBe(sent.id);
     expect((await toTeacher).author.displayName).toBe('Alice on A');
     // And back: B to A.
-    const toAlice = nextEvent<ChatMessage>(onA, 'chat:message', (m) => m.body === 'hello from B');
+    const toAlice = nextChatMessage(onA, (m) => m.body === 'hello from B');
     await ok(bobOnB, 'chat:send', { body: 'hello from B' });
     expect((await toAlice).author.displayName).toBe('Bob on B');
 

@@ -58,7 +58,7 @@ export class ClassInteraction {
     this.joined = joined;
     this.staff = joined.role === 'teacher' || joined.role === 'admin';
     this.myId = joined.user.id;
-    this.#listen(E.chatMessage, (m: ChatMessage) => this.#onChat(m));
+    this.#listen(E.chatMessages, (batch: ChatMessage[]) => this.#onChat(...batch));
     this.#listen(E.chatDeleted, ({ messageId }: { messageId: string }) => {
       this.messages = this.messages.map((m) => (m.id === messageId ? { ...m, body: '', deleted: true } : m));
     });
@@ -246,10 +246,13 @@ export class ClassInteraction {
     if (this.tab !== tab) this.unread[tab] += 1;
   }
 
-  #onChat(m: ChatMessage): void {
-    if (this.messages.some((x) => x.id === m.id)) return;
-    this.messages = [...this.messages, m];
-    if (m.author.id !== this.myId) this.#bump('chat');
+  /** New messages (oldest first; a busy chat sends several at once): one update of the list for the batch. */
+  #onChat(...batch: ChatMessage[]): void {
+    const known = new Set(this.messages.map((x) => x.id));
+    const fresh = batch.filter((m) => !known.has(m.id) && known.add(m.id));
+    if (fresh.length === 0) return;
+    this.messages = [...this.messages, ...fresh];
+    for (const m of fresh) if (m.author.id !== this.myId) this.#bump('chat');
   }
 
   #onQuestion(q: Question): void {
