@@ -18,6 +18,7 @@ import { FfmpegProgressParser } from '../server/hls/progress.ts';
 import { launchChromium } from '../tests/helpers/browser.ts';
 import { startTestServer } from '../tests/helpers/server.ts';
 import { createLiveClass } from '../tests/sfu/fixtures.ts';
+import { CLOCK_CANVAS, clockReader } from './_frame-clock.ts';
 
 const CLK_TICKS = 100; // Linux USER_HZ
 
@@ -67,54 +68,6 @@ async function encodeBench(): Promise<{ speed: number; cpuPercent: number; secon
   }
 }
 
-const CLOCK_CANVAS = `
-window.__clockStream = () => {
-  const canvas = document.createElement('canvas');
-  canvas.width = 1280; canvas.height = 720;
-  const g = canvas.getContext('2d');
-  let n = 0;
-  const draw = () => {
-    n++;
-    g.fillStyle = 'hsl(' + (n * 3) % 360 + ',50%,40%)'; g.fillRect(0, 0, 1280, 720);
-    g.fillStyle = '#ddd'; g.fillRect((n * 12) % 1280, 420, 120, 120);
-    const t = (performance.timeOrigin + performance.now()) >>> 0;
-    for (let i = 0; i < 32; i++) {
-      g.fillStyle = (t >>> (31 - i)) & 1 ? '#fff' : '#000';
-      g.fillRect(40 + (i % 16) * 75, 40 + Math.floor(i / 16) * 150, 75, 150);
-    }
-  };
-  draw();
-  setInterval(draw, 1000 / 30);
-  return canvas.captureStream(30);
-};`;
-
-/** Reads the drawn time from each presented frame; HLS latency is seconds, so samples up to 30 s count. */
-const CLOCK_READER = `
-window.__readClock = (video) => {
-  const canvas = document.createElement('canvas');
-  const g = canvas.getContext('2d', { willReadFrequently: true });
-  const samples = [];
-  let recording = false;
-  const onFrame = (now, meta) => {
-    const w = meta.width, h = meta.height;
-    if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
-    g.drawImage(video, 0, 0, w, h);
-    const px = g.getImageData(0, 0, w, h).data;
-    let t = 0;
-    for (let i = 0; i < 32; i++) {
-      const x = Math.round(((40 + (i % 16) * 75 + 37) / 1280) * w);
-      const y = Math.round(((40 + Math.floor(i / 16) * 150 + 75) / 720) * h);
-      const o = (y * w + x) * 4;
-      t = t * 2 + (0.299 * px[o] + 0.587 * px[o + 1] + 0.114 * px[o + 2] > 128 ? 1 : 0);
-    }
-    const latency = (((performance.timeOrigin + now) >>> 0) - t) >>> 0;
-    if (recording && latency < 30000) samples.push(latency);
-    video.requestVideoFrameCallback(onFrame);
-  };
-  video.requestVideoFrameCallback(onFrame);
-  return { start() { recording = true; samples.length = 0; }, stop() { recording = false; return samples.slice(); } };
-};`;
-
 async function latencyBench(seconds: number): Promise<{ p50: number; p95: number; frames: number; mean: number }> {
   const [browser, server] = await Promise.all([launchChromium(), startTestServer({ app: 'build' })]);
   try {
@@ -124,7 +77,7 @@ async function latencyBench(seconds: number): Promise<{ p50: number; p95: number
       const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
       await context.addCookies([{ name, value, url: server.url }]);
       await context.addInitScript(CLOCK_CANVAS);
-      await context.addInitScript(CLOCK_READER);
+      await context.addInitScript(clockReader(30_000)); // HLS latency is seconds
       return context;
     };
     const teacherContext = await contextFor(f.teacher.client.cookieHeader);
@@ -170,7 +123,7 @@ async function latencyBench(seconds: number): Promise<{ p50: number; p95: number
       await student.waitForTimeout(Math.min(5, seconds - s) * 1000);
     }
     process.stderr.write(', done\n');
-    const samples = ((await student.evaluate(() => (window as any).__reader.stop())) as number[]).sort((a, b) => a - b);
+    const samples = ((await student.evaluate(() => (window as any).__reader.stop())) as { samples: number[] }).samples.sort((a, b) => a - b);
     const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? NaN;
     return { p50: at(0.5), p95: at(0.95), frames: samples.length, mean: Math.round(samples.reduce((a, b) => a + b, 0) / Math.max(1, samples.length)) };
   } finally {

@@ -20,6 +20,7 @@ import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../tests/helpers/browser.ts';
 import { startTestServer, type TestServer } from '../tests/helpers/server.ts';
 import { createLiveClass } from '../tests/sfu/fixtures.ts';
+import { CLOCK_CANVAS, clockReader } from './_frame-clock.ts';
 
 interface PathResult {
   p50: number;
@@ -115,67 +116,6 @@ function breakdown(sender: [Counters, Counters], receiver: [Counters, Counters])
 
 const WARMUP_S = 6;
 
-/**
- * Runs in the page: a 1280x720 canvas stream at 30 fps. Each frame shows moving content (so the encoder works
- * as with a real camera) and the drawing time (ms since the epoch, low 32 bits) as two rows of 16 blocks.
- */
-const CLOCK_CANVAS = `
-window.__clockStream = () => {
-  const canvas = document.createElement('canvas');
-  canvas.width = 1280; canvas.height = 720;
-  const g = canvas.getContext('2d');
-  let n = 0;
-  const draw = () => {
-    n++;
-    const grad = g.createLinearGradient(0, 0, 1280, 720);
-    grad.addColorStop(0, 'hsl(' + (n * 3) % 360 + ',60%,45%)');
-    grad.addColorStop(1, 'hsl(' + (n * 3 + 120) % 360 + ',60%,35%)');
-    g.fillStyle = grad; g.fillRect(0, 0, 1280, 720);
-    g.fillStyle = '#ddd'; g.fillRect((n * 12) % 1280, 420, 120, 120);
-    const t = (performance.timeOrigin + performance.now()) >>> 0;
-    for (let i = 0; i < 32; i++) {
-      g.fillStyle = (t >>> (31 - i)) & 1 ? '#fff' : '#000';
-      g.fillRect(40 + (i % 16) * 75, 40 + Math.floor(i / 16) * 150, 75, 150);
-    }
-  };
-  draw();
-  setInterval(draw, 1000 / 30);
-  return canvas.captureStream(30);
-};
-`;
-
-/** Runs in the page: reads the time from every presented frame of `video` and records now - sent. */
-const CLOCK_READER = `
-window.__readClock = (video) => {
-  const canvas = document.createElement('canvas');
-  const g = canvas.getContext('2d', { willReadFrequently: true });
-  const samples = [];
-  let size = [0, 0];
-  let recording = false;
-  const onFrame = (now, meta) => {
-    const w = meta.width, h = meta.height;
-    if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
-    g.drawImage(video, 0, 0, w, h);
-    const px = g.getImageData(0, 0, w, h).data;
-    let t = 0;
-    for (let i = 0; i < 32; i++) {
-      const x = Math.round(((40 + (i % 16) * 75 + 37) / 1280) * w);
-      const y = Math.round(((40 + Math.floor(i / 16) * 150 + 75) / 720) * h);
-      const o = (y * w + x) * 4;
-      const lum = 0.299 * px[o] + 0.587 * px[o + 1] + 0.114 * px[o + 2];
-      t = (t * 2) + (lum > 128 ? 1 : 0);
-    }
-    const here = (performance.timeOrigin + now) >>> 0;
-    const latency = (here - t) >>> 0;
-    if (recording && latency < 5000) samples.push(latency);
-    size = [w, h];
-    video.requestVideoFrameCallback(onFrame);
-  };
-  video.requestVideoFrameCallback(onFrame);
-  return { start() { recording = true; samples.length = 0; }, stop() { recording = false; return { samples: samples.slice(), size }; } };
-};
-`;
-
 function summarise(samples: number[], size: [number, number], why: Breakdown): PathResult {
   const sorted = [...samples].sort((a, b) => a - b);
   const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
@@ -227,7 +167,7 @@ async function sfuPath(browser: Browser, server: TestServer, seconds: number, wi
       const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, deviceScaleFactor: scale });
       await context.addCookies([{ name, value, url: server.url }]);
       await context.addInitScript(CLOCK_CANVAS);
-      await context.addInitScript(CLOCK_READER);
+      await context.addInitScript(clockReader(5000));
       await context.addInitScript(RECORD_PEER_CONNECTIONS);
       return context;
     };
@@ -258,7 +198,7 @@ async function p2pPath(browser: Browser, server: TestServer, seconds: number, wi
   // The receiver renders like the classroom's: same scale factor, the video as wide as the classroom's player.
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, deviceScaleFactor: RECEIVER_SCALE });
   await context.addInitScript(CLOCK_CANVAS);
-  await context.addInitScript(CLOCK_READER);
+  await context.addInitScript(clockReader(5000));
   await context.addInitScript(RECORD_PEER_CONNECTIONS);
   const page = await context.newPage();
   await page.goto(`${server.url}/health`);
