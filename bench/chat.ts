@@ -1,28 +1,35 @@
 // Chat delivery in one big class: N socket.io clients (teacher + students) joined to one live class on one
 // server process, the teacher and students sending at a fixed total rate for a while. Measures the delivery
 // latency (send -> every client's receipt) and the messages lost (accepted by the server but not delivered
-// to every client). Options: --clients 2000 --rate 50 --duration 30 (or BENCH_CLIENTS/BENCH_RATE/BENCH_DURATION).
+// to every client). Options: --clients 2000 --rate 50 --duration 30 --workers <cores> (or BENCH_CLIENTS/
+// BENCH_RATE/BENCH_DURATION/BENCH_WORKERS).
 //
-// The server runs in its own process (as in production); the clients share this one, so on a small machine
-// the measuring side competes for CPU with the server: the figures are an upper bound on the latency.
+// The server runs in its own process (as in production). The clients are split over --workers threads of this
+// process (bench/_chat-clients.ts), each with its own socket.io connections: a real audience runs on as many
+// machines as people, and one thread would receive each broadcast one client after another (~25 us each), so
+// the last client's latency would include the load generator's own queue. Per message, the first receipt and
+// the first-to-last spread are reported too (the server itself also writes a broadcast to its sockets one
+// after another). On a small machine the measuring side still competes for CPU with the server: the figures
+// are an upper bound on the latency.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { io as connect, type Socket } from 'socket.io-client';
+import { Worker } from 'node:worker_threads';
 import { generateSessionToken, sessionIdFromToken, SESSION_COOKIE } from '../server/auth/session-store.ts';
-import type { ChatMessage } from '../server/contracts/interaction.ts';
-import type { Ack } from '../server/contracts/realtime.ts';
 import { openDatabase } from '../server/db/client.ts';
 import { sessions, users } from '../server/db/schema.ts';
 import { createScratchDatabase } from '../tests/helpers/databases.ts';
 import { insertClass } from '../tests/helpers/live-class.ts';
 import { serverEnv, ServerProcess } from '../tests/helpers/server-process.ts';
+import { epochNow, SendStatus, type ChatClientsWorkerData, type FromWorker, type ToWorker, type WorkerResults } from './_chat-clients.ts';
 
 interface Options {
   clients: number;
   rate: number;
   duration: number;
+  /** Threads the clients are spread over. */
+  workers: number;
   /** Share of the messages the teacher sends (the rest: random students). */
   teacherShare: number;
 }
@@ -39,7 +46,7 @@ export interface ChatBenchResult {
 function options(args: string[]): Options {
   const { values } = parseArgs({
     args,
-    options: { clients: { type: 'string' }, rate: { type: 'string' }, duration: { type: 'string' } },
+    options: { clients: { type: 'string' }, rate: { type: 'string' }, duration: { type: 'string' }, workers: { type: 'string' } },
     strict: true,
   });
   const num = (v: string | undefined, env: string, fallback: number) => {
@@ -47,10 +54,12 @@ function options(args: string[]): Options {
     if (!Number.isFinite(n) || n <= 0) throw new Error(`${env.toLowerCase().replace('bench_', '--')} must be a positive number`);
     return n;
   };
+  const clients = Math.floor(num(values.clients, 'BENCH_CLIENTS', 2000));
   return {
-    clients: Math.floor(num(values.clients, 'BENCH_CLIENTS', 2000)),
+    clients,
     rate: num(values.rate, 'BENCH_RATE', 50),
     duration: num(values.duration, 'BENCH_DURATION', 30),
+    workers: Math.min(clients, Math.max(1, Math.floor(num(values.workers, 'BENCH_WORKERS', os.availableParallelism())))),
     teacherShare: 0.05,
   };
 }
@@ -107,13 +116,68 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
+/** One client thread, with a way to await its next message of a given type. */
+interface ClientThread {
+  worker: Worker;
+  /** Global index of its first client (clients are split in contiguous slices; the teacher is client 0). */
+  first: number;
+  clients: number;
+  post(message: ToWorker, transfer?: ArrayBuffer[]): void;
+  next<T extends FromWorker['type']>(type: T): Promise<Extract<FromWorker, { type: T }>>;
+}
+
+function startClientThread(data: ChatClientsWorkerData, first: number): ClientThread {
+  const worker = new Worker(new URL('./_chat-clients.ts', import.meta.url), { workerData: data });
+  const waiting = new Map<string, Array<{ resolve: (m: FromWorker) => void; reject: (e: Error) => void }>>();
+  const failAll = (error: Error) => {
+    for (const list of waiting.values()) for (const w of list) w.reject(error);
+    waiting.clear();
+  };
+  worker.on('message', (message: FromWorker) => {
+    if (message.type === 'log') return log(message.message);
+    const waiter = waiting.get(message.type)?.shift();
+    waiter?.resolve(message);
+  });
+  worker.on('error', (error) => failAll(error));
+  worker.on('exit', (code) => failAll(new Error(`client thread ${data.index} exited (code ${code})`)));
+  return {
+    worker,
+    first,
+    clients: data.cookies.length,
+    post: (message, transfer = []) => worker.postMessage(message, transfer),
+    next: (type) =>
+      new Promise((resolve, reject) => {
+        const list = waiting.get(type) ?? [];
+        list.push({ resolve: resolve as (m: FromWorker) => void, reject });
+        waiting.set(type, list);
+      }),
+  };
+}
+
+/**
+ * Offset of a thread's clock against this one (ms), from the ping with the shortest round trip: the thread's
+ * reading minus the midpoint of ours. Latencies mix a sender's and a receiver's clock, so this should be tiny.
+ */
+async function clockOffset(thread: ClientThread): Promise<number> {
+  let best = { rtt: Infinity, offset: NaN };
+  for (let id = 0; id < 20; id++) {
+    const before = epochNow();
+    const reply = thread.next('clock');
+    thread.post({ type: 'clock', id });
+    const { at } = await reply;
+    const after = epochNow();
+    if (after - before < best.rtt) best = { rtt: after - before, offset: at - (before + after) / 2 };
+  }
+  return best.offset;
+}
+
 export default async function chatBench(args: string[]): Promise<ChatBenchResult> {
   const opts = options(args);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-bench-chat-'));
-  log(`${opts.clients} clients, ${opts.rate} msg/s for ${opts.duration} s`);
+  log(`${opts.clients} clients over ${opts.workers} thread(s), ${opts.rate} msg/s for ${opts.duration} s`);
   const scratch = await createScratchDatabase();
   let server: ServerProcess | undefined;
-  const sockets: Socket[] = [];
+  const threads: ClientThread[] = [];
   try {
     // The server as in production (but on loopback, free ports, one worker), logging only warnings.
     server = await ServerProcess.start({ ...serverEnv({ dataDir, databaseUrl: scratch.url }), NODE_ENV: 'production', LOG_LEVEL: 'warn' });
@@ -121,87 +185,37 @@ export default async function chatBench(args: string[]): Promise<ChatBenchResult
     const { classId, cookies } = await seedClass(scratch.url, dataDir, opts.clients - 1);
     log(`seeded ${cookies.length} people and their sessions`);
 
-    // Delivery bookkeeping: latency samples, and per message how many clients received it.
+    // Every thread connects and joins its slice in waves (100 handshakes at a time in all).
     const expectedMessages = Math.ceil(opts.rate * opts.duration) + 10;
-    const latencies = new Float64Array(expectedMessages * opts.clients);
-    let samples = 0;
-    const sentAt = new Map<number, number>();
-    const received = new Uint32Array(expectedMessages);
-    const receivedBy = new Map<Socket, number>();
-    let stray = 0;
-    let batches = 0;
-    const onMessage = (m: ChatMessage) => {
-      const match = /^bench (\d+)$/.exec(m.body);
-      const seq = match ? Number(match[1]) : -1;
-      const at = sentAt.get(seq);
-      if (at === undefined) return void stray++;
-      received[seq]!++;
-      if (samples < latencies.length) latencies[samples++] = now() - at;
-    };
-
-    // Connect and join in waves, so that the server is not hit by every handshake at once. A client that
-    // fails to join or drops later stays counted: what it does not receive is lost.
     const started = now();
-    const wave = 100;
-    let joinFailures = 0;
-    let disconnects = 0;
-    for (let i = 0; i < cookies.length; i += wave) {
-      const batch = cookies.slice(i, i + wave).map(async (cookie) => {
-        const socket = connect(server!.url, { path: '/socket.io', transports: ['websocket'], extraHeaders: { cookie }, reconnection: false, forceNew: true });
-        sockets.push(socket);
-        receivedBy.set(socket, 0);
-        // A busy chat arrives in batches: every message in one counts, timed from its own send.
-        socket.on('chat:messages', (batch: ChatMessage[]) => {
-          receivedBy.set(socket, receivedBy.get(socket)! + batch.length);
-          for (const m of batch) onMessage(m);
-          batches++;
-        });
-        socket.on('disconnect', () => void disconnects++);
-        await new Promise<void>((resolve, reject) => {
-          socket.once('connect', () => resolve());
-          socket.once('connect_error', reject);
-        });
-        const ack = (await socket.timeout(60_000).emitWithAck('class:join', { classId })) as Ack<unknown>;
-        if (!ack.ok) throw new Error(`join failed: ${ack.error.message}`);
-      });
-      for (const outcome of await Promise.allSettled(batch)) {
-        if (outcome.status === 'rejected') {
-          joinFailures++;
-          if (joinFailures <= 3) log(`a client failed to join: ${String(outcome.reason)}`);
-        }
-      }
-      if ((i / wave) % 4 === 0 || i + wave >= cookies.length) log(`connected ${Math.min(i + wave, cookies.length)}/${cookies.length}`);
+    const wave = Math.max(1, Math.ceil(100 / opts.workers));
+    for (let index = 0, first = 0; index < opts.workers; index++) {
+      const count = Math.floor(cookies.length / opts.workers) + (index < cookies.length % opts.workers ? 1 : 0);
+      threads.push(startClientThread({ index, url: server.url, classId, cookies: cookies.slice(first, first + count), expectedMessages, wave }, first));
+      first += count;
     }
-    log(`all joined in ${((now() - started) / 1000).toFixed(1)} s; sending`);
+    await Promise.all(threads.map((t) => t.next('joined')));
+    const clients = threads.reduce((n, t) => n + t.clients, 0);
+    const clockOffsets = [];
+    for (const t of threads) clockOffsets.push(await clockOffset(t));
+    log(`all joined in ${((now() - started) / 1000).toFixed(1)} s; thread clock offsets ${clockOffsets.map((o) => `${(o * 1000).toFixed(0)} us`).join(', ')}; sending`);
     await sleep(1000);
 
-    // Fixed total rate: every tick sends what the schedule owes by now, each from a random sender.
+    // Fixed total rate: every tick sends what the schedule owes by now, each from a random sender; the thread
+    // that owns the sender stamps the send time and emits it.
+    const ownerOf = (client: number) => threads.findLast((t) => t.first <= client)!;
     let seq = 0;
-    let accepted = 0;
-    const refused = new Map<string, number>();
-    const pending: Promise<void>[] = [];
     const sendStart = now();
-    const cpuBefore = { bench: process.cpuUsage(), server: cpuSecondsOf(server.child.pid) };
+    const cpuBefore = { bench: process.cpuUsage(), main: process.threadCpuUsage(), server: cpuSecondsOf(server.child.pid) };
+    for (const t of threads) t.post({ type: 'start' });
     const total = Math.round(opts.rate * opts.duration);
     let lastReport = sendStart;
     while (seq < total) {
       const owed = Math.min(total, Math.floor(((now() - sendStart) / 1000) * opts.rate) + 1);
       while (seq < owed) {
-        const mine = seq++;
-        const sender = Math.random() < opts.teacherShare ? sockets[0]! : sockets[1 + Math.floor(Math.random() * (sockets.length - 1))] ?? sockets[0]!;
-        sentAt.set(mine, now());
-        pending.push(
-          (sender.timeout(30_000).emitWithAck('chat:send', { body: `bench ${mine}` }) as Promise<Ack<ChatMessage>>).then(
-            (ack) => {
-              if (ack.ok) accepted++;
-              else {
-                refused.set(ack.error.code, (refused.get(ack.error.code) ?? 0) + 1);
-                sentAt.delete(mine);
-              }
-            },
-            () => void refused.set('timeout', (refused.get('timeout') ?? 0) + 1),
-          ),
-        );
+        const sender = Math.random() < opts.teacherShare || clients === 1 ? 0 : 1 + Math.floor(Math.random() * (clients - 1));
+        const owner = ownerOf(sender);
+        owner.post({ type: 'send', seq: seq++, sender: sender - owner.first });
       }
       if (now() - lastReport > 5000) {
         lastReport = now();
@@ -209,45 +223,100 @@ export default async function chatBench(args: string[]): Promise<ChatBenchResult
       }
       await sleep(10);
     }
-    await Promise.all(pending);
+    // Every send's outcome (acks), then the messages every client must get: accepted ones and unanswered ones
+    // (the server may have broadcast them), as before.
+    const sent = await Promise.all(
+      threads.map((t) => {
+        const reply = t.next('sent');
+        t.post({ type: 'finish-sending' });
+        return reply;
+      }),
+    );
+    const status = new Uint8Array(expectedMessages);
+    const refused = new Map<string, number>();
+    for (const s of sent) {
+      s.status.forEach((v, k) => void (v !== SendStatus.none && (status[k] = v)));
+      for (const [code, n] of Object.entries(s.refused)) refused.set(code, (refused.get(code) ?? 0) + n);
+    }
+    const counted = Uint32Array.from(status.keys()).filter((k) => status[k] === SendStatus.accepted || status[k] === SendStatus.timeout);
+    const accepted = status.filter((v) => v === SendStatus.accepted).length;
     // Let the last broadcasts arrive.
-    const drainUntil = now() + 10_000;
-    const complete = () => [...sentAt.keys()].every((k) => received[k] === sockets.length);
-    while (now() < drainUntil && !complete()) await sleep(100);
+    const until = epochNow() + 10_000;
+    const results: WorkerResults[] = await Promise.all(
+      threads.map(async (t) => {
+        const reply = t.next('results');
+        t.post({ type: 'drain', counted, accepted, until });
+        return (await reply).results;
+      }),
+    );
     const sendSeconds = (now() - sendStart) / 1000;
     const benchCpu = process.cpuUsage(cpuBefore.bench);
+    const mainCpu = process.threadCpuUsage(cpuBefore.main);
+    const cores = (cpuSeconds: number) => Math.round((cpuSeconds / sendSeconds) * 100) / 100;
     const cpu = {
-      benchProcess: Math.round(((benchCpu.user + benchCpu.system) / 1e6 / sendSeconds) * 100) / 100,
-      serverProcess: Math.round(((cpuSecondsOf(server.child.pid) - cpuBefore.server) / sendSeconds) * 100) / 100,
+      /** The whole bench process: the main thread and every client thread. */
+      benchProcess: cores((benchCpu.user + benchCpu.system) / 1e6),
+      benchMainThread: cores((mainCpu.user + mainCpu.system) / 1e6),
+      benchClientThreads: results.map((r) => cores(r.cpuSeconds)),
+      serverProcess: cores(cpuSecondsOf(server.child.pid) - cpuBefore.server),
       loadAverage: os.loadavg()[0] ?? NaN,
     };
-    // Lost on the clients that stayed connected (a dropped client misses everything after it dropped).
-    let lostOnConnected = 0;
-    for (const [socket, count] of receivedBy) if (socket.connected) lostOnConnected += accepted - count;
 
+    // Everything over ALL clients, as if they were in one thread.
+    const received = new Uint32Array(expectedMessages);
+    for (const r of results) r.received.forEach((n, k) => void (received[k]! += n));
     let lost = 0;
-    for (const k of sentAt.keys()) lost += sockets.length - received[k]!;
-    const sorted = latencies.slice(0, samples).sort();
+    for (const k of counted) lost += clients - received[k]!;
+    const samples = results.reduce((n, r) => n + r.latencies.length, 0);
+    const sorted = new Float64Array(samples);
+    results.reduce((offset, r) => (sorted.set(r.latencies, offset), offset + r.latencies.length), 0);
+    sorted.sort();
+    // Per message, over all clients: the first receipt (the server's part, nearly free of the clients' own
+    // queueing) and the spread from first to last receipt (what the audience's processing adds).
+    const firstReceipts = new Float64Array(counted.length);
+    const spreads = new Float64Array(counted.length);
+    counted.forEach((k, i) => {
+      const first = Math.min(...results.map((r) => r.first[k]!));
+      firstReceipts[i] = first;
+      spreads[i] = Math.max(...results.map((r) => r.last[k]!)) - first;
+    });
+    firstReceipts.sort();
+    spreads.sort();
+    const sum = <K extends 'batches' | 'stray' | 'joinFailures' | 'disconnects' | 'lostOnConnected'>(key: K) => results.reduce((n, r) => n + r[key], 0);
+    const batches = sum('batches');
+    const joinFailures = sum('joinFailures');
+    const disconnects = sum('disconnects');
+    const lostOnConnected = sum('lostOnConnected');
+    for (const e of results.flatMap((r) => r.joinErrors).slice(0, 3)) log(`a client failed to join: ${e}`);
     const round = (n: number) => Math.round(n * 10) / 10;
+    const clientsPerWorker = threads.map((t) => t.clients);
     const result: ChatBenchResult = {
-      clients: sockets.length,
+      clients,
       rate: opts.rate,
       p50: round(percentile(sorted, 50)),
       p99: round(percentile(sorted, 99)),
       lost,
       max: round(sorted[sorted.length - 1] ?? NaN),
+      /** Per message: its first receipt by any client, and the spread from first to last receipt (ms). */
+      firstReceipt: { p50: round(percentile(firstReceipts, 50)), p99: round(percentile(firstReceipts, 99)) },
+      receiptSpread: { p50: round(percentile(spreads, 50)), p99: round(percentile(spreads, 99)) },
       durationSeconds: opts.duration,
+      /** Threads of this process the clients were spread over (contiguous slices; the teacher in the first). */
+      workers: threads.length,
+      clientsPerWorker,
+      /** Each client thread's clock minus the main thread's (ms), measured before sending: latencies mix clocks. */
+      clockOffsetsMs: clockOffsets.map((o) => Math.round(o * 1000) / 1000),
       messagesSent: total,
       messagesAccepted: accepted,
       refused: Object.fromEntries(refused),
       deliveries: samples,
       /** Chat events received by all clients: deliveries / batches is the mean batch size. */
       batches,
-      strayMessages: stray,
+      strayMessages: sum('stray'),
       joinFailures,
       disconnects,
       lostOnConnectedClients: lostOnConnected,
-      /** Cores used during the send window by each process, and the machine's 1-min load average. */
+      /** Cores used during the send window by each process (and the bench's threads), and the machine's 1-min load average. */
       cpu,
       sendSeconds: round(sendSeconds),
       cpus: os.cpus().length,
@@ -260,23 +329,27 @@ export default async function chatBench(args: string[]): Promise<ChatBenchResult
       clients: result.clients,
       'rate (msg/s)': result.rate,
       'duration (s)': opts.duration,
+      'client threads': `${threads.length} (${clientsPerWorker.join(' + ')})`,
       'accepted / sent': `${accepted} / ${total}`,
       deliveries: samples,
       'events (batches)': batches,
       'p50 (ms)': result.p50,
       'p99 (ms)': result.p99,
       'max (ms)': result.max,
+      'first receipt p50 / p99 (ms)': `${round(percentile(firstReceipts, 50))} / ${round(percentile(firstReceipts, 99))}`,
+      'first-to-last spread p50 / p99 (ms)': `${round(percentile(spreads, 50))} / ${round(percentile(spreads, 99))}`,
       lost,
       'join failures': joinFailures,
       disconnects,
       'lost (connected clients)': lostOnConnected,
       'cores used: bench / server': `${cpu.benchProcess} / ${cpu.serverProcess}`,
+      'bench threads: main / clients': `${cpu.benchMainThread} / ${cpu.benchClientThreads.join(' + ')}`,
       'load average': cpu.loadAverage.toFixed(1),
     });
     console.log(`written to bench/results/chat.json`);
     return result;
   } finally {
-    for (const s of sockets) s.disconnect();
+    await Promise.all(threads.map((t) => t.worker.terminate()));
     await server?.stop();
     await scratch.drop();
     fs.rmSync(dataDir, { recursive: true, force: true });
