@@ -4,9 +4,10 @@
 
 /**
  * Runs in the page: a 1280x720 canvas stream at 30 fps. Each frame shows moving content (so the encoder works
- * as with a real camera) and the drawing time (ms since the epoch, low 32 bits) as two rows of 16 blocks.
+ * as with a real camera; the WebRTC bench uses a gradient, the HLS bench a flat colour that survives the
+ * lowest rung) and the drawing time (ms since the epoch, low 32 bits) as two rows of 16 blocks.
  */
-export const CLOCK_CANVAS = `
+export const clockCanvas = (background: 'gradient' | 'solid'): string => `
 window.__clockStream = () => {
   const canvas = document.createElement('canvas');
   canvas.width = 1280; canvas.height = 720;
@@ -14,10 +15,15 @@ window.__clockStream = () => {
   let n = 0;
   const draw = () => {
     n++;
-    const grad = g.createLinearGradient(0, 0, 1280, 720);
-    grad.addColorStop(0, 'hsl(' + (n * 3) % 360 + ',60%,45%)');
-    grad.addColorStop(1, 'hsl(' + (n * 3 + 120) % 360 + ',60%,35%)');
-    g.fillStyle = grad; g.fillRect(0, 0, 1280, 720);
+    if (${background === 'gradient'}) {
+      const grad = g.createLinearGradient(0, 0, 1280, 720);
+      grad.addColorStop(0, 'hsl(' + (n * 3) % 360 + ',60%,45%)');
+      grad.addColorStop(1, 'hsl(' + (n * 3 + 120) % 360 + ',60%,35%)');
+      g.fillStyle = grad;
+    } else {
+      g.fillStyle = 'hsl(' + (n * 3) % 360 + ',50%,40%)';
+    }
+    g.fillRect(0, 0, 1280, 720);
     g.fillStyle = '#ddd'; g.fillRect((n * 12) % 1280, 420, 120, 120);
     const t = (performance.timeOrigin + performance.now()) >>> 0;
     for (let i = 0; i < 32; i++) {

@@ -18,7 +18,7 @@ import { FfmpegProgressParser } from '../server/hls/progress.ts';
 import { launchChromium } from '../tests/helpers/browser.ts';
 import { startTestServer } from '../tests/helpers/server.ts';
 import { createLiveClass } from '../tests/sfu/fixtures.ts';
-import { CLOCK_CANVAS, clockReader } from './_frame-clock.ts';
+import { clockCanvas, clockReader } from './_frame-clock.ts';
 
 const CLK_TICKS = 100; // Linux USER_HZ
 
@@ -76,7 +76,7 @@ async function latencyBench(seconds: number): Promise<{ p50: number; p95: number
       const [name, value] = cookie.split('=') as [string, string];
       const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
       await context.addCookies([{ name, value, url: server.url }]);
-      await context.addInitScript(CLOCK_CANVAS);
+      await context.addInitScript(clockCanvas('solid'));
       await context.addInitScript(clockReader(30_000)); // HLS latency is seconds
       return context;
     };

@@ -20,7 +20,7 @@ import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../tests/helpers/browser.ts';
 import { startTestServer, type TestServer } from '../tests/helpers/server.ts';
 import { createLiveClass } from '../tests/sfu/fixtures.ts';
-import { CLOCK_CANVAS, clockReader } from './_frame-clock.ts';
+import { clockCanvas, clockReader } from './_frame-clock.ts';
 
 interface PathResult {
   p50: number;
@@ -166,7 +166,7 @@ async function sfuPath(browser: Browser, server: TestServer, seconds: number, wi
       // deviceScaleFactor 2: the student's video is shown at > 420 device pixels high, so it asks for 720p.
       const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, deviceScaleFactor: scale });
       await context.addCookies([{ name, value, url: server.url }]);
-      await context.addInitScript(CLOCK_CANVAS);
+      await context.addInitScript(clockCanvas('gradient'));
       await context.addInitScript(clockReader(5000));
       await context.addInitScript(RECORD_PEER_CONNECTIONS);
       return context;
@@ -197,7 +197,7 @@ async function sfuPath(browser: Browser, server: TestServer, seconds: number, wi
 async function p2pPath(browser: Browser, server: TestServer, seconds: number, withAudio: boolean, shownWidth: number): Promise<PathResult> {
   // The receiver renders like the classroom's: same scale factor, the video as wide as the classroom's player.
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, deviceScaleFactor: RECEIVER_SCALE });
-  await context.addInitScript(CLOCK_CANVAS);
+  await context.addInitScript(clockCanvas('gradient'));
   await context.addInitScript(clockReader(5000));
   await context.addInitScript(RECORD_PEER_CONNECTIONS);
   const page = await context.newPage();
