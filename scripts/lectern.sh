@@ -26,7 +26,13 @@ case "$cmd" in
   dev)   exec node --watch-path=server server/main.ts --dev "$@" ;;
   build) build_app ;;
   seed)  exec node scripts/seed.ts "$@" ;;
-  test)  build_app; exec node_modules/.bin/vitest run "$@" ;;
+  test)
+    build_app
+    rc=0
+    node_modules/.bin/vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json "$@" || rc=$?
+    # One plain closing line that any CI reader understands.
+    node -e 'const r=JSON.parse(require("fs").readFileSync("test-results/vitest.json","utf8"));console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests+r.numTodoTests} skipped`)' || true
+    exit $rc ;;
   bench) build_app; exec node bench/run.ts "$@" ;;
   *) echo "lectern: unknown command '$cmd' (start|dev|build|seed|test|bench)" >&2; exit 2 ;;
 esac
