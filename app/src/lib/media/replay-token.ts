@@ -1,0 +1,8 @@
+// A fresh signed token for a recording's media, for HlsPlayer's refreshToken (tokens are short-lived).
+import type { ReplayView } from '@lectern/contracts/media';
+import { api } from '#lib/api/client.ts';
+
+export async function freshReplayToken(recordingId: string): Promise<string> {
+  const fresh = await api<ReplayView>(`/media/recordings/${recordingId}`);
+  return new URL(fresh.recording.playlistUrl ?? '', location.href).searchParams.get('token') ?? '';
+}
