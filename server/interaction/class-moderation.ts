@@ -22,10 +22,6 @@ export class ClassModeration {
     return new Set(rows.map((r) => r.kind));
   }
 
-  async isRemoved(classId: string, userId: string): Promise<boolean> {
-    return (await this.restrictionsOf(classId, userId)).has('removed');
-  }
-
   /** Mutes or unmutes; true when this changed something. */
   async setMuted(classId: string, userId: string, muted: boolean, by: string): Promise<boolean> {
     await this.#assertStudent(classId, userId);

@@ -72,6 +72,8 @@ function attachSignalling(member: ClassMember, services: Services): () => void {
   const offs: (() => void)[] = [];
   let peer: ClassroomPeer | undefined;
   let detachRoom: (() => void) | undefined;
+  /** Set by the member's cleanup: a request still awaiting must not create a peer nobody will close. */
+  let left = false;
 
   const on = <S extends z.ZodType, R>(event: string, schema: S, handler: (data: z.infer<S>) => Promise<R> | R): void => {
     offs.push(onRequest(socket, event, schema, handler, log));
@@ -144,6 +146,7 @@ function attachSignalling(member: ClassMember, services: Services): () => void {
       await liveClasses.setMode(classId, socket.id, 'hls');
       return { mode: 'hls', reason: hlsReason };
     }
+    if (left) throw new RealtimeError('gone', 'You left the class');
     const caps = structuredClone(rtpCapabilities) as unknown as types.RtpCapabilities;
     try {
       // mediasoup's own in-depth check, before anything is created for these capabilities.
@@ -296,6 +299,7 @@ function attachSignalling(member: ClassMember, services: Services): () => void {
   });
 
   return () => {
+    left = true;
     for (const off of offs) off();
     detachRoom?.();
     peer?.close();

@@ -3,7 +3,7 @@
 // parts (the HLS bridge) what to consume, and `close` tells them the class's media is over.
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
-import { SOURCE_KIND, type MediaKind, type MediaSourceName, type SourceInfo } from '../contracts/sfu.ts';
+import { SOURCE_KIND, type MediaKind, type MediaSourceName } from '../contracts/sfu.ts';
 import { RealtimeError } from '../realtime/requests.ts';
 import type { Logger } from '../log.ts';
 import type { WorkerPool } from './worker-pool.ts';
@@ -25,7 +25,7 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
   readonly #webRtcServer: types.WebRtcServer;
   readonly #log: Logger;
   readonly #peers = new Map<string, ClassroomPeer>();
-  readonly #sources = new Map<string, MediaSource & { displayName: string }>();
+  readonly #sources = new Map<string, MediaSource>();
   #closed = false;
 
   static async create(classId: string, workers: WorkerPool, log: Logger): Promise<ClassroomRoom> {
@@ -64,18 +64,7 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
   }
 
   mediaSources(): MediaSource[] {
-    return [...this.#sources.values()].map(({ source, kind, producer, userId }) => ({ source, kind, producer, userId }));
-  }
-
-  sourceInfos(): SourceInfo[] {
-    return [...this.#sources.values()].map((s) => ({
-      producerId: s.producer.id,
-      source: s.source,
-      kind: s.kind,
-      userId: s.userId,
-      displayName: s.displayName,
-      paused: s.producer.paused,
-    }));
+    return [...this.#sources.values()];
   }
 
   addPeer(info: ClassroomPeerInfo): ClassroomPeer {
@@ -103,11 +92,12 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
       initialAvailableOutgoingBitrate: INITIAL_OUTGOING_BITRATE,
       appData: { direction, peerId: peer.id },
     });
+    if (direction === 'send') await transport.setMaxIncomingBitrate(MAX_INCOMING_BITRATE).catch(() => {});
+    // Checked after the last await: a peer that closed meanwhile would hold a transport nobody ever closes.
     if (peer.closed) {
       transport.close();
       throw new RealtimeError('gone', 'You left the class');
     }
-    if (direction === 'send') await transport.setMaxIncomingBitrate(MAX_INCOMING_BITRATE).catch(() => {});
     peer.addTransport(transport);
     return transport;
   }
@@ -136,15 +126,20 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
     } catch (err) {
       throw new RealtimeError('invalid_input', `Cannot publish: ${(err as Error).message}`);
     }
+    // The peer left (or its transport went) while the producer was being made: nothing would ever close it.
+    if (peer.closed || transport.closed) {
+      producer.close();
+      throw new RealtimeError('gone', 'You left the class');
+    }
     peer.addProducer(producer);
-    const mediaSource = { source, kind, producer, userId: peer.userId, displayName: peer.displayName };
+    const mediaSource: MediaSource = { source, kind, producer, userId: peer.userId };
     this.#sources.set(producer.id, mediaSource);
     producer.observer.once('close', () => {
       this.#sources.delete(producer.id);
-      if (!this.#closed) this.emit('sourceremove', { source, kind, producer, userId: peer.userId });
+      if (!this.#closed) this.emit('sourceremove', mediaSource);
     });
     this.#log.info({ userId: peer.userId, source, kind, producerId: producer.id }, 'source published');
-    this.emit('sourceadd', { source, kind, producer, userId: peer.userId });
+    this.emit('sourceadd', mediaSource);
     return producer;
   }
 
@@ -175,10 +170,6 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
     }
     peer.addConsumer(consumer);
     return consumer;
-  }
-
-  removePeer(peerId: string): void {
-    this.#peers.get(peerId)?.close();
   }
 
   close(): void {

@@ -28,10 +28,6 @@ export class RoomRegistry extends EventEmitter<RoomRegistryEvents> {
     return this.#rooms.get(classId);
   }
 
-  all(): ClassroomRoom[] {
-    return [...this.#rooms.values()];
-  }
-
   /** The class's room, creating its Router on the least-loaded worker when it has none yet. */
   open(classId: string): Promise<ClassroomRoom> {
     if (this.#closed) return Promise.reject(new Error('The room registry is closed'));

@@ -1,6 +1,7 @@
 // One mediasoup worker per core (configurable), each with a WebRtcServer so that all WebRTC traffic of a
-// worker shares one UDP and one TCP port (firewall-friendly). A worker that dies is replaced; whoever placed
-// routers on it hears `workerdied` and moves its classes.
+// worker shares one UDP and one TCP port (firewall-friendly). A worker that dies is replaced; the routers it
+// carried close with it, which closes their rooms (clients then rejoin on a live worker). `workerdied` and
+// `workerreplaced` tell observers (health, tests).
 import { EventEmitter } from 'node:events';
 import * as mediasoup from 'mediasoup';
 import type { types as ms } from 'mediasoup';
