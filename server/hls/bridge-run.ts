@@ -106,14 +106,15 @@ export class BridgeRun extends EventEmitter<BridgeRunEvents> {
         const consumer = await transport.consume({ producerId: input.producer.id, rtpCapabilities, paused: true });
         streams.push({ name, transport, consumer, port });
       }
+      const sdpStreams: SdpStream[] = streams.map((s) => ({ kind: s.consumer.kind, port: s.port, codec: s.consumer.rtpParameters.codecs[0]! }));
+      const sdpPath = path.join(o.workDir, `run-${o.runId}.sdp`);
+      // Inside the try: a failed write (the recording directory removed, a full disk) must not strand the transports.
+      await fs.writeFile(sdpPath, writeSdp(sdpStreams, o.listenIp));
+      return new BridgeRun(o.runId, sdpPath, streams, o.listenIp, o.keyFrameIntervalMs, o.log);
     } catch (err) {
       for (const t of transports) t.close();
       throw err;
     }
-    const sdpStreams: SdpStream[] = streams.map((s) => ({ kind: s.consumer.kind, port: s.port, codec: s.consumer.rtpParameters.codecs[0]! }));
-    const sdpPath = path.join(o.workDir, `run-${o.runId}.sdp`);
-    await fs.writeFile(sdpPath, writeSdp(sdpStreams, o.listenIp));
-    return new BridgeRun(o.runId, sdpPath, streams, o.listenIp, o.keyFrameIntervalMs, o.log);
   }
 
   private constructor(runId: number, sdpPath: string, streams: RunStream[], listenIp: string, keyFrameIntervalMs: number, log: Logger) {

@@ -36,6 +36,8 @@ export interface RoomSource {
   off(event: 'roomopen', listener: (room: HlsRoom) => void): unknown;
 }
 
+const RECORDING_CLASS_CACHE = 10_000;
+
 export class HlsService {
   readonly tokens: MediaTokens;
   readonly #o: HlsServiceOptions;
@@ -44,6 +46,8 @@ export class HlsService {
   readonly #finalising = new Map<string, Promise<Recording | undefined>>();
   /** Re-checked every few seconds: see server/auth/access-cache.ts for why the lifetime is short. */
   readonly #access = new AccessCache();
+  /** recordingId -> classId, see classOfRecording(). */
+  readonly #recordingClasses = new Map<string, string>();
   #rooms: RoomSource | undefined;
   readonly #onRoomOpen = (room: HlsRoom) => void this.attach(room).catch((err: unknown) => this.#log.error({ err, classId: room.classId }, 'hls bridge failed to start'));
   #closed = false;
@@ -162,7 +166,23 @@ export class HlsService {
 
   async recording(recordingId: string): Promise<Recording | undefined> {
     const [row] = await this.#o.db.select().from(recordings).where(eq(recordings.id, recordingId)).limit(1);
+    if (row) this.#rememberClassOf(row);
     return row;
+  }
+
+  /**
+   * The class a recording belongs to (which never changes), remembered: a replay's segments each need it
+   * for their access check, and asking the database per segment would double that route's queries. A
+   * recording deleted with its class is still refused, by the access check on the class.
+   */
+  async classOfRecording(recordingId: string): Promise<string | undefined> {
+    return this.#recordingClasses.get(recordingId) ?? (await this.recording(recordingId))?.classId;
+  }
+
+  #rememberClassOf(row: Recording): void {
+    // Only a cache: past its bound it starts over.
+    if (this.#recordingClasses.size >= RECORDING_CLASS_CACHE) this.#recordingClasses.clear();
+    this.#recordingClasses.set(row.id, row.classId);
   }
 
   /** Recordings of a class, newest first. */

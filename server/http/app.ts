@@ -28,7 +28,7 @@ export function createHttpApp(services: Services): Hono<AppEnv> {
   app.use('*', secureHeaders({ crossOriginResourcePolicy: false, crossOriginOpenerPolicy: false }));
   // Cookie-authenticated writes only from our own origin (SameSite=Lax covers the rest).
   app.use('/api/*', csrf(services.config.origin ? { origin: services.config.origin } : {}));
-  app.use('*', sessionMiddleware(services));
+  app.use('*', sessionMiddleware(services, { tokenOnly: ['/media/'] }));
 
   app.route('/health', healthRoutes);
   app.route('/api/auth', authRoutes);

@@ -24,12 +24,18 @@ export function clearSessionCookie(c: Context, services: Services): void {
   deleteCookie(c, SESSION_COOKIE, { path: '/', secure: services.config.secureCookies });
 }
 
-export function sessionMiddleware(services: Services): MiddlewareHandler<AppEnv> {
+/**
+ * `tokenOnly`: path prefixes whose routes authenticate with signed URLs alone (the /media files): a player
+ * fetches one every second or two and sends its cookie along, and looking the session up would cost a
+ * database query per segment for a user nobody reads there.
+ */
+export function sessionMiddleware(services: Services, options: { tokenOnly?: readonly string[] } = {}): MiddlewareHandler<AppEnv> {
+  const tokenOnly = options.tokenOnly ?? [];
   return async (c, next) => {
     c.set('services', services);
     c.set('user', null);
     c.set('session', null);
-    const token = getCookie(c, SESSION_COOKIE);
+    const token = tokenOnly.some((prefix) => c.req.path.startsWith(prefix)) ? undefined : getCookie(c, SESSION_COOKIE);
     if (token) {
       const result = await services.sessions.validate(token);
       if (result) {

@@ -2,7 +2,6 @@
 // the token's scope is the lesson (kind 'lesson', so no class or recording token opens it) and the viewer.
 // A valid token is not enough on its own: its holder must still be allowed to watch the lesson (still
 // enrolled, the course still published), re-checked through a short cache as the class media routes do.
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Accounts } from '../auth/accounts.ts';
 import { AccessCache } from '../auth/access-cache.ts';
@@ -62,11 +61,10 @@ export class LessonMedia {
     this.#access.forget(userId);
   }
 
-  /** Absolute path of a requested file, or null when the name is not one we serve or it does not exist. */
+  /** Absolute path of a requested file, or null when the name is not one we serve (the caller reads it: a missing file is its 404). */
   resolve(lessonId: string, file: string): string | null {
     if (!SAFE_FILE.test(file)) return null;
-    const full = path.join(this.#dataDir, 'lessons', lessonId, file);
-    return fs.existsSync(full) ? full : null;
+    return path.join(this.#dataDir, 'lessons', lessonId, file);
   }
 
   /** Playlists name their children relatively; each child URL gets the token so hls.js can follow it. */

@@ -19,12 +19,13 @@ export const lessonMediaRoutes = new Hono<AppEnv>().get('/:lessonId/*', async (c
   if (!(await media.mayWatch(holder.userId, lessonId))) return c.text('You may no longer watch this lesson', 403);
   const file = c.req.path.slice(`/media/lessons/${lessonId}/`.length);
   const full = media.resolve(lessonId, file);
-  if (!full) return c.text('Not found', 404);
+  // One read, no stat before it: a file that is not there (yet, or any more) is a 404 like a bad name.
+  const data = full ? await fs.promises.readFile(full).catch(() => null) : null;
+  if (!data) return c.text('Not found', 404);
   if (file.endsWith('.m3u8')) {
-    const text = LessonMedia.tokenisePlaylist(await fs.promises.readFile(full, 'utf8'), token!);
+    const text = LessonMedia.tokenisePlaylist(data.toString('utf8'), token!);
     return c.body(text, 200, { 'content-type': 'application/vnd.apple.mpegurl', 'cache-control': 'private, max-age=5' });
   }
-  const data = await fs.promises.readFile(full);
   // Segments never change once written: cacheable for as long as the token lives.
   return c.body(data, 200, { 'content-type': 'video/mp2t', 'cache-control': 'private, max-age=600' });
 });

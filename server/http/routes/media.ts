@@ -82,6 +82,13 @@ async function recordingFor(c: Context<AppEnv>, recordingId: string): Promise<Re
   return row;
 }
 
+/** The recording's class, for the files that need only the access check (segments, the thumbnail). */
+async function recordingClass(c: Context<AppEnv>, recordingId: string): Promise<string> {
+  const classId = await c.get('services').hls.classOfRecording(recordingId);
+  if (!classId) throw new ApiFailure(404, 'not_found', 'No such recording');
+  return classId;
+}
+
 export const mediaRoutes = new Hono<AppEnv>()
   .get('/classes/:classId/live/master.m3u8', async (c) => {
     const { classId } = params(c, ClassIdParam);
@@ -114,8 +121,7 @@ export const mediaRoutes = new Hono<AppEnv>()
   })
   .get('/recordings/:recordingId/thumbnail.jpg', async (c) => {
     const { recordingId } = params(c, RecordingIdParam);
-    const row = await recordingFor(c, recordingId);
-    await authorize(c, { kind: 'recording', id: recordingId }, row.classId);
+    await authorize(c, { kind: 'recording', id: recordingId }, await recordingClass(c, recordingId));
     return fileResponse(c, path.join(recordingDir(c.get('services').config.dataDir, recordingId), THUMBNAIL_FILE), 'image/jpeg', 'private, max-age=3600');
   })
   .get('/recordings/:recordingId/:rung/index.m3u8', async (c) => {
@@ -132,8 +138,7 @@ export const mediaRoutes = new Hono<AppEnv>()
   })
   .get('/recordings/:recordingId/:rung/:segment', async (c) => {
     const { recordingId, rung, segment } = params(c, RecordingIdParam.extend({ rung: RungName, segment: SegmentFile }));
-    const row = await recordingFor(c, recordingId);
-    await authorize(c, { kind: 'recording', id: recordingId }, row.classId);
+    await authorize(c, { kind: 'recording', id: recordingId }, await recordingClass(c, recordingId));
     return fileResponse(c, path.join(recordingDir(c.get('services').config.dataDir, recordingId), rung, segment), 'video/mp2t', SEGMENT_CACHE);
   });
 
