@@ -19,6 +19,7 @@ import { LessonProgress } from './courses/lesson-progress.ts';
 import { LearningAnalytics } from './courses/learning-analytics.ts';
 import { TranscodeQueue } from './uploads/transcode-queue.ts';
 import { LessonMedia } from './uploads/lesson-media.ts';
+import { MediaTokens } from './hls/media-tokens.ts';
 import { RoomRegistry } from './sfu/room-registry.ts';
 import { LiveClassLifecycle } from './classes/live-class-lifecycle.ts';
 import { HlsService } from './hls/hls-service.ts';
@@ -72,7 +73,8 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
 
   const accounts = new Accounts(database.db);
   const permissions = new Permissions(database.db);
-  const lessonMedia = new LessonMedia({ secret: config.mediaSecret, dataDir: config.dataDir, permissions, accounts });
+  const mediaTokens = new MediaTokens(config.mediaSecret);
+  const lessonMedia = new LessonMedia({ tokens: mediaTokens, dataDir: config.dataDir, permissions, accounts });
   const services: Services = {
     config,
     log,
@@ -115,6 +117,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       ffmpegPath: config.ffmpegPath,
       enabled: ffmpeg.found,
       mediaSecret: config.mediaSecret,
+      tokens: mediaTokens,
       permissions,
       accounts,
       listenIp: '127.0.0.1',

@@ -28,6 +28,8 @@ export interface HlsServiceOptions {
   listenIp?: string;
   tuning?: EncoderTuning;
   tokenTtlSeconds?: number;
+  /** A signer shared with other media (lessons); made from mediaSecret when absent */
+  tokens?: MediaTokens;
 }
 
 /** Something that announces live rooms (RoomRegistry satisfies it). */
@@ -55,7 +57,7 @@ export class HlsService {
   constructor(options: HlsServiceOptions) {
     this.#o = options;
     this.#log = options.log;
-    this.tokens = new MediaTokens(options.mediaSecret, options.tokenTtlSeconds ?? 600);
+    this.tokens = options.tokens ?? new MediaTokens(options.mediaSecret, options.tokenTtlSeconds ?? 600);
   }
 
   /** Starts a bridge for every room that opens from now on. */

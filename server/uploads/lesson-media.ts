@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Accounts } from '../auth/accounts.ts';
 import { AccessCache } from '../auth/access-cache.ts';
 import { canWatchCourse, type Permissions } from '../auth/permissions.ts';
-import { MediaTokens, type MediaScope } from '../hls/media-tokens.ts';
+import type { MediaTokens, MediaScope } from '../hls/media-tokens.ts';
 
 const scope = (lessonId: string): MediaScope => ({ kind: 'lesson', id: lessonId });
 
@@ -14,11 +14,11 @@ const scope = (lessonId: string): MediaScope => ({ kind: 'lesson', id: lessonId 
 const SAFE_FILE = /^hls\/(?:[a-z0-9]+\/)?[a-z0-9-]+\.(?:m3u8|ts)$/;
 
 export interface LessonMediaOptions {
-  secret: string | undefined;
+  /** The signer the HLS service uses too: one secret, scopes kept apart by their kind */
+  tokens: MediaTokens;
   dataDir: string;
   permissions: Permissions;
   accounts: Accounts;
-  ttlSeconds?: number;
 }
 
 export class LessonMedia {
@@ -29,7 +29,7 @@ export class LessonMedia {
   readonly #access = new AccessCache();
 
   constructor(options: LessonMediaOptions) {
-    this.#tokens = new MediaTokens(options.secret, options.ttlSeconds ?? 600);
+    this.#tokens = options.tokens;
     this.#dataDir = options.dataDir;
     this.#permissions = options.permissions;
     this.#accounts = options.accounts;
