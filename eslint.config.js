@@ -1,0 +1,42 @@
+// ESLint for the server (TypeScript) and the app (Svelte 5 + TypeScript); formatting is Prettier's job.
+import js from '@eslint/js';
+import ts from 'typescript-eslint';
+import svelte from 'eslint-plugin-svelte';
+import prettier from 'eslint-config-prettier';
+import globals from 'globals';
+
+export default ts.config(
+  {
+    ignores: [
+      'node_modules/',
+      'app/build/',
+      'app/.svelte-kit/',
+      '.data/',
+      'bench/results/',
+      'test-results/',
+      'scripts/worker/subprojects/',
+    ],
+  },
+  js.configs.recommended,
+  ...ts.configs.recommended,
+  ...svelte.configs['flat/recommended'],
+  prettier,
+  ...svelte.configs['flat/prettier'],
+  {
+    languageOptions: { globals: { ...globals.node, ...globals.browser } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      // The app has no base path: plain hrefs are the resolved ones.
+      'svelte/no-navigation-without-resolve': 'off',
+    },
+  },
+  {
+    // Tests poke at loosely typed socket payloads and JSON bodies on purpose.
+    files: ['tests/**', 'bench/**'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
+  {
+    files: ['**/*.svelte', '**/*.svelte.ts'],
+    languageOptions: { parserOptions: { parser: ts.parser, extraFileExtensions: ['.svelte'] } },
+  },
+);
