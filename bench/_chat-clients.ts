@@ -140,7 +140,12 @@ async function run(port: NonNullable<typeof parentPort>, data: ChatClientsWorker
       lostOnConnected,
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
     };
-    post({ type: 'results', results }, [results.latencies.buffer as ArrayBuffer, received.buffer as ArrayBuffer, first.buffer as ArrayBuffer, last.buffer as ArrayBuffer]);
+    post({ type: 'results', results }, [
+      results.latencies.buffer as ArrayBuffer,
+      received.buffer as ArrayBuffer,
+      first.buffer as ArrayBuffer,
+      last.buffer as ArrayBuffer,
+    ]);
     // The main thread terminates this thread once it has the results.
     for (const s of sockets) s.disconnect();
   };
@@ -167,7 +172,13 @@ async function run(port: NonNullable<typeof parentPort>, data: ChatClientsWorker
   // to join or drops later stays counted: what it does not receive is lost.
   for (let i = 0; i < data.cookies.length; i += data.wave) {
     const wave = data.cookies.slice(i, i + data.wave).map(async (cookie) => {
-      const socket = connect(data.url, { path: '/socket.io', transports: ['websocket'], extraHeaders: { cookie }, reconnection: false, forceNew: true });
+      const socket = connect(data.url, {
+        path: '/socket.io',
+        transports: ['websocket'],
+        extraHeaders: { cookie },
+        reconnection: false,
+        forceNew: true,
+      });
       sockets.push(socket);
       receivedBy.set(socket, 0);
       // A busy chat arrives in batches: every message in one counts, timed from its own send.
@@ -191,7 +202,8 @@ async function run(port: NonNullable<typeof parentPort>, data: ChatClientsWorker
         if (joinErrors.length < 3) joinErrors.push(String(outcome.reason));
       }
     }
-    if ((i / data.wave) % 8 === 0 || i + data.wave >= data.cookies.length) log(`connected ${Math.min(i + data.wave, data.cookies.length)}/${data.cookies.length}`);
+    if ((i / data.wave) % 8 === 0 || i + data.wave >= data.cookies.length)
+      log(`connected ${Math.min(i + data.wave, data.cookies.length)}/${data.cookies.length}`);
   }
   post({ type: 'joined', joinFailures });
 }

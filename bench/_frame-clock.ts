@@ -71,4 +71,3 @@ window.__readClock = (video) => {
   return { start() { recording = true; samples.length = 0; }, stop() { recording = false; return { samples: samples.slice(), size }; } };
 };
 `;
-

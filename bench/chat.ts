@@ -81,7 +81,13 @@ async function seedClass(databaseUrl: string, dataDir: string, students: number)
       role: i === 0 ? ('teacher' as const) : ('student' as const),
     }));
     const rows = [];
-    for (let i = 0; i < people.length; i += 500) rows.push(...(await db.insert(users).values(people.slice(i, i + 500)).returning({ id: users.id })));
+    for (let i = 0; i < people.length; i += 500)
+      rows.push(
+        ...(await db
+          .insert(users)
+          .values(people.slice(i, i + 500))
+          .returning({ id: users.id })),
+      );
     const [teacher, ...studentRows] = rows;
     const { classId } = await insertClass(db, {
       teacherId: teacher!.id,
@@ -93,7 +99,9 @@ async function seedClass(databaseUrl: string, dataDir: string, students: number)
     const tokens = rows.map(() => generateSessionToken());
     const expiresAt = new Date(Date.now() + 86_400_000);
     for (let i = 0; i < rows.length; i += 500) {
-      await db.insert(sessions).values(rows.slice(i, i + 500).map((r, j) => ({ id: sessionIdFromToken(tokens[i + j]!), userId: r.id, expiresAt })));
+      await db
+        .insert(sessions)
+        .values(rows.slice(i, i + 500).map((r, j) => ({ id: sessionIdFromToken(tokens[i + j]!), userId: r.id, expiresAt })));
     }
     return { classId, cookies: tokens.map((t) => `${SESSION_COOKIE}=${t}`) };
   } finally {
@@ -191,14 +199,18 @@ export default async function chatBench(args: string[]): Promise<ChatBenchResult
     const wave = Math.max(1, Math.ceil(100 / opts.workers));
     for (let index = 0, first = 0; index < opts.workers; index++) {
       const count = Math.floor(cookies.length / opts.workers) + (index < cookies.length % opts.workers ? 1 : 0);
-      threads.push(startClientThread({ index, url: server.url, classId, cookies: cookies.slice(first, first + count), expectedMessages, wave }, first));
+      threads.push(
+        startClientThread({ index, url: server.url, classId, cookies: cookies.slice(first, first + count), expectedMessages, wave }, first),
+      );
       first += count;
     }
     await Promise.all(threads.map((t) => t.next('joined')));
     const clients = threads.reduce((n, t) => n + t.clients, 0);
     const clockOffsets = [];
     for (const t of threads) clockOffsets.push(await clockOffset(t));
-    log(`all joined in ${((now() - started) / 1000).toFixed(1)} s; thread clock offsets ${clockOffsets.map((o) => `${(o * 1000).toFixed(0)} us`).join(', ')}; sending`);
+    log(
+      `all joined in ${((now() - started) / 1000).toFixed(1)} s; thread clock offsets ${clockOffsets.map((o) => `${(o * 1000).toFixed(0)} us`).join(', ')}; sending`,
+    );
     await sleep(1000);
 
     // Fixed total rate: every tick sends what the schedule owes by now, each from a random sender; the thread
@@ -282,7 +294,8 @@ export default async function chatBench(args: string[]): Promise<ChatBenchResult
     });
     firstReceipts.sort();
     spreads.sort();
-    const sum = <K extends 'batches' | 'stray' | 'joinFailures' | 'disconnects' | 'lostOnConnected'>(key: K) => results.reduce((n, r) => n + r[key], 0);
+    const sum = <K extends 'batches' | 'stray' | 'joinFailures' | 'disconnects' | 'lostOnConnected'>(key: K) =>
+      results.reduce((n, r) => n + r[key], 0);
     const batches = sum('batches');
     const joinFailures = sum('joinFailures');
     const disconnects = sum('disconnects');

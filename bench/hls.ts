@@ -38,12 +38,44 @@ async function encodeBench(): Promise<{ speed: number; cpuPercent: number; secon
     const input = path.join(dir, 'in.mkv');
     process.stderr.write('encode: generating a 60 s 1280x720@30 input\n');
     await new Promise<void>((resolve, reject) => {
-      const p = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30:duration=60',
-        '-f', 'lavfi', '-i', 'sine=frequency=440:duration=60', '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '18', '-c:a', 'flac', input], { stdio: 'ignore' });
+      const p = spawn(
+        'ffmpeg',
+        [
+          '-hide_banner',
+          '-loglevel',
+          'error',
+          '-f',
+          'lavfi',
+          '-i',
+          'testsrc2=size=1280x720:rate=30:duration=60',
+          '-f',
+          'lavfi',
+          '-i',
+          'sine=frequency=440:duration=60',
+          '-c:v',
+          'libx264',
+          '-preset',
+          'ultrafast',
+          '-qp',
+          '18',
+          '-c:a',
+          'flac',
+          input,
+        ],
+        { stdio: 'ignore' },
+      );
       p.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`input generation failed (${code})`))));
     });
     const ladder = ladderFor({ width: 1280, height: 720 });
-    const args = buildVodTranscodeArgs({ input, outDir: path.join(dir, 'out'), ladder, hasAudio: true, segmentSeconds: SEGMENT_SECONDS, tuning: LIVE_TUNING, realtime: true });
+    const args = buildVodTranscodeArgs({
+      input,
+      outDir: path.join(dir, 'out'),
+      ladder,
+      hasAudio: true,
+      segmentSeconds: SEGMENT_SECONDS,
+      tuning: LIVE_TUNING,
+      realtime: true,
+    });
     const started = Date.now();
     const child = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const parser = new FfmpegProgressParser();
@@ -62,7 +94,13 @@ async function encodeBench(): Promise<{ speed: number; cpuPercent: number; secon
     process.stderr.write('\n');
     if (code !== 0) throw new Error(`ladder encode failed (${code})`);
     const wallSeconds = (Date.now() - started) / 1000;
-    return { speed: Math.round((60 / wallSeconds) * 100) / 100, cpuPercent: Math.round((lastCpu / wallSeconds) * 100), seconds: 60, wallSeconds, preset: LIVE_TUNING.preset };
+    return {
+      speed: Math.round((60 / wallSeconds) * 100) / 100,
+      cpuPercent: Math.round((lastCpu / wallSeconds) * 100),
+      seconds: 60,
+      wallSeconds,
+      preset: LIVE_TUNING.preset,
+    };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -123,9 +161,16 @@ async function latencyBench(seconds: number): Promise<{ p50: number; p95: number
       await student.waitForTimeout(Math.min(5, seconds - s) * 1000);
     }
     process.stderr.write(', done\n');
-    const samples = ((await student.evaluate(() => (window as any).__reader.stop())) as { samples: number[] }).samples.sort((a, b) => a - b);
+    const samples = ((await student.evaluate(() => (window as any).__reader.stop())) as { samples: number[] }).samples.sort(
+      (a, b) => a - b,
+    );
     const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? NaN;
-    return { p50: at(0.5), p95: at(0.95), frames: samples.length, mean: Math.round(samples.reduce((a, b) => a + b, 0) / Math.max(1, samples.length)) };
+    return {
+      p50: at(0.5),
+      p95: at(0.95),
+      frames: samples.length,
+      mean: Math.round(samples.reduce((a, b) => a + b, 0) / Math.max(1, samples.length)),
+    };
   } finally {
     await browser.close();
     await server.stop();
@@ -138,14 +183,30 @@ export default async function hls(args: string[]): Promise<void> {
   const encode = await encodeBench();
   const latency = values['skip-latency'] ? { p50: NaN, p95: NaN, frames: 0, mean: NaN } : await latencyBench(seconds);
   const results = {
-    encode: { speed: encode.speed, cpuPercent: encode.cpuPercent, wallSeconds: Math.round(encode.wallSeconds * 10) / 10, preset: encode.preset, cores: os.availableParallelism() },
+    encode: {
+      speed: encode.speed,
+      cpuPercent: encode.cpuPercent,
+      wallSeconds: Math.round(encode.wallSeconds * 10) / 10,
+      preset: encode.preset,
+      cores: os.availableParallelism(),
+    },
     latency,
     segmentSeconds: SEGMENT_SECONDS,
     at: new Date().toISOString(),
   };
   console.table([
-    { measure: 'ladder encode 720p30 -> 720p/480p/360p', value: `${encode.speed}x realtime`, detail: `CPU ${encode.cpuPercent}% (100 = one core), preset ${encode.preset}`, target: '>= 1.5x' },
-    { measure: 'glass-to-glass via hls.js', value: `p50 ${latency.p50} ms`, detail: `p95 ${latency.p95} ms, ${latency.frames} frames`, target: 'p50 <= 3000 ms' },
+    {
+      measure: 'ladder encode 720p30 -> 720p/480p/360p',
+      value: `${encode.speed}x realtime`,
+      detail: `CPU ${encode.cpuPercent}% (100 = one core), preset ${encode.preset}`,
+      target: '>= 1.5x',
+    },
+    {
+      measure: 'glass-to-glass via hls.js',
+      value: `p50 ${latency.p50} ms`,
+      detail: `p95 ${latency.p95} ms, ${latency.frames} frames`,
+      target: 'p50 <= 3000 ms',
+    },
   ]);
   const out = path.join(import.meta.dirname, 'results', 'hls.json');
   fs.mkdirSync(path.dirname(out), { recursive: true });

@@ -158,7 +158,12 @@ async function measure(page: Page, sender: Page, selector: string, seconds: numb
 /** Both receivers show the video the same way: same device scale factor, same CSS width (the classroom's player). */
 const RECEIVER_SCALE = 2;
 
-async function sfuPath(browser: Browser, server: TestServer, seconds: number, withAudio: boolean): Promise<{ result: PathResult; shownWidth: number }> {
+async function sfuPath(
+  browser: Browser,
+  server: TestServer,
+  seconds: number,
+  withAudio: boolean,
+): Promise<{ result: PathResult; shownWidth: number }> {
   {
     const f = await createLiveClass(server);
     const contextFor = async (cookie: string, scale: number) => {
@@ -202,47 +207,50 @@ async function p2pPath(browser: Browser, server: TestServer, seconds: number, wi
   await context.addInitScript(RECORD_PEER_CONNECTIONS);
   const page = await context.newPage();
   await page.goto(`${server.url}/health`);
-  await page.evaluate(async ({ withAudio, shownWidth }) => {
-    const w = window as unknown as { __clockStream(): MediaStream };
-    const stream = w.__clockStream();
-    // With audio, as a real call: the fake microphone in the same stream, so the receiver lip-syncs too.
-    if (withAudio) stream.addTrack((await navigator.mediaDevices.getUserMedia({ audio: true })).getAudioTracks()[0]!);
-    const a = new RTCPeerConnection();
-    const b = new RTCPeerConnection();
-    a.onicecandidate = (e) => e.candidate && void b.addIceCandidate(e.candidate);
-    b.onicecandidate = (e) => e.candidate && void a.addIceCandidate(e.candidate);
-    const video = document.createElement('video');
-    video.muted = true;
-    video.autoplay = true;
-    video.playsInline = true;
-    video.id = 'p2p';
-    video.style.width = `${shownWidth}px`;
-    document.body.append(video);
-    const audio = document.createElement('audio');
-    audio.autoplay = true;
-    document.body.append(audio);
-    b.ontrack = (e) => {
-      if (e.track.kind === 'audio') {
-        audio.srcObject = new MediaStream([e.track]);
-        void audio.play();
-        return;
-      }
-      video.srcObject = new MediaStream([e.track]);
-      void video.play();
-    };
-    if (withAudio) a.addTrack(stream.getAudioTracks()[0]!, stream);
-    const transceiver = a.addTransceiver(stream.getVideoTracks()[0]!, {
-      direction: 'sendonly',
-      streams: [stream],
-      sendEncodings: [{ maxBitrate: 1_800_000, maxFramerate: 30 }],
-    });
-    const vp8 = RTCRtpSender.getCapabilities('video')!.codecs.filter((c) => /VP8|rtx/i.test(c.mimeType));
-    transceiver.setCodecPreferences(vp8);
-    await a.setLocalDescription(await a.createOffer());
-    await b.setRemoteDescription(a.localDescription!);
-    await b.setLocalDescription(await b.createAnswer());
-    await a.setRemoteDescription(b.localDescription!);
-  }, { withAudio, shownWidth });
+  await page.evaluate(
+    async ({ withAudio, shownWidth }) => {
+      const w = window as unknown as { __clockStream(): MediaStream };
+      const stream = w.__clockStream();
+      // With audio, as a real call: the fake microphone in the same stream, so the receiver lip-syncs too.
+      if (withAudio) stream.addTrack((await navigator.mediaDevices.getUserMedia({ audio: true })).getAudioTracks()[0]!);
+      const a = new RTCPeerConnection();
+      const b = new RTCPeerConnection();
+      a.onicecandidate = (e) => e.candidate && void b.addIceCandidate(e.candidate);
+      b.onicecandidate = (e) => e.candidate && void a.addIceCandidate(e.candidate);
+      const video = document.createElement('video');
+      video.muted = true;
+      video.autoplay = true;
+      video.playsInline = true;
+      video.id = 'p2p';
+      video.style.width = `${shownWidth}px`;
+      document.body.append(video);
+      const audio = document.createElement('audio');
+      audio.autoplay = true;
+      document.body.append(audio);
+      b.ontrack = (e) => {
+        if (e.track.kind === 'audio') {
+          audio.srcObject = new MediaStream([e.track]);
+          void audio.play();
+          return;
+        }
+        video.srcObject = new MediaStream([e.track]);
+        void video.play();
+      };
+      if (withAudio) a.addTrack(stream.getAudioTracks()[0]!, stream);
+      const transceiver = a.addTransceiver(stream.getVideoTracks()[0]!, {
+        direction: 'sendonly',
+        streams: [stream],
+        sendEncodings: [{ maxBitrate: 1_800_000, maxFramerate: 30 }],
+      });
+      const vp8 = RTCRtpSender.getCapabilities('video')!.codecs.filter((c) => /VP8|rtx/i.test(c.mimeType));
+      transceiver.setCodecPreferences(vp8);
+      await a.setLocalDescription(await a.createOffer());
+      await b.setRemoteDescription(a.localDescription!);
+      await b.setLocalDescription(await b.createAnswer());
+      await a.setRemoteDescription(b.localDescription!);
+    },
+    { withAudio, shownWidth },
+  );
   const result = await measure(page, page, '#p2p', seconds, 'p2p');
   await context.close();
   return result;
@@ -289,22 +297,31 @@ export default async function latency(args: string[]): Promise<void> {
     console.table(table);
     console.table(
       Object.fromEntries(
-        [['sfu', sfu], ['p2p', p2p]].map(([name, r]) => {
+        [
+          ['sfu', sfu],
+          ['p2p', p2p],
+        ].map(([name, r]) => {
           const b = (r as PathResult).breakdown;
-          return [name as string, {
-            'encode ms': b.encodeMs,
-            'pacer ms': b.pacerMs,
-            'encoded fps': b.encodedFps,
-            'video jb ms': b.videoJitterBufferMs,
-            'decode ms': b.decodeMs,
-            'audio jb ms': b.audioJitterBufferMs,
-            dropped: b.framesDropped,
-            'rtt ms': b.rttMs,
-          }];
+          return [
+            name as string,
+            {
+              'encode ms': b.encodeMs,
+              'pacer ms': b.pacerMs,
+              'encoded fps': b.encodedFps,
+              'video jb ms': b.videoJitterBufferMs,
+              'decode ms': b.decodeMs,
+              'audio jb ms': b.audioJitterBufferMs,
+              dropped: b.framesDropped,
+              'rtt ms': b.rttMs,
+            },
+          ];
         }),
       ),
     );
-    const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+    const load = os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
     console.log(`load average during the run: ${load} (${os.availableParallelism()} cores)`);
     console.log(`SFU/P2P p95 ratio: ${results.ratioP95} (targets: SFU p95 <= 150 ms, ratio <= 1.15)`);
     const out = path.join(import.meta.dirname, 'results', 'latency.json');

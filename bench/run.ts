@@ -13,5 +13,7 @@ if (!name || !/^[a-z0-9-]+$/.test(name) || !available.includes(name)) {
   console.error(`usage: npm run bench -- <name> [options]\navailable: ${available.join(', ') || '(none)'}`);
   process.exit(2);
 }
-const bench = (await import(pathToFileURL(path.join(import.meta.dirname, `${name}.ts`)).href)) as { default: (args: string[]) => Promise<void> };
+const bench = (await import(pathToFileURL(path.join(import.meta.dirname, `${name}.ts`)).href)) as {
+  default: (args: string[]) => Promise<void>;
+};
 await bench.default(args);

@@ -18,29 +18,64 @@ const people = [
 
 const ids: Record<string, string> = {};
 for (const p of people) {
-  const existing = await db.select().from(schema.users).where(eq(sql`lower(${schema.users.email})`, p.email));
-  ids[p.role] = existing[0]?.id ?? (await db.insert(schema.users).values({ ...p, passwordHash: await hashPassword(PASSWORD) }).returning())[0]!.id;
+  const existing = await db
+    .select()
+    .from(schema.users)
+    .where(eq(sql`lower(${schema.users.email})`, p.email));
+  ids[p.role] =
+    existing[0]?.id ??
+    (
+      await db
+        .insert(schema.users)
+        .values({ ...p, passwordHash: await hashPassword(PASSWORD) })
+        .returning()
+    )[0]!.id;
 }
 
 const title = 'Introduction to Signals and Systems';
-let [course] = await db.select().from(schema.courses).where(and(eq(schema.courses.title, title), eq(schema.courses.teacherId, ids.teacher!)));
+let [course] = await db
+  .select()
+  .from(schema.courses)
+  .where(and(eq(schema.courses.title, title), eq(schema.courses.teacherId, ids.teacher!)));
 if (!course) {
   [course] = await db
     .insert(schema.courses)
-    .values({ teacherId: ids.teacher!, title, description: 'Sampling, filters and the Fourier transform, taught live with worked examples.', published: true })
+    .values({
+      teacherId: ids.teacher!,
+      title,
+      description: 'Sampling, filters and the Fourier transform, taught live with worked examples.',
+      published: true,
+    })
     .returning();
   const lessonTitles = ['Sampling and aliasing', 'Convolution', 'The Fourier transform'];
-  await db.insert(schema.lessons).values(lessonTitles.map((t, i) => ({ courseId: course!.id, position: i, title: t, durationSeconds: 3600 })));
+  await db
+    .insert(schema.lessons)
+    .values(lessonTitles.map((t, i) => ({ courseId: course!.id, position: i, title: t, durationSeconds: 3600 })));
 }
 await db.insert(schema.enrollments).values({ userId: ids.student!, courseId: course!.id }).onConflictDoNothing();
 const classes = await db.select().from(schema.liveClasses).where(eq(schema.liveClasses.courseId, course!.id));
 if (classes.length === 0) {
-  const [first] = await db.select().from(schema.lessons).where(eq(schema.lessons.courseId, course!.id)).orderBy(schema.lessons.position).limit(1);
+  const [first] = await db
+    .select()
+    .from(schema.lessons)
+    .where(eq(schema.lessons.courseId, course!.id))
+    .orderBy(schema.lessons.position)
+    .limit(1);
   const tomorrow = new Date(Date.now() + 24 * 3600_000);
   tomorrow.setUTCMinutes(0, 0, 0);
-  await db.insert(schema.liveClasses).values({ courseId: course!.id, lessonId: first?.id ?? null, teacherId: ids.teacher!, title: 'Live: Sampling and aliasing', scheduledAt: tomorrow });
+  await db
+    .insert(schema.liveClasses)
+    .values({
+      courseId: course!.id,
+      lessonId: first?.id ?? null,
+      teacherId: ids.teacher!,
+      title: 'Live: Sampling and aliasing',
+      scheduledAt: tomorrow,
+    });
 }
 await close();
 
-console.log(`Demo data is ready (${config.databaseUrl ? 'PostgreSQL' : 'PGlite in ' + config.dataDir}). Log in with password "${PASSWORD}":`);
+console.log(
+  `Demo data is ready (${config.databaseUrl ? 'PostgreSQL' : 'PGlite in ' + config.dataDir}). Log in with password "${PASSWORD}":`,
+);
 for (const p of people) console.log(`  ${p.role.padEnd(8)} ${p.email}`);

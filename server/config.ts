@@ -3,9 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
-const bool = z
-  .enum(['1', '0', 'true', 'false', 'yes', 'no'])
-  .transform((v) => v === '1' || v === 'true' || v === 'yes');
+const bool = z.enum(['1', '0', 'true', 'false', 'yes', 'no']).transform((v) => v === '1' || v === 'true' || v === 'yes');
 
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
@@ -46,7 +44,13 @@ const EnvSchema = z.object({
       if (!s) return [] as { urls: string | string[]; username?: string; credential?: string }[];
       try {
         return z
-          .array(z.object({ urls: z.union([z.string(), z.array(z.string())]), username: z.string().optional(), credential: z.string().optional() }))
+          .array(
+            z.object({
+              urls: z.union([z.string(), z.array(z.string())]),
+              username: z.string().optional(),
+              credential: z.string().optional(),
+            }),
+          )
           .parse(JSON.parse(s));
       } catch {
         ctx.addIssue({ code: 'custom', message: 'LECTERN_ICE_SERVERS must be a JSON array of {urls, username?, credential?}' });
@@ -60,7 +64,11 @@ const EnvSchema = z.object({
   FFMPEG_PATH: z.string().default('ffmpeg'),
   FFPROBE_PATH: z.string().default('ffprobe'),
   /** Largest lesson video a teacher may upload, in bytes (default 2 GiB) */
-  LECTERN_MAX_UPLOAD_BYTES: z.coerce.number().int().min(1024).default(2 * 1024 ** 3),
+  LECTERN_MAX_UPLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(2 * 1024 ** 3),
   /** Lesson video uploads one teacher may have arriving at once (per server process) */
   LECTERN_UPLOADS_PER_TEACHER: z.coerce.number().int().min(1).max(50).default(2),
 });
@@ -117,7 +125,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl: e.DATABASE_URL || undefined,
     dataDir: path.resolve(e.LECTERN_DATA_DIR),
     redisUrl: e.REDIS_URL || undefined,
-    secureCookies: e.LECTERN_SECURE_COOKIES ?? (e.LECTERN_ORIGIN?.startsWith('https:') ?? false),
+    secureCookies: e.LECTERN_SECURE_COOKIES ?? e.LECTERN_ORIGIN?.startsWith('https:') ?? false,
     sessionDays: e.SESSION_DAYS,
     trustProxy: e.LECTERN_TRUST_PROXY,
     registrationsPerHour: e.LECTERN_REGISTRATIONS_PER_HOUR,

@@ -57,10 +57,7 @@ export class Permissions {
   }
 
   /** Role in the course a lesson belongs to; only teacher, admin and enrolled students may watch it. */
-  async lessonRole(
-    user: SessionUser | null,
-    lessonId: string,
-  ): Promise<{ role: CourseRole; course: Course; lesson: Lesson } | null> {
+  async lessonRole(user: SessionUser | null, lessonId: string): Promise<{ role: CourseRole; course: Course; lesson: Lesson } | null> {
     const rows = await this.#db
       .select({ lesson: lessons, course: courses })
       .from(lessons)

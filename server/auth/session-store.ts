@@ -49,7 +49,10 @@ export class SessionStore extends EventEmitter<SessionStoreEvents> {
     return this.#lifetimeMs;
   }
 
-  async create(userId: string, meta: { ip?: string | undefined; userAgent?: string | undefined } = {}): Promise<{ token: string; session: Session }> {
+  async create(
+    userId: string,
+    meta: { ip?: string | undefined; userAgent?: string | undefined } = {},
+  ): Promise<{ token: string; session: Session }> {
     const token = generateSessionToken();
     const [session] = await this.#db
       .insert(sessions)
@@ -98,13 +101,24 @@ export class SessionStore extends EventEmitter<SessionStoreEvents> {
 
   async invalidateAllFor(userId: string): Promise<void> {
     const gone = await this.#db.delete(sessions).where(eq(sessions.userId, userId)).returning({ id: sessions.id });
-    if (gone.length) this.emit('invalidate', gone.map((s) => s.id));
+    if (gone.length)
+      this.emit(
+        'invalidate',
+        gone.map((s) => s.id),
+      );
   }
 
   /** Removes expired rows; called periodically by the server. */
   async purgeExpired(): Promise<number> {
-    const gone = await this.#db.delete(sessions).where(lt(sessions.expiresAt, new Date(this.#now()))).returning({ id: sessions.id });
-    if (gone.length) this.emit('invalidate', gone.map((s) => s.id));
+    const gone = await this.#db
+      .delete(sessions)
+      .where(lt(sessions.expiresAt, new Date(this.#now())))
+      .returning({ id: sessions.id });
+    if (gone.length)
+      this.emit(
+        'invalidate',
+        gone.map((s) => s.id),
+      );
     return gone.length;
   }
 

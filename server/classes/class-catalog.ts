@@ -26,27 +26,27 @@ export class ClassCatalog {
   async listLiveAndUpcoming(limit = 20): Promise<ClassSummary[]> {
     const since = new Date(Date.now() - 3600_000);
     return this.#db
-    .select({
-      id: liveClasses.id,
-      title: liveClasses.title,
-      status: liveClasses.status,
-      scheduledAt: liveClasses.scheduledAt,
-      startedAt: liveClasses.startedAt,
-      courseId: courses.id,
-      courseTitle: courses.title,
-      teacherId: liveClasses.teacherId,
-      teacherName: users.displayName,
-    })
-    .from(liveClasses)
-    .innerJoin(courses, eq(courses.id, liveClasses.courseId))
-    .innerJoin(users, eq(users.id, liveClasses.teacherId))
-    .where(
-      and(
-        eq(courses.published, true),
-        or(eq(liveClasses.status, 'live'), and(eq(liveClasses.status, 'scheduled'), gte(liveClasses.scheduledAt, since))),
-      ),
-    )
-    .orderBy(desc(sql`${liveClasses.status} = 'live'`), asc(liveClasses.scheduledAt))
-    .limit(limit);
-}
+      .select({
+        id: liveClasses.id,
+        title: liveClasses.title,
+        status: liveClasses.status,
+        scheduledAt: liveClasses.scheduledAt,
+        startedAt: liveClasses.startedAt,
+        courseId: courses.id,
+        courseTitle: courses.title,
+        teacherId: liveClasses.teacherId,
+        teacherName: users.displayName,
+      })
+      .from(liveClasses)
+      .innerJoin(courses, eq(courses.id, liveClasses.courseId))
+      .innerJoin(users, eq(users.id, liveClasses.teacherId))
+      .where(
+        and(
+          eq(courses.published, true),
+          or(eq(liveClasses.status, 'live'), and(eq(liveClasses.status, 'scheduled'), gte(liveClasses.scheduledAt, since))),
+        ),
+      )
+      .orderBy(desc(sql`${liveClasses.status} = 'live'`), asc(liveClasses.scheduledAt))
+      .limit(limit);
+  }
 }

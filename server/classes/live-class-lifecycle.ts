@@ -156,7 +156,10 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
         .where(and(eq(liveClasses.id, classId), inArray(liveClasses.status, ['scheduled', 'live'])))
         .returning();
       if (!row) {
-        throw new RealtimeError(state.status === 'cancelled' ? 'cancelled' : 'ended', `This class is ${state.status} and cannot go live again`);
+        throw new RealtimeError(
+          state.status === 'cancelled' ? 'cancelled' : 'ended',
+          `This class is ${state.status} and cannot go live again`,
+        );
       }
       const wasLive = state.status === 'live';
       Object.assign(state, { status: row.status, startedAt: row.startedAt, endedAt: row.endedAt });
@@ -301,7 +304,13 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
       const seen = byUser.get(m.userId);
       // A user with two tabs shows once, with the best way they receive media.
       if (seen && (seen.mode === 'webrtc' || m.mode === 'waiting')) continue;
-      byUser.set(m.userId, { userId: m.userId, displayName: m.displayName, role: m.role, mode: m.mode, onStage: state.onStage.has(m.userId) });
+      byUser.set(m.userId, {
+        userId: m.userId,
+        displayName: m.displayName,
+        role: m.role,
+        mode: m.mode,
+        onStage: state.onStage.has(m.userId),
+      });
     }
     return {
       classId: state.classId,
@@ -366,7 +375,9 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
       state.graceTimer = undefined;
       if (this.#closed || state.teacher !== 'interrupted' || state.status !== 'live') return;
       this.#log.warn({ classId: state.classId, minutes: this.#interruptedEndMs / 60_000 }, 'teacher never came back: ending the class');
-      this.end(state.classId).catch((err: unknown) => this.#log.error({ err, classId: state.classId }, 'could not end the interrupted class'));
+      this.end(state.classId).catch((err: unknown) =>
+        this.#log.error({ err, classId: state.classId }, 'could not end the interrupted class'),
+      );
     }, this.#interruptedEndMs);
     state.graceTimer.unref();
   }

@@ -4,7 +4,12 @@ import { z } from 'zod';
 /** Name of the HttpOnly cookie carrying the session token. */
 export const SESSION_COOKIE = 'lectern_session';
 
-export const Email = z.string().trim().toLowerCase().max(254).pipe(z.email({ message: 'Enter a valid email address' }));
+export const Email = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(254)
+  .pipe(z.email({ message: 'Enter a valid email address' }));
 export const Password = z
   .string()
   .min(10, { message: 'Password must be at least 10 characters' })

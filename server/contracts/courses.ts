@@ -11,7 +11,12 @@ export const CourseCreateBody = z.object({
   description: Description.default(''),
   thumbnailUrl: ThumbnailUrl.nullable().optional(),
   priceCents: z.number().int().min(0, { message: 'Price cannot be negative' }).max(10_000_000).default(0),
-  currency: z.string().trim().toUpperCase().regex(/^[A-Z]{3}$/, { message: 'Currency is a 3-letter code' }).default('EUR'),
+  currency: z
+    .string()
+    .trim()
+    .toUpperCase()
+    .regex(/^[A-Z]{3}$/, { message: 'Currency is a 3-letter code' })
+    .default('EUR'),
 });
 export type CourseCreateBody = z.input<typeof CourseCreateBody>;
 
@@ -21,7 +26,11 @@ export const CourseUpdateBody = z
     description: Description,
     thumbnailUrl: ThumbnailUrl.nullable(),
     priceCents: z.number().int().min(0, { message: 'Price cannot be negative' }).max(10_000_000),
-    currency: z.string().trim().toUpperCase().regex(/^[A-Z]{3}$/, { message: 'Currency is a 3-letter code' }),
+    currency: z
+      .string()
+      .trim()
+      .toUpperCase()
+      .regex(/^[A-Z]{3}$/, { message: 'Currency is a 3-letter code' }),
     published: z.boolean(),
   })
   .partial()
@@ -33,7 +42,12 @@ export const PAGE_SIZE_MAX = 50;
 export const CatalogQuery = z.object({
   q: z.string().trim().max(200, { message: 'Search is at most 200 characters' }).optional(),
   page: z.coerce.number().int().min(1, { message: 'page starts at 1' }).max(10_000).default(1),
-  pageSize: z.coerce.number().int().min(1).max(PAGE_SIZE_MAX, { message: `pageSize is at most ${PAGE_SIZE_MAX}` }).default(12),
+  pageSize: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(PAGE_SIZE_MAX, { message: `pageSize is at most ${PAGE_SIZE_MAX}` })
+    .default(12),
   /** 'teaching': courses I teach (drafts included); 'enrolled': courses I take */
   scope: z.enum(['all', 'teaching', 'enrolled']).default('all'),
 });

@@ -68,10 +68,12 @@ export const PollCreate = z
   .superRefine((poll, ctx) => {
     const correct = poll.options.filter((o) => o.correct).length;
     if (poll.quiz && correct === 0) ctx.addIssue({ code: 'custom', path: ['options'], message: 'Mark the correct answer of the quiz' });
-    if (poll.quiz && poll.kind === 'single' && correct > 1) ctx.addIssue({ code: 'custom', path: ['options'], message: 'A single-choice quiz has one correct answer' });
+    if (poll.quiz && poll.kind === 'single' && correct > 1)
+      ctx.addIssue({ code: 'custom', path: ['options'], message: 'A single-choice quiz has one correct answer' });
     if (!poll.quiz && correct > 0) ctx.addIssue({ code: 'custom', path: ['options'], message: 'Only a quiz has correct answers' });
     const labels = poll.options.map((o) => o.label.trim().toLowerCase());
-    if (new Set(labels).size !== labels.length) ctx.addIssue({ code: 'custom', path: ['options'], message: 'Two options have the same text' });
+    if (new Set(labels).size !== labels.length)
+      ctx.addIssue({ code: 'custom', path: ['options'], message: 'Two options have the same text' });
   });
 export const PollVote = z
   .object({
@@ -82,7 +84,10 @@ export const PollVote = z
 export const PollRef = z.object({ pollId: Id('pollId') }).strict();
 export const PollShowResults = z.object({ pollId: Id('pollId'), show: z.boolean() }).strict();
 
-export const HandLower = z.object({ userId: Id('userId').optional() }).strict().optional();
+export const HandLower = z
+  .object({ userId: Id('userId').optional() })
+  .strict()
+  .optional();
 export const ReactionSend = z.object({ reaction: z.enum(REACTIONS) }).strict();
 
 export const StudentRef = z.object({ userId: Id('userId') }).strict();

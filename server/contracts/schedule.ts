@@ -22,7 +22,12 @@ export const ClassCreateBody = z.object({
   lessonId: z.uuid().nullable().optional(),
   startsAtLocal: LocalDateTime,
   timeZone: TimeZone,
-  durationMinutes: z.number().int().min(5, { message: 'A class lasts at least 5 minutes' }).max(12 * 60, { message: 'A class lasts at most 12 hours' }).default(60),
+  durationMinutes: z
+    .number()
+    .int()
+    .min(5, { message: 'A class lasts at least 5 minutes' })
+    .max(12 * 60, { message: 'A class lasts at most 12 hours' })
+    .default(60),
 });
 export type ClassCreateBody = z.input<typeof ClassCreateBody>;
 
@@ -33,7 +38,11 @@ export const ClassUpdateBody = z
     lessonId: z.uuid().nullable(),
     startsAtLocal: LocalDateTime,
     timeZone: TimeZone,
-    durationMinutes: z.number().int().min(5).max(12 * 60),
+    durationMinutes: z
+      .number()
+      .int()
+      .min(5)
+      .max(12 * 60),
   })
   .partial()
   .refine((b) => Object.keys(b).length > 0, { message: 'Nothing to change' });

@@ -28,7 +28,10 @@ const RtpCodecCapability = z.looseObject({
   channels: z.number().int().min(1).max(8).optional(),
   preferredPayloadType: z.number().int().min(0).max(127).optional(),
   parameters: z.record(z.string().max(64), z.unknown()).optional(),
-  rtcpFeedback: z.array(z.looseObject({ type: z.string().max(32), parameter: z.string().max(32).optional() })).max(16).optional(),
+  rtcpFeedback: z
+    .array(z.looseObject({ type: z.string().max(32), parameter: z.string().max(32).optional() }))
+    .max(16)
+    .optional(),
 });
 
 const HeaderExtension = z.looseObject({ uri: z.string().max(256) });

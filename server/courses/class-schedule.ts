@@ -59,7 +59,11 @@ export class ClassSchedule {
     this.#db = db;
   }
 
-  async create(courseId: string, teacherId: string, fields: Required<Pick<ClassFields, 'title' | 'startsAtLocal' | 'timeZone'>> & ClassFields): Promise<LiveClass> {
+  async create(
+    courseId: string,
+    teacherId: string,
+    fields: Required<Pick<ClassFields, 'title' | 'startsAtLocal' | 'timeZone'>> & ClassFields,
+  ): Promise<LiveClass> {
     const scheduledAt = zonedWallTimeToUtc(fields.startsAtLocal, fields.timeZone);
     if (scheduledAt.getTime() < Date.now() - 5 * 60_000) throw new ScheduleError('in_the_past', 'The start time is in the past');
     const [row] = await this.#db
@@ -127,7 +131,10 @@ export class ClassSchedule {
     const mine = or(eq(liveClasses.teacherId, user.id), eq(courses.teacherId, user.id), and(enrolled, eq(courses.published, true)));
     const inWindow = and(
       lt(liveClasses.scheduledAt, until),
-      or(eq(liveClasses.status, 'live'), sql`${liveClasses.scheduledAt} + make_interval(mins => ${liveClasses.durationMinutes}) >= ${from.toISOString()}::timestamptz`),
+      or(
+        eq(liveClasses.status, 'live'),
+        sql`${liveClasses.scheduledAt} + make_interval(mins => ${liveClasses.durationMinutes}) >= ${from.toISOString()}::timestamptz`,
+      ),
     );
     const rows = await this.#select(and(mine, inWindow)!);
     return rows.map((r) => toScheduled(r, r.teacherId === user.id ? 'teacher' : 'student'));

@@ -48,12 +48,12 @@ export class CourseCatalog {
       conditions.push(eq(courses.teacherId, viewer.id));
     } else if (request.scope === 'enrolled') {
       if (!viewer) return emptyPage(request);
-      conditions.push(sql`exists (select 1 from ${enrollments} where ${enrollments.courseId} = ${courses.id} and ${enrollments.userId} = ${viewer.id})`);
+      conditions.push(
+        sql`exists (select 1 from ${enrollments} where ${enrollments.courseId} = ${courses.id} and ${enrollments.userId} = ${viewer.id})`,
+      );
       conditions.push(eq(courses.published, true));
     } else if (viewer?.role !== 'admin') {
-      conditions.push(
-        viewer ? sql`(${courses.published} or ${courses.teacherId} = ${viewer.id})` : eq(courses.published, true),
-      );
+      conditions.push(viewer ? sql`(${courses.published} or ${courses.teacherId} = ${viewer.id})` : eq(courses.published, true));
     }
     const query = request.q ? prefixQuery(request.q) : null;
     if (request.q && !query) return emptyPage(request);
@@ -94,16 +94,33 @@ export class CourseCatalog {
     };
   }
 
-  async create(teacherId: string, values: { title: string; description: string; thumbnailUrl?: string | null | undefined; priceCents: number; currency: string }): Promise<Course> {
+  async create(
+    teacherId: string,
+    values: { title: string; description: string; thumbnailUrl?: string | null | undefined; priceCents: number; currency: string },
+  ): Promise<Course> {
     const [course] = await this.#db
       .insert(courses)
-      .values({ teacherId, title: values.title, description: values.description, thumbnailUrl: values.thumbnailUrl ?? null, priceCents: values.priceCents, currency: values.currency })
+      .values({
+        teacherId,
+        title: values.title,
+        description: values.description,
+        thumbnailUrl: values.thumbnailUrl ?? null,
+        priceCents: values.priceCents,
+        currency: values.currency,
+      })
       .returning();
     return course!;
   }
 
-  async update(courseId: string, patch: Partial<Pick<Course, 'title' | 'description' | 'thumbnailUrl' | 'priceCents' | 'currency' | 'published'>>): Promise<Course> {
-    const [course] = await this.#db.update(courses).set({ ...patch, updatedAt: new Date() }).where(eq(courses.id, courseId)).returning();
+  async update(
+    courseId: string,
+    patch: Partial<Pick<Course, 'title' | 'description' | 'thumbnailUrl' | 'priceCents' | 'currency' | 'published'>>,
+  ): Promise<Course> {
+    const [course] = await this.#db
+      .update(courses)
+      .set({ ...patch, updatedAt: new Date() })
+      .where(eq(courses.id, courseId))
+      .returning();
     return course!;
   }
 
@@ -157,7 +174,10 @@ export class CourseCatalog {
     }
     await this.#db.transaction(async (tx) => {
       for (const [position, id] of lessonIds.entries()) {
-        await tx.update(lessons).set({ position }).where(and(eq(lessons.id, id), eq(lessons.courseId, courseId)));
+        await tx
+          .update(lessons)
+          .set({ position })
+          .where(and(eq(lessons.id, id), eq(lessons.courseId, courseId)));
       }
     });
     return this.lessons(courseId);

@@ -79,7 +79,10 @@ export class LearningAnalytics {
       .select({ n: count(), people: countDistinct(chatMessages.userId) })
       .from(chatMessages)
       .where(and(eq(chatMessages.classId, liveClass.id), isNull(chatMessages.deletedAt)));
-    const [asked] = await db.select({ n: count(), people: countDistinct(questions.userId) }).from(questions).where(eq(questions.classId, liveClass.id));
+    const [asked] = await db
+      .select({ n: count(), people: countDistinct(questions.userId) })
+      .from(questions)
+      .where(eq(questions.classId, liveClass.id));
     const [pollCount] = await db.select({ n: count() }).from(polls).where(eq(polls.classId, liveClass.id));
     const [voters] = await db
       .select({ people: countDistinct(pollVotes.userId) })
@@ -116,7 +119,11 @@ export class LearningAnalytics {
 
   async forCourse(course: { id: string; title: string }): Promise<CourseAnalytics> {
     const db = this.#db;
-    const courseLessons = await db.select({ id: lessons.id, title: lessons.title }).from(lessons).where(eq(lessons.courseId, course.id)).orderBy(asc(lessons.position));
+    const courseLessons = await db
+      .select({ id: lessons.id, title: lessons.title })
+      .from(lessons)
+      .where(eq(lessons.courseId, course.id))
+      .orderBy(asc(lessons.position));
     const students = await db
       .select({
         userId: users.id,
@@ -124,7 +131,9 @@ export class LearningAnalytics {
         email: users.email,
         enrolledAt: enrollments.createdAt,
         completedLessons: sql<number>`(select count(*)::int from ${lessonProgress} join ${lessons} on ${lessons.id} = ${lessonProgress.lessonId} where ${lessonProgress.userId} = ${users.id} and ${lessons.courseId} = ${course.id} and ${lessonProgress.completed})`,
-        lastActivityAt: sql<string | null>`(select max(${lessonProgress.updatedAt}) from ${lessonProgress} join ${lessons} on ${lessons.id} = ${lessonProgress.lessonId} where ${lessonProgress.userId} = ${users.id} and ${lessons.courseId} = ${course.id})`,
+        lastActivityAt: sql<
+          string | null
+        >`(select max(${lessonProgress.updatedAt}) from ${lessonProgress} join ${lessons} on ${lessons.id} = ${lessonProgress.lessonId} where ${lessonProgress.userId} = ${users.id} and ${lessons.courseId} = ${course.id})`,
         watchedPercent: sql<number>`(select coalesce(sum(case when ${lessonProgress.completed} then 100 when ${lessonProgress.durationSeconds} > 0 then least(100, ${lessonProgress.positionSeconds} * 100 / ${lessonProgress.durationSeconds}) else 0 end), 0)::int from ${lessonProgress} join ${lessons} on ${lessons.id} = ${lessonProgress.lessonId} where ${lessonProgress.userId} = ${users.id} and ${lessons.courseId} = ${course.id})`,
       })
       .from(enrollments)
@@ -144,7 +153,14 @@ export class LearningAnalytics {
       .groupBy(lessonProgress.lessonId);
     const byLesson = new Map(perLesson.map((p) => [p.lessonId, p]));
     const classes = await db
-      .select({ classId: liveClasses.id, title: liveClasses.title, status: liveClasses.status, scheduledAt: liveClasses.scheduledAt, peakViewers: liveClasses.peakViewers, totalViewers: liveClasses.totalViewers })
+      .select({
+        classId: liveClasses.id,
+        title: liveClasses.title,
+        status: liveClasses.status,
+        scheduledAt: liveClasses.scheduledAt,
+        peakViewers: liveClasses.peakViewers,
+        totalViewers: liveClasses.totalViewers,
+      })
       .from(liveClasses)
       .where(eq(liveClasses.courseId, course.id))
       .orderBy(asc(liveClasses.scheduledAt));
@@ -171,7 +187,13 @@ export class LearningAnalytics {
       lessons: courseLessons.map((l) => {
         const p = byLesson.get(l.id);
         const completed = Number(p?.completed ?? 0);
-        return { lessonId: l.id, title: l.title, started: Number(p?.started ?? 0), completed, completionRate: enrolled ? Math.round((completed / enrolled) * 100) : 0 };
+        return {
+          lessonId: l.id,
+          title: l.title,
+          started: Number(p?.started ?? 0),
+          completed,
+          completionRate: enrolled ? Math.round((completed / enrolled) * 100) : 0,
+        };
       }),
       students: studentRows,
       classes: classes.map((k) => ({ ...k, scheduledAt: k.scheduledAt.toISOString() })),

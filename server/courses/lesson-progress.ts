@@ -8,7 +8,11 @@ import { COMPLETED_RATIO, type CourseProgressView, type LessonProgressView } fro
 type ProgressRow = typeof lessonProgress.$inferSelect;
 
 export function progressView(row: ProgressRow): LessonProgressView {
-  const percent = row.completed ? 100 : row.durationSeconds > 0 ? Math.min(100, Math.round((row.positionSeconds / row.durationSeconds) * 100)) : 0;
+  const percent = row.completed
+    ? 100
+    : row.durationSeconds > 0
+      ? Math.min(100, Math.round((row.positionSeconds / row.durationSeconds) * 100))
+      : 0;
   return {
     lessonId: row.lessonId,
     positionSeconds: row.positionSeconds,
@@ -33,7 +37,15 @@ export class LessonProgress {
     const now = new Date();
     const [row] = await this.#db
       .insert(lessonProgress)
-      .values({ userId, lessonId, positionSeconds: position, durationSeconds: duration, completed: reached, completedAt: reached ? now : null, updatedAt: now })
+      .values({
+        userId,
+        lessonId,
+        positionSeconds: position,
+        durationSeconds: duration,
+        completed: reached,
+        completedAt: reached ? now : null,
+        updatedAt: now,
+      })
       .onConflictDoUpdate({
         target: [lessonProgress.userId, lessonProgress.lessonId],
         set: {

@@ -144,10 +144,7 @@ export const liveClasses = pgTable(
     totalViewers: integer('total_viewers').notNull().default(0),
     createdAt: createdAt(),
   },
-  (t) => [
-    index('live_classes_course_idx').on(t.courseId),
-    index('live_classes_status_scheduled_idx').on(t.status, t.scheduledAt),
-  ],
+  (t) => [index('live_classes_course_idx').on(t.courseId), index('live_classes_status_scheduled_idx').on(t.status, t.scheduledAt)],
 );
 
 export const attendance = pgTable(
@@ -209,7 +206,9 @@ export const questions = pgTable(
   (t) => [
     index('questions_class_idx').on(t.classId),
     // At most one pinned question per class: pinning another one unpins the first in the same transaction.
-    uniqueIndex('questions_one_pinned_per_class').on(t.classId).where(sql`${t.pinned}`),
+    uniqueIndex('questions_one_pinned_per_class')
+      .on(t.classId)
+      .where(sql`${t.pinned}`),
   ],
 );
 

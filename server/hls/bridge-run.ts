@@ -106,7 +106,11 @@ export class BridgeRun extends EventEmitter<BridgeRunEvents> {
         const consumer = await transport.consume({ producerId: input.producer.id, rtpCapabilities, paused: true });
         streams.push({ name, transport, consumer, port });
       }
-      const sdpStreams: SdpStream[] = streams.map((s) => ({ kind: s.consumer.kind, port: s.port, codec: s.consumer.rtpParameters.codecs[0]! }));
+      const sdpStreams: SdpStream[] = streams.map((s) => ({
+        kind: s.consumer.kind,
+        port: s.port,
+        codec: s.consumer.rtpParameters.codecs[0]!,
+      }));
       const sdpPath = path.join(o.workDir, `run-${o.runId}.sdp`);
       // Inside the try: a failed write (the recording directory removed, a full disk) must not strand the transports.
       await fs.writeFile(sdpPath, writeSdp(sdpStreams, o.listenIp));
@@ -168,9 +172,25 @@ export class BridgeRun extends EventEmitter<BridgeRunEvents> {
     const primary = this.streams.screen ?? this.streams.camera;
     if (primary === undefined) return null;
     const probe = new FfmpegProcess(ffmpegPath, [
-      '-hide_banner', '-nostdin', '-loglevel', 'info',
-      '-protocol_whitelist', 'file,udp,rtp', '-analyzeduration', '1000000', '-probesize', '1000000',
-      '-f', 'sdp', '-i', this.sdpPath, '-t', '0.1', '-f', 'null', '-',
+      '-hide_banner',
+      '-nostdin',
+      '-loglevel',
+      'info',
+      '-protocol_whitelist',
+      'file,udp,rtp',
+      '-analyzeduration',
+      '1000000',
+      '-probesize',
+      '1000000',
+      '-f',
+      'sdp',
+      '-i',
+      this.sdpPath,
+      '-t',
+      '0.1',
+      '-f',
+      'null',
+      '-',
     ]);
     await this.#resumeAll();
     const timer = setInterval(() => this.requestKeyFrame(true), START_KEYFRAME_MS);
@@ -263,6 +283,8 @@ export class BridgeRun extends EventEmitter<BridgeRunEvents> {
   }
 
   async #resumeAll(): Promise<void> {
-    await Promise.all(this.#streams.map((s) => (s.consumer.paused && !s.consumer.closed ? s.consumer.resume().catch(() => {}) : undefined)));
+    await Promise.all(
+      this.#streams.map((s) => (s.consumer.paused && !s.consumer.closed ? s.consumer.resume().catch(() => {}) : undefined)),
+    );
   }
 }

@@ -36,7 +36,8 @@ export class FfmpegProcess extends EventEmitter<FfmpegProcessEvents> {
     const parser = new FfmpegProgressParser();
     this.#child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       for (const p of parser.push(chunk)) {
-        if (p.frame !== this.#lastProgress?.frame || p.outTimeSeconds !== this.#lastProgress?.outTimeSeconds) this.#lastAdvanceAt = Date.now();
+        if (p.frame !== this.#lastProgress?.frame || p.outTimeSeconds !== this.#lastProgress?.outTimeSeconds)
+          this.#lastAdvanceAt = Date.now();
         this.#lastProgress = p;
         this.emit('progress', p);
       }

@@ -8,7 +8,15 @@ import path from 'node:path';
 import type { types } from 'mediasoup';
 import type { Logger } from '../log.ts';
 import { BridgeRun, runInputList, type BridgeSource, type RunInputs } from './bridge-run.ts';
-import { buildLiveArgs, ladderFor, LIVE_TUNING, SEGMENT_SECONDS, writeMasterPlaylist, type EncoderTuning, type Rendition } from './ladder.ts';
+import {
+  buildLiveArgs,
+  ladderFor,
+  LIVE_TUNING,
+  SEGMENT_SECONDS,
+  writeMasterPlaylist,
+  type EncoderTuning,
+  type Rendition,
+} from './ladder.ts';
 import { writeRecordingManifest, type RecordingManifest } from './recording-files.ts';
 
 /** What the bridge needs of a live class's room (ClassroomRoom satisfies it). */
@@ -207,7 +215,9 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
   async #reconfigure(): Promise<void> {
     if (this.#closed || this.#room.closed) return;
     const inputs = this.#wantedInputs();
-    const wanted = runInputList(inputs).map((s) => s.input.producer.id).sort();
+    const wanted = runInputList(inputs)
+      .map((s) => s.input.producer.id)
+      .sort();
     const current = this.#run && !this.#run.closed && this.#run.running ? this.#run.producerIds() : null;
     if (current && current.join() === wanted.join()) return;
     await this.#stopRun();
@@ -246,7 +256,15 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
     run.on('exit', (info) => this.#onRunExit(run, info));
     await run.startEncoder(
       this.#o.ffmpegPath,
-      buildLiveArgs({ sdpPath: run.sdpPath, streams: run.streams, ladder, outDir: this.outDir, runId, segmentSeconds: this.#o.segmentSeconds, tuning: this.#o.tuning }),
+      buildLiveArgs({
+        sdpPath: run.sdpPath,
+        streams: run.streams,
+        ladder,
+        outDir: this.outDir,
+        runId,
+        segmentSeconds: this.#o.segmentSeconds,
+        tuning: this.#o.tuning,
+      }),
     );
     this.emit('runstart', { runId, pid: run.pid });
   }
@@ -281,7 +299,10 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
     this.emit('runexit', { runId: run.runId, code: info.code, signal: info.signal, expected: info.expected });
     if (info.expected || this.#closed) return;
     if (Date.now() - run.startedAt > HEALTHY_RUN_MS) this.#restartDelay = this.#o.restartDelayMs;
-    this.#log.warn({ runId: run.runId, code: info.code, signal: info.signal, stderr: info.stderr.split('\n').slice(-8) }, 'ffmpeg exited; restarting');
+    this.#log.warn(
+      { runId: run.runId, code: info.code, signal: info.signal, stderr: info.stderr.split('\n').slice(-8) },
+      'ffmpeg exited; restarting',
+    );
     this.#scheduleRestart(run);
   }
 

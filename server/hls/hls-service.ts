@@ -51,7 +51,8 @@ export class HlsService {
   /** recordingId -> classId, see classOfRecording(). */
   readonly #recordingClasses = new Map<string, string>();
   #rooms: RoomSource | undefined;
-  readonly #onRoomOpen = (room: HlsRoom) => void this.attach(room).catch((err: unknown) => this.#log.error({ err, classId: room.classId }, 'hls bridge failed to start'));
+  readonly #onRoomOpen = (room: HlsRoom) =>
+    void this.attach(room).catch((err: unknown) => this.#log.error({ err, classId: room.classId }, 'hls bridge failed to start'));
   #closed = false;
 
   constructor(options: HlsServiceOptions) {
@@ -148,7 +149,11 @@ export class HlsService {
     } catch (err) {
       const message = (err as Error).message;
       log.warn({ err: message }, 'recording failed');
-      const [row] = await db.update(recordings).set({ status: 'failed', error: message.slice(0, 500) }).where(eq(recordings.id, recordingId)).returning();
+      const [row] = await db
+        .update(recordings)
+        .set({ status: 'failed', error: message.slice(0, 500) })
+        .where(eq(recordings.id, recordingId))
+        .returning();
       return row;
     }
   }

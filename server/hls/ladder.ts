@@ -98,7 +98,10 @@ export function averageBandwidth(r: Rendition): number {
 }
 
 /** The master playlist: one EXT-X-STREAM-INF per rung, best first; `uriFor` says where the variant lives. */
-export function writeMasterPlaylist(ladder: readonly Rendition[], uriFor: (r: Rendition) => string = (r) => `${r.name}/index.m3u8`): string {
+export function writeMasterPlaylist(
+  ladder: readonly Rendition[],
+  uriFor: (r: Rendition) => string = (r) => `${r.name}/index.m3u8`,
+): string {
   const lines = ['#EXTM3U', '#EXT-X-VERSION:6', '#EXT-X-INDEPENDENT-SEGMENTS'];
   for (const r of ladder) {
     lines.push(
@@ -162,8 +165,7 @@ export function runSegmentPattern(runId: number): string {
 
 /** The picture of the class: the screen with the camera as a small overlay when sharing, else the camera. */
 export function buildVideoFilter(streams: LiveStreams, input: number, top: Rendition): { graph: string[]; output: string } | null {
-  const fit = (w: number, h: number) =>
-    `scale=${w}:${h}:force_original_aspect_ratio=decrease,pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2,setsar=1`;
+  const fit = (w: number, h: number) => `scale=${w}:${h}:force_original_aspect_ratio=decrease,pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2,setsar=1`;
   const main = streams.screen ?? streams.camera;
   if (main === undefined) return null;
   const graph: string[] = [];
@@ -194,27 +196,44 @@ function ladderFilter(base: string, ladder: readonly Rendition[]): string[] {
 function encoderArgs(ladder: readonly Rendition[], segmentSeconds: number, tuning: EncoderTuning, live: boolean): string[] {
   const gop = Math.round(OUTPUT_FPS * segmentSeconds);
   const args = [
-    '-c:v', 'libx264',
-    '-preset', tuning.preset,
+    '-c:v',
+    'libx264',
+    '-preset',
+    tuning.preset,
     ...(live ? ['-tune', 'zerolatency'] : []),
-    '-threads', String(tuning.threads),
-    '-g', String(gop),
-    '-keyint_min', String(gop),
-    '-sc_threshold', '0',
-    '-force_key_frames', `expr:gte(t,n_forced*${segmentSeconds})`,
-    '-pix_fmt', 'yuv420p',
-    '-c:a', 'aac',
-    '-ar', '48000',
-    '-ac', '2',
+    '-threads',
+    String(tuning.threads),
+    '-g',
+    String(gop),
+    '-keyint_min',
+    String(gop),
+    '-sc_threshold',
+    '0',
+    '-force_key_frames',
+    `expr:gte(t,n_forced*${segmentSeconds})`,
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-ar',
+    '48000',
+    '-ac',
+    '2',
   ];
   ladder.forEach((r, i) => {
     args.push(
-      `-profile:v:${i}`, r.profile,
-      `-level:v:${i}`, r.level,
-      `-b:v:${i}`, String(r.videoBitrate),
-      `-maxrate:v:${i}`, String(Math.round(r.videoBitrate * 1.25)),
-      `-bufsize:v:${i}`, String(Math.round(r.videoBitrate * 1.25)),
-      `-b:a:${i}`, String(r.audioBitrate),
+      `-profile:v:${i}`,
+      r.profile,
+      `-level:v:${i}`,
+      r.level,
+      `-b:v:${i}`,
+      String(r.videoBitrate),
+      `-maxrate:v:${i}`,
+      String(Math.round(r.videoBitrate * 1.25)),
+      `-bufsize:v:${i}`,
+      String(Math.round(r.videoBitrate * 1.25)),
+      `-b:a:${i}`,
+      String(r.audioBitrate),
     );
   });
   return args;
@@ -252,13 +271,21 @@ export function buildLiveArgs(o: LiveArgsOptions): string[] {
   if (!hasAudio && !hasVideo) throw new Error('A live run needs at least one media stream');
 
   const inputs = [
-    '-protocol_whitelist', 'file,udp,rtp',
+    '-protocol_whitelist',
+    'file,udp,rtp',
     // Start decoding as soon as the first key frame is in; WebRTC packets can arrive out of order.
-    '-analyzeduration', '2000000',
-    '-probesize', '2000000',
-    '-reorder_queue_size', '256',
-    '-fflags', '+genpts+discardcorrupt',
-    '-f', 'sdp', '-i', o.sdpPath,
+    '-analyzeduration',
+    '2000000',
+    '-probesize',
+    '2000000',
+    '-reorder_queue_size',
+    '256',
+    '-fflags',
+    '+genpts+discardcorrupt',
+    '-f',
+    'sdp',
+    '-i',
+    o.sdpPath,
   ];
   let next = 1;
   let blackInput: number | null = null;
@@ -272,9 +299,7 @@ export function buildLiveArgs(o: LiveArgsOptions): string[] {
     silenceInput = next++;
   }
 
-  const video = hasVideo
-    ? buildVideoFilter(o.streams, 0, top)!
-    : { graph: [`[${blackInput}:v]setsar=1[base]`], output: 'base' };
+  const video = hasVideo ? buildVideoFilter(o.streams, 0, top)! : { graph: [`[${blackInput}:v]setsar=1[base]`], output: 'base' };
   const graph = [...video.graph, ...ladderFilter(video.output, o.ladder), ...audioFilter(o.streams, 0, silenceInput, o.ladder.length)];
 
   const maps: string[] = [];
@@ -282,19 +307,34 @@ export function buildLiveArgs(o: LiveArgsOptions): string[] {
   o.ladder.forEach((_, i) => maps.push('-map', `[a${i}]`));
 
   return [
-    '-hide_banner', '-nostdin', '-loglevel', 'info', '-nostats', '-progress', 'pipe:1',
+    '-hide_banner',
+    '-nostdin',
+    '-loglevel',
+    'info',
+    '-nostats',
+    '-progress',
+    'pipe:1',
     ...inputs,
-    '-filter_complex', graph.join(';'),
+    '-filter_complex',
+    graph.join(';'),
     ...maps,
     ...encoderArgs(o.ladder, seg, tuning, true),
-    '-f', 'hls',
-    '-hls_time', String(seg),
-    '-hls_list_size', '0',
-    '-hls_playlist_type', 'event',
-    '-hls_flags', 'independent_segments+temp_file+program_date_time',
-    '-hls_segment_type', 'mpegts',
-    '-hls_segment_filename', `${o.outDir}/%v/${runSegmentPattern(o.runId)}`,
-    '-var_stream_map', varStreamMap(o.ladder),
+    '-f',
+    'hls',
+    '-hls_time',
+    String(seg),
+    '-hls_list_size',
+    '0',
+    '-hls_playlist_type',
+    'event',
+    '-hls_flags',
+    'independent_segments+temp_file+program_date_time',
+    '-hls_segment_type',
+    'mpegts',
+    '-hls_segment_filename',
+    `${o.outDir}/%v/${runSegmentPattern(o.runId)}`,
+    '-var_stream_map',
+    varStreamMap(o.ladder),
     `${o.outDir}/%v/${runPlaylistName(o.runId)}`,
   ];
 }
@@ -347,21 +387,38 @@ export function buildVodTranscodeArgs(o: VodArgsOptions): string[] {
   ladder.forEach((_, i) => maps.push('-map', `[v${i}]`));
   ladder.forEach((_, i) => maps.push('-map', `[a${i}]`));
   return [
-    '-hide_banner', '-nostdin', '-y', '-loglevel', 'error', '-nostats', '-progress', 'pipe:1',
+    '-hide_banner',
+    '-nostdin',
+    '-y',
+    '-loglevel',
+    'error',
+    '-nostats',
+    '-progress',
+    'pipe:1',
     ...inputs,
-    '-filter_complex', graph.join(';'),
+    '-filter_complex',
+    graph.join(';'),
     ...maps,
     ...(o.hasAudio ? [] : ['-shortest']),
     ...encoderArgs(ladder, seg, tuning, o.realtime ?? false),
-    '-f', 'hls',
-    '-hls_time', String(seg),
-    '-hls_list_size', '0',
-    '-hls_playlist_type', 'vod',
-    '-hls_flags', 'independent_segments',
-    '-hls_segment_type', 'mpegts',
-    '-hls_segment_filename', `${o.outDir}/%v/seg-%05d.ts`,
-    '-master_pl_name', 'master.m3u8',
-    '-var_stream_map', varStreamMap(ladder),
+    '-f',
+    'hls',
+    '-hls_time',
+    String(seg),
+    '-hls_list_size',
+    '0',
+    '-hls_playlist_type',
+    'vod',
+    '-hls_flags',
+    'independent_segments',
+    '-hls_segment_type',
+    'mpegts',
+    '-hls_segment_filename',
+    `${o.outDir}/%v/seg-%05d.ts`,
+    '-master_pl_name',
+    'master.m3u8',
+    '-var_stream_map',
+    varStreamMap(ladder),
     `${o.outDir}/%v/index.m3u8`,
   ];
 }
@@ -369,12 +426,21 @@ export function buildVodTranscodeArgs(o: VodArgsOptions): string[] {
 /** ffmpeg arguments for a JPEG thumbnail of a playlist or file at `atSeconds`, at most 640 px wide. */
 export function buildThumbnailArgs(input: string, output: string, atSeconds: number): string[] {
   return [
-    '-hide_banner', '-nostdin', '-y', '-loglevel', 'error',
-    '-ss', atSeconds.toFixed(2),
-    '-i', input,
-    '-frames:v', '1',
-    '-vf', "scale='min(640,iw)':-2",
-    '-q:v', '4',
+    '-hide_banner',
+    '-nostdin',
+    '-y',
+    '-loglevel',
+    'error',
+    '-ss',
+    atSeconds.toFixed(2),
+    '-i',
+    input,
+    '-frames:v',
+    '1',
+    '-vf',
+    "scale='min(640,iw)':-2",
+    '-q:v',
+    '4',
     output,
   ];
 }

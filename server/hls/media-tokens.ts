@@ -13,7 +13,8 @@ export interface MediaClaims {
   exp: number;
 }
 
-export type TokenCheck = { ok: true; claims: MediaClaims } | { ok: false; reason: 'malformed' | 'bad_signature' | 'expired' | 'wrong_scope' };
+export type TokenCheck =
+  { ok: true; claims: MediaClaims } | { ok: false; reason: 'malformed' | 'bad_signature' | 'expired' | 'wrong_scope' };
 
 /** One letter per kind in the signed payload: a token for one kind never opens another, whatever the id. */
 const KIND_KEY: Record<MediaScopeKind, string> = { class: 'c', recording: 'r', lesson: 'l' };

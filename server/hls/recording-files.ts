@@ -70,7 +70,9 @@ async function dirSize(dir: string): Promise<number> {
 
 function run(bin: string, args: string[], timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile(bin, args, { timeout: timeoutMs }, (err, _stdout, stderr) => (err ? reject(new Error(`${err.message}: ${stderr.slice(-400)}`)) : resolve()));
+    execFile(bin, args, { timeout: timeoutMs }, (err, _stdout, stderr) =>
+      err ? reject(new Error(`${err.message}: ${stderr.slice(-400)}`)) : resolve(),
+    );
   });
 }
 
@@ -88,7 +90,8 @@ export async function finaliseRecordingFiles(dir: string, ffmpegPath: string): P
   for (const [i, rung] of ladder.entries()) {
     const rungDir = path.join(dir, rung.name);
     // A segment ffmpeg was writing when it was killed never made it into a playlist: drop its temp file.
-    for (const f of await fs.readdir(rungDir).catch(() => [] as string[])) if (f.endsWith('.tmp')) await fs.rm(path.join(rungDir, f), { force: true });
+    for (const f of await fs.readdir(rungDir).catch(() => [] as string[]))
+      if (f.endsWith('.tmp')) await fs.rm(path.join(rungDir, f), { force: true });
     const composed = await composeRuns(rungDir, manifest.runIds);
     await fs.writeFile(path.join(rungDir, VOD_PLAYLIST_FILE), renderMediaPlaylist(composed, { type: 'vod' }));
     if (i === 0) {

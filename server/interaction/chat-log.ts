@@ -52,15 +52,13 @@ export class ChatLog {
     const messages = rows
       .slice(0, limit)
       .reverse()
-      .map(
-        (r): ChatMessage => ({
-          id: r.id,
-          author: { id: r.authorId, displayName: r.authorName, role: r.authorRole },
-          body: r.deletedAt ? '' : r.body,
-          createdAt: isoDate(r.createdAt),
-          deleted: r.deletedAt !== null,
-        }),
-      );
+      .map((r): ChatMessage => ({
+        id: r.id,
+        author: { id: r.authorId, displayName: r.authorName, role: r.authorRole },
+        body: r.deletedAt ? '' : r.body,
+        createdAt: isoDate(r.createdAt),
+        deleted: r.deletedAt !== null,
+      }));
     return { messages, hasMore };
   }
 

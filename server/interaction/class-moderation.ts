@@ -54,6 +54,7 @@ export class ClassModeration {
       .where(eq(users.id, userId))
       .limit(1);
     if (!row) throw new RealtimeError('not_found', 'No such person');
-    if (row.teacherId === userId || row.role === 'admin') throw new RealtimeError('forbidden', 'Teachers and admins cannot be muted or removed');
+    if (row.teacherId === userId || row.role === 'admin')
+      throw new RealtimeError('forbidden', 'Teachers and admins cannot be muted or removed');
   }
 }

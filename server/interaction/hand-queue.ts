@@ -15,7 +15,11 @@ export class HandQueue {
 
   /** Raises the hand (keeping its place when already raised); true when it was not raised before. */
   async raise(classId: string, userId: string): Promise<boolean> {
-    const rows = await this.#db.insert(raisedHands).values({ classId, userId }).onConflictDoNothing().returning({ userId: raisedHands.userId });
+    const rows = await this.#db
+      .insert(raisedHands)
+      .values({ classId, userId })
+      .onConflictDoNothing()
+      .returning({ userId: raisedHands.userId });
     return rows.length > 0;
   }
 

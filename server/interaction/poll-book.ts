@@ -48,7 +48,10 @@ export class PollBook {
 
   async create(classId: string, createdBy: string, input: PollInput): Promise<PollRecord> {
     return this.#db.transaction(async (tx) => {
-      const [existing] = await tx.select({ n: sql<number>`count(*)::int` }).from(polls).where(eq(polls.classId, classId));
+      const [existing] = await tx
+        .select({ n: sql<number>`count(*)::int` })
+        .from(polls)
+        .where(eq(polls.classId, classId));
       if (Number(existing?.n ?? 0) >= LIMITS.pollsPerClass) {
         throw new RealtimeError('too_many_polls', `A class has at most ${LIMITS.pollsPerClass} polls`);
       }
@@ -104,7 +107,10 @@ export class PollBook {
       .groupBy(sql`1`);
     const counts: Record<string, number> = Object.fromEntries(record.options.map((o) => [o.id, 0]));
     for (const r of rows) if (r.optionId in counts) counts[r.optionId] = Number(r.n);
-    const [voters] = await this.#db.select({ n: sql<number>`count(*)::int` }).from(pollVotes).where(eq(pollVotes.pollId, pollId));
+    const [voters] = await this.#db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(pollVotes)
+      .where(eq(pollVotes.pollId, pollId));
     return { pollId, counts, voters: Number(voters?.n ?? 0) };
   }
 
@@ -130,7 +136,11 @@ export class PollBook {
     // Stored in the options' order, so that a ballot reads the same however the client listed it.
     const ordered = record.options.filter((o) => unique.includes(o.id)).map((o) => o.id);
 
-    const inserted = await this.#db.insert(pollVotes).values({ pollId, userId, optionIds: ordered }).onConflictDoNothing().returning({ userId: pollVotes.userId });
+    const inserted = await this.#db
+      .insert(pollVotes)
+      .values({ pollId, userId, optionIds: ordered })
+      .onConflictDoNothing()
+      .returning({ userId: pollVotes.userId });
     if (inserted.length > 0) return { record, changed: false };
     if (!record.poll.allowChange) throw new RealtimeError('already_voted', 'You already voted in this poll');
     await this.#db
@@ -155,7 +165,20 @@ export class PollBook {
 
   /** All polls of the class as CSV: one row per option, with its votes and share of the voters. */
   async exportCsv(classId: string): Promise<string> {
-    const header = ['poll_id', 'poll', 'kind', 'quiz', 'status', 'created_at', 'option_position', 'option', 'correct', 'votes', 'voters', 'percent'];
+    const header = [
+      'poll_id',
+      'poll',
+      'kind',
+      'quiz',
+      'status',
+      'created_at',
+      'option_position',
+      'option',
+      'correct',
+      'votes',
+      'voters',
+      'percent',
+    ];
     const lines = [header];
     for (const record of (await this.list(classId)).reverse()) {
       const results = await this.results(record);

@@ -64,7 +64,9 @@ export class QuestionBoard {
   }
 
   async get(classId: string, questionId: string): Promise<QuestionRecord> {
-    const [row] = await this.#select().where(and(eq(questions.id, questionId), eq(questions.classId, classId))).limit(1);
+    const [row] = await this.#select()
+      .where(and(eq(questions.id, questionId), eq(questions.classId, classId)))
+      .limit(1);
     if (!row) throw new RealtimeError('not_found', 'No such question in this class');
     return row;
   }
@@ -91,7 +93,11 @@ export class QuestionBoard {
     const question = await this.get(classId, questionId);
     if (question.status === 'dismissed') throw new RealtimeError('not_found', 'No such question in this class');
     await this.#db.transaction(async (tx) => {
-      const inserted = await tx.insert(questionVotes).values({ questionId, userId }).onConflictDoNothing().returning({ userId: questionVotes.userId });
+      const inserted = await tx
+        .insert(questionVotes)
+        .values({ questionId, userId })
+        .onConflictDoNothing()
+        .returning({ userId: questionVotes.userId });
       if (inserted.length === 0) throw new RealtimeError('already_voted', 'You already upvoted this question');
       await tx
         .update(questions)

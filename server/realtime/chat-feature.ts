@@ -1,7 +1,15 @@
 // Class chat: send (flood-controlled, refused while muted), older pages on scroll, deletion by the teacher.
 // New messages reach the class through the ChatFanOut (coalesced when the chat is busy); the sender's ack
 // carries their own message at once.
-import { ChatDelete, ChatHistory, ChatSend, InteractionEvents, InteractionRequests, type ChatMessage, type ChatPage } from '../contracts/interaction.ts';
+import {
+  ChatDelete,
+  ChatHistory,
+  ChatSend,
+  InteractionEvents,
+  InteractionRequests,
+  type ChatMessage,
+  type ChatPage,
+} from '../contracts/interaction.ts';
 import type { ChatFanOut } from './chat-fan-out.ts';
 import type { ClassFeature } from './class-membership.ts';
 import { assertAllowed, MemberHandlers, requireModerator, throttle, type InteractionContext } from './interaction-kit.ts';

@@ -111,7 +111,10 @@ export class ClassMembership {
       if (socket.disconnected) throw new RealtimeError('gone', 'The connection closed');
       // Checked and taken with no await in between, so two tabs joining at once cannot both take the last seat.
       if ((this.#seats.get(`${classId}:${user.id}`)?.size ?? 0) >= MAX_SOCKETS_PER_PERSON) {
-        throw new RealtimeError('too_many_tabs', `You are in this class from ${MAX_SOCKETS_PER_PERSON} tabs already; close one to join from here`);
+        throw new RealtimeError(
+          'too_many_tabs',
+          `You are in this class from ${MAX_SOCKETS_PER_PERSON} tabs already; close one to join from here`,
+        );
       }
       const member: ClassMember = { classId, role: access.role, user, socket, liveClass: access.liveClass, room: classRoom(classId) };
       const cleanups: (() => void | Promise<void>)[] = [];

@@ -2,7 +2,15 @@
 // set, flood-controlled, shown briefly on the teacher's screen: sent to the staff room only, never stored).
 import { Empty, HandLower, InteractionEvents, InteractionRequests, ReactionSend, type ReactionShown } from '../contracts/interaction.ts';
 import type { ClassFeature, ClassMember } from './class-membership.ts';
-import { assertAllowed, MemberHandlers, requireModerator, requireStudent, staffRoom, throttle, type InteractionContext } from './interaction-kit.ts';
+import {
+  assertAllowed,
+  MemberHandlers,
+  requireModerator,
+  requireStudent,
+  staffRoom,
+  throttle,
+  type InteractionContext,
+} from './interaction-kit.ts';
 
 export function handsFeature(ctx: InteractionContext): ClassFeature {
   const hands = ctx.interaction.hands;

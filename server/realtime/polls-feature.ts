@@ -1,10 +1,27 @@
 // Polls and quizzes: the teacher creates, closes (a quiz reveals its answer) and chooses whether students see
 // the results; students vote once (or change while open when the poll allows). Live results go to the staff
 // room on every ballot, and to everyone when the teacher shows them.
-import { InteractionEvents, InteractionRequests, PollCreate, PollRef, PollShowResults, PollVote, type Poll } from '../contracts/interaction.ts';
+import {
+  InteractionEvents,
+  InteractionRequests,
+  PollCreate,
+  PollRef,
+  PollShowResults,
+  PollVote,
+  type Poll,
+} from '../contracts/interaction.ts';
 import { PollBook, type PollRecord } from '../interaction/poll-book.ts';
 import type { ClassFeature, ClassMember } from './class-membership.ts';
-import { assertAllowed, emitByRole, MemberHandlers, requireModerator, requireStudent, staffRoom, throttle, type InteractionContext } from './interaction-kit.ts';
+import {
+  assertAllowed,
+  emitByRole,
+  MemberHandlers,
+  requireModerator,
+  requireStudent,
+  staffRoom,
+  throttle,
+  type InteractionContext,
+} from './interaction-kit.ts';
 
 export function pollsFeature(ctx: InteractionContext): ClassFeature {
   const book = ctx.interaction.polls;

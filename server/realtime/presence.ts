@@ -23,7 +23,9 @@ export class ClassPresence {
       if (closed) return;
       const staff = staffRoom(push.classId);
       io.to(staff).emit('presence:update', push);
-      io.to(classRoom(push.classId)).except(staff).emit('presence:update', { ...push, viewers: [] });
+      io.to(classRoom(push.classId))
+        .except(staff)
+        .emit('presence:update', { ...push, viewers: [] });
     };
 
     const sendPresence = (push: PresencePush): void => {

@@ -4,7 +4,16 @@
 import { InteractionEvents, InteractionRequests, QuestionAsk, QuestionPin, QuestionRef, type Question } from '../contracts/interaction.ts';
 import { QuestionBoard, type QuestionRecord } from '../interaction/question-board.ts';
 import type { ClassFeature, ClassMember } from './class-membership.ts';
-import { assertAllowed, emitByRole, isStaff, MemberHandlers, requireModerator, staffRoom, throttle, type InteractionContext } from './interaction-kit.ts';
+import {
+  assertAllowed,
+  emitByRole,
+  isStaff,
+  MemberHandlers,
+  requireModerator,
+  staffRoom,
+  throttle,
+  type InteractionContext,
+} from './interaction-kit.ts';
 
 export function questionsFeature(ctx: InteractionContext): ClassFeature {
   const publish = (member: ClassMember, q: QuestionRecord): void => {
@@ -13,7 +22,13 @@ export function questionsFeature(ctx: InteractionContext): ClassFeature {
       ctx.io.to(member.room).except(staffRoom(member.classId)).emit(InteractionEvents.questionRemoved, { questionId: q.id });
       return;
     }
-    emitByRole(ctx, member, InteractionEvents.questionUpdated, QuestionBoard.view(q, { staff: true }), QuestionBoard.view(q, { staff: false }));
+    emitByRole(
+      ctx,
+      member,
+      InteractionEvents.questionUpdated,
+      QuestionBoard.view(q, { staff: true }),
+      QuestionBoard.view(q, { staff: false }),
+    );
   };
 
   return (member) => {
@@ -21,12 +36,14 @@ export function questionsFeature(ctx: InteractionContext): ClassFeature {
     const board = ctx.interaction.questions;
     // The asker always sees their own name; others see what their role allows.
     const answer = (q: QuestionRecord): Question => QuestionBoard.view(q, { staff: isStaff(member) || q.userId === user.id });
-    const moderate = (what: string, change: (questionId: string) => Promise<QuestionRecord>) => async ({ questionId }: { questionId: string }) => {
-      requireModerator(member, what);
-      const q = await change(questionId);
-      publish(member, q);
-      return answer(q);
-    };
+    const moderate =
+      (what: string, change: (questionId: string) => Promise<QuestionRecord>) =>
+      async ({ questionId }: { questionId: string }) => {
+        requireModerator(member, what);
+        const q = await change(questionId);
+        publish(member, q);
+        return answer(q);
+      };
 
     const handlers = new MemberHandlers(member, ctx.log)
       .on(InteractionRequests.questionAsk, QuestionAsk, async ({ body, anonymous }) => {
@@ -50,9 +67,21 @@ export function questionsFeature(ctx: InteractionContext): ClassFeature {
         publish(member, q);
         return answer(q);
       })
-      .on(InteractionRequests.questionAnswer, QuestionRef, moderate('mark questions answered', (id) => board.setStatus(classId, id, 'answered')))
-      .on(InteractionRequests.questionReopen, QuestionRef, moderate('reopen questions', (id) => board.setStatus(classId, id, 'open')))
-      .on(InteractionRequests.questionDismiss, QuestionRef, moderate('dismiss questions', (id) => board.setStatus(classId, id, 'dismissed')))
+      .on(
+        InteractionRequests.questionAnswer,
+        QuestionRef,
+        moderate('mark questions answered', (id) => board.setStatus(classId, id, 'answered')),
+      )
+      .on(
+        InteractionRequests.questionReopen,
+        QuestionRef,
+        moderate('reopen questions', (id) => board.setStatus(classId, id, 'open')),
+      )
+      .on(
+        InteractionRequests.questionDismiss,
+        QuestionRef,
+        moderate('dismiss questions', (id) => board.setStatus(classId, id, 'dismissed')),
+      )
       .on(InteractionRequests.questionPin, QuestionPin, async ({ questionId, pinned }) => {
         requireModerator(member, 'pin questions');
         const { question, unpinned } = await board.pin(classId, questionId, pinned);

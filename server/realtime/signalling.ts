@@ -81,7 +81,8 @@ function attachSignalling(member: ClassMember, services: Services): () => void {
 
   const liveRoom = async (): Promise<ClassroomRoom> => {
     const status = await liveClasses.status(classId);
-    if (status.status !== 'live') throw new RealtimeError('not_live', status.status === 'ended' ? 'This class has ended' : 'This class is not live yet');
+    if (status.status !== 'live')
+      throw new RealtimeError('not_live', status.status === 'ended' ? 'This class has ended' : 'This class is not live yet');
     return rooms.open(classId);
   };
 
@@ -114,9 +115,12 @@ function attachSignalling(member: ClassMember, services: Services): () => void {
         () => {},
       );
     };
-    const onConsumerClose = (consumerId: string, producerId: string): void => void socket.emit('sfu:consumerClosed', { consumerId, producerId });
-    const onConsumerPause = (consumerId: string, producerId: string): void => void socket.emit('sfu:consumerPaused', { consumerId, producerId });
-    const onConsumerResume = (consumerId: string, producerId: string): void => void socket.emit('sfu:consumerResumed', { consumerId, producerId });
+    const onConsumerClose = (consumerId: string, producerId: string): void =>
+      void socket.emit('sfu:consumerClosed', { consumerId, producerId });
+    const onConsumerPause = (consumerId: string, producerId: string): void =>
+      void socket.emit('sfu:consumerPaused', { consumerId, producerId });
+    const onConsumerResume = (consumerId: string, producerId: string): void =>
+      void socket.emit('sfu:consumerResumed', { consumerId, producerId });
     room.on('sourceadd', onAdd);
     room.on('sourceremove', onRemove);
     room.once('close', onClose);
@@ -162,7 +166,14 @@ function attachSignalling(member: ClassMember, services: Services): () => void {
     peer = p;
     attachRoom(room, p);
     await liveClasses.setMode(classId, socket.id, 'webrtc');
-    return { mode: 'webrtc', sources: room.mediaSources().filter((s) => s.userId !== user.id).map(sourceInfo), onStage: p.onStage };
+    return {
+      mode: 'webrtc',
+      sources: room
+        .mediaSources()
+        .filter((s) => s.userId !== user.id)
+        .map(sourceInfo),
+      onStage: p.onStage,
+    };
   });
 
   // The viewer watches the broadcast (HLS) instead: their peer (transports, consumers) closes and their seat
@@ -208,7 +219,7 @@ function attachSignalling(member: ClassMember, services: Services): () => void {
   on('sfu:restartIce', RestartIce, async ({ transportId }) => ({ iceParameters: await ownTransport(transportId).restartIce() }));
 
   on('sfu:produce', Produce, async ({ transportId, kind, rtpParameters, source }) => {
-    if (role === 'admin') throw new RealtimeError('forbidden', 'Only the class\'s teacher or a student on stage may publish');
+    if (role === 'admin') throw new RealtimeError('forbidden', "Only the class's teacher or a student on stage may publish");
     const { peer: p, room } = currentPeer();
     const producer = await room.produce(p, transportId, kind, rtpParameters as unknown as types.RtpParameters, source);
     return { producerId: producer.id };
@@ -273,7 +284,7 @@ function attachSignalling(member: ClassMember, services: Services): () => void {
 
   // Lifecycle: only the class's teacher goes live; the teacher or an admin may end it.
   on('class:goLive', Empty, async () => {
-    if (role !== 'teacher') throw new RealtimeError('forbidden', 'Only the class\'s teacher can go live');
+    if (role !== 'teacher') throw new RealtimeError('forbidden', "Only the class's teacher can go live");
     return liveClasses.goLive(classId);
   });
   on('class:end', Empty, async () => {

@@ -10,7 +10,12 @@ export interface SocketData {
   sessionId: string;
 }
 
-export type LecternIo = Server<Record<string, (...args: any[]) => void>, Record<string, (...args: any[]) => void>, Record<string, never>, SocketData>;
+export type LecternIo = Server<
+  Record<string, (...args: any[]) => void>,
+  Record<string, (...args: any[]) => void>,
+  Record<string, never>,
+  SocketData
+>;
 
 /** Every socket of one login session: logging out (or the session expiring) disconnects them all. */
 export function sessionRoom(sessionId: string): string {

@@ -80,7 +80,8 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
 
   async createWebRtcTransport(peer: ClassroomPeer, direction: 'send' | 'recv'): Promise<types.WebRtcTransport> {
     this.#assertOpen();
-    if (direction === 'send' && !peer.mayProduce) throw new RealtimeError('forbidden', 'Only the teacher or a student on stage may publish');
+    if (direction === 'send' && !peer.mayProduce)
+      throw new RealtimeError('forbidden', 'Only the teacher or a student on stage may publish');
     const existing = [...peer.transports.values()].filter((t) => t.appData.direction === direction);
     // A client re-creating its transport (after a reload of its media) replaces the old one.
     for (const t of existing) t.close();
@@ -111,7 +112,8 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
   ): Promise<types.Producer> {
     this.#assertOpen();
     if (!peer.mayProduce) throw new RealtimeError('forbidden', 'Only the teacher or a student on stage may publish');
-    if (SOURCE_KIND[source] !== kind) throw new RealtimeError('invalid_input', `A ${source} source carries ${SOURCE_KIND[source]}, not ${kind}`);
+    if (SOURCE_KIND[source] !== kind)
+      throw new RealtimeError('invalid_input', `A ${source} source carries ${SOURCE_KIND[source]}, not ${kind}`);
     if (peer.role === 'student' && (source === 'screen' || source === 'screen-audio')) {
       throw new RealtimeError('forbidden', 'Students on stage share camera and microphone only');
     }
@@ -149,7 +151,8 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
     if (!peer.rtpCapabilities) throw new RealtimeError('not_joined', 'Join the media session (sfu:join) first');
     const source = this.#sources.get(producerId);
     if (!source) throw new RealtimeError('not_found', 'No such source');
-    if (source.userId === peer.userId && peer.producers.has(producerId)) throw new RealtimeError('invalid_input', 'You cannot consume your own source');
+    if (source.userId === peer.userId && peer.producers.has(producerId))
+      throw new RealtimeError('invalid_input', 'You cannot consume your own source');
     const transport = [...peer.transports.values()].find((t) => t.appData.direction === 'recv');
     if (!transport) throw new RealtimeError('not_found', 'Create a receive transport first');
     if (!this.router.canConsume({ producerId, rtpCapabilities: peer.rtpCapabilities })) {
@@ -161,7 +164,9 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
       rtpCapabilities: peer.rtpCapabilities,
       paused: true,
       // Start low and let the client's preferred layers (its shown size) and the bandwidth estimate lift it.
-      ...(source.kind === 'video' && source.producer.type === 'simulcast' ? { preferredLayers: { spatialLayer: 0, temporalLayer: 2 } } : {}),
+      ...(source.kind === 'video' && source.producer.type === 'simulcast'
+        ? { preferredLayers: { spatialLayer: 0, temporalLayer: 2 } }
+        : {}),
       appData: { source: source.source, userId: source.userId },
     });
     if (peer.closed) {

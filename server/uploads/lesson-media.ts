@@ -71,7 +71,9 @@ export class LessonMedia {
   static tokenisePlaylist(text: string, token: string): string {
     return text
       .split('\n')
-      .map((line) => (line && !line.startsWith('#') ? `${line.trim()}${line.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}` : line))
+      .map((line) =>
+        line && !line.startsWith('#') ? `${line.trim()}${line.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}` : line,
+      )
       .join('\n');
   }
 }

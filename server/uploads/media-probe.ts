@@ -25,10 +25,18 @@ export function probeMedia(ffprobePath: string, file: string): Promise<ProbedMed
       { timeout: 30_000, maxBuffer: 4 * 1024 * 1024 },
       (err, stdout, stderr) => {
         if (err) {
-          const reason = stderr.trim().split('\n').pop()?.replace(/^.*?: /, '') || 'ffprobe could not read it';
+          const reason =
+            stderr
+              .trim()
+              .split('\n')
+              .pop()
+              ?.replace(/^.*?: /, '') || 'ffprobe could not read it';
           return reject(new ProbeError(`This file is not a video we can read (${reason})`));
         }
-        let info: { format?: { format_name?: string; duration?: string }; streams?: { codec_type?: string; codec_name?: string; width?: number; height?: number; duration?: string }[] };
+        let info: {
+          format?: { format_name?: string; duration?: string };
+          streams?: { codec_type?: string; codec_name?: string; width?: number; height?: number; duration?: string }[];
+        };
         try {
           info = JSON.parse(stdout);
         } catch {

@@ -95,9 +95,17 @@ export class TranscodeQueue extends EventEmitter<TranscodeQueueEvents> {
    * The lesson row is locked while checking that no job of it is queued or running, so two processes
    * enqueueing for one lesson at once cannot both succeed: the second gets UploadRefused('lesson_busy').
    */
-  async enqueue(lessonId: string, incomingFile: string, meta: { originalName: string; sizeBytes: number; durationSeconds: number }): Promise<TranscodeJobRow> {
+  async enqueue(
+    lessonId: string,
+    incomingFile: string,
+    meta: { originalName: string; sizeBytes: number; durationSeconds: number },
+  ): Promise<TranscodeJobRow> {
     // Unique per upload: two uploads of one lesson may arrive in the same millisecond (one is then refused).
-    const sourceRel = path.join('uploads', 'sources', `${lessonId}-${randomUUID()}${path.extname(meta.originalName).slice(0, 10) || '.bin'}`);
+    const sourceRel = path.join(
+      'uploads',
+      'sources',
+      `${lessonId}-${randomUUID()}${path.extname(meta.originalName).slice(0, 10) || '.bin'}`,
+    );
     const sourceAbs = path.join(this.#o.dataDir, sourceRel);
     fs.mkdirSync(path.dirname(sourceAbs), { recursive: true });
     fs.renameSync(incomingFile, sourceAbs);
@@ -112,7 +120,13 @@ export class TranscodeQueue extends EventEmitter<TranscodeQueueEvents> {
         if (active.length) throw new UploadRefused('lesson_busy', 'A video for this lesson is still being processed');
         const [row] = await tx
           .insert(transcodeJobs)
-          .values({ lessonId, sourcePath: sourceRel, originalName: meta.originalName, sizeBytes: meta.sizeBytes, durationSeconds: Math.ceil(meta.durationSeconds) })
+          .values({
+            lessonId,
+            sourcePath: sourceRel,
+            originalName: meta.originalName,
+            sizeBytes: meta.sizeBytes,
+            durationSeconds: Math.ceil(meta.durationSeconds),
+          })
           .returning();
         await tx.update(lessons).set({ videoStatus: 'processing', videoError: null }).where(eq(lessons.id, lessonId));
         return row!;
@@ -136,7 +150,12 @@ export class TranscodeQueue extends EventEmitter<TranscodeQueueEvents> {
   }
 
   async latestJob(lessonId: string): Promise<TranscodeJobRow | null> {
-    const rows = await this.#o.db.select().from(transcodeJobs).where(eq(transcodeJobs.lessonId, lessonId)).orderBy(desc(transcodeJobs.createdAt)).limit(1);
+    const rows = await this.#o.db
+      .select()
+      .from(transcodeJobs)
+      .where(eq(transcodeJobs.lessonId, lessonId))
+      .orderBy(desc(transcodeJobs.createdAt))
+      .limit(1);
     return rows[0] ?? null;
   }
 
@@ -203,7 +222,12 @@ export class TranscodeQueue extends EventEmitter<TranscodeQueueEvents> {
 
   async #claimNext(): Promise<TranscodeJobRow | null> {
     for (;;) {
-      const [next] = await this.#o.db.select().from(transcodeJobs).where(eq(transcodeJobs.status, 'queued')).orderBy(asc(transcodeJobs.createdAt)).limit(1);
+      const [next] = await this.#o.db
+        .select()
+        .from(transcodeJobs)
+        .where(eq(transcodeJobs.status, 'queued'))
+        .orderBy(asc(transcodeJobs.createdAt))
+        .limit(1);
       if (!next) return null;
       // Conditional update: if another process claimed it first, look again.
       const [claimed] = await this.#o.db
@@ -299,7 +323,9 @@ export class TranscodeQueue extends EventEmitter<TranscodeQueueEvents> {
         fs.rmSync(scratch, { recursive: true, force: true });
         log.info('transcode interrupted by shutdown; will restart on next start');
       } else {
-        await this.#fail(row, (err as Error).message, scratch, log).catch((e: unknown) => log.error({ err: e }, 'could not record failure'));
+        await this.#fail(row, (err as Error).message, scratch, log).catch((e: unknown) =>
+          log.error({ err: e }, 'could not record failure'),
+        );
       }
     } finally {
       this.#running.delete(row.id);
@@ -321,7 +347,11 @@ export class TranscodeQueue extends EventEmitter<TranscodeQueueEvents> {
     if (lesson) {
       await this.#o.db
         .update(lessons)
-        .set(lesson.videoPath ? { videoStatus: 'ready', videoError: `The last upload failed: ${reason}` } : { videoStatus: 'failed', videoError: reason })
+        .set(
+          lesson.videoPath
+            ? { videoStatus: 'ready', videoError: `The last upload failed: ${reason}` }
+            : { videoStatus: 'failed', videoError: reason },
+        )
         .where(eq(lessons.id, row.lessonId));
     }
     if (failed) this.emit('finished', failed);

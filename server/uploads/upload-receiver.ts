@@ -8,7 +8,11 @@ import { pipeline } from 'node:stream/promises';
 
 export class UploadTooLarge extends Error {}
 
-export async function receiveUpload(body: ReadableStream<Uint8Array> | null, dir: string, maxBytes: number): Promise<{ file: string; sizeBytes: number }> {
+export async function receiveUpload(
+  body: ReadableStream<Uint8Array> | null,
+  dir: string,
+  maxBytes: number,
+): Promise<{ file: string; sizeBytes: number }> {
   if (!body) throw new Error('empty body');
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${randomUUID()}.part`);

@@ -37,7 +37,10 @@ export class UploadReservations {
     const mine = this.#perUploader.get(uploaderId) ?? 0;
     if (mine >= this.maxPerUploader) {
       const n = this.maxPerUploader;
-      throw new UploadRefused('uploader_busy', `You already have ${n} upload${n === 1 ? '' : 's'} in progress; wait for one to finish before starting another`);
+      throw new UploadRefused(
+        'uploader_busy',
+        `You already have ${n} upload${n === 1 ? '' : 's'} in progress; wait for one to finish before starting another`,
+      );
     }
     this.#lessons.add(lessonId);
     this.#perUploader.set(uploaderId, mine + 1);

@@ -24,7 +24,8 @@ describe.each(await dbKinds())('courses API on %s', (kind) => {
     const created = await teacher.client.post('/api/courses', { title, description });
     expect(created.status).toBe(201);
     const lessons = [];
-    for (const t of lessonTitles) lessons.push((await teacher.client.post(`/api/courses/${created.body.course.id}/lessons`, { title: t })).body.lesson);
+    for (const t of lessonTitles)
+      lessons.push((await teacher.client.post(`/api/courses/${created.body.course.id}/lessons`, { title: t })).body.lesson);
     expect((await teacher.client.patch(`/api/courses/${created.body.course.id}`, { published: true })).status).toBe(200);
     return { course: created.body.course, lessons };
   }
@@ -36,9 +37,20 @@ describe.each(await dbKinds())('courses API on %s', (kind) => {
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('invalid_input');
     expect(bad.body.error.issues.map((i: { path: string }) => i.path).sort()).toEqual(['currency', 'priceCents', 'title']);
-    const ok = await teacher.client.post('/api/courses', { title: 'Watercolour basics', description: 'Brushes and paper', priceCents: 4900, currency: 'usd' });
+    const ok = await teacher.client.post('/api/courses', {
+      title: 'Watercolour basics',
+      description: 'Brushes and paper',
+      priceCents: 4900,
+      currency: 'usd',
+    });
     expect(ok.status).toBe(201);
-    expect(ok.body.course).toMatchObject({ title: 'Watercolour basics', priceCents: 4900, currency: 'USD', published: false, teacherId: teacher.user.id });
+    expect(ok.body.course).toMatchObject({
+      title: 'Watercolour basics',
+      priceCents: 4900,
+      currency: 'USD',
+      published: false,
+      teacherId: teacher.user.id,
+    });
     expect((await admin.client.post('/api/courses', { title: 'Admin made' })).status).toBe(201);
   });
 
@@ -68,15 +80,20 @@ describe.each(await dbKinds())('courses API on %s', (kind) => {
     const hijack = await otherTeacher.client.patch(`/api/courses/${course.id}`, { title: 'Hijack' });
     expect(hijack.status).toBe(403);
     expect((await student.client.patch(`/api/courses/${course.id}`, { title: 'Hijack' })).status).toBe(403);
-    expect((await admin.client.patch(`/api/courses/${course.id}`, { title: 'Renamed by admin' })).body.course.title).toBe('Renamed by admin');
+    expect((await admin.client.patch(`/api/courses/${course.id}`, { title: 'Renamed by admin' })).body.course.title).toBe(
+      'Renamed by admin',
+    );
     expect((await student.client.post(`/api/courses/${course.id}/lessons`, { title: 'Sneaky' })).status).toBe(403);
   });
 
   it('adds lessons in order and reorders them; an incomplete order is refused', async () => {
     const course = (await teacher.client.post('/api/courses', { title: 'Ordered' })).body.course;
     const ids: string[] = [];
-    for (const t of ['A', 'B', 'C']) ids.push((await teacher.client.post(`/api/courses/${course.id}/lessons`, { title: t })).body.lesson.id);
-    const reordered = await teacher.client.request('PUT', `/api/courses/${course.id}/lesson-order`, { lessonIds: [ids[2], ids[0], ids[1]] });
+    for (const t of ['A', 'B', 'C'])
+      ids.push((await teacher.client.post(`/api/courses/${course.id}/lessons`, { title: t })).body.lesson.id);
+    const reordered = await teacher.client.request('PUT', `/api/courses/${course.id}/lesson-order`, {
+      lessonIds: [ids[2], ids[0], ids[1]],
+    });
     expect(reordered.status).toBe(200);
     expect(reordered.body.lessons.map((l: { title: string }) => l.title)).toEqual(['C', 'A', 'B']);
     const detail = await teacher.client.get(`/api/courses/${course.id}`);
@@ -94,7 +111,8 @@ describe.each(await dbKinds())('courses API on %s', (kind) => {
   it('searches title and description with full text (word prefixes, all words) and paginates', async () => {
     const tag = `zq${Math.random().toString(36).slice(2, 8)}`;
     const made = [];
-    for (let i = 0; i < 5; i++) made.push((await publishedCourse(`${tag} photography ${i}`, i === 4 ? 'Lighting for portraits' : 'Cameras')).course.id);
+    for (let i = 0; i < 5; i++)
+      made.push((await publishedCourse(`${tag} photography ${i}`, i === 4 ? 'Lighting for portraits' : 'Cameras')).course.id);
     await publishedCourse(`Unrelated ${tag}x`, 'Nothing to see');
     const byTitle = await student.client.get(`/api/courses?q=${tag}%20photo&pageSize=2`);
     expect(byTitle.status).toBe(200);
@@ -148,7 +166,12 @@ describe.each(await dbKinds())('courses API on %s', (kind) => {
     expect((await student.client.request('PUT', url(0), { positionSeconds: 10, durationSeconds: 100 })).status).toBe(403);
     expect((await anonymous.request('PUT', url(0), { positionSeconds: 10, durationSeconds: 100 })).status).toBe(401);
     await student.client.post(`/api/courses/${course.id}/enrollment`);
-    for (const bad of [{ positionSeconds: -1, durationSeconds: 100 }, { positionSeconds: 500, durationSeconds: 100 }, { positionSeconds: 'x', durationSeconds: 100 }, {}]) {
+    for (const bad of [
+      { positionSeconds: -1, durationSeconds: 100 },
+      { positionSeconds: 500, durationSeconds: 100 },
+      { positionSeconds: 'x', durationSeconds: 100 },
+      {},
+    ]) {
       const res = await student.client.request('PUT', url(0), bad);
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('invalid_input');
@@ -169,7 +192,14 @@ describe.each(await dbKinds())('courses API on %s', (kind) => {
     // The teacher previewing a lesson may also keep a position (no error), an outsider may not.
     expect((await teacher.client.request('PUT', url(1), { positionSeconds: 1, durationSeconds: 10 })).status).toBe(200);
     expect((await outsider.client.request('PUT', url(1), { positionSeconds: 1, durationSeconds: 10 })).status).toBe(403);
-    expect((await student.client.request('PUT', '/api/lessons/00000000-0000-4000-8000-000000000000/progress', { positionSeconds: 1, durationSeconds: 10 })).status).toBe(404);
+    expect(
+      (
+        await student.client.request('PUT', '/api/lessons/00000000-0000-4000-8000-000000000000/progress', {
+          positionSeconds: 1,
+          durationSeconds: 10,
+        })
+      ).status,
+    ).toBe(404);
   });
 
   it('deletes a course (teacher or admin only) with its lessons', async () => {

@@ -29,7 +29,13 @@ describe.each(await dbKinds())('schedule and analytics API on %s', (kind) => {
   const schedule = (client: HttpClient, body: unknown) => client.post(`/api/courses/${courseId}/classes`, body);
 
   it('schedules a class at a wall time in a time zone and stores the right instant', async () => {
-    const res = await schedule(teacher.client, { title: 'Night sky', lessonId, startsAtLocal: `${nextJuly}T18:30`, timeZone: 'Europe/Berlin', durationMinutes: 90 });
+    const res = await schedule(teacher.client, {
+      title: 'Night sky',
+      lessonId,
+      startsAtLocal: `${nextJuly}T18:30`,
+      timeZone: 'Europe/Berlin',
+      durationMinutes: 90,
+    });
     expect(res.status).toBe(201);
     expect(new Date(res.body.liveClass.scheduledAt).toISOString()).toBe(`${nextJuly}T16:30:00.000Z`); // CEST = UTC+2
     expect(res.body.liveClass).toMatchObject({ timeZone: 'Europe/Berlin', durationMinutes: 90, status: 'scheduled', lessonId });
@@ -41,13 +47,20 @@ describe.each(await dbKinds())('schedule and analytics API on %s', (kind) => {
   it('validates scheduling and lets only the course teacher or an admin schedule', async () => {
     const bad = await schedule(teacher.client, { title: '', startsAtLocal: 'tomorrow', timeZone: 'Mars/Olympus', durationMinutes: 1 });
     expect(bad.status).toBe(400);
-    expect(bad.body.error.issues.map((i: { path: string }) => i.path).sort()).toEqual(['durationMinutes', 'startsAtLocal', 'timeZone', 'title']);
+    expect(bad.body.error.issues.map((i: { path: string }) => i.path).sort()).toEqual([
+      'durationMinutes',
+      'startsAtLocal',
+      'timeZone',
+      'title',
+    ]);
     const past = await schedule(teacher.client, { title: 'Late', startsAtLocal: '2020-01-01T10:00', timeZone: 'UTC' });
     expect(past.status).toBe(409);
     expect(past.body.error.code).toBe('in_the_past');
     const foreignLesson = (await otherTeacher.client.post('/api/courses', { title: 'Other' })).body.course.id;
     const otherLesson = (await otherTeacher.client.post(`/api/courses/${foreignLesson}/lessons`, { title: 'x' })).body.lesson.id;
-    expect((await schedule(teacher.client, { title: 'x', lessonId: otherLesson, startsAtLocal: `${nextJuly}T10:00`, timeZone: 'UTC' })).status).toBe(400);
+    expect(
+      (await schedule(teacher.client, { title: 'x', lessonId: otherLesson, startsAtLocal: `${nextJuly}T10:00`, timeZone: 'UTC' })).status,
+    ).toBe(400);
     const body = { title: 'Nope', startsAtLocal: `${nextJuly}T10:00`, timeZone: 'UTC' };
     expect((await schedule(student.client, body)).status).toBe(403);
     expect((await schedule(otherTeacher.client, body)).status).toBe(403);
@@ -56,16 +69,27 @@ describe.each(await dbKinds())('schedule and analytics API on %s', (kind) => {
   });
 
   it('edits and cancels; students see the change (cancelled stays listed) in My schedule and the .ics', async () => {
-    const created = (await schedule(teacher.client, { title: 'Moon phases', startsAtLocal: `${nextJuly}T20:00`, timeZone: 'UTC' })).body.liveClass;
+    const created = (await schedule(teacher.client, { title: 'Moon phases', startsAtLocal: `${nextJuly}T20:00`, timeZone: 'UTC' })).body
+      .liveClass;
     expect((await student.client.patch(`/api/classes/${created.id}`, { title: 'Hacked' })).status).toBe(403);
     expect((await teacher.client.patch(`/api/classes/${created.id}`, { durationMinutes: 3 })).status).toBe(400);
-    const edited = await teacher.client.patch(`/api/classes/${created.id}`, { title: 'Moon phases, part 1', startsAtLocal: `${nextJuly}T21:00`, timeZone: 'Asia/Tokyo' });
+    const edited = await teacher.client.patch(`/api/classes/${created.id}`, {
+      title: 'Moon phases, part 1',
+      startsAtLocal: `${nextJuly}T21:00`,
+      timeZone: 'Asia/Tokyo',
+    });
     expect(edited.status).toBe(200);
     expect(new Date(edited.body.liveClass.scheduledAt).toISOString()).toBe(`${nextJuly}T12:00:00.000Z`);
 
     const mine = await student.client.get('/api/schedule?days=366');
     const listed = mine.body.classes.find((k: { id: string }) => k.id === created.id);
-    expect(listed).toMatchObject({ title: 'Moon phases, part 1', status: 'scheduled', courseTitle: 'Astronomy, for beginners', role: 'student', timeZone: 'Asia/Tokyo' });
+    expect(listed).toMatchObject({
+      title: 'Moon phases, part 1',
+      status: 'scheduled',
+      courseTitle: 'Astronomy, for beginners',
+      role: 'student',
+      timeZone: 'Asia/Tokyo',
+    });
     expect((await outsider.client.get('/api/schedule?days=366')).body.classes).toEqual([]);
     const teaching = (await teacher.client.get('/api/schedule?days=366')).body.classes.find((k: { id: string }) => k.id === created.id);
     expect(teaching.role).toBe('teacher');
@@ -96,7 +120,8 @@ describe.each(await dbKinds())('schedule and analytics API on %s', (kind) => {
   });
 
   it('gives the teacher attendance, viewers over time, participation and completion, with CSV; nobody else', async () => {
-    const liveClass = (await schedule(teacher.client, { title: 'Analytics class', startsAtLocal: `${nextJuly}T10:00`, timeZone: 'UTC' })).body.liveClass;
+    const liveClass = (await schedule(teacher.client, { title: 'Analytics class', startsAtLocal: `${nextJuly}T10:00`, timeZone: 'UTC' }))
+      .body.liveClass;
     const t0 = new Date('2026-03-01T10:00:00Z').getTime();
     const at = (min: number) => new Date(t0 + min * 60_000);
     const db = server.services.db;

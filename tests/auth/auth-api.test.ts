@@ -44,7 +44,11 @@ describe.each(await dbKinds())('auth API on %s', (kind) => {
     const e = email();
     const a = await new HttpClient(server.url).post('/api/auth/register', { email: e, password: 'a long enough pw', displayName: 'A' });
     expect(a.status).toBe(201);
-    const b = await new HttpClient(server.url).post('/api/auth/register', { email: e.toUpperCase(), password: 'a long enough pw', displayName: 'B' });
+    const b = await new HttpClient(server.url).post('/api/auth/register', {
+      email: e.toUpperCase(),
+      password: 'a long enough pw',
+      displayName: 'B',
+    });
     expect(b.status).toBe(409);
     expect(b.body.error.code).toBe('email_taken');
   });
@@ -65,14 +69,17 @@ describe.each(await dbKinds())('auth API on %s', (kind) => {
     const { user, password } = await registerUser(server.url);
     const client = new HttpClient(server.url);
     const statuses: number[] = [];
-    for (let i = 0; i < 6; i++) statuses.push((await client.post('/api/auth/login', { email: user.email, password: 'bad password' })).status);
+    for (let i = 0; i < 6; i++)
+      statuses.push((await client.post('/api/auth/login', { email: user.email, password: 'bad password' })).status);
     expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
     expect(statuses[5]).toBe(429);
     const limited = await client.post('/api/auth/login', { email: user.email, password });
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     const other = await registerUser(server.url);
-    expect((await new HttpClient(server.url).post('/api/auth/login', { email: other.user.email, password: other.password })).status).toBe(200);
+    expect((await new HttpClient(server.url).post('/api/auth/login', { email: other.user.email, password: other.password })).status).toBe(
+      200,
+    );
   });
 
   it('limits how many accounts one address creates per hour', async () => {
@@ -80,7 +87,11 @@ describe.each(await dbKinds())('auth API on %s', (kind) => {
     try {
       const statuses: number[] = [];
       for (let i = 0; i < 3; i++) {
-        const res = await new HttpClient(limited.url).post('/api/auth/register', { email: email(), password: 'a long enough pw', displayName: `R${i}` });
+        const res = await new HttpClient(limited.url).post('/api/auth/register', {
+          email: email(),
+          password: 'a long enough pw',
+          displayName: `R${i}`,
+        });
         statuses.push(res.status);
         if (res.status === 429) {
           expect(res.body.error.code).toBe('rate_limited');
@@ -104,7 +115,10 @@ describe.each(await dbKinds())('auth API on %s', (kind) => {
 
   it('expires sessions server-side', async () => {
     const { client, user } = await registerUser(server.url);
-    await server.services.db.update(sessions).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(sessions.userId, user.id));
+    await server.services.db
+      .update(sessions)
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .where(eq(sessions.userId, user.id));
     const me = await client.get('/api/auth/me');
     expect(me.status).toBe(401);
     expect(await server.services.sessions.countActive(user.id)).toBe(0);
@@ -127,7 +141,12 @@ describe.each(await dbKinds())('auth API on %s', (kind) => {
   it('gives roles: teacher by choice, admin never by self-registration', async () => {
     const teacher = await registerUser(server.url, 'teacher');
     expect(teacher.user.role).toBe('teacher');
-    const res = await new HttpClient(server.url).post('/api/auth/register', { email: email(), password: 'a long enough pw', displayName: 'Eve', role: 'admin' });
+    const res = await new HttpClient(server.url).post('/api/auth/register', {
+      email: email(),
+      password: 'a long enough pw',
+      displayName: 'Eve',
+      role: 'admin',
+    });
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('invalid_input');
     expect(res.body.error.issues[0].path).toBe('role');

@@ -21,7 +21,11 @@ async function contextFor(person: Person): Promise<BrowserContext> {
 }
 
 const videoTime = (page: Page): Promise<number> =>
-  page.getByTestId('hls-video').first().evaluate((v) => (v as HTMLVideoElement).currentTime).catch(() => -1);
+  page
+    .getByTestId('hls-video')
+    .first()
+    .evaluate((v) => (v as HTMLVideoElement).currentTime)
+    .catch(() => -1);
 
 beforeAll(async () => {
   [server, browser] = await Promise.all([startTestServer({ app: 'build' }), launchChromium()]);
@@ -35,10 +39,7 @@ describe('HLS in the browser', () => {
   it('a student forced to HLS plays the live class while chat works; the replay resumes at the saved position', async () => {
     const f = await createLiveClass(server, { students: 1 });
     const student = f.students[0]!;
-    const [lesson] = await server.services.db
-      .insert(lessons)
-      .values({ courseId: f.courseId, position: 1, title: 'Lecture 1' })
-      .returning();
+    const [lesson] = await server.services.db.insert(lessons).values({ courseId: f.courseId, position: 1, title: 'Lecture 1' }).returning();
     await server.services.db.update(liveClasses).set({ lessonId: lesson!.id }).where(eq(liveClasses.id, f.classId));
 
     const teacherPage = await (await contextFor(f.teacher)).newPage();
@@ -58,7 +59,9 @@ describe('HLS in the browser', () => {
     // Chat works the same in HLS mode: the teacher sees the student's message.
     await studentPage.locator('#chat-input').fill('Hello from the broadcast');
     await studentPage.getByRole('button', { name: 'Send' }).click();
-    await expect.poll(() => teacherPage.getByTestId('chat-messages').textContent(), { timeout: 15_000 }).toContain('Hello from the broadcast');
+    await expect
+      .poll(() => teacherPage.getByTestId('chat-messages').textContent(), { timeout: 15_000 })
+      .toContain('Hello from the broadcast');
 
     // Let the class run a little longer, then end it.
     await studentPage.waitForTimeout(6000);
@@ -78,7 +81,10 @@ describe('HLS in the browser', () => {
 
     // The student had watched up to 4 s of the replay before.
     const resumeAt = 4;
-    const put = await student.client.request('PUT', `/api/lessons/${lesson!.id}/progress`, { positionSeconds: resumeAt, durationSeconds: rec.durationSeconds });
+    const put = await student.client.request('PUT', `/api/lessons/${lesson!.id}/progress`, {
+      positionSeconds: resumeAt,
+      durationSeconds: rec.durationSeconds,
+    });
     expect(put.status).toBe(200);
 
     const replay = await (await contextFor(student)).newPage();
@@ -93,10 +99,13 @@ describe('HLS in the browser', () => {
     const watchedTo = await videoTime(replay);
     await replay.close({ runBeforeUnload: true });
     await expect
-      .poll(async () => {
-        const [row] = await server.services.db.select().from(lessonProgress).where(eq(lessonProgress.lessonId, lesson!.id));
-        return row?.positionSeconds ?? 0;
-      }, { timeout: 10_000 })
+      .poll(
+        async () => {
+          const [row] = await server.services.db.select().from(lessonProgress).where(eq(lessonProgress.lessonId, lesson!.id));
+          return row?.positionSeconds ?? 0;
+        },
+        { timeout: 10_000 },
+      )
       .toBeGreaterThanOrEqual(Math.floor(watchedTo) - 1);
 
     // The course page lists the replay with its thumbnail and length, and the lesson links to it...
@@ -105,7 +114,9 @@ describe('HLS in the browser', () => {
     const card = coursePage.getByTestId('replay').first();
     await expect.poll(() => card.getByRole('link').getAttribute('href'), { timeout: 15_000 }).toBe(`/replays/${recordingId}`);
     expect(await card.textContent()).toContain('Replay');
-    await expect.poll(() => card.locator('img').evaluate((img) => (img as HTMLImageElement).naturalWidth), { timeout: 10_000 }).toBeGreaterThan(0);
+    await expect
+      .poll(() => card.locator('img').evaluate((img) => (img as HTMLImageElement).naturalWidth), { timeout: 10_000 })
+      .toBeGreaterThan(0);
     expect(await coursePage.getByTestId('lesson-replay').getAttribute('href')).toBe(`/replays/${recordingId}`);
     // ...and the lesson, which has no uploaded video, plays the recording of its live class.
     await coursePage.getByRole('link', { name: 'Lecture 1', exact: true }).click();
@@ -117,7 +128,9 @@ describe('HLS in the browser', () => {
     // The replay page leads back to its lesson and course.
     await coursePage.goto(`${server.url}/replays/${recordingId}`);
     const back = coursePage.getByTestId('replay-back');
-    await expect.poll(() => back.getByRole('link', { name: /Lesson/ }).getAttribute('href'), { timeout: 15_000 }).toBe(`/courses/${f.courseId}/lessons/${lesson!.id}`);
+    await expect
+      .poll(() => back.getByRole('link', { name: /Lesson/ }).getAttribute('href'), { timeout: 15_000 })
+      .toBe(`/courses/${f.courseId}/lessons/${lesson!.id}`);
     expect(await back.getByRole('link', { name: /Course/ }).getAttribute('href')).toBe(`/courses/${f.courseId}`);
     await coursePage.context().close();
     await teacherPage.context().close();

@@ -63,7 +63,9 @@ describe('class panel in the browser', () => {
     // Showing the results reaches the student's page as bars.
     await teacherPanel.getByRole('tab', { name: /Polls/ }).click();
     await teacherPanel.getByRole('button', { name: 'Show results to students' }).click();
-    await expect.poll(() => studentPanel.locator('[data-testid="poll-bar"][data-option="Generators"]').getAttribute('data-votes')).toBe('1');
+    await expect
+      .poll(() => studentPanel.locator('[data-testid="poll-bar"][data-option="Generators"]').getAttribute('data-votes'))
+      .toBe('1');
 
     // Chat is text, never HTML: markup a student types arrives as characters.
     const markup = '<img src=x onerror="document.title=\'pwned\'"> https://example.org';

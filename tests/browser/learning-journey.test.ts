@@ -36,10 +36,30 @@ describe('learning journey', () => {
     const tag = `orbit${Math.random().toString(36).slice(2, 7)}`;
     const video = path.join(tmp, 'lesson.mp4');
     execFileSync('ffmpeg', [
-      '-hide_banner', '-loglevel', 'error', '-y',
-      '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25:duration=10',
-      '-f', 'lavfi', '-i', 'sine=frequency=330:duration=10',
-      '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '36', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', video,
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=320x240:rate=25:duration=10',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=330:duration=10',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-crf',
+      '36',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:a',
+      'aac',
+      '-shortest',
+      video,
     ]);
 
     // --- The teacher builds the course ----------------------------------------------------------------
@@ -99,7 +119,9 @@ describe('learning journey', () => {
     await s.waitForURL(`${server.url}/courses/${courseId}`);
 
     const lessons = await server.services.courses.lessons(courseId);
-    await expect.poll(async () => (await server.services.progress.get(student.userId, lessons[0]!.id))?.positionSeconds ?? 0).toBeGreaterThanOrEqual(5);
+    await expect
+      .poll(async () => (await server.services.progress.get(student.userId, lessons[0]!.id))?.positionSeconds ?? 0)
+      .toBeGreaterThanOrEqual(5);
     const saved = (await server.services.progress.get(student.userId, lessons[0]!.id))!;
     expect(saved.completed).toBe(false);
     expect(saved.positionSeconds).toBeLessThanOrEqual(Math.ceil(leftAt));

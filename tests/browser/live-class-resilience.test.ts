@@ -43,10 +43,18 @@ async function contextFor(person: Person, options: { blockIce?: boolean } = {}):
 }
 
 const frames = (page: Page, testid = 'teacher-video'): Promise<number> =>
-  page.getByTestId(testid).first().evaluate((v) => Number((v as HTMLVideoElement).dataset.frames ?? 0)).catch(() => 0);
+  page
+    .getByTestId(testid)
+    .first()
+    .evaluate((v) => Number((v as HTMLVideoElement).dataset.frames ?? 0))
+    .catch(() => 0);
 
 const hlsTime = (page: Page): Promise<number> =>
-  page.getByTestId('hls-video').first().evaluate((v) => (v as HTMLVideoElement).currentTime).catch(() => -1);
+  page
+    .getByTestId('hls-video')
+    .first()
+    .evaluate((v) => (v as HTMLVideoElement).currentTime)
+    .catch(() => -1);
 
 /** Bytes of media received over every peer connection of the page that is still open. */
 const inboundBytes = (page: Page): Promise<number> =>
@@ -76,7 +84,11 @@ function debug(name: string, page: Page): void {
 
 /** What the SFU holds for the class's students: peers and their consumers (the HLS bridge is not a peer). */
 function studentMedia(classId: string): { peers: number; consumers: number; transports: number } {
-  const peers = server.services.rooms.get(classId)?.peers().filter((p) => p.role === 'student') ?? [];
+  const peers =
+    server.services.rooms
+      .get(classId)
+      ?.peers()
+      .filter((p) => p.role === 'student') ?? [];
   return {
     peers: peers.length,
     consumers: peers.reduce((n, p) => n + p.consumers.size, 0),
@@ -110,8 +122,19 @@ describe('live class resilience in the browser', () => {
     await student.goto(`${server.url}/classes/${f.classId}`);
 
     // ICE never connects; after the connect timeout and one ICE restart the page switches to the broadcast.
-    await expect.poll(() => student.getByTestId('hls-fallback').getAttribute('data-cause').catch(() => null), { timeout: 45_000 }).toBe('ice');
-    expect(await student.getByTestId('hls-fallback-notice').textContent()).toContain('Connection problem: switched to broadcast mode (HLS)');
+    await expect
+      .poll(
+        () =>
+          student
+            .getByTestId('hls-fallback')
+            .getAttribute('data-cause')
+            .catch(() => null),
+        { timeout: 45_000 },
+      )
+      .toBe('ice');
+    expect(await student.getByTestId('hls-fallback-notice').textContent()).toContain(
+      'Connection problem: switched to broadcast mode (HLS)',
+    );
     expect(await student.getByTestId('viewer-mode').textContent()).toContain('HLS');
     expect(await student.getByTestId('teacher-video').count()).toBe(0);
     // The SFU holds nothing for the student any more, and the teacher sees them on the stream.
@@ -176,7 +199,14 @@ describe('live class resilience in the browser', () => {
     // A new camera producer (the old one closed with the teacher's old connection); the student watches it.
     const cameraNow = (): string | undefined => room.mediaSources().find((s) => s.source === 'camera')?.producer.id;
     await expect.poll(() => cameraNow() !== undefined && cameraNow() !== cameraBefore, { timeout: 20_000 }).toBe(true);
-    await expect.poll(() => room.mediaSources().map((s) => s.source).sort()).toEqual(['camera', 'mic']);
+    await expect
+      .poll(() =>
+        room
+          .mediaSources()
+          .map((s) => s.source)
+          .sort(),
+      )
+      .toEqual(['camera', 'mic']);
     await expectVideoFlowing(student, 30_000);
     expect(navigations).toEqual({ teacher: 0, student: 0 });
 

@@ -25,7 +25,11 @@ async function contextFor(browser: Browser, server: TestServer, person: Person):
 }
 
 const frames = (page: Page, testid: string): Promise<number> =>
-  page.getByTestId(testid).first().evaluate((v) => Number((v as HTMLVideoElement).dataset.frames ?? 0)).catch(() => 0);
+  page
+    .getByTestId(testid)
+    .first()
+    .evaluate((v) => Number((v as HTMLVideoElement).dataset.frames ?? 0))
+    .catch(() => 0);
 
 const inboundAudioBytes = (page: Page): Promise<number> =>
   page.evaluate(async () => {
@@ -57,10 +61,14 @@ describe('live class in the browser', () => {
     const f = await createLiveClass(server);
     const teacher = await (await contextFor(browser, server, f.teacher)).newPage();
     const student = await (await contextFor(browser, server, f.students[0]!)).newPage();
-    if (process.env.DEBUG_PAGES) for (const [n, p] of [['teacher', teacher], ['student', student]] as const) {
-      p.on('console', (m) => console.log(n, m.type(), m.text()));
-      p.on('pageerror', (e) => console.log(n, 'pageerror', e.message));
-    }
+    if (process.env.DEBUG_PAGES)
+      for (const [n, p] of [
+        ['teacher', teacher],
+        ['student', student],
+      ] as const) {
+        p.on('console', (m) => console.log(n, m.type(), m.text()));
+        p.on('pageerror', (e) => console.log(n, 'pageerror', e.message));
+      }
 
     // The student arrives early and waits.
     await student.goto(`${server.url}/classes/${f.classId}`);

@@ -38,7 +38,9 @@ describe.each(await dbKinds())('migrations on %s', (kind) => {
   });
 
   it('creates every table of the domain', async () => {
-    expect(EXPECTED_TABLES).toEqual(expect.arrayContaining(['users', 'sessions', 'courses', 'lessons', 'live_classes', 'recordings', 'poll_votes']));
+    expect(EXPECTED_TABLES).toEqual(
+      expect.arrayContaining(['users', 'sessions', 'courses', 'lessons', 'live_classes', 'recordings', 'poll_votes']),
+    );
     const rows = await handle.db.execute<{ table_name: string }>(
       sql`select table_name from information_schema.tables where table_schema = 'public' order by table_name`,
     );
@@ -67,13 +69,19 @@ describe.each(await dbKinds())('migrations on %s', (kind) => {
 
   it('enforces the uniqueness that keeps votes, upvotes, enrollments and emails single', async () => {
     const db = handle.db;
-    const [teacher] = await db.insert(schema.users).values({ email: 't@example.test', displayName: 'T', passwordHash: 'x', role: 'teacher' }).returning();
+    const [teacher] = await db
+      .insert(schema.users)
+      .values({ email: 't@example.test', displayName: 'T', passwordHash: 'x', role: 'teacher' })
+      .returning();
     const [student] = await db.insert(schema.users).values({ email: 's@example.test', displayName: 'S', passwordHash: 'x' }).returning();
     await expect(db.insert(schema.users).values({ email: 'S@EXAMPLE.TEST', displayName: 'S2', passwordHash: 'x' })).rejects.toThrow();
     const [course] = await db.insert(schema.courses).values({ teacherId: teacher!.id, title: 'C' }).returning();
     await db.insert(schema.enrollments).values({ userId: student!.id, courseId: course!.id });
     await expect(db.insert(schema.enrollments).values({ userId: student!.id, courseId: course!.id })).rejects.toThrow();
-    const [cls] = await db.insert(schema.liveClasses).values({ courseId: course!.id, teacherId: teacher!.id, title: 'L', scheduledAt: new Date() }).returning();
+    const [cls] = await db
+      .insert(schema.liveClasses)
+      .values({ courseId: course!.id, teacherId: teacher!.id, title: 'L', scheduledAt: new Date() })
+      .returning();
     const [poll] = await db.insert(schema.polls).values({ classId: cls!.id, createdBy: teacher!.id, question: 'Q?' }).returning();
     const [opt] = await db.insert(schema.pollOptions).values({ pollId: poll!.id, position: 0, label: 'A' }).returning();
     await db.insert(schema.pollVotes).values({ pollId: poll!.id, userId: student!.id, optionIds: [opt!.id] });

@@ -24,7 +24,12 @@ export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
 }
 
 /** A browser context logged in as `person`: their session cookie for the server at `url`. */
-export async function contextAs(browser: Browser, url: string, person: RegisteredUser, options: BrowserContextOptions = {}): Promise<BrowserContext> {
+export async function contextAs(
+  browser: Browser,
+  url: string,
+  person: RegisteredUser,
+  options: BrowserContextOptions = {},
+): Promise<BrowserContext> {
   const context = await browser.newContext(options);
   const [name, value] = person.client.cookieHeader.split('=') as [string, string];
   await context.addCookies([{ name, value, url, httpOnly: true, sameSite: 'Lax' }]);

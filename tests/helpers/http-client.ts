@@ -11,7 +11,12 @@ export class HttpClient {
     return [...this.#cookies].map(([k, v]) => `${k}=${v}`).join('; ');
   }
 
-  async request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
+  async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; body: any; headers: Headers }> {
     const res = await fetch(this.baseUrl + path, {
       method,
       headers: {
@@ -64,7 +69,11 @@ export interface RegisteredUser {
 
 let counter = 0;
 /** Registers a fresh account (unique email) and returns a logged-in client. */
-export async function registerUser(baseUrl: string, role: 'student' | 'teacher' = 'student', name = `${role} ${++counter}`): Promise<RegisteredUser> {
+export async function registerUser(
+  baseUrl: string,
+  role: 'student' | 'teacher' = 'student',
+  name = `${role} ${++counter}`,
+): Promise<RegisteredUser> {
   const client = new HttpClient(baseUrl);
   const password = 'correct horse battery';
   const email = `${role}-${process.pid}-${Date.now()}-${++counter}@example.test`;

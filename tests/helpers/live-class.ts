@@ -22,11 +22,20 @@ const BATCH = 500;
 
 export async function insertClass(db: Database, options: ClassRowsOptions): Promise<ClassRows> {
   const { teacherId } = options;
-  const [course] = await db.insert(courses).values({ teacherId, title: options.courseTitle, published: true }).returning({ id: courses.id });
+  const [course] = await db
+    .insert(courses)
+    .values({ teacherId, title: options.courseTitle, published: true })
+    .returning({ id: courses.id });
   const now = new Date();
   const [liveClass] = await db
     .insert(liveClasses)
-    .values({ courseId: course!.id, teacherId, title: options.title, scheduledAt: now, ...(options.live ? { status: 'live' as const, startedAt: now } : {}) })
+    .values({
+      courseId: course!.id,
+      teacherId,
+      title: options.title,
+      scheduledAt: now,
+      ...(options.live ? { status: 'live' as const, startedAt: now } : {}),
+    })
     .returning({ id: liveClasses.id });
   for (let i = 0; i < options.studentIds.length; i += BATCH) {
     await db.insert(enrollments).values(options.studentIds.slice(i, i + BATCH).map((userId) => ({ userId, courseId: course!.id })));

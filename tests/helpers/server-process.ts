@@ -5,7 +5,11 @@ import path from 'node:path';
 import readline from 'node:readline';
 
 /** Loopback on free ports, one mediasoup worker, quiet logs; no Redis unless `redisUrl`, PGlite unless `databaseUrl`. */
-export function serverEnv(options: { dataDir: string; databaseUrl?: string | undefined; redisUrl?: string | undefined }): Record<string, string> {
+export function serverEnv(options: {
+  dataDir: string;
+  databaseUrl?: string | undefined;
+  redisUrl?: string | undefined;
+}): Record<string, string> {
   return {
     NODE_ENV: 'test',
     HOST: '127.0.0.1',

@@ -17,7 +17,21 @@ export type Rgb = [number, number, number];
 async function meanColor(inputArgs: string[], region: Region): Promise<Rgb> {
   const { stdout } = await run(
     'ffmpeg',
-    ['-hide_banner', '-loglevel', 'error', ...inputArgs, '-frames:v', '1', '-vf', `crop=${region.w}:${region.h}:${region.x}:${region.y},scale=1:1:flags=area`, '-pix_fmt', 'rgb24', '-f', 'rawvideo', '-'],
+    [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      ...inputArgs,
+      '-frames:v',
+      '1',
+      '-vf',
+      `crop=${region.w}:${region.h}:${region.x}:${region.y},scale=1:1:flags=area`,
+      '-pix_fmt',
+      'rgb24',
+      '-f',
+      'rawvideo',
+      '-',
+    ],
     { encoding: 'buffer' },
   );
   if (stdout.length < 3) throw new Error('ffmpeg decoded no frame');

@@ -34,7 +34,15 @@ export interface SegmentProbe {
 
 /** ffprobe of a segment, from a path or an http(s) URL. */
 export async function probeSegment(input: string): Promise<SegmentProbe> {
-  const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name,profile,level,width,height', '-of', 'json', input]);
+  const { stdout } = await run('ffprobe', [
+    '-v',
+    'error',
+    '-show_entries',
+    'stream=codec_type,codec_name,profile,level,width,height',
+    '-of',
+    'json',
+    input,
+  ]);
   const streams = (JSON.parse(stdout) as { streams: Record<string, string | number>[] }).streams;
   const v = streams.find((s) => s.codec_type === 'video') ?? {};
   const a = streams.find((s) => s.codec_type === 'audio') ?? {};
@@ -62,7 +70,18 @@ export function expectedLevel(avc1: string): number {
 
 /** Seconds of video ffmpeg really decodes from a file or URL (a truncated or empty segment gives ~0). */
 export async function decodedSeconds(input: string): Promise<number> {
-  const { stdout } = await run('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames,r_frame_rate', '-of', 'json', input]);
+  const { stdout } = await run('ffprobe', [
+    '-v',
+    'error',
+    '-count_frames',
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'stream=nb_read_frames,r_frame_rate',
+    '-of',
+    'json',
+    input,
+  ]);
   const s = (JSON.parse(stdout) as { streams: { nb_read_frames?: string; r_frame_rate?: string }[] }).streams[0] ?? {};
   const [num, den] = (s.r_frame_rate ?? '0/1').split('/').map(Number);
   const fps = num && den ? num / den : 0;

@@ -24,19 +24,26 @@ afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
 describe('ladderFor', () => {
   it('gives 720p, 480p and 360p for a 720p or larger 16:9 source', () => {
-    for (const source of [{ width: 1280, height: 720 }, { width: 1920, height: 1080 }]) {
+    for (const source of [
+      { width: 1280, height: 720 },
+      { width: 1920, height: 1080 },
+    ]) {
       expect(ladderFor(source).map((r) => `${r.name} ${r.width}x${r.height}`)).toEqual(['720p 1280x720', '480p 854x480', '360p 640x360']);
     }
   });
 
   it('follows a smaller source with the top rung and keeps three rungs below it, in its aspect ratio', () => {
     const ladder = ladderFor({ width: 640, height: 480 });
-    expect(ladder.map((r) => [r.width, r.height])).toEqual([[640, 480], [480, 360], [320, 240]]);
+    expect(ladder.map((r) => [r.width, r.height])).toEqual([
+      [640, 480],
+      [480, 360],
+      [320, 240],
+    ]);
     const odd = ladderFor({ width: 1000, height: 562 });
     expect(odd[0]!.height).toBe(562);
     expect(odd[0]!.videoBitrate).toBeLessThan(2_500_000);
     expect(odd[0]!.videoBitrate).toBeGreaterThan(1_000_000);
-    for (const r of odd) expect(r.width % 2 + (r.height % 2)).toBe(0);
+    for (const r of odd) expect((r.width % 2) + (r.height % 2)).toBe(0);
   });
 
   it('orders bit rates best first and encodes the H.264 level in the codecs string', () => {
@@ -103,8 +110,27 @@ describe('buildLiveArgs', () => {
 describe('buildVodTranscodeArgs through ffmpeg', () => {
   it('transcodes a file into the ladder with progress on stdout, matching its master playlist', async () => {
     const input = path.join(scratch, 'in.mp4');
-    await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30:duration=3',
-      '-f', 'lavfi', '-i', 'sine=frequency=300:duration=3', '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', '-shortest', input]);
+    await run('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=640x360:rate=30:duration=3',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=300:duration=3',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-c:a',
+      'aac',
+      '-shortest',
+      input,
+    ]);
     const outDir = path.join(scratch, 'vod');
     const args = buildVodTranscodeArgs({ input, outDir, hasAudio: true, sourceWidth: 640, sourceHeight: 360 });
     const { stdout } = await run('ffmpeg', args, { maxBuffer: 10 * 1024 * 1024 });

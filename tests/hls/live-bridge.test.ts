@@ -35,16 +35,30 @@ async function until<T>(what: string, fn: () => Promise<T | null | undefined | f
 
 async function newClass(title: string): Promise<{ classId: string; lessonId: string }> {
   const db = server.services.db;
-  const [lesson] = await db.insert(lessons).values({ courseId, position: Date.now() % 100000, title: `${title} (replay)` }).returning();
+  const [lesson] = await db
+    .insert(lessons)
+    .values({ courseId, position: Date.now() % 100000, title: `${title} (replay)` })
+    .returning();
   const [row] = await db
     .insert(liveClasses)
-    .values({ courseId, lessonId: lesson!.id, teacherId: teacher.user.id, title, scheduledAt: new Date(), status: 'live', startedAt: new Date() })
+    .values({
+      courseId,
+      lessonId: lesson!.id,
+      teacherId: teacher.user.id,
+      title,
+      scheduledAt: new Date(),
+      status: 'live',
+      startedAt: new Date(),
+    })
     .returning();
   return { classId: row!.id, lessonId: lesson!.id };
 }
 
 /** A live class whose teacher "publishes" an ffmpeg test pattern + tone; the HLS service bridges it. */
-async function goLive(classId: string, size = { width: 1280, height: 720 }): Promise<{ room: TestRoom; feed: RtpFeed; bridge: HlsBridge; recordingId: string }> {
+async function goLive(
+  classId: string,
+  size = { width: 1280, height: 720 },
+): Promise<{ room: TestRoom; feed: RtpFeed; bridge: HlsBridge; recordingId: string }> {
   const { router } = await server.services.workers.createRouter({ mediaCodecs: TEST_MEDIA_CODECS });
   const room = new TestRoom(classId, router);
   const feed = await RtpFeed.start(router, { ...size, fps: 30 });
@@ -63,7 +77,10 @@ beforeAll(async () => {
   teacher = await registerUser(server.url, 'teacher', 'Grace Teacher');
   student = await registerUser(server.url, 'student', 'Enrolled Student');
   outsider = await registerUser(server.url, 'student', 'Outsider');
-  const [course] = await server.services.db.insert(courses).values({ teacherId: teacher.user.id, title: 'HLS course', published: true }).returning();
+  const [course] = await server.services.db
+    .insert(courses)
+    .values({ teacherId: teacher.user.id, title: 'HLS course', published: true })
+    .returning();
   courseId = course!.id;
   await server.services.db.insert(enrollments).values({ userId: student.user.id, courseId });
 });
@@ -95,10 +112,14 @@ describe('live HLS ladder', () => {
 
   it('lists >= 3 variants within 15 s, and each variant serves segments that ffprobe agrees with', async () => {
     const started = Date.now();
-    masterUrl = await until('a live playlist URL', async () => {
-      const res = await student.client.get(`/api/media/classes/${classId}/live`);
-      return res.status === 200 && res.body.status === 'live' ? (res.body.playlistUrl as string) : null;
-    }, 15_000);
+    masterUrl = await until(
+      'a live playlist URL',
+      async () => {
+        const res = await student.client.get(`/api/media/classes/${classId}/live`);
+        return res.status === 200 && res.body.status === 'live' ? (res.body.playlistUrl as string) : null;
+      },
+      15_000,
+    );
     const masterRes = await get(null, masterUrl);
     expect(masterRes.status).toBe(200);
     expect(masterRes.headers.get('content-type')).toBe('application/vnd.apple.mpegurl');
@@ -166,10 +187,14 @@ describe('live HLS ladder', () => {
     const endedAt = Date.now();
     live.room.close();
     const liveSeconds = (endedAt - liveStartedAt) / 1000;
-    const rec = await until('the recording to be ready', async () => {
-      const r = await server.services.hls.recording(live.recordingId);
-      return r && (r.status === 'ready' || r.status === 'failed') ? r : null;
-    }, 60_000);
+    const rec = await until(
+      'the recording to be ready',
+      async () => {
+        const r = await server.services.hls.recording(live.recordingId);
+        return r && (r.status === 'ready' || r.status === 'failed') ? r : null;
+      },
+      60_000,
+    );
     expect(rec.error).toBeNull();
     expect(rec.status).toBe('ready');
     expect(rec.lessonId).toBe(lessonId);
@@ -223,10 +248,14 @@ describe('ffmpeg dies mid-class', () => {
       const { runId } = await restarted;
       expect(runId).toBeGreaterThan(0);
       expect(live.bridge.ffmpegPid).not.toBe(pid);
-      const after = await until('segments of the new run', async () => {
-        const text = await playlistOf();
-        return text.includes(`run-${runId}-00002.ts`) ? text : null;
-      }, 40_000);
+      const after = await until(
+        'segments of the new run',
+        async () => {
+          const text = await playlistOf();
+          return text.includes(`run-${runId}-00002.ts`) ? text : null;
+        },
+        40_000,
+      );
       expect(after).toMatch(/#EXT-X-DISCONTINUITY/);
       // A segment of the new run plays (ffprobe decodes it).
       const seg = parseMediaPlaylist(after).segments.at(-1)!;
@@ -236,10 +265,14 @@ describe('ffmpeg dies mid-class', () => {
       live.room.close();
       await live.feed.stop();
     }
-    const rec = await until('the recording to be finalised', async () => {
-      const r = await server.services.hls.recording(live.recordingId);
-      return r && (r.status === 'ready' || r.status === 'failed') ? r : null;
-    }, 60_000);
+    const rec = await until(
+      'the recording to be finalised',
+      async () => {
+        const r = await server.services.hls.recording(live.recordingId);
+        return r && (r.status === 'ready' || r.status === 'failed') ? r : null;
+      },
+      60_000,
+    );
     expect(rec.error).toBeNull();
     expect(rec.status).toBe('ready');
     const vod = fs.readFileSync(path.join(server.dataDir, 'recordings', rec.id, '360p', 'index.m3u8'), 'utf8');
@@ -255,7 +288,13 @@ describe('a server restart mid-class', () => {
     const { classId } = await newClass('Interrupted class');
     const live = await goLive(classId);
     const { token } = server.services.hls.sign({ kind: 'class', id: classId }, student.user.id);
-    await until('segments', async () => parseMediaPlaylist(await (await get(null, `/media/classes/${classId}/live/360p/index.m3u8?token=${token}`)).text()).segments.length >= 2, 40_000);
+    await until(
+      'segments',
+      async () =>
+        parseMediaPlaylist(await (await get(null, `/media/classes/${classId}/live/360p/index.m3u8?token=${token}`)).text()).segments
+          .length >= 2,
+      40_000,
+    );
     // The process "dies": ffmpeg is killed and nobody finalises; the row stays in `recording`.
     live.bridge.removeAllListeners('close');
     live.bridge.killEncoder();

@@ -11,7 +11,8 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function runPlaylist(runId: number, count: number): string {
   const lines = ['#EXTM3U', '#EXT-X-VERSION:6', '#EXT-X-TARGETDURATION:1', '#EXT-X-MEDIA-SEQUENCE:0', '#EXT-X-PLAYLIST-TYPE:EVENT'];
-  for (let i = 0; i < count; i++) lines.push('#EXTINF:1.000000,', `#EXT-X-PROGRAM-DATE-TIME:2026-01-01T00:00:0${i}.000+0000`, `run-${runId}-0000${i}.ts`);
+  for (let i = 0; i < count; i++)
+    lines.push('#EXTINF:1.000000,', `#EXT-X-PROGRAM-DATE-TIME:2026-01-01T00:00:0${i}.000+0000`, `run-${runId}-0000${i}.ts`);
   return lines.join('\n') + '\n';
 }
 
@@ -22,7 +23,15 @@ describe('composeRuns / renderMediaPlaylist', () => {
 
   it('numbers segments across runs and marks a discontinuity where a run starts', async () => {
     const all = await composeRuns(dir, [0, 1, 2]);
-    expect(all.map((s) => s.uri)).toEqual(['run-0-00000.ts', 'run-0-00001.ts', 'run-0-00002.ts', 'run-0-00003.ts', 'run-2-00000.ts', 'run-2-00001.ts', 'run-2-00002.ts']);
+    expect(all.map((s) => s.uri)).toEqual([
+      'run-0-00000.ts',
+      'run-0-00001.ts',
+      'run-0-00002.ts',
+      'run-0-00003.ts',
+      'run-2-00000.ts',
+      'run-2-00001.ts',
+      'run-2-00002.ts',
+    ]);
     expect(all.filter((s) => s.discontinuity).map((s) => s.sequence)).toEqual([4]);
     expect(totalDuration(all)).toBe(7);
   });
@@ -81,9 +90,15 @@ describe('MediaTokens', () => {
     expect(tokens.verify(lesson, { kind: 'recording', id })).toEqual({ ok: false, reason: 'wrong_scope' });
     expect(tokens.verify(lesson, { kind: 'class', id })).toEqual({ ok: false, reason: 'wrong_scope' });
     for (const kind of ['class', 'recording'] as const) {
-      expect(tokens.verify(tokens.sign({ kind, id }, 'user-1').token, { kind: 'lesson', id })).toEqual({ ok: false, reason: 'wrong_scope' });
+      expect(tokens.verify(tokens.sign({ kind, id }, 'user-1').token, { kind: 'lesson', id })).toEqual({
+        ok: false,
+        reason: 'wrong_scope',
+      });
     }
     // The old work-around's scope (a recording named "lesson-<id>") no longer opens a lesson.
-    expect(tokens.verify(tokens.sign({ kind: 'recording', id: `lesson-${id}` }, 'user-1').token, { kind: 'lesson', id })).toEqual({ ok: false, reason: 'wrong_scope' });
+    expect(tokens.verify(tokens.sign({ kind: 'recording', id: `lesson-${id}` }, 'user-1').token, { kind: 'lesson', id })).toEqual({
+      ok: false,
+      reason: 'wrong_scope',
+    });
   });
 });

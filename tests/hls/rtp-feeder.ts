@@ -48,24 +48,78 @@ export class RtpFeed {
     const audio = audioTransport
       ? await audioTransport.produce({
           kind: 'audio',
-          rtpParameters: { codecs: [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2, parameters: { 'sprop-stereo': 1 } }], encodings: [{ ssrc: audioSsrc }] },
+          rtpParameters: {
+            codecs: [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2, parameters: { 'sprop-stereo': 1 } }],
+            encodings: [{ ssrc: audioSsrc }],
+          },
           appData: { source: 'mic' },
         })
       : undefined;
     const rtp = (t: types.PlainTransport) => `rtp://127.0.0.1:${t.tuple.localPort}?rtcpport=${t.rtcpTuple!.localPort}&pkt_size=1200`;
     const videoIn =
       o.pattern === 'rawpipe'
-        ? ['-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${width}x${height}`, '-framerate', String(fps), '-use_wallclock_as_timestamps', '1', '-i', 'pipe:0']
+        ? [
+            '-f',
+            'rawvideo',
+            '-pix_fmt',
+            'yuv420p',
+            '-s',
+            `${width}x${height}`,
+            '-framerate',
+            String(fps),
+            '-use_wallclock_as_timestamps',
+            '1',
+            '-i',
+            'pipe:0',
+          ]
         : ['-re', '-f', 'lavfi', '-i', `${o.pattern ?? 'testsrc2'}=size=${width}x${height}:rate=${fps}`];
     const args = [
-      '-hide_banner', '-loglevel', 'error',
+      '-hide_banner',
+      '-loglevel',
+      'error',
       ...videoIn,
       ...(audioTransport ? ['-re', '-f', 'lavfi', '-i', `sine=frequency=${o.toneHz ?? 440}:sample_rate=48000`] : []),
-      '-map', '0:v',
-      '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '1500k', '-g', String(fps), '-keyint_min', String(fps), '-error-resilient', '1',
-      '-ssrc', String(videoSsrc), '-payload_type', '101', '-f', 'rtp', rtp(videoTransport),
+      '-map',
+      '0:v',
+      '-c:v',
+      'libvpx',
+      '-deadline',
+      'realtime',
+      '-cpu-used',
+      '8',
+      '-b:v',
+      '1500k',
+      '-g',
+      String(fps),
+      '-keyint_min',
+      String(fps),
+      '-error-resilient',
+      '1',
+      '-ssrc',
+      String(videoSsrc),
+      '-payload_type',
+      '101',
+      '-f',
+      'rtp',
+      rtp(videoTransport),
       ...(audioTransport
-        ? ['-map', '1:a', '-c:a', 'libopus', '-ac', '2', '-b:a', '64k', '-ssrc', String(audioSsrc), '-payload_type', '100', '-f', 'rtp', rtp(audioTransport)]
+        ? [
+            '-map',
+            '1:a',
+            '-c:a',
+            'libopus',
+            '-ac',
+            '2',
+            '-b:a',
+            '64k',
+            '-ssrc',
+            String(audioSsrc),
+            '-payload_type',
+            '100',
+            '-f',
+            'rtp',
+            rtp(audioTransport),
+          ]
         : []),
     ];
     const child = spawn('ffmpeg', args, { stdio: [o.pattern === 'rawpipe' ? 'pipe' : 'ignore', 'ignore', 'pipe'] });

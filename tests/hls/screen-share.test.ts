@@ -83,7 +83,15 @@ beforeAll(async () => {
   const [lesson] = await db.insert(lessons).values({ courseId: course!.id, position: 1, title: 'Sharing a screen' }).returning();
   const [row] = await db
     .insert(liveClasses)
-    .values({ courseId: course!.id, lessonId: lesson!.id, teacherId: teacher.user.id, title: 'Screen class', scheduledAt: new Date(), status: 'live', startedAt: new Date() })
+    .values({
+      courseId: course!.id,
+      lessonId: lesson!.id,
+      teacherId: teacher.user.id,
+      title: 'Screen class',
+      scheduledAt: new Date(),
+      status: 'live',
+      startedAt: new Date(),
+    })
     .returning();
   classId = row!.id;
   token = server.services.hls.sign({ kind: 'class', id: classId }, student.user.id).token;
@@ -140,7 +148,9 @@ describe('screen share through the HLS bridge', () => {
     // The screen fills the picture: its top-left bar is where the SMPTE bars have it...
     expect(colorDistance(await regionColor(file, main), await patternColor('smptebars', top.width, top.height, main))).toBeLessThan(45);
     // ...except the bottom-right corner, where the camera sits over the bars' dark bottom row.
-    expect(colorDistance(await regionColor(file, overlay), await patternColor('smptebars', top.width, top.height, overlay))).toBeGreaterThan(60);
+    expect(
+      colorDistance(await regionColor(file, overlay), await patternColor('smptebars', top.width, top.height, overlay)),
+    ).toBeGreaterThan(60);
     // What the rest of the class sees in the SFU path, the picture-in-picture is in one ffmpeg graph.
     expect(ffmpegCommandLine()).toContain('[screen][pip]overlay=');
   });
@@ -151,7 +161,9 @@ describe('screen share through the HLS bridge', () => {
     const top = bridge.ladder![0]!;
     const { main, overlay } = regions(top);
     const file = segmentFile(top.name, runId, 3);
-    expect(colorDistance(await regionColor(file, overlay), await patternColor('smptebars', top.width, top.height, overlay))).toBeLessThan(45);
+    expect(colorDistance(await regionColor(file, overlay), await patternColor('smptebars', top.width, top.height, overlay))).toBeLessThan(
+      45,
+    );
     expect(colorDistance(await regionColor(file, main), await patternColor('smptebars', top.width, top.height, main))).toBeLessThan(45);
     expect(await decodedSeconds(file)).toBeGreaterThan(0.5);
     expect(ffmpegCommandLine()).not.toContain('overlay=');
@@ -190,10 +202,14 @@ describe('screen share through the HLS bridge', () => {
     const exits: { code: number | null; signal: NodeJS.Signals | null }[] = [];
     bridge.on('runexit', (e) => exits.push(e));
     room.close();
-    const rec = await until('the recording', async () => {
-      const r = await server.services.hls.recording(recordingId);
-      return r && (r.status === 'ready' || r.status === 'failed') ? r : null;
-    }, 60_000);
+    const rec = await until(
+      'the recording',
+      async () => {
+        const r = await server.services.hls.recording(recordingId);
+        return r && (r.status === 'ready' || r.status === 'failed') ? r : null;
+      },
+      60_000,
+    );
     expect(rec.error).toBeNull();
     expect(rec.status).toBe('ready');
     expect(exits.at(-1)).toEqual(expect.objectContaining({ code: 0, signal: null }));

@@ -44,7 +44,12 @@ describe('ChatFanOut', () => {
   /** A client in the room of `classId`, recording every `chat:messages` batch it receives. */
   async function member(classId: string): Promise<ChatMessage[][]> {
     const { port } = http.address() as AddressInfo;
-    const socket = connect(`http://127.0.0.1:${port}`, { transports: ['websocket'], query: { classId }, reconnection: false, forceNew: true });
+    const socket = connect(`http://127.0.0.1:${port}`, {
+      transports: ['websocket'],
+      query: { classId },
+      reconnection: false,
+      forceNew: true,
+    });
     clients.push(socket);
     const batches: ChatMessage[][] = [];
     socket.on('chat:messages', (batch: ChatMessage[]) => batches.push(batch));

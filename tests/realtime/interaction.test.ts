@@ -100,7 +100,10 @@ describe.each(await dbKinds())('class interaction over Socket.io (%s)', (db) => 
     const notice = nextEvent(muted, 'moderation:muted');
     await ok(t, 'moderation:mute', { userId: students[2]!.user.id, muted: true });
     expect(await notice).toEqual({ userId: students[2]!.user.id, muted: true });
-    expect(await errorOf(muted, 'chat:send', { body: 'hello?' })).toEqual({ code: 'muted', message: 'The teacher muted you in this class' });
+    expect(await errorOf(muted, 'chat:send', { body: 'hello?' })).toEqual({
+      code: 'muted',
+      message: 'The teacher muted you in this class',
+    });
     expect((await errorOf(muted, 'question:ask', { body: 'may I?' })).code).toBe('muted');
     expect((await ok<InteractionSnapshot>(muted, 'interaction:sync')).me.muted).toBe(true);
     // Muting the teacher is not a thing.
@@ -134,7 +137,10 @@ describe.each(await dbKinds())('class interaction over Socket.io (%s)', (db) => 
     await ok(s[0]!, 'question:vote', { questionId: q3.id });
     await ok(s[1]!, 'question:vote', { questionId: q2.id });
     await ok(s[5]!, 'question:vote', { questionId: q2.id });
-    expect(await errorOf(s[5]!, 'question:vote', { questionId: q2.id })).toEqual({ code: 'already_voted', message: 'You already upvoted this question' });
+    expect(await errorOf(s[5]!, 'question:vote', { questionId: q2.id })).toEqual({
+      code: 'already_voted',
+      message: 'You already upvoted this question',
+    });
     const votes = await server.services.db.select().from(questionVotes).where(eq(questionVotes.questionId, q2.id));
     expect(votes).toHaveLength(2);
 
@@ -171,7 +177,10 @@ describe.each(await dbKinds())('class interaction over Socket.io (%s)', (db) => 
     await ok(t, 'question:dismiss', { questionId: q3.id });
     await removedForStudents;
     expect((await ok<InteractionSnapshot>(s[0]!, 'interaction:sync')).questions.map((q) => q.id)).not.toContain(q3.id);
-    expect((await ok<InteractionSnapshot>(t, 'interaction:sync')).questions.find((q) => q.id === q3.id)).toMatchObject({ status: 'dismissed', pinned: false });
+    expect((await ok<InteractionSnapshot>(t, 'interaction:sync')).questions.find((q) => q.id === q3.id)).toMatchObject({
+      status: 'dismissed',
+      pinned: false,
+    });
   });
 
   it('counts one ballot per student, allows a change only when the poll says so, and shows results when the teacher chooses', async () => {
@@ -184,7 +193,10 @@ describe.each(await dbKinds())('class interaction over Socket.io (%s)', (db) => 
     const teacherResults = record<PollResults>(t, 'poll:results');
     const studentResults = record<PollResults>(s[1]!, 'poll:results');
     await ok(s[0]!, 'poll:vote', { pollId: poll.id, optionIds: [tabs] });
-    expect(await errorOf(s[0]!, 'poll:vote', { pollId: poll.id, optionIds: [spaces] })).toEqual({ code: 'already_voted', message: 'You already voted in this poll' });
+    expect(await errorOf(s[0]!, 'poll:vote', { pollId: poll.id, optionIds: [spaces] })).toEqual({
+      code: 'already_voted',
+      message: 'You already voted in this poll',
+    });
     expect((await errorOf(s[1]!, 'poll:vote', { pollId: poll.id, optionIds: [tabs, spaces] })).code).toBe('invalid_input');
     await ok(s[1]!, 'poll:vote', { pollId: poll.id, optionIds: [spaces] });
     await ok(s[4]!, 'poll:vote', { pollId: poll.id, optionIds: [spaces] });
@@ -192,7 +204,10 @@ describe.each(await dbKinds())('class interaction over Socket.io (%s)', (db) => 
     await expect.poll(() => teacherResults.at(-1)?.voters).toBe(3);
     expect(teacherResults.at(-1)!.counts).toEqual({ [tabs]: 1, [spaces]: 2 });
     expect(studentResults).toEqual([]);
-    const ballots = await server.services.db.select().from(pollVotes).where(and(eq(pollVotes.pollId, poll.id), eq(pollVotes.userId, students[0]!.user.id)));
+    const ballots = await server.services.db
+      .select()
+      .from(pollVotes)
+      .where(and(eq(pollVotes.pollId, poll.id), eq(pollVotes.userId, students[0]!.user.id)));
     expect(ballots.map((b) => b.optionIds)).toEqual([[tabs]]);
 
     const shown = nextEvent<Poll>(s[1]!, 'poll:updated', (p) => p.id === poll.id && p.showResults);
@@ -210,7 +225,11 @@ describe.each(await dbKinds())('class interaction over Socket.io (%s)', (db) => 
     const [vim, emacs, code] = multi.options.map((o) => o.id) as [string, string, string];
     await ok(s[0]!, 'poll:vote', { pollId: multi.id, optionIds: [vim, emacs] });
     const changedResults = nextEvent<PollResults>(s[1]!, 'poll:results', (r) => r.pollId === multi.id && r.counts[code] === 1);
-    expect(await ok(s[0]!, 'poll:vote', { pollId: multi.id, optionIds: [code] })).toEqual({ pollId: multi.id, optionIds: [code], changed: true });
+    expect(await ok(s[0]!, 'poll:vote', { pollId: multi.id, optionIds: [code] })).toEqual({
+      pollId: multi.id,
+      optionIds: [code],
+      changed: true,
+    });
     expect(await changedResults).toEqual({ pollId: multi.id, counts: { [vim]: 0, [emacs]: 0, [code]: 1 }, voters: 1 });
     expect((await errorOf(s[0]!, 'poll:vote', { pollId: multi.id, optionIds: [code, code] })).code).toBe('invalid_input');
     expect((await ok<InteractionSnapshot>(s[0]!, 'interaction:sync')).me.ballots[multi.id]).toEqual([code]);
@@ -235,9 +254,9 @@ describe.each(await dbKinds())('class interaction over Socket.io (%s)', (db) => 
     expect(closed.options.map((o) => o.correct)).toEqual([false, true, false]);
     expect(closed.results).toBeNull(); // results stay hidden until the teacher shows them
     expect((await errorOf(s[2]!, 'poll:vote', { pollId: quiz.id, optionIds: [quiz.options[1]!.id] })).code).toBe('poll_closed');
-    expect((await errorOf(t, 'poll:create', { question: 'Bad quiz', quiz: true, options: [{ label: 'a' }, { label: 'b' }] })).message).toContain(
-      'Mark the correct answer',
-    );
+    expect(
+      (await errorOf(t, 'poll:create', { question: 'Bad quiz', quiz: true, options: [{ label: 'a' }, { label: 'b' }] })).message,
+    ).toContain('Mark the correct answer');
   });
 
   it('keeps raised hands in order; the teacher lowers one or all; students may not lower others', async () => {
@@ -312,7 +331,8 @@ describe.each(await dbKinds())('class interaction over Socket.io (%s)', (db) => 
       ['reaction:send', { reaction: ['clap'] }, 'invalid_input'],
       ['hand:raise', { now: true }, 'invalid_input'],
     ];
-    for (const [event, payload, code] of bad) expect((await errorOf(student, event, payload)).code, `${event} ${JSON.stringify(payload).slice(0, 60)}`).toBe(code);
+    for (const [event, payload, code] of bad)
+      expect((await errorOf(student, event, payload)).code, `${event} ${JSON.stringify(payload).slice(0, 60)}`).toBe(code);
     const tooMany = Array.from({ length: 11 }, (_, i) => ({ label: `o${i}` }));
     expect((await errorOf(t, 'poll:create', { question: 'Too many', options: tooMany })).code).toBe('invalid_input');
     expect((await errorOf(t, 'poll:create', { question: 'Too few', options: [{ label: 'only' }] })).code).toBe('invalid_input');
@@ -320,7 +340,11 @@ describe.each(await dbKinds())('class interaction over Socket.io (%s)', (db) => 
     // Ids that exist, but in another class: the other class's chat, question and poll are out of reach.
     const otherTeacher = server.services.interaction;
     const [foreign] = await server.services.db.query.liveClasses.findMany({ where: (c, { eq }) => eq(c.id, otherClassId) });
-    const foreignMessage = await otherTeacher.chat.post(otherClassId, { id: foreign!.teacherId, displayName: 'Other Teacher', role: 'teacher' }, 'secret');
+    const foreignMessage = await otherTeacher.chat.post(
+      otherClassId,
+      { id: foreign!.teacherId, displayName: 'Other Teacher', role: 'teacher' },
+      'secret',
+    );
     const foreignQuestion = await otherTeacher.questions.ask(otherClassId, students[0]!.user.id, 'Elsewhere?', false);
     const foreignPoll = await otherTeacher.polls.create(otherClassId, foreign!.teacherId, {
       question: 'Elsewhere',
@@ -328,13 +352,18 @@ describe.each(await dbKinds())('class interaction over Socket.io (%s)', (db) => 
       quiz: false,
       allowChange: false,
       showResults: true,
-      options: [{ label: 'a', correct: false }, { label: 'b', correct: false }],
+      options: [
+        { label: 'a', correct: false },
+        { label: 'b', correct: false },
+      ],
     });
     expect((await errorOf(t, 'chat:delete', { messageId: foreignMessage.id })).code).toBe('not_found');
     expect((await errorOf(student, 'chat:history', { before: foreignMessage.id })).code).toBe('not_found');
     expect((await errorOf(student, 'question:vote', { questionId: foreignQuestion.id })).code).toBe('not_found');
     expect((await errorOf(t, 'question:pin', { questionId: foreignQuestion.id, pinned: true })).code).toBe('not_found');
-    expect((await errorOf(student, 'poll:vote', { pollId: foreignPoll.poll.id, optionIds: [foreignPoll.options[0]!.id] })).code).toBe('not_found');
+    expect((await errorOf(student, 'poll:vote', { pollId: foreignPoll.poll.id, optionIds: [foreignPoll.options[0]!.id] })).code).toBe(
+      'not_found',
+    );
     expect((await errorOf(t, 'poll:close', { pollId: foreignPoll.poll.id })).code).toBe('not_found');
     // An option of another poll in a poll of this class.
     const local = await ok<Poll>(t, 'poll:create', { question: 'Local', options: [{ label: 'x' }, { label: 'y' }] });
@@ -367,7 +396,10 @@ describe.each(await dbKinds())('class interaction over Socket.io (%s)', (db) => 
 
     const retry = await connectAs(server.url, removed);
     sockets.push(retry);
-    expect(await errorOf(retry, 'class:join', { classId })).toEqual({ code: 'removed', message: 'The teacher removed you from this class' });
+    expect(await errorOf(retry, 'class:join', { classId })).toEqual({
+      code: 'removed',
+      message: 'The teacher removed you from this class',
+    });
     // Not in the class, so no chat handler answers: the request times out rather than posting.
     await expect(retry.timeout(500).emitWithAck('chat:send', { body: 'let me in' })).rejects.toThrow();
   });

@@ -30,7 +30,8 @@ describe('two server processes with the Redis adapter', () => {
 
   beforeAll(async () => {
     scratch = await createScratchDatabase();
-    const start = (name: string) => ServerProcess.start(serverEnv({ dataDir: path.join(dataDir, name), databaseUrl: scratch.url, redisUrl: REDIS_URL }));
+    const start = (name: string) =>
+      ServerProcess.start(serverEnv({ dataDir: path.join(dataDir, name), databaseUrl: scratch.url, redisUrl: REDIS_URL }));
     a = await start('a'); // migrates the database first
     b = await start('b');
     database = await openDatabase({ url: scratch.url, pgliteDir: path.join(dataDir, 'unused') });

@@ -50,14 +50,27 @@ describe('class access and per-class bounds', () => {
     expect(await server.services.hls.mayWatchClass(stays.user.id, classId)).toBe(true);
     // And the class:join refusal still says why.
     const retry = await connectAs(server.url, removed);
-    expect(await errorOf(retry, 'class:join', { classId })).toEqual({ code: 'removed', message: 'The teacher removed you from this class' });
+    expect(await errorOf(retry, 'class:join', { classId })).toEqual({
+      code: 'removed',
+      message: 'The teacher removed you from this class',
+    });
     retry.disconnect();
     t.disconnect();
   });
 
   it('refuses a poll beyond the per-class limit with a clear error, keeping the existing polls', async () => {
     const book = server.services.interaction.polls;
-    const poll = (i: number) => ({ question: `Poll ${i}?`, kind: 'single' as const, quiz: false, allowChange: false, showResults: false, options: [{ label: 'Yes', correct: false }, { label: 'No', correct: false }] });
+    const poll = (i: number) => ({
+      question: `Poll ${i}?`,
+      kind: 'single' as const,
+      quiz: false,
+      allowChange: false,
+      showResults: false,
+      options: [
+        { label: 'Yes', correct: false },
+        { label: 'No', correct: false },
+      ],
+    });
     for (let i = 0; i < LIMITS.pollsPerClass - 1; i++) await book.create(classId, teacher.user.id, poll(i));
     const t = await joinAs(server.url, teacher, classId);
     await ok(t, 'poll:create', { question: 'The last one?', options: [{ label: 'Yes' }, { label: 'No' }] });

@@ -52,7 +52,9 @@ describe('HTTP input and information exposure', () => {
       socket.on('error', reject);
       setTimeout(() => resolve('no answer while the body was still being sent'), 10_000);
     });
-    socket.write(`POST /api/auth/login HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`);
+    socket.write(
+      `POST /api/auth/login HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`,
+    );
     const chunk = '{"pad":"' + 'x'.repeat(16 * 1024) + '"}';
     // 160 KiB, more than the 64 KiB limit, and never the final zero-length chunk: the body does not end.
     try {
@@ -77,9 +79,13 @@ describe('HTTP input and information exposure', () => {
     expect(ok.body.course.thumbnailUrl).toBe('https://cdn.example.org/thumb.jpg');
   });
 
-  it('shows a failed transcode\'s details to the course editors only', async () => {
+  it("shows a failed transcode's details to the course editors only", async () => {
     const anonymous = new HttpClient(server.url);
-    for (const [who, client] of [['visitor', anonymous], ['outsider', people.outsider.client], ['student', people.student.client]] as const) {
+    for (const [who, client] of [
+      ['visitor', anonymous],
+      ['outsider', people.outsider.client],
+      ['student', people.student.client],
+    ] as const) {
       const page = await client.get(`/api/courses/${courseId}`);
       expect(page.status, who).toBe(200);
       expect(page.body.lessons[0].videoStatus, who).toBe('failed');

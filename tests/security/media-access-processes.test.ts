@@ -30,7 +30,8 @@ describe('media access across two server processes', () => {
 
   beforeAll(async () => {
     scratch = await createScratchDatabase();
-    const start = (name: string) => ServerProcess.start({ ...serverEnv({ dataDir: path.join(dataDir, name), databaseUrl: scratch.url }), LECTERN_MEDIA_SECRET: SECRET });
+    const start = (name: string) =>
+      ServerProcess.start({ ...serverEnv({ dataDir: path.join(dataDir, name), databaseUrl: scratch.url }), LECTERN_MEDIA_SECRET: SECRET });
     a = await start('a'); // migrates the database first
     b = await start('b');
     database = await openDatabase({ url: scratch.url, pgliteDir: path.join(dataDir, 'unused') });
@@ -40,7 +41,10 @@ describe('media access across two server processes', () => {
     lessonId = (await teacher.client.post(`/api/courses/${courseId}/lessons`, { title: 'Lesson one' })).body.lesson.id;
     await teacher.client.patch(`/api/courses/${courseId}`, { published: true });
     expect((await student.client.post(`/api/courses/${courseId}/enrollment`)).status).toBe(201);
-    const [row] = await database.db.insert(liveClasses).values({ courseId, teacherId: teacher.user.id, title: 'Class one', scheduledAt: new Date() }).returning();
+    const [row] = await database.db
+      .insert(liveClasses)
+      .values({ courseId, teacherId: teacher.user.id, title: 'Class one', scheduledAt: new Date() })
+      .returning();
     classId = row!.id;
   });
   afterAll(async () => {

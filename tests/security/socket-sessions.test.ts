@@ -119,7 +119,7 @@ describe('class membership and socket sessions', () => {
     for (const socket of [...tabs, extra, again]) socket.disconnect();
   });
 
-  it('refuses a socket opened from another origin with the visitor\'s cookie, and accepts our own origin', async () => {
+  it("refuses a socket opened from another origin with the visitor's cookie, and accepts our own origin", async () => {
     const student = students[3]!;
     const open = (origin: string) =>
       new Promise<'connected' | string>((resolve) => {

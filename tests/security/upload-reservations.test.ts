@@ -23,16 +23,33 @@ type Reply = { status: number; body: any };
 function makeVideo(dir: string): Buffer {
   const out = path.join(dir, 'clip.mp4');
   execFileSync('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=15:duration=1',
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '40', '-pix_fmt', 'yuv420p', out,
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=size=160x120:rate=15:duration=1',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-crf',
+    '40',
+    '-pix_fmt',
+    'yuv420p',
+    out,
   ]);
   return fs.readFileSync(out);
 }
 
 function filesUnder(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => path.join(d.parentPath, d.name));
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => path.join(d.parentPath, d.name));
 }
 
 describe('lesson video upload reservations', () => {
@@ -66,7 +83,12 @@ describe('lesson video upload reservations', () => {
   function put(who: RegisteredUser, lessonId: string, body: BodyInit, signal?: AbortSignal): Promise<Reply> {
     return fetch(`${server.url}/api/lessons/${lessonId}/video`, {
       method: 'PUT',
-      headers: { cookie: who.client.cookieHeader, 'content-type': 'application/octet-stream', 'x-file-name': 'clip.mp4', origin: server.url },
+      headers: {
+        cookie: who.client.cookieHeader,
+        'content-type': 'application/octet-stream',
+        'x-file-name': 'clip.mp4',
+        origin: server.url,
+      },
       body,
       duplex: 'half',
       ...(signal ? { signal } : {}),
@@ -202,7 +224,16 @@ describe.each(await dbKinds())('queueing a lesson video from two processes (%s)'
     const config = server.services.config;
     // Two queues on one database, as two server processes have; concurrency 0 keeps both from transcoding.
     const queues = [0, 1].map(
-      () => new TranscodeQueue({ db: server.services.db, dataDir: config.dataDir, ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath, log: server.services.log, concurrency: 0, playbackUrl: () => '' }),
+      () =>
+        new TranscodeQueue({
+          db: server.services.db,
+          dataDir: config.dataDir,
+          ffmpegPath: config.ffmpegPath,
+          ffprobePath: config.ffprobePath,
+          log: server.services.log,
+          concurrency: 0,
+          playbackUrl: () => '',
+        }),
     );
     const incoming = queues.map((q, i) => {
       fs.mkdirSync(q.incomingDir, { recursive: true });
@@ -210,7 +241,9 @@ describe.each(await dbKinds())('queueing a lesson video from two processes (%s)'
       fs.writeFileSync(file, `upload ${i}`);
       return file;
     });
-    const results = await Promise.allSettled(queues.map((q, i) => q.enqueue(lessonId, incoming[i]!, { originalName: `take ${i}.mp4`, sizeBytes: 8, durationSeconds: 1 })));
+    const results = await Promise.allSettled(
+      queues.map((q, i) => q.enqueue(lessonId, incoming[i]!, { originalName: `take ${i}.mp4`, sizeBytes: 8, durationSeconds: 1 })),
+    );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
     expect(refused.reason).toBeInstanceOf(UploadRefused);

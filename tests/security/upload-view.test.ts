@@ -20,7 +20,9 @@ describe('lesson video view for students', () => {
     await people.teacher.client.patch(`/api/courses/${courseId}`, { published: true });
     await people.student.client.post(`/api/courses/${courseId}/enrollment`);
     await server.services.db.update(lessons).set({ videoStatus: 'failed', videoError: ffmpegOutput }).where(eq(lessons.id, lessonId));
-    await server.services.db.insert(transcodeJobs).values({ lessonId, status: 'failed', sourcePath: 'incoming/u.mp4', originalName: 'Secret draft.mp4', error: ffmpegOutput });
+    await server.services.db
+      .insert(transcodeJobs)
+      .values({ lessonId, status: 'failed', sourcePath: 'incoming/u.mp4', originalName: 'Secret draft.mp4', error: ffmpegOutput });
   });
   afterAll(async () => {
     await server?.stop();

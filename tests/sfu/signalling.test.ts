@@ -121,13 +121,23 @@ describe.each(await dbKinds())('SFU signalling (%s)', (db) => {
     // Well-formed but wrong: ids the server never handed out, capabilities mediasoup rejects.
     await askOk(teacher, 'class:goLive', {});
     const rtp = await askOk(teacher, 'sfu:getRouterRtpCapabilities', {});
-    const badCaps = await ask(teacher, 'sfu:join', { rtpCapabilities: { codecs: [{ kind: 'video', mimeType: 'nonsense', clockRate: 1 }] } });
+    const badCaps = await ask(teacher, 'sfu:join', {
+      rtpCapabilities: { codecs: [{ kind: 'video', mimeType: 'nonsense', clockRate: 1 }] },
+    });
     expect(badCaps).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
     await askOk(teacher, 'sfu:join', { rtpCapabilities: rtp.routerRtpCapabilities });
-    expect(await ask(teacher, 'sfu:connectTransport', { transportId: 'made-up', dtlsParameters: FAKE_DTLS })).toMatchObject({ ok: false, error: { code: 'not_found' } });
+    expect(await ask(teacher, 'sfu:connectTransport', { transportId: 'made-up', dtlsParameters: FAKE_DTLS })).toMatchObject({
+      ok: false,
+      error: { code: 'not_found' },
+    });
     expect(await ask(teacher, 'sfu:consume', { producerId: 'made-up' })).toMatchObject({ ok: false, error: { code: 'not_found' } });
     const send = await askOk(teacher, 'sfu:createTransport', { direction: 'send' });
-    const wrongKind = await ask(teacher, 'sfu:produce', { transportId: send.id, kind: 'audio', rtpParameters: micRtpParameters(), source: 'camera' });
+    const wrongKind = await ask(teacher, 'sfu:produce', {
+      transportId: send.id,
+      kind: 'audio',
+      rtpParameters: micRtpParameters(),
+      source: 'camera',
+    });
     expect(wrongKind).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
     // An event without an ack callback, and garbage, do not take the server down.
     teacher.emit('sfu:produce', { garbage: true });
@@ -156,12 +166,17 @@ describe.each(await dbKinds())('SFU signalling (%s)', (db) => {
     expect(await ask(student, 'sfu:createTransport', { direction: 'send' })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     // Even holding a receive transport, a student's produce is refused.
     const recv = await askOk(student, 'sfu:createTransport', { direction: 'recv' });
-    expect(await ask(student, 'sfu:produce', { transportId: recv.id, kind: 'video', rtpParameters: cameraRtpParameters(), source: 'camera' })).toMatchObject({
+    expect(
+      await ask(student, 'sfu:produce', { transportId: recv.id, kind: 'video', rtpParameters: cameraRtpParameters(), source: 'camera' }),
+    ).toMatchObject({
       ok: false,
       error: { code: 'forbidden' },
     });
     expect(await ask(student, 'class:end', {})).toMatchObject({ ok: false, error: { code: 'forbidden' } });
-    expect(await ask(student, 'stage:invite', { userId: f.students[0]!.user.id })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(await ask(student, 'stage:invite', { userId: f.students[0]!.user.id })).toMatchObject({
+      ok: false,
+      error: { code: 'forbidden' },
+    });
     const room = server.services.rooms.get(f.classId)!;
     expect(room.mediaSources()).toHaveLength(0);
   });
@@ -177,7 +192,12 @@ describe.each(await dbKinds())('SFU signalling (%s)', (db) => {
     const send = await askOk(teacher, 'sfu:createTransport', { direction: 'send' });
     expect(send.iceCandidates.length).toBeGreaterThan(0);
     await askOk(teacher, 'sfu:connectTransport', { transportId: send.id, dtlsParameters: FAKE_DTLS });
-    const cam = await askOk(teacher, 'sfu:produce', { transportId: send.id, kind: 'video', rtpParameters: cameraRtpParameters(), source: 'camera' });
+    const cam = await askOk(teacher, 'sfu:produce', {
+      transportId: send.id,
+      kind: 'video',
+      rtpParameters: cameraRtpParameters(),
+      source: 'camera',
+    });
     const room = server.services.rooms.get(f.classId)!;
     const added: string[] = [];
     room.on('sourceadd', (s) => added.push(`${s.source}:${s.kind}`));
@@ -192,7 +212,10 @@ describe.each(await dbKinds())('SFU signalling (%s)', (db) => {
       await askOk(s, 'sfu:createTransport', { direction: 'recv' });
       const consumer = await askOk(s, 'sfu:consume', { producerId: cam.producerId });
       expect(consumer).toMatchObject({ kind: 'video', source: 'camera', userId: f.teacher.user.id });
-      const serverConsumer = room.peers().flatMap((p) => [...p.consumers.values()]).find((c) => c.id === consumer.consumerId)!;
+      const serverConsumer = room
+        .peers()
+        .flatMap((p) => [...p.consumers.values()])
+        .find((c) => c.id === consumer.consumerId)!;
       expect(serverConsumer.preferredLayers?.spatialLayer).toBe(0); // starts low, then follows the client
       await askOk(s, 'sfu:resumeConsumer', { consumerId: consumer.consumerId });
       expect(await askOk(s, 'sfu:setPreferredLayers', { consumerId: consumer.consumerId, spatialLayer: 2 })).toEqual({ applied: true });
@@ -248,7 +271,11 @@ describe.each(await dbKinds())('SFU signalling (%s)', (db) => {
     const presence = await nextEvent(teacher, 'presence:update', (p) => p.studentCount === 2);
     expect(presence.viewers.map((v: any) => v.displayName).sort()).toEqual(['Ada Teacher', 'Student 1', 'Student 2']);
     b.disconnect();
-    await expect.poll(async () => (await server.services.db.select().from(attendance).where(eq(attendance.userId, f.students[1]!.user.id)))[0]?.leftAt).toBeTruthy();
+    await expect
+      .poll(
+        async () => (await server.services.db.select().from(attendance).where(eq(attendance.userId, f.students[1]!.user.id)))[0]?.leftAt,
+      )
+      .toBeTruthy();
 
     // The teacher drops: students see 'away', then 'interrupted' after the (1 s) grace period, then 'present'.
     const away = nextEvent(a, 'class:status', (s) => s.teacher === 'away');
@@ -288,7 +315,12 @@ describe.each(await dbKinds())('SFU signalling (%s)', (db) => {
     await askOk(teacher, 'sfu:join', { rtpCapabilities: rtp.routerRtpCapabilities });
     const send = await askOk(teacher, 'sfu:createTransport', { direction: 'send' });
     await askOk(teacher, 'sfu:connectTransport', { transportId: send.id, dtlsParameters: FAKE_DTLS });
-    const cam = await askOk(teacher, 'sfu:produce', { transportId: send.id, kind: 'video', rtpParameters: cameraRtpParameters(7000), source: 'camera' });
+    const cam = await askOk(teacher, 'sfu:produce', {
+      transportId: send.id,
+      kind: 'video',
+      rtpParameters: cameraRtpParameters(7000),
+      source: 'camera',
+    });
     const room = server.services.rooms.get(f.classId)!;
     const consumersOfCamera = (): Promise<number> => webRtcConsumerCount(server, f.classId, cam.producerId);
 
@@ -303,7 +335,9 @@ describe.each(await dbKinds())('SFU signalling (%s)', (db) => {
     expect(await ask(student, 'sfu:useHls', { cause: 'because' })).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
     expect(await ask(teacher, 'sfu:useHls', { cause: 'choice' })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
 
-    const inHls = nextEvent(teacher, 'presence:update', (p) => p.viewers.some((v: any) => v.userId === f.students[0]!.user.id && v.mode === 'hls'));
+    const inHls = nextEvent(teacher, 'presence:update', (p) =>
+      p.viewers.some((v: any) => v.userId === f.students[0]!.user.id && v.mode === 'hls'),
+    );
     expect(await askOk(student, 'sfu:useHls', { cause: 'choice' })).toEqual({ mode: 'hls' });
     await inHls;
     // Nothing of the student's is left on the router: no consumer of the camera, only the teacher's transport.
@@ -317,10 +351,17 @@ describe.each(await dbKinds())('SFU signalling (%s)', (db) => {
     // A source published while the student watches the broadcast is not announced to them.
     let announced = 0;
     student.on('sfu:newProducer', () => announced++);
-    const mic = await askOk(teacher, 'sfu:produce', { transportId: send.id, kind: 'audio', rtpParameters: micRtpParameters(7100), source: 'mic' });
+    const mic = await askOk(teacher, 'sfu:produce', {
+      transportId: send.id,
+      kind: 'audio',
+      rtpParameters: micRtpParameters(7100),
+      source: 'mic',
+    });
 
     // Back to real time: the student consumes again.
-    const back = nextEvent(teacher, 'presence:update', (p) => p.viewers.some((v: any) => v.userId === f.students[0]!.user.id && v.mode === 'webrtc'));
+    const back = nextEvent(teacher, 'presence:update', (p) =>
+      p.viewers.some((v: any) => v.userId === f.students[0]!.user.id && v.mode === 'webrtc'),
+    );
     const { media } = await joinMedia(student, f.classId);
     expect(media.mode).toBe('webrtc');
     expect(media.sources.map((x: any) => x.producerId).sort()).toEqual([cam.producerId, mic.producerId].sort());
@@ -347,12 +388,24 @@ describe.each(await dbKinds())('SFU signalling (%s)', (db) => {
     await invited;
     expect(await askOk(student, 'stage:answer', { accept: true })).toEqual({ onStage: true });
     const send = await askOk(student, 'sfu:createTransport', { direction: 'send' });
-    expect(await ask(student, 'sfu:produce', { transportId: send.id, kind: 'video', rtpParameters: cameraRtpParameters(5000), source: 'screen' })).toMatchObject({
+    expect(
+      await ask(student, 'sfu:produce', {
+        transportId: send.id,
+        kind: 'video',
+        rtpParameters: cameraRtpParameters(5000),
+        source: 'screen',
+      }),
+    ).toMatchObject({
       ok: false,
       error: { code: 'forbidden' },
     });
     const newProducer = nextEvent(teacher, 'sfu:newProducer');
-    const cam = await askOk(student, 'sfu:produce', { transportId: send.id, kind: 'video', rtpParameters: cameraRtpParameters(5000), source: 'camera' });
+    const cam = await askOk(student, 'sfu:produce', {
+      transportId: send.id,
+      kind: 'video',
+      rtpParameters: cameraRtpParameters(5000),
+      source: 'camera',
+    });
     expect(await newProducer).toMatchObject({ producerId: cam.producerId, userId: f.students[0]!.user.id });
     await askOk(teacher, 'sfu:createTransport', { direction: 'recv' });
     await askOk(teacher, 'sfu:consume', { producerId: cam.producerId });

@@ -49,7 +49,9 @@ describe('a teacher who never comes back', () => {
     await expect.poll(() => seen.at(-1)?.status, { timeout: 15_000 }).toBe('ended');
     // away (grace) -> interrupted -> ended, in that order.
     expect(seen.map((s) => `${s.status}/${s.teacher}`)).toEqual(expect.arrayContaining(['live/away', 'live/interrupted']));
-    const order = seen.map((s) => s.teacher === 'away' ? 1 : s.teacher === 'interrupted' ? 2 : s.status === 'ended' ? 3 : 0).filter((n) => n > 0);
+    const order = seen
+      .map((s) => (s.teacher === 'away' ? 1 : s.teacher === 'interrupted' ? 2 : s.status === 'ended' ? 3 : 0))
+      .filter((n) => n > 0);
     expect(order).toEqual([...order].sort());
     expect(seen.at(-1)!.endedAt).toBeTruthy();
 

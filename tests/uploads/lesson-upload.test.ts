@@ -19,17 +19,40 @@ const LIMIT = 3 * 1024 * 1024;
 function makeVideo(dir: string, name: string, seconds: number, size = '320x240'): string {
   const out = path.join(dir, name);
   execFileSync('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', `testsrc=size=${size}:rate=25:duration=${seconds}`,
-    '-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}`,
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '36', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', out,
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc=size=${size}:rate=25:duration=${seconds}`,
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=440:duration=${seconds}`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-crf',
+    '36',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-shortest',
+    out,
   ]);
   return out;
 }
 
 function filesUnder(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => path.join(d.parentPath, d.name));
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => path.join(d.parentPath, d.name));
 }
 
 describe('uploaded lessons', () => {
@@ -67,7 +90,12 @@ describe('uploaded lessons', () => {
   function upload(client: HttpClient, lessonId: string, body: Buffer, name = 'clip.mp4') {
     return fetch(`${server.url}/api/lessons/${lessonId}/video`, {
       method: 'PUT',
-      headers: { cookie: client.cookieHeader, 'content-type': 'application/octet-stream', 'x-file-name': encodeURIComponent(name), origin: server.url },
+      headers: {
+        cookie: client.cookieHeader,
+        'content-type': 'application/octet-stream',
+        'x-file-name': encodeURIComponent(name),
+        origin: server.url,
+      },
       body: new Uint8Array(body),
     }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
   }
@@ -99,7 +127,9 @@ describe('uploaded lessons', () => {
     expect(row!.durationSeconds).toBe(6);
     // The source is gone, the ladder is in place, no scratch directory is left.
     expect(filesUnder(path.join(server.dataDir, 'uploads'))).toEqual([]);
-    const lessonFiles = filesUnder(path.join(server.dataDir, 'lessons', lessonId)).map((f) => path.relative(path.join(server.dataDir, 'lessons', lessonId), f));
+    const lessonFiles = filesUnder(path.join(server.dataDir, 'lessons', lessonId)).map((f) =>
+      path.relative(path.join(server.dataDir, 'lessons', lessonId), f),
+    );
     expect(lessonFiles).toContain('hls/master.m3u8');
     expect(lessonFiles.some((f) => /^hls\/\d+p\/index\.m3u8$/.test(f))).toBe(true);
     expect(lessonFiles.every((f) => f.startsWith('hls/'))).toBe(true);
@@ -117,7 +147,9 @@ describe('uploaded lessons', () => {
     expect((await fetch(`${server.url}/media/lessons/${lessonId}/hls/../../../etc/passwd?token=x`)).status).toBeGreaterThanOrEqual(400);
 
     const page = await browser.newPage();
-    await page.route(`${server.url}/__player`, (route) => route.fulfill({ contentType: 'text/html', body: '<!doctype html><video id="v" muted playsinline></video>' }));
+    await page.route(`${server.url}/__player`, (route) =>
+      route.fulfill({ contentType: 'text/html', body: '<!doctype html><video id="v" muted playsinline></video>' }),
+    );
     await page.goto(`${server.url}/__player`);
     await page.addScriptTag({ path: path.resolve('node_modules/hls.js/dist/hls.min.js') });
     await page.evaluate((src) => {
@@ -127,7 +159,9 @@ describe('uploaded lessons', () => {
       hls.attachMedia(video);
       hls.on((window as any).Hls.Events.MANIFEST_PARSED, () => void video.play());
     }, server.url + studentView.playbackUrl);
-    await expect.poll(() => page.evaluate(() => (document.getElementById('v') as HTMLVideoElement).currentTime), { timeout: 20_000 }).toBeGreaterThan(1);
+    await expect
+      .poll(() => page.evaluate(() => (document.getElementById('v') as HTMLVideoElement).currentTime), { timeout: 20_000 })
+      .toBeGreaterThan(1);
     await page.close();
   });
 
@@ -177,7 +211,9 @@ describe('uploaded lessons', () => {
     const lessonId = await newLesson('Interrupted');
     const res = await upload(teacher.client, lessonId, fs.readFileSync(makeVideo(tmp, 'long.mp4', 20, '480x270')));
     expect(res.status).toBe(202);
-    await expect.poll(async () => (await server.services.transcodes.latestJob(lessonId))?.status, { timeout: 20_000, interval: 50 }).toBe('running');
+    await expect
+      .poll(async () => (await server.services.transcodes.latestJob(lessonId))?.status, { timeout: 20_000, interval: 50 })
+      .toBe('running');
     // Stop the queue as a shutdown does: ffmpeg is killed, the row stays 'running', the scratch output goes.
     await server.services.transcodes.close();
     const [interrupted] = await server.services.db.select().from(transcodeJobs).where(eq(transcodeJobs.lessonId, lessonId));

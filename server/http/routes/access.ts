@@ -23,7 +23,12 @@ export async function courseAccess(
   const courseId = idParam(c, 'courseId', 'course');
   const access = await c.get('services').permissions.courseRole(c.get('user'), courseId);
   if (!access) throw new ApiFailure(404, 'not_found', 'No such course');
-  if (!allowed(access.role)) throw new ApiFailure(c.get('user') ? 403 : 401, c.get('user') ? 'forbidden' : 'unauthenticated', c.get('user') ? forbidden : 'Log in first');
+  if (!allowed(access.role))
+    throw new ApiFailure(
+      c.get('user') ? 403 : 401,
+      c.get('user') ? 'forbidden' : 'unauthenticated',
+      c.get('user') ? forbidden : 'Log in first',
+    );
   return access;
 }
 
@@ -35,7 +40,12 @@ export async function lessonAccess(
   const lessonId = idParam(c, 'lessonId', 'lesson');
   const access = await c.get('services').permissions.lessonRole(c.get('user'), lessonId);
   if (!access) throw new ApiFailure(404, 'not_found', 'No such lesson');
-  if (!allowed(access.role)) throw new ApiFailure(c.get('user') ? 403 : 401, c.get('user') ? 'forbidden' : 'unauthenticated', c.get('user') ? forbidden : 'Log in first');
+  if (!allowed(access.role))
+    throw new ApiFailure(
+      c.get('user') ? 403 : 401,
+      c.get('user') ? 'forbidden' : 'unauthenticated',
+      c.get('user') ? forbidden : 'Log in first',
+    );
   return access;
 }
 

@@ -10,7 +10,11 @@ import { jsonBody } from '../validate.ts';
 /** The client's address: the socket's, or behind a trusted proxy the last X-Forwarded-For hop it added. */
 function clientIp(c: Context<AppEnv>): string {
   if (c.get('services').config.trustProxy) {
-    const hops = c.req.header('x-forwarded-for')?.split(',').map((h) => h.trim()).filter(Boolean);
+    const hops = c.req
+      .header('x-forwarded-for')
+      ?.split(',')
+      .map((h) => h.trim())
+      .filter(Boolean);
     const last = hops?.at(-1);
     if (last) return last;
   }
@@ -27,7 +31,11 @@ export const authRoutes = new Hono<AppEnv>()
     const limit = services.registrationLimiter.hit(clientIp(c));
     if (!limit.allowed) {
       c.header('Retry-After', String(limit.retryAfter));
-      throw new ApiFailure(429, 'rate_limited', `Too many new accounts from your address; try again in ${Math.ceil(limit.retryAfter / 60)} min`);
+      throw new ApiFailure(
+        429,
+        'rate_limited',
+        `Too many new accounts from your address; try again in ${Math.ceil(limit.retryAfter / 60)} min`,
+      );
     }
     const body = await jsonBody(c, RegisterBody);
     let user: PublicUser;

@@ -21,7 +21,10 @@ function scheduleFailure(err: unknown): never {
 async function checkLessonOfCourse(c: Context<AppEnv>, lessonId: string | null | undefined, courseId: string): Promise<void> {
   if (!lessonId) return;
   const [lesson] = await c.get('services').courses.lessonsByIds([lessonId]);
-  if (!lesson || lesson.courseId !== courseId) throw new ApiFailure(400, 'invalid_input', 'lessonId: not a lesson of this course', [{ path: 'lessonId', message: 'Not a lesson of this course' }]);
+  if (!lesson || lesson.courseId !== courseId)
+    throw new ApiFailure(400, 'invalid_input', 'lessonId: not a lesson of this course', [
+      { path: 'lessonId', message: 'Not a lesson of this course' },
+    ]);
 }
 
 /** The class and the caller's role in its course; 404 when they may not see the course. */
@@ -32,7 +35,12 @@ async function classAccess(c: Context<AppEnv>, allowed: (role: 'teacher' | 'admi
   const access = await services.permissions.courseRole(c.get('user'), liveClass.courseId);
   if (!access) throw new ApiFailure(404, 'not_found', 'No such class');
   const role = liveClass.teacherId === c.get('user')?.id ? 'teacher' : access.role;
-  if (!allowed(role)) throw new ApiFailure(c.get('user') ? 403 : 401, c.get('user') ? 'forbidden' : 'unauthenticated', c.get('user') ? forbidden : 'Log in first');
+  if (!allowed(role))
+    throw new ApiFailure(
+      c.get('user') ? 403 : 401,
+      c.get('user') ? 'forbidden' : 'unauthenticated',
+      c.get('user') ? forbidden : 'Log in first',
+    );
   return { liveClass, role, course: access.course };
 }
 

@@ -101,4 +101,3 @@ export const courseRoutes = new Hono<AppEnv>()
     services.hls.forgetAccess(user.id);
     return c.json({ enrolled: false });
   });
-

@@ -62,7 +62,8 @@ async function fileResponse(c: Context<AppEnv>, file: string, contentType: strin
   return c.body(new Uint8Array(data), 200, { 'content-type': contentType, 'cache-control': cache, 'access-control-allow-origin': '*' });
 }
 
-const masterFor = (ladder: readonly Rendition[], token: string) => writeMasterPlaylist(ladder, (r) => `${r.name}/${VOD_PLAYLIST_FILE}?token=${encodeURIComponent(token)}`);
+const masterFor = (ladder: readonly Rendition[], token: string) =>
+  writeMasterPlaylist(ladder, (r) => `${r.name}/${VOD_PLAYLIST_FILE}?token=${encodeURIComponent(token)}`);
 
 function liveBridge(c: Context<AppEnv>, classId: string) {
   const live = c.get('services').hls.live(classId);
@@ -101,7 +102,11 @@ export const mediaRoutes = new Hono<AppEnv>()
     const { bridge } = liveBridge(c, classId);
     rungOf(bridge.ladder, rung);
     const segments = await composeRuns(path.join(bridge.outDir, rung), bridge.runIds);
-    const body = renderMediaPlaylist(segments, { type: 'live', window: LIVE_WINDOW_SEGMENTS, uriSuffix: `?token=${encodeURIComponent(token)}` });
+    const body = renderMediaPlaylist(segments, {
+      type: 'live',
+      window: LIVE_WINDOW_SEGMENTS,
+      uriSuffix: `?token=${encodeURIComponent(token)}`,
+    });
     return playlist(c, body, LIVE_PLAYLIST_CACHE);
   })
   .get('/classes/:classId/live/:rung/:segment', async (c) => {
@@ -122,7 +127,12 @@ export const mediaRoutes = new Hono<AppEnv>()
   .get('/recordings/:recordingId/thumbnail.jpg', async (c) => {
     const { recordingId } = params(c, RecordingIdParam);
     await authorize(c, { kind: 'recording', id: recordingId }, await recordingClass(c, recordingId));
-    return fileResponse(c, path.join(recordingDir(c.get('services').config.dataDir, recordingId), THUMBNAIL_FILE), 'image/jpeg', 'private, max-age=3600');
+    return fileResponse(
+      c,
+      path.join(recordingDir(c.get('services').config.dataDir, recordingId), THUMBNAIL_FILE),
+      'image/jpeg',
+      'private, max-age=3600',
+    );
   })
   .get('/recordings/:recordingId/:rung/index.m3u8', async (c) => {
     const { recordingId, rung } = params(c, RecordingIdParam.extend({ rung: RungName }));
@@ -133,13 +143,21 @@ export const mediaRoutes = new Hono<AppEnv>()
     rungOf(manifest?.ladder as Rendition[] | undefined, rung);
     // Ready: the finalised VOD playlist. Still recording: everything so far, as an EVENT playlist.
     const segments = await composeRuns(path.join(dir, rung), manifest!.runIds);
-    const body = renderMediaPlaylist(segments, { type: row.status === 'ready' ? 'vod' : 'event', uriSuffix: `?token=${encodeURIComponent(token)}` });
+    const body = renderMediaPlaylist(segments, {
+      type: row.status === 'ready' ? 'vod' : 'event',
+      uriSuffix: `?token=${encodeURIComponent(token)}`,
+    });
     return playlist(c, body, row.status === 'ready' ? VOD_PLAYLIST_CACHE : LIVE_PLAYLIST_CACHE);
   })
   .get('/recordings/:recordingId/:rung/:segment', async (c) => {
     const { recordingId, rung, segment } = params(c, RecordingIdParam.extend({ rung: RungName, segment: SegmentFile }));
     await authorize(c, { kind: 'recording', id: recordingId }, await recordingClass(c, recordingId));
-    return fileResponse(c, path.join(recordingDir(c.get('services').config.dataDir, recordingId), rung, segment), 'video/mp2t', SEGMENT_CACHE);
+    return fileResponse(
+      c,
+      path.join(recordingDir(c.get('services').config.dataDir, recordingId), rung, segment),
+      'video/mp2t',
+      SEGMENT_CACHE,
+    );
   });
 
 export const mediaApiRoutes = new Hono<AppEnv>()
@@ -190,6 +208,11 @@ export const mediaApiRoutes = new Hono<AppEnv>()
         completed = progress?.completed ?? false;
       }
     }
-    const view: ReplayView = { recording: services.hls.recordingView(row, user.id, access.liveClass.title), lesson, resumeAtSeconds, completed };
+    const view: ReplayView = {
+      recording: services.hls.recordingView(row, user.id, access.liveClass.title),
+      lesson,
+      resumeAtSeconds,
+      completed,
+    };
     return c.json(view);
   });

@@ -20,4 +20,3 @@ export const progressRoutes = new Hono<AppEnv>()
     const progress = await c.get('services').progress.get(user.id, lesson.id);
     return c.json({ progress });
   });
-

@@ -14,7 +14,11 @@ export const scheduleRoutes = new Hono<AppEnv>()
   .get('/', async (c) => {
     const user = requireUser(c);
     const { from, until } = windowOf(queryParams(c, ScheduleQuery));
-    return c.json({ classes: await c.get('services').schedule.forUser(user, from, until), from: from.toISOString(), until: until.toISOString() });
+    return c.json({
+      classes: await c.get('services').schedule.forUser(user, from, until),
+      from: from.toISOString(),
+      until: until.toISOString(),
+    });
   })
   .get('/calendar.ics', async (c) => {
     const user = requireUser(c);

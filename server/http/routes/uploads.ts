@@ -13,7 +13,7 @@ import { ApiFailure } from '../errors.ts';
 import { requireUser, type AppEnv } from '../session.ts';
 import { lessonAccess } from './access.ts';
 
-const editOnly = 'Only the course teacher or an admin may upload this lesson\'s video';
+const editOnly = "Only the course teacher or an admin may upload this lesson's video";
 
 function mib(bytes: number): string {
   return `${Math.round((bytes / 1024 ** 2) * 10) / 10} MiB`;
@@ -51,7 +51,8 @@ export const uploadRoutes = new Hono<AppEnv>()
     const { lesson } = await lessonAccess(c, canEditCourse, editOnly);
     const max = services.config.maxUploadBytes;
     const declared = Number(c.req.header('content-length') ?? NaN);
-    if (Number.isFinite(declared) && declared > max) refuseUnread(c, new ApiFailure(413, 'too_large', `The file is ${mib(declared)}; the limit is ${mib(max)}`));
+    if (Number.isFinite(declared) && declared > max)
+      refuseUnread(c, new ApiFailure(413, 'too_large', `The file is ${mib(declared)}; the limit is ${mib(max)}`));
     if (declared === 0) throw new ApiFailure(400, 'empty_upload', 'The file is empty');
     if (!services.ffmpeg.found) refuseUnread(c, new ApiFailure(503, 'ffmpeg_missing', 'Video processing is not available on this server'));
     const reservation = await services.transcodes.reserveUpload(lesson.id, user.id).catch((err: unknown) => {
@@ -96,12 +97,14 @@ async function receiveAndQueue(c: Context<AppEnv>, lesson: Lesson, userId: strin
     throw err;
   }
   const originalName = fileName(c.req.header('x-file-name'));
-  const job = await services.transcodes.enqueue(lesson.id, received.file, { originalName, sizeBytes: received.sizeBytes, durationSeconds }).catch((err: unknown) => {
-    fs.rmSync(received.file, { force: true });
-    // Another server process queued a video for this lesson while this body arrived.
-    if (err instanceof UploadRefused) throw refusal(err);
-    throw err;
-  });
+  const job = await services.transcodes
+    .enqueue(lesson.id, received.file, { originalName, sizeBytes: received.sizeBytes, durationSeconds })
+    .catch((err: unknown) => {
+      fs.rmSync(received.file, { force: true });
+      // Another server process queued a video for this lesson while this body arrived.
+      if (err instanceof UploadRefused) throw refusal(err);
+      throw err;
+    });
   services.log.info({ lessonId: lesson.id, jobId: job.id, bytes: received.sizeBytes }, 'lesson video uploaded');
   const [fresh] = await services.courses.lessonsByIds([lesson.id]);
   return c.json({ video: await services.transcodes.view(fresh ?? lesson, userId, { editor: true }) }, 202);

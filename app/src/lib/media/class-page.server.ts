@@ -8,7 +8,13 @@ import type { SessionUser } from '../../../../server/auth/session-store.ts';
 export interface ClassPageData {
   classId: string;
   access: { role: 'teacher' | 'admin' | 'student' } | null;
-  liveClass: { id: string; title: string; status: 'scheduled' | 'live' | 'ended' | 'cancelled'; scheduledAt: string; teacherId: string } | null;
+  liveClass: {
+    id: string;
+    title: string;
+    status: 'scheduled' | 'live' | 'ended' | 'cancelled';
+    scheduledAt: string;
+    teacherId: string;
+  } | null;
 }
 
 export async function loadClassPage(user: SessionUser | null, classId: string, pathname: string): Promise<ClassPageData> {

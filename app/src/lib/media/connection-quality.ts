@@ -53,7 +53,11 @@ export class QualityMeter {
     const lossPercent = dPackets + dLost > 0 ? (100 * dLost) / (dPackets + dLost) : 0;
     const bitrate = ((bytes - prev.bytes) * 8 * 1000) / Math.max(1, now - prev.at);
     const quality: Quality =
-      lossPercent > 8 || (rtt ?? 0) > 400 || (jitter ?? 0) > 80 ? 'poor' : lossPercent > 2 || (rtt ?? 0) > 200 || (jitter ?? 0) > 40 ? 'fair' : 'good';
+      lossPercent > 8 || (rtt ?? 0) > 400 || (jitter ?? 0) > 80
+        ? 'poor'
+        : lossPercent > 2 || (rtt ?? 0) > 200 || (jitter ?? 0) > 40
+          ? 'fair'
+          : 'good';
     return { quality, lossPercent, rttMs: rtt, jitterMs: jitter, bitrate };
   }
 }

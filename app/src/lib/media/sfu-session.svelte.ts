@@ -6,15 +6,7 @@
 // (HLS); so does one who asks for it. In HLS mode the server holds nothing for them: no transport, no consumer.
 import { Device, type types } from 'mediasoup-client';
 import type { Socket } from 'socket.io-client';
-import type {
-  ConsumerInfo,
-  HlsCause,
-  MediaSourceName,
-  RouterInfo,
-  SfuJoined,
-  SourceInfo,
-  TransportInfo,
-} from '@lectern/contracts/sfu';
+import type { ConsumerInfo, HlsCause, MediaSourceName, RouterInfo, SfuJoined, SourceInfo, TransportInfo } from '@lectern/contracts/sfu';
 import { request } from '#lib/realtime/socket.ts';
 
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'failed' | 'closed';

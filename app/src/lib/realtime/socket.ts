@@ -16,9 +16,12 @@ export function connectSocket(): Socket {
 
 /** Emits `event` and resolves with the ack's data, or rejects with the server's error (or a timeout). */
 export async function request<T>(socket: Socket, event: string, payload: unknown = {}, timeoutMs = 10_000): Promise<T> {
-  const ack = (await socket.timeout(timeoutMs).emitWithAck(event, payload).catch(() => {
-    throw new RequestError('timeout', `No answer from the server for ${event}`);
-  })) as Ack<T>;
+  const ack = (await socket
+    .timeout(timeoutMs)
+    .emitWithAck(event, payload)
+    .catch(() => {
+      throw new RequestError('timeout', `No answer from the server for ${event}`);
+    })) as Ack<T>;
   if (!ack.ok) throw new RequestError(ack.error.code, ack.error.message);
   return ack.data;
 }

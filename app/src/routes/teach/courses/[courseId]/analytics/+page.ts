@@ -5,4 +5,8 @@ import { loadApi } from '#lib/api/load.ts';
 export const ssr = false;
 
 export const load = (({ fetch, params }) =>
-  loadApi<{ analytics: CourseAnalytics }>(fetch, `/courses/${params.courseId}/analytics`, 'Could not load the analytics')) satisfies PageLoad;
+  loadApi<{ analytics: CourseAnalytics }>(
+    fetch,
+    `/courses/${params.courseId}/analytics`,
+    'Could not load the analytics',
+  )) satisfies PageLoad;
