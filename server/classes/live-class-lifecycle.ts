@@ -10,7 +10,7 @@ import type { Database } from '../db/client.ts';
 import { attendance, liveClasses, type LiveClass } from '../db/schema.ts';
 import type { ClassRole } from '../contracts/realtime.ts';
 import type { ClassStatusPush, PresencePush, PresenceViewer, StageUpdatePush } from '../contracts/sfu.ts';
-import { RealtimeError } from '../realtime/requests.ts';
+import { DomainError } from '../domain-error.ts';
 import type { RoomRegistry } from '../sfu/room-registry.ts';
 import type { Logger } from '../log.ts';
 
@@ -156,7 +156,7 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
         .where(and(eq(liveClasses.id, classId), inArray(liveClasses.status, ['scheduled', 'live'])))
         .returning();
       if (!row) {
-        throw new RealtimeError(
+        throw new DomainError(
           state.status === 'cancelled' ? 'cancelled' : 'ended',
           `This class is ${state.status} and cannot go live again`,
         );
@@ -181,7 +181,7 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
         .set({ status: 'ended', endedAt: new Date(), startedAt: sql`coalesce(${liveClasses.startedAt}, now())` })
         .where(and(eq(liveClasses.id, classId), inArray(liveClasses.status, ['scheduled', 'live'])))
         .returning();
-      if (!row) throw new RealtimeError('cancelled', 'This class was cancelled');
+      if (!row) throw new DomainError('cancelled', 'This class was cancelled');
       Object.assign(state, { status: row.status, startedAt: row.startedAt, endedAt: row.endedAt });
       clearTimeout(state.graceTimer);
       state.graceTimer = undefined;
@@ -199,9 +199,9 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
 
   invite(classId: string, userId: string): Promise<void> {
     return this.#serial(classId, async (state) => {
-      if (state.status !== 'live') throw new RealtimeError('not_live', 'Invite students on stage while the class is live');
+      if (state.status !== 'live') throw new DomainError('not_live', 'Invite students on stage while the class is live');
       const target = [...state.members.values()].find((m) => m.userId === userId && m.role === 'student');
-      if (!target) throw new RealtimeError('not_found', 'That student is not in the class');
+      if (!target) throw new DomainError('not_found', 'That student is not in the class');
       state.invited.add(userId);
       this.emit('stage', this.stage(classId));
     });
@@ -209,7 +209,7 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
 
   answerInvite(classId: string, userId: string, accept: boolean): Promise<boolean> {
     return this.#serial(classId, async (state) => {
-      if (!state.invited.delete(userId)) throw new RealtimeError('not_invited', 'You were not invited on stage');
+      if (!state.invited.delete(userId)) throw new DomainError('not_invited', 'You were not invited on stage');
       if (accept) state.onStage.add(userId);
       this.emit('stage', this.stage(classId));
       return accept;
@@ -264,7 +264,7 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
 
   async #load(classId: string): Promise<ClassState> {
     const [row] = await this.#db.select().from(liveClasses).where(eq(liveClasses.id, classId)).limit(1);
-    if (!row) throw new RealtimeError('not_found', 'No such class');
+    if (!row) throw new DomainError('not_found', 'No such class');
     return {
       classId,
       teacherId: row.teacherId,

@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { csrf } from 'hono/csrf';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Services } from '../services.ts';
-import { ApiFailure, errorResponse } from './errors.ts';
+import { apiErrorHandler } from './errors.ts';
 import { sessionMiddleware, type AppEnv } from './session.ts';
 import { authRoutes } from './routes/auth.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -20,10 +20,7 @@ import { mediaApiRoutes, mediaRoutes } from './routes/media.ts';
 
 export function createHttpApp(services: Services): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.onError((err, c) => {
-    if (!(err instanceof ApiFailure)) services.log.error({ err, path: c.req.path }, 'request failed');
-    return errorResponse(err, c);
-  });
+  app.onError(apiErrorHandler(services.log));
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404));
   app.use('*', secureHeaders({ crossOriginResourcePolicy: false, crossOriginOpenerPolicy: false }));
   // Cookie-authenticated writes only from our own origin (SameSite=Lax covers the rest).

@@ -4,7 +4,7 @@ import { and, desc, eq, lt } from 'drizzle-orm';
 import { LIMITS, type Author, type ChatMessage, type ChatPage } from '../contracts/interaction.ts';
 import type { Database } from '../db/client.ts';
 import { chatMessages, liveClasses, users } from '../db/schema.ts';
-import { RealtimeError } from '../realtime/requests.ts';
+import { DomainError } from '../domain-error.ts';
 import { authorRoleSql, isoDate } from './authors.ts';
 
 export class ChatLog {
@@ -29,7 +29,7 @@ export class ChatLog {
         .from(chatMessages)
         .where(and(eq(chatMessages.id, options.before), eq(chatMessages.classId, classId)))
         .limit(1);
-      if (!anchor) throw new RealtimeError('not_found', 'No such message in this class');
+      if (!anchor) throw new DomainError('not_found', 'No such message in this class');
       cursor = lt(chatMessages.seq, anchor.seq);
     }
     const rows = await this.#db
@@ -69,7 +69,7 @@ export class ChatLog {
       .from(chatMessages)
       .where(and(eq(chatMessages.id, messageId), eq(chatMessages.classId, classId)))
       .limit(1);
-    if (!existing) throw new RealtimeError('not_found', 'No such message in this class');
+    if (!existing) throw new DomainError('not_found', 'No such message in this class');
     if (existing.deletedAt) return false;
     await this.#db.update(chatMessages).set({ deletedAt: new Date(), deletedBy }).where(eq(chatMessages.id, messageId));
     return true;

@@ -4,7 +4,7 @@
 import { and, eq } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import { classRestrictions, liveClasses, users, type ClassRestrictionKind } from '../db/schema.ts';
-import { RealtimeError } from '../realtime/requests.ts';
+import { DomainError } from '../domain-error.ts';
 
 export class ClassModeration {
   readonly #db: Database;
@@ -53,8 +53,8 @@ export class ClassModeration {
       .innerJoin(liveClasses, eq(liveClasses.id, classId))
       .where(eq(users.id, userId))
       .limit(1);
-    if (!row) throw new RealtimeError('not_found', 'No such person');
+    if (!row) throw new DomainError('not_found', 'No such person');
     if (row.teacherId === userId || row.role === 'admin')
-      throw new RealtimeError('forbidden', 'Teachers and admins cannot be muted or removed');
+      throw new DomainError('forbidden', 'Teachers and admins cannot be muted or removed');
   }
 }

@@ -6,7 +6,7 @@ import { LIMITS, type Poll, type PollCreate, type PollResults } from '../contrac
 import type { z } from 'zod';
 import type { Database } from '../db/client.ts';
 import { pollOptions, polls, pollVotes, type PollOptionRow, type PollRow } from '../db/schema.ts';
-import { RealtimeError } from '../realtime/requests.ts';
+import { DomainError } from '../domain-error.ts';
 import { isoDate } from './authors.ts';
 
 type PollInput = z.output<typeof PollCreate>;
@@ -53,7 +53,7 @@ export class PollBook {
         .from(polls)
         .where(eq(polls.classId, classId));
       if (Number(existing?.n ?? 0) >= LIMITS.pollsPerClass) {
-        throw new RealtimeError('too_many_polls', `A class has at most ${LIMITS.pollsPerClass} polls`);
+        throw new DomainError('too_many_polls', `A class has at most ${LIMITS.pollsPerClass} polls`);
       }
       const [poll] = await tx
         .insert(polls)
@@ -81,7 +81,7 @@ export class PollBook {
       .from(polls)
       .where(and(eq(polls.id, pollId), eq(polls.classId, classId)))
       .limit(1);
-    if (!poll) throw new RealtimeError('not_found', 'No such poll in this class');
+    if (!poll) throw new DomainError('not_found', 'No such poll in this class');
     const options = await this.#db.select().from(pollOptions).where(eq(pollOptions.pollId, pollId)).orderBy(asc(pollOptions.position));
     return { poll, options };
   }
@@ -127,12 +127,12 @@ export class PollBook {
   /** Records the ballot; `changed` when it replaced an earlier one (only where the poll allows changes). */
   async vote(classId: string, pollId: string, userId: string, optionIds: string[]): Promise<{ record: PollRecord; changed: boolean }> {
     const record = await this.get(classId, pollId);
-    if (record.poll.status !== 'open') throw new RealtimeError('poll_closed', 'This poll is closed');
+    if (record.poll.status !== 'open') throw new DomainError('poll_closed', 'This poll is closed');
     const unique = [...new Set(optionIds)];
-    if (unique.length !== optionIds.length) throw new RealtimeError('invalid_input', 'An option is chosen twice');
+    if (unique.length !== optionIds.length) throw new DomainError('invalid_input', 'An option is chosen twice');
     const known = new Set(record.options.map((o) => o.id));
-    if (!unique.every((id) => known.has(id))) throw new RealtimeError('not_found', 'An option is not part of this poll');
-    if (record.poll.kind === 'single' && unique.length !== 1) throw new RealtimeError('invalid_input', 'Choose exactly one option');
+    if (!unique.every((id) => known.has(id))) throw new DomainError('not_found', 'An option is not part of this poll');
+    if (record.poll.kind === 'single' && unique.length !== 1) throw new DomainError('invalid_input', 'Choose exactly one option');
     // Stored in the options' order, so that a ballot reads the same however the client listed it.
     const ordered = record.options.filter((o) => unique.includes(o.id)).map((o) => o.id);
 
@@ -142,7 +142,7 @@ export class PollBook {
       .onConflictDoNothing()
       .returning({ userId: pollVotes.userId });
     if (inserted.length > 0) return { record, changed: false };
-    if (!record.poll.allowChange) throw new RealtimeError('already_voted', 'You already voted in this poll');
+    if (!record.poll.allowChange) throw new DomainError('already_voted', 'You already voted in this poll');
     await this.#db
       .update(pollVotes)
       .set({ optionIds: ordered, updatedAt: new Date() })
@@ -152,7 +152,7 @@ export class PollBook {
 
   async close(classId: string, pollId: string): Promise<PollRecord> {
     const record = await this.get(classId, pollId);
-    if (record.poll.status === 'closed') throw new RealtimeError('poll_closed', 'This poll is already closed');
+    if (record.poll.status === 'closed') throw new DomainError('poll_closed', 'This poll is already closed');
     await this.#db.update(polls).set({ status: 'closed', closedAt: new Date() }).where(eq(polls.id, pollId));
     return this.get(classId, pollId);
   }

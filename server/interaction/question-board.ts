@@ -5,7 +5,7 @@ import { and, asc, desc, eq, ne, sql } from 'drizzle-orm';
 import { LIMITS, type Question, type QuestionStatus } from '../contracts/interaction.ts';
 import type { Database } from '../db/client.ts';
 import { liveClasses, questions, questionVotes, users } from '../db/schema.ts';
-import { RealtimeError } from '../realtime/requests.ts';
+import { DomainError } from '../domain-error.ts';
 import { authorRoleSql, isoDate } from './authors.ts';
 
 /** A question as stored, with its author; `view` turns it into what one viewer may see. */
@@ -50,7 +50,7 @@ export class QuestionBoard {
       .from(questions)
       .where(and(eq(questions.classId, classId), eq(questions.userId, userId)));
     if (Number(asked?.n ?? 0) >= LIMITS.questionsPerPerson) {
-      throw new RealtimeError('too_many_questions', `You can ask at most ${LIMITS.questionsPerPerson} questions in one class`);
+      throw new DomainError('too_many_questions', `You can ask at most ${LIMITS.questionsPerPerson} questions in one class`);
     }
     const [row] = await this.#db.insert(questions).values({ classId, userId, body, anonymous }).returning({ id: questions.id });
     return this.get(classId, row!.id);
@@ -67,7 +67,7 @@ export class QuestionBoard {
     const [row] = await this.#select()
       .where(and(eq(questions.id, questionId), eq(questions.classId, classId)))
       .limit(1);
-    if (!row) throw new RealtimeError('not_found', 'No such question in this class');
+    if (!row) throw new DomainError('not_found', 'No such question in this class');
     return row;
   }
 
@@ -91,14 +91,14 @@ export class QuestionBoard {
   /** One upvote per person per question, enforced by the database. */
   async vote(classId: string, questionId: string, userId: string): Promise<QuestionRecord> {
     const question = await this.get(classId, questionId);
-    if (question.status === 'dismissed') throw new RealtimeError('not_found', 'No such question in this class');
+    if (question.status === 'dismissed') throw new DomainError('not_found', 'No such question in this class');
     await this.#db.transaction(async (tx) => {
       const inserted = await tx
         .insert(questionVotes)
         .values({ questionId, userId })
         .onConflictDoNothing()
         .returning({ userId: questionVotes.userId });
-      if (inserted.length === 0) throw new RealtimeError('already_voted', 'You already upvoted this question');
+      if (inserted.length === 0) throw new DomainError('already_voted', 'You already upvoted this question');
       await tx
         .update(questions)
         .set({ voteCount: sql`${questions.voteCount} + 1` })
@@ -114,7 +114,7 @@ export class QuestionBoard {
         .delete(questionVotes)
         .where(and(eq(questionVotes.questionId, questionId), eq(questionVotes.userId, userId)))
         .returning({ userId: questionVotes.userId });
-      if (removed.length === 0) throw new RealtimeError('not_voted', 'You have not upvoted this question');
+      if (removed.length === 0) throw new DomainError('not_voted', 'You have not upvoted this question');
       await tx
         .update(questions)
         .set({ voteCount: sql`greatest(${questions.voteCount} - 1, 0)` })
@@ -140,7 +140,7 @@ export class QuestionBoard {
   /** Pins this question (unpinning the one pinned before, returned as `unpinned`) or unpins it. */
   async pin(classId: string, questionId: string, pinned: boolean): Promise<{ question: QuestionRecord; unpinned: QuestionRecord | null }> {
     const target = await this.get(classId, questionId);
-    if (pinned && target.status === 'dismissed') throw new RealtimeError('invalid_state', 'A dismissed question cannot be pinned');
+    if (pinned && target.status === 'dismissed') throw new DomainError('invalid_state', 'A dismissed question cannot be pinned');
     let unpinnedId: string | null = null;
     await this.#db.transaction(async (tx) => {
       if (pinned) {

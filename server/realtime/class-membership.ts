@@ -10,7 +10,8 @@ import { canModerate } from '../auth/permissions.ts';
 import type { LiveClass } from '../db/schema.ts';
 import type { Services } from '../services.ts';
 import type { LecternIo } from './socket-server.ts';
-import { onRequest, RealtimeError } from './requests.ts';
+import { DomainError } from '../domain-error.ts';
+import { onRequest } from './requests.ts';
 
 export interface ClassMember {
   readonly classId: string;
@@ -26,7 +27,7 @@ export interface ClassMember {
 export type ClassFeature = (member: ClassMember) => void | (() => void | Promise<void>) | Promise<void | (() => void | Promise<void>)>;
 
 /**
- * Runs before a permitted user enters the class; throwing a RealtimeError keeps them out (e.g. a student the
+ * Runs before a permitted user enters the class; throwing a DomainError keeps them out (e.g. a student the
  * teacher removed from this class).
  */
 export type ClassAdmission = (user: SessionUser, classId: string, role: ClassRole) => void | Promise<void>;
@@ -101,17 +102,17 @@ export class ClassMembership {
       const user = socket.data.user;
       const access = await this.#services.permissions.classEntry(user, classId);
       if (!access.ok) {
-        if (access.reason === 'removed') throw new RealtimeError('removed', 'The teacher removed you from this class');
-        throw new RealtimeError('forbidden', 'You are not enrolled in this class');
+        if (access.reason === 'removed') throw new DomainError('removed', 'The teacher removed you from this class');
+        throw new DomainError('forbidden', 'You are not enrolled in this class');
       }
-      if (access.liveClass.status === 'cancelled') throw new RealtimeError('cancelled', 'This class was cancelled');
+      if (access.liveClass.status === 'cancelled') throw new DomainError('cancelled', 'This class was cancelled');
       for (const check of this.#admissions) await check(user, classId, access.role);
       await leave();
       // Gone while we checked: attach nothing (the disconnect's leave already ran, or runs after us and finds nothing).
-      if (socket.disconnected) throw new RealtimeError('gone', 'The connection closed');
+      if (socket.disconnected) throw new DomainError('gone', 'The connection closed');
       // Checked and taken with no await in between, so two tabs joining at once cannot both take the last seat.
       if ((this.#seats.get(`${classId}:${user.id}`)?.size ?? 0) >= MAX_SOCKETS_PER_PERSON) {
-        throw new RealtimeError(
+        throw new DomainError(
           'too_many_tabs',
           `You are in this class from ${MAX_SOCKETS_PER_PERSON} tabs already; close one to join from here`,
         );

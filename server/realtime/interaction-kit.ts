@@ -6,7 +6,8 @@ import { canModerate } from '../auth/permissions.ts';
 import { FLOOD_RULES, type Interaction } from '../interaction/interaction.ts';
 import type { Logger } from '../log.ts';
 import { staffRoom, type ClassMember } from './class-membership.ts';
-import { onRequest, RealtimeError } from './requests.ts';
+import { DomainError } from '../domain-error.ts';
+import { onRequest } from './requests.ts';
 import type { LecternIo } from './socket-server.ts';
 
 export interface InteractionContext {
@@ -30,11 +31,11 @@ export function isStaff(member: ClassMember): boolean {
 }
 
 export function requireModerator(member: ClassMember, what: string): void {
-  if (!isStaff(member)) throw new RealtimeError('forbidden', `Only the teacher can ${what}`);
+  if (!isStaff(member)) throw new DomainError('forbidden', `Only the teacher can ${what}`);
 }
 
 export function requireStudent(member: ClassMember, what: string): void {
-  if (isStaff(member)) throw new RealtimeError('forbidden', `Only students ${what}`);
+  if (isStaff(member)) throw new DomainError('forbidden', `Only students ${what}`);
 }
 
 /** Spends one token of the member's bucket for `kind`, or refuses with a clear "slow down". */
@@ -43,7 +44,7 @@ export function throttle(ctx: InteractionContext, member: ClassMember, kind: key
   const result = ctx.interaction.flood.take(`${member.classId}:${member.user.id}:${kind}`, rule);
   if (!result.allowed) {
     const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
-    throw new RealtimeError('slow_down', `Slow down: you are sending too fast. Try again in ${seconds} s.`);
+    throw new DomainError('slow_down', `Slow down: you are sending too fast. Try again in ${seconds} s.`);
   }
 }
 
@@ -51,8 +52,8 @@ export function throttle(ctx: InteractionContext, member: ClassMember, kind: key
 export async function assertAllowed(ctx: InteractionContext, member: ClassMember, check: 'muted' | 'removed'): Promise<void> {
   if (isStaff(member)) return;
   const restrictions = await ctx.interaction.moderation.restrictionsOf(member.classId, member.user.id);
-  if (restrictions.has('removed')) throw new RealtimeError('removed', 'You were removed from this class');
-  if (check === 'muted' && restrictions.has('muted')) throw new RealtimeError('muted', 'The teacher muted you in this class');
+  if (restrictions.has('removed')) throw new DomainError('removed', 'You were removed from this class');
+  if (check === 'muted' && restrictions.has('muted')) throw new DomainError('muted', 'The teacher muted you in this class');
 }
 
 /** Sends the staff version of an event to the staff room and the student version to everyone else. */

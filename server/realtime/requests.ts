@@ -1,18 +1,11 @@
 // Socket.io request/acknowledge with zod: every event is validated, answered exactly once, and a handler
-// that throws never takes the server down. Bad payloads get { ok: false, error: { code, message } }.
+// that throws never takes the server down. Bad payloads get { ok: false, error: { code, message } }, and so
+// does a DomainError (the domain's refusal); anything else is logged and answered 'internal'.
 import type { Socket } from 'socket.io';
 import type { z } from 'zod';
 import type { Ack } from '../contracts/realtime.ts';
+import { DomainError } from '../domain-error.ts';
 import type { Logger } from '../log.ts';
-
-/** A failure the client should see as is (code + message); anything else is logged and answered 'internal'. */
-export class RealtimeError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
 
 export function describeIssues(error: z.ZodError): string {
   return error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
@@ -36,7 +29,7 @@ export function onRequest<S extends z.ZodType, R>(
     try {
       reply({ ok: true, data: await handler(parsed.data) });
     } catch (err) {
-      if (err instanceof RealtimeError) return reply({ ok: false, error: { code: err.code, message: err.message } });
+      if (err instanceof DomainError) return reply({ ok: false, error: { code: err.code, message: err.message } });
       log.error({ err, event, userId: socket.data?.user?.id }, 'socket handler failed');
       reply({ ok: false, error: { code: 'internal', message: 'Something went wrong on our side' } });
     }

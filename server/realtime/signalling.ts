@@ -29,7 +29,8 @@ import type { ClassroomRoom, MediaSource } from '../sfu/classroom-room.ts';
 import type { ProducerAppData } from '../sfu/media-source.ts';
 import type { Services } from '../services.ts';
 import type { ClassFeature, ClassMember } from './class-membership.ts';
-import { onRequest, RealtimeError } from './requests.ts';
+import { DomainError } from '../domain-error.ts';
+import { onRequest } from './requests.ts';
 import { z } from 'zod';
 
 const Empty = z.object({}).optional();
@@ -82,13 +83,13 @@ function attachSignalling(member: ClassMember, services: Services): () => void {
   const liveRoom = async (): Promise<ClassroomRoom> => {
     const status = await liveClasses.status(classId);
     if (status.status !== 'live')
-      throw new RealtimeError('not_live', status.status === 'ended' ? 'This class has ended' : 'This class is not live yet');
+      throw new DomainError('not_live', status.status === 'ended' ? 'This class has ended' : 'This class is not live yet');
     return rooms.open(classId);
   };
 
   const currentPeer = (): { peer: ClassroomPeer; room: ClassroomRoom } => {
     const room = rooms.get(classId);
-    if (!peer || peer.closed || !room || room.closed) throw new RealtimeError('not_joined', 'Join the media session (sfu:join) first');
+    if (!peer || peer.closed || !room || room.closed) throw new DomainError('not_joined', 'Join the media session (sfu:join) first');
     return { peer, room };
   };
 
@@ -150,13 +151,13 @@ function attachSignalling(member: ClassMember, services: Services): () => void {
       await liveClasses.setMode(classId, socket.id, 'hls');
       return { mode: 'hls', reason: hlsReason };
     }
-    if (left) throw new RealtimeError('gone', 'You left the class');
+    if (left) throw new DomainError('gone', 'You left the class');
     const caps = structuredClone(rtpCapabilities) as unknown as types.RtpCapabilities;
     try {
       // mediasoup's own in-depth check, before anything is created for these capabilities.
       ortc.validateAndNormalizeRtpCapabilities(caps);
     } catch (err) {
-      throw new RealtimeError('invalid_input', `rtpCapabilities: ${(err as Error).message}`);
+      throw new DomainError('invalid_input', `rtpCapabilities: ${(err as Error).message}`);
     }
     detachRoom?.();
     peer?.close();
@@ -179,8 +180,8 @@ function attachSignalling(member: ClassMember, services: Services): () => void {
   // The viewer watches the broadcast (HLS) instead: their peer (transports, consumers) closes and their seat
   // frees up, so no WebRTC media flows to them; sfu:join brings them back.
   on('sfu:useHls', UseHls, async ({ cause }) => {
-    if (role === 'teacher') throw new RealtimeError('forbidden', 'The teacher broadcasts in real time');
-    if (liveClasses.isOnStage(classId, user.id)) throw new RealtimeError('on_stage', 'Leave the stage before switching to the broadcast');
+    if (role === 'teacher') throw new DomainError('forbidden', 'The teacher broadcasts in real time');
+    if (liveClasses.isOnStage(classId, user.id)) throw new DomainError('on_stage', 'Leave the stage before switching to the broadcast');
     detachRoom?.();
     peer?.close();
     peer = undefined;
@@ -202,7 +203,7 @@ function attachSignalling(member: ClassMember, services: Services): () => void {
 
   const ownTransport = (transportId: string): types.WebRtcTransport => {
     const transport = currentPeer().peer.transports.get(transportId);
-    if (!transport) throw new RealtimeError('not_found', 'No such transport');
+    if (!transport) throw new DomainError('not_found', 'No such transport');
     return transport;
   };
 
@@ -211,7 +212,7 @@ function attachSignalling(member: ClassMember, services: Services): () => void {
     try {
       await transport.connect({ dtlsParameters: dtlsParameters as unknown as types.DtlsParameters });
     } catch (err) {
-      throw new RealtimeError('invalid_input', `Cannot connect the transport: ${(err as Error).message}`);
+      throw new DomainError('invalid_input', `Cannot connect the transport: ${(err as Error).message}`);
     }
     return { connected: true };
   });
@@ -219,7 +220,7 @@ function attachSignalling(member: ClassMember, services: Services): () => void {
   on('sfu:restartIce', RestartIce, async ({ transportId }) => ({ iceParameters: await ownTransport(transportId).restartIce() }));
 
   on('sfu:produce', Produce, async ({ transportId, kind, rtpParameters, source }) => {
-    if (role === 'admin') throw new RealtimeError('forbidden', "Only the class's teacher or a student on stage may publish");
+    if (role === 'admin') throw new DomainError('forbidden', "Only the class's teacher or a student on stage may publish");
     const { peer: p, room } = currentPeer();
     const producer = await room.produce(p, transportId, kind, rtpParameters as unknown as types.RtpParameters, source);
     return { producerId: producer.id };
@@ -227,7 +228,7 @@ function attachSignalling(member: ClassMember, services: Services): () => void {
 
   const ownProducer = (producerId: string): types.Producer => {
     const producer = currentPeer().peer.producers.get(producerId);
-    if (!producer) throw new RealtimeError('not_found', 'No such producer');
+    if (!producer) throw new DomainError('not_found', 'No such producer');
     return producer;
   };
   on('sfu:closeProducer', ProducerRef, ({ producerId }) => {
@@ -260,7 +261,7 @@ function attachSignalling(member: ClassMember, services: Services): () => void {
 
   const ownConsumer = (consumerId: string): types.Consumer => {
     const consumer = currentPeer().peer.consumers.get(consumerId);
-    if (!consumer) throw new RealtimeError('not_found', 'No such consumer');
+    if (!consumer) throw new DomainError('not_found', 'No such consumer');
     return consumer;
   };
   on('sfu:resumeConsumer', ConsumerRef, async ({ consumerId }) => {
@@ -284,22 +285,22 @@ function attachSignalling(member: ClassMember, services: Services): () => void {
 
   // Lifecycle: only the class's teacher goes live; the teacher or an admin may end it.
   on('class:goLive', Empty, async () => {
-    if (role !== 'teacher') throw new RealtimeError('forbidden', "Only the class's teacher can go live");
+    if (role !== 'teacher') throw new DomainError('forbidden', "Only the class's teacher can go live");
     return liveClasses.goLive(classId);
   });
   on('class:end', Empty, async () => {
-    if (!canModerate(role)) throw new RealtimeError('forbidden', 'Only the teacher can end the class');
+    if (!canModerate(role)) throw new DomainError('forbidden', 'Only the teacher can end the class');
     return liveClasses.end(classId);
   });
 
   // Stage: the teacher invites a student; the student accepts (then publishes camera+mic) or declines.
   on('stage:invite', StageRef, async ({ userId }) => {
-    if (!canModerate(role)) throw new RealtimeError('forbidden', 'Only the teacher can invite on stage');
+    if (!canModerate(role)) throw new DomainError('forbidden', 'Only the teacher can invite on stage');
     await liveClasses.invite(classId, userId);
     return { invited: true };
   });
   on('stage:remove', StageRef, async ({ userId }) => {
-    if (!canModerate(role)) throw new RealtimeError('forbidden', 'Only the teacher can remove someone from the stage');
+    if (!canModerate(role)) throw new DomainError('forbidden', 'Only the teacher can remove someone from the stage');
     await liveClasses.removeFromStage(classId, userId);
     return { removed: true };
   });

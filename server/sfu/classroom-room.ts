@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import { SOURCE_KIND, type MediaKind, type MediaSourceName } from '../contracts/sfu.ts';
-import { RealtimeError } from '../realtime/requests.ts';
+import { DomainError } from '../domain-error.ts';
 import type { Logger } from '../log.ts';
 import type { WorkerPool } from './worker-pool.ts';
 import { ClassroomPeer, type ClassroomPeerInfo } from './classroom-peer.ts';
@@ -80,8 +80,7 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
 
   async createWebRtcTransport(peer: ClassroomPeer, direction: 'send' | 'recv'): Promise<types.WebRtcTransport> {
     this.#assertOpen();
-    if (direction === 'send' && !peer.mayProduce)
-      throw new RealtimeError('forbidden', 'Only the teacher or a student on stage may publish');
+    if (direction === 'send' && !peer.mayProduce) throw new DomainError('forbidden', 'Only the teacher or a student on stage may publish');
     const existing = [...peer.transports.values()].filter((t) => t.appData.direction === direction);
     // A client re-creating its transport (after a reload of its media) replaces the old one.
     for (const t of existing) t.close();
@@ -97,7 +96,7 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
     // Checked after the last await: a peer that closed meanwhile would hold a transport nobody ever closes.
     if (peer.closed) {
       transport.close();
-      throw new RealtimeError('gone', 'You left the class');
+      throw new DomainError('gone', 'You left the class');
     }
     peer.addTransport(transport);
     return transport;
@@ -111,14 +110,14 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
     source: MediaSourceName,
   ): Promise<types.Producer> {
     this.#assertOpen();
-    if (!peer.mayProduce) throw new RealtimeError('forbidden', 'Only the teacher or a student on stage may publish');
+    if (!peer.mayProduce) throw new DomainError('forbidden', 'Only the teacher or a student on stage may publish');
     if (SOURCE_KIND[source] !== kind)
-      throw new RealtimeError('invalid_input', `A ${source} source carries ${SOURCE_KIND[source]}, not ${kind}`);
+      throw new DomainError('invalid_input', `A ${source} source carries ${SOURCE_KIND[source]}, not ${kind}`);
     if (peer.role === 'student' && (source === 'screen' || source === 'screen-audio')) {
-      throw new RealtimeError('forbidden', 'Students on stage share camera and microphone only');
+      throw new DomainError('forbidden', 'Students on stage share camera and microphone only');
     }
     const transport = peer.transports.get(transportId);
-    if (!transport || transport.appData.direction !== 'send') throw new RealtimeError('not_found', 'No such send transport');
+    if (!transport || transport.appData.direction !== 'send') throw new DomainError('not_found', 'No such send transport');
     // One producer per source: publishing the camera again (a new device) replaces the old one.
     for (const p of peer.producers.values()) if ((p.appData as ProducerAppData).source === source) p.close();
     const appData: ProducerAppData = { source, userId: peer.userId, displayName: peer.displayName };
@@ -126,12 +125,12 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
     try {
       producer = await transport.produce({ kind, rtpParameters, appData });
     } catch (err) {
-      throw new RealtimeError('invalid_input', `Cannot publish: ${(err as Error).message}`);
+      throw new DomainError('invalid_input', `Cannot publish: ${(err as Error).message}`);
     }
     // The peer left (or its transport went) while the producer was being made: nothing would ever close it.
     if (peer.closed || transport.closed) {
       producer.close();
-      throw new RealtimeError('gone', 'You left the class');
+      throw new DomainError('gone', 'You left the class');
     }
     peer.addProducer(producer);
     const mediaSource: MediaSource = { source, kind, producer, userId: peer.userId };
@@ -148,15 +147,15 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
   /** A consumer for `peer`, created paused (the client resumes it once its track is wired). */
   async consume(peer: ClassroomPeer, producerId: string): Promise<types.Consumer> {
     this.#assertOpen();
-    if (!peer.rtpCapabilities) throw new RealtimeError('not_joined', 'Join the media session (sfu:join) first');
+    if (!peer.rtpCapabilities) throw new DomainError('not_joined', 'Join the media session (sfu:join) first');
     const source = this.#sources.get(producerId);
-    if (!source) throw new RealtimeError('not_found', 'No such source');
+    if (!source) throw new DomainError('not_found', 'No such source');
     if (source.userId === peer.userId && peer.producers.has(producerId))
-      throw new RealtimeError('invalid_input', 'You cannot consume your own source');
+      throw new DomainError('invalid_input', 'You cannot consume your own source');
     const transport = [...peer.transports.values()].find((t) => t.appData.direction === 'recv');
-    if (!transport) throw new RealtimeError('not_found', 'Create a receive transport first');
+    if (!transport) throw new DomainError('not_found', 'Create a receive transport first');
     if (!this.router.canConsume({ producerId, rtpCapabilities: peer.rtpCapabilities })) {
-      throw new RealtimeError('unsupported', 'Your browser cannot decode this source');
+      throw new DomainError('unsupported', 'Your browser cannot decode this source');
     }
     for (const c of peer.consumers.values()) if (c.producerId === producerId) c.close();
     const consumer = await transport.consume({
@@ -171,7 +170,7 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
     });
     if (peer.closed) {
       consumer.close();
-      throw new RealtimeError('gone', 'You left the class');
+      throw new DomainError('gone', 'You left the class');
     }
     peer.addConsumer(consumer);
     return consumer;
@@ -189,6 +188,6 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new RealtimeError('not_live', 'The class is not live');
+    if (this.#closed) throw new DomainError('not_live', 'The class is not live');
   }
 }
