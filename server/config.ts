@@ -10,7 +10,9 @@ const EnvSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   /** Public origin used in links and the CSRF origin check, e.g. https://class.example.org */
-  LECTERN_ORIGIN: z.url().optional(),
+  LECTERN_ORIGIN: z
+    .url({ protocol: /^https?$/, message: 'LECTERN_ORIGIN must be an http(s) URL, e.g. https://class.example.org' })
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** postgres:// URL; unset means embedded PGlite in LECTERN_DATA_DIR/db */
   DATABASE_URL: z.string().optional(),
@@ -120,7 +122,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     env: e.NODE_ENV,
     host: e.HOST,
     port: e.PORT,
-    origin: e.LECTERN_ORIGIN,
+    // Browsers send an origin without a path or trailing slash; the CSRF and socket checks compare with that.
+    origin: e.LECTERN_ORIGIN ? new URL(e.LECTERN_ORIGIN).origin : undefined,
     logLevel: e.LOG_LEVEL,
     databaseUrl: e.DATABASE_URL || undefined,
     dataDir: path.resolve(e.LECTERN_DATA_DIR),
