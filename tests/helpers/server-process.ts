@@ -26,13 +26,39 @@ export function serverEnv(options: {
   };
 }
 
+/** One pino line the server wrote (level 50 = error, 40 = warn, 30 = info). */
+export interface LogLine {
+  level: number;
+  msg: string;
+  [field: string]: unknown;
+}
+
+function parseLogLine(text: string): LogLine | undefined {
+  try {
+    const line = JSON.parse(text) as Partial<LogLine>;
+    return typeof line.level === 'number' && typeof line.msg === 'string' ? (line as LogLine) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export class ServerProcess {
   readonly url: string;
   readonly child: ChildProcess;
+  /** Every log line so far (set LOG_LEVEL in the environment to get any). */
+  readonly logs: LogLine[];
+  readonly #waiters = new Set<(line: LogLine) => void>();
 
-  constructor(url: string, child: ChildProcess) {
+  constructor(url: string, child: ChildProcess, logs: LogLine[], lines: readline.Interface) {
     this.url = url;
     this.child = child;
+    this.logs = logs;
+    lines.on('line', (text) => {
+      const line = parseLogLine(text);
+      if (!line) return;
+      this.logs.push(line);
+      for (const waiter of this.#waiters) waiter(line);
+    });
   }
 
   /** Spawns the server with this environment (over ours) and resolves once it prints that it listens. */
@@ -42,17 +68,43 @@ export class ServerProcess {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const lines = readline.createInterface({ input: child.stdout! });
+    const logs: LogLine[] = [];
     const url = await new Promise<string>((resolve, reject) => {
       child.once('exit', (code) => reject(new Error(`server process exited with ${code} before listening`)));
-      lines.on('line', (line) => {
+      const onLine = (text: string): void => {
+        const log = parseLogLine(text);
+        if (log) return void logs.push(log);
         try {
-          resolve(JSON.parse(line).url);
+          const ready = JSON.parse(text) as { url?: string };
+          if (!ready.url) return;
+          lines.off('line', onLine);
+          resolve(ready.url);
         } catch {
-          /* a log line, not the ready line */
+          /* not JSON */
         }
-      });
+      };
+      lines.on('line', onLine);
     });
-    return new ServerProcess(url, child);
+    return new ServerProcess(url, child, logs, lines);
+  }
+
+  /** The first log line (already written, or coming within `timeoutMs`) that passes `match`. */
+  waitForLog(match: (line: LogLine) => boolean, timeoutMs = 15_000): Promise<LogLine> {
+    const seen = this.logs.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiters.delete(waiter);
+        reject(new Error(`no matching log line within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const waiter = (line: LogLine): void => {
+        if (!match(line)) return;
+        clearTimeout(timer);
+        this.#waiters.delete(waiter);
+        resolve(line);
+      };
+      this.#waiters.add(waiter);
+    });
   }
 
   /** SIGTERM (the server closes cleanly), SIGKILL if it is still running 10 s later. */

@@ -1,0 +1,132 @@
+// A server process whose parts go missing, seen from outside (HTTP, Socket.io, its JSON log lines on stdout):
+// the PostgreSQL database stops taking connections mid-run, then comes back; ffmpeg is not installed. /health
+// turns 503 and says which part is down, requests fail with a clear error that leaks nothing, and every failure is
+// logged at error (or warn) level with what an operator needs.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import postgres from 'postgres';
+import { io as connect } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_URL, createScratchDatabase } from '../helpers/databases.ts';
+import { registerUser, type RegisteredUser } from '../helpers/http-client.ts';
+import { serverEnv, ServerProcess } from '../helpers/server-process.ts';
+
+const ERROR = 50;
+const WARN = 40;
+
+async function health(server: ServerProcess): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${server.url}/health`);
+  return { status: res.status, body: await res.json() };
+}
+
+function socketOutcome(url: string, person: RegisteredUser): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(url, {
+      path: '/socket.io',
+      transports: ['websocket'],
+      extraHeaders: { cookie: person.client.cookieHeader },
+      reconnection: false,
+      forceNew: true,
+    });
+    socket.once('connect', () => {
+      socket.disconnect();
+      resolve('connected');
+    });
+    socket.once('connect_error', (err) => {
+      socket.disconnect();
+      resolve(err.message);
+    });
+  });
+}
+
+describe('the PostgreSQL database going down and coming back', () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-outage-'));
+  let scratch: Awaited<ReturnType<typeof createScratchDatabase>>;
+  let databaseName: string;
+  let admin: ReturnType<typeof postgres>;
+  let server: ServerProcess;
+  let student: RegisteredUser;
+
+  /** Refuses new connections to the scratch database and ends the server's open ones (or lets them in again). */
+  async function setDatabaseUp(up: boolean): Promise<void> {
+    await admin.unsafe(`alter database ${databaseName} with allow_connections ${up}`);
+    if (!up) await admin`select pg_terminate_backend(pid) from pg_stat_activity where datname = ${databaseName}`;
+  }
+
+  beforeAll(async () => {
+    scratch = await createScratchDatabase();
+    databaseName = new URL(scratch.url).pathname.slice(1);
+    admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+    server = await ServerProcess.start({ ...serverEnv({ dataDir, databaseUrl: scratch.url }), LOG_LEVEL: 'info' });
+    student = await registerUser(server.url, 'student', 'Patient Student');
+  });
+  afterAll(async () => {
+    await setDatabaseUp(true).catch(() => {});
+    await server?.stop();
+    await admin?.end();
+    await scratch?.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('answers 503 on /health and a plain 500 elsewhere, logs each failure, and recovers by itself', async () => {
+    expect((await health(server)).status).toBe(200);
+    await setDatabaseUp(false);
+
+    const down = await health(server);
+    expect(down.status).toBe(503);
+    expect(down.body).toMatchObject({ status: 'degraded', database: { ok: false, kind: 'postgres' } });
+    expect(down.body.workers.alive).toBe(1); // the rest is reported as it is
+    expect(down.body.ffmpeg.found).toBe(true);
+
+    // A request that needs the database: a clear, generic error for the user, the cause in the log.
+    const me = await student.client.get('/api/auth/me');
+    expect(me.status).toBe(500);
+    expect(me.body).toEqual({ error: { code: 'internal', message: 'Something went wrong on our side' } });
+    expect(JSON.stringify(me.body)).not.toContain(databaseName);
+    const logged = await server.waitForLog((l) => l.level === ERROR && l.msg === 'request failed' && l.path === '/api/auth/me');
+    expect(JSON.stringify(logged.err)).toContain(databaseName); // PostgreSQL's own message names the database
+
+    // A socket cannot be authenticated either: refused with the same generic word, and logged.
+    expect(await socketOutcome(server.url, student)).toBe('internal');
+    await server.waitForLog((l) => l.level === ERROR && l.msg === 'socket authentication failed');
+
+    // The database comes back: the same process answers again, with the same session.
+    await setDatabaseUp(true);
+    await expect.poll(async () => (await health(server)).status, { timeout: 15_000 }).toBe(200);
+    expect((await student.client.get('/api/auth/me')).body.user.id).toBe(student.user.id);
+    expect(await socketOutcome(server.url, student)).toBe('connected');
+  });
+});
+
+describe('ffmpeg missing', () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-noffmpeg-'));
+  let server: ServerProcess;
+  beforeAll(async () => {
+    server = await ServerProcess.start({ ...serverEnv({ dataDir }), LOG_LEVEL: 'info', FFMPEG_PATH: path.join(dataDir, 'no-ffmpeg-here') });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('starts, warns in the log, answers 503 on /health, and refuses uploads with a clear reason', async () => {
+    const warned = await server.waitForLog((l) => l.level === WARN && /ffmpeg not found/.test(l.msg));
+    expect(warned.path).toBe(path.join(dataDir, 'no-ffmpeg-here'));
+
+    const res = await health(server);
+    expect(res.status).toBe(503);
+    expect(res.body).toMatchObject({ status: 'degraded', database: { ok: true }, ffmpeg: { found: false, version: null } });
+    expect(res.body.workers.alive).toBe(1);
+
+    // Everything else still works: a teacher makes a course and a lesson, but its video cannot be processed.
+    const teacher = await registerUser(server.url, 'teacher', 'Tess Teacher');
+    const courseId = (await teacher.client.post('/api/courses', { title: 'No video here' })).body.course.id;
+    const lessonId = (await teacher.client.post(`/api/courses/${courseId}/lessons`, { title: 'One' })).body.lesson.id;
+    const upload = await teacher.client.request('PUT', `/api/lessons/${lessonId}/video`, 'not even read', {
+      'content-type': 'video/mp4',
+    });
+    expect(upload.status).toBe(503);
+    expect(upload.body.error).toMatchObject({ code: 'ffmpeg_missing', message: 'Video processing is not available on this server' });
+  });
+});
