@@ -22,6 +22,8 @@ const EnvSchema = z.object({
   /** Marks cookies Secure; on by default when the origin is https */
   LECTERN_SECURE_COOKIES: bool.optional(),
   SESSION_DAYS: z.coerce.number().positive().default(30),
+  /** How often expired sessions are deleted (and their open sockets disconnected) */
+  LECTERN_SESSION_PURGE_SECONDS: z.coerce.number().positive().default(3600),
   /** Behind a reverse proxy: take the client address from the last X-Forwarded-For hop */
   LECTERN_TRUST_PROXY: bool.default(false),
   /** Accounts one address may create per hour (argon2 makes each one cost ~19 MiB and tens of ms) */
@@ -88,6 +90,7 @@ export interface Config {
   redisUrl: string | undefined;
   secureCookies: boolean;
   sessionDays: number;
+  sessionPurgeSeconds: number;
   trustProxy: boolean;
   registrationsPerHour: number;
   mediaSecret: string | undefined;
@@ -130,6 +133,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisUrl: e.REDIS_URL || undefined,
     secureCookies: e.LECTERN_SECURE_COOKIES ?? e.LECTERN_ORIGIN?.startsWith('https:') ?? false,
     sessionDays: e.SESSION_DAYS,
+    sessionPurgeSeconds: e.LECTERN_SESSION_PURGE_SECONDS,
     trustProxy: e.LECTERN_TRUST_PROXY,
     registrationsPerHour: e.LECTERN_REGISTRATIONS_PER_HOUR,
     mediaSecret: e.LECTERN_MEDIA_SECRET,

@@ -160,7 +160,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
 
   const purge = setInterval(() => {
     services.sessions.purgeExpired().catch((err: unknown) => log.warn({ err }, 'session purge failed'));
-  }, 3600_000);
+  }, config.sessionPurgeSeconds * 1000);
   purge.unref();
 
   let closing: Promise<void> | undefined;
