@@ -13,8 +13,9 @@ export interface TestServer extends LecternServer {
   stop(): Promise<void>;
 }
 
+/** `env` is laid over the test environment; a variable given as undefined takes the product's default. */
 export async function startTestServer(
-  options: { db?: DbKind; app?: StartOptions['app']; env?: Record<string, string> } = {},
+  options: { db?: DbKind; app?: StartOptions['app']; env?: Record<string, string | undefined> } = {},
 ): Promise<TestServer> {
   const dbKind = options.db ?? 'pglite';
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-test-'));
