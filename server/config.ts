@@ -19,6 +19,11 @@ const EnvSchema = z.object({
   /** Where PGlite, HLS segments, recordings and uploads live */
   LECTERN_DATA_DIR: z.string().default('.data'),
   REDIS_URL: z.string().optional(),
+  /** Prefix of the Socket.io adapter's Redis channels: one per deployment sharing a Redis server */
+  LECTERN_REDIS_PREFIX: z
+    .string()
+    .regex(/^[\w.:-]{1,64}$/)
+    .default('lectern'),
   /** Marks cookies Secure; on by default when the origin is https */
   LECTERN_SECURE_COOKIES: bool.optional(),
   SESSION_DAYS: z.coerce.number().positive().default(30),
@@ -88,6 +93,7 @@ export interface Config {
   databaseUrl: string | undefined;
   dataDir: string;
   redisUrl: string | undefined;
+  redisPrefix: string;
   secureCookies: boolean;
   sessionDays: number;
   sessionPurgeSeconds: number;
@@ -131,6 +137,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl: e.DATABASE_URL || undefined,
     dataDir: path.resolve(e.LECTERN_DATA_DIR),
     redisUrl: e.REDIS_URL || undefined,
+    redisPrefix: e.LECTERN_REDIS_PREFIX,
     secureCookies: e.LECTERN_SECURE_COOKIES ?? e.LECTERN_ORIGIN?.startsWith('https:') ?? false,
     sessionDays: e.SESSION_DAYS,
     sessionPurgeSeconds: e.LECTERN_SESSION_PURGE_SECONDS,

@@ -91,11 +91,11 @@ export async function createSocketServer(httpServer: HttpServer, services: Servi
     pub.on('error', (err) => services.log.error({ err }, 'redis publish client error'));
     sub.on('error', (err) => services.log.error({ err }, 'redis subscribe client error'));
     await Promise.all([pub.connect(), sub.connect()]);
-    io.adapter(createAdapter(pub, sub));
+    io.adapter(createAdapter(pub, sub, { key: services.config.redisPrefix }));
     closers.push(async () => {
       await Promise.allSettled([pub.quit(), sub.quit()]);
     });
-    services.log.info('socket.io uses the Redis adapter');
+    services.log.info({ prefix: services.config.redisPrefix }, 'socket.io uses the Redis adapter');
   }
 
   return {

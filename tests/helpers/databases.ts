@@ -25,6 +25,8 @@ export async function postgresReachable(): Promise<boolean> {
 export async function dbKinds(): Promise<DbKind[]> {
   if (await postgresReachable()) return ['pglite', 'postgres'];
   if (process.env.LECTERN_REQUIRE_POSTGRES === '1') throw new Error(`PostgreSQL is required but not reachable at ${ADMIN_URL}`);
+  // A developer's machine without a server: say so, once per file, rather than pass quietly with half the runs.
+  console.warn(`PostgreSQL does not answer at ${ADMIN_URL}: this file runs on PGlite only (CI requires both)`);
   return ['pglite'];
 }
 

@@ -3,8 +3,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
+import { REDIS_PREFIX } from './redis.ts';
 
-/** Loopback on free ports, one mediasoup worker, quiet logs; no Redis unless `redisUrl`, PGlite unless `databaseUrl`. */
+/**
+ * Loopback on free ports, one mediasoup worker, quiet logs; no Redis unless `redisUrl` (then with this test
+ * run's own channel prefix), PGlite unless `databaseUrl`.
+ */
 export function serverEnv(options: {
   dataDir: string;
   databaseUrl?: string | undefined;
@@ -18,6 +22,7 @@ export function serverEnv(options: {
     LECTERN_DATA_DIR: options.dataDir,
     DATABASE_URL: options.databaseUrl ?? '',
     REDIS_URL: options.redisUrl ?? '',
+    LECTERN_REDIS_PREFIX: REDIS_PREFIX,
     LECTERN_WORKERS: '1',
     LECTERN_LISTEN_IP: '127.0.0.1',
     LECTERN_RTC_PORT: '0',

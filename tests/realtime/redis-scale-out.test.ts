@@ -10,11 +10,10 @@ import type { ChatMessage, Question } from '../../server/contracts/interaction.t
 import { openDatabase, type DatabaseHandle } from '../../server/db/client.ts';
 import { createScratchDatabase } from '../helpers/databases.ts';
 import { registerUser } from '../helpers/http-client.ts';
+import { REDIS_PREFIX, REDIS_URL, redisChannels, requireRedis } from '../helpers/redis.ts';
 import { serverEnv, ServerProcess } from '../helpers/server-process.ts';
 import { errorOf, joinAs, nextChatMessage, nextEvent, ok } from '../helpers/socket-client.ts';
 import { createLiveClass, type Person } from './class-fixture.ts';
-
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 describe('two server processes with the Redis adapter', () => {
   let scratch: Awaited<ReturnType<typeof createScratchDatabase>>;
@@ -29,6 +28,7 @@ describe('two server processes with the Redis adapter', () => {
   let classId: string;
 
   beforeAll(async () => {
+    await requireRedis();
     scratch = await createScratchDatabase();
     const start = (name: string) =>
       ServerProcess.start(serverEnv({ dataDir: path.join(dataDir, name), databaseUrl: scratch.url, redisUrl: REDIS_URL }));
@@ -50,6 +50,8 @@ describe('two server processes with the Redis adapter', () => {
 
   it('carries chat, Q&A and a removal from one process to the clients of the other', async () => {
     expect(a.url).not.toBe(b.url);
+    // Both processes talk on this run's own channels, apart from any other run or deployment on this Redis.
+    expect(await redisChannels(`${REDIS_PREFIX}*`)).not.toEqual([]);
     const onA = await joinAs(a.url, alice, classId);
     const bobOnB = await joinAs(b.url, bob, classId);
     const teacherOnB = await joinAs(b.url, teacher, classId);
