@@ -15,21 +15,31 @@ const EXPECTED_TABLES = Object.values(schema)
   .map((t) => getTableName(t as PgTable))
   .sort();
 
+/** How many migrations the database has recorded as applied (drizzle's own journal table). */
+async function appliedMigrations(handle: DatabaseHandle): Promise<number> {
+  const result = await handle.db.execute<{ n: number }>(sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
+  const rows = Array.isArray(result) ? result : (result as { rows: { n: number }[] }).rows;
+  return Number(rows[0]!.n);
+}
+
 describe.each(await dbKinds())('migrations on %s', (kind) => {
   let handle: DatabaseHandle;
   let cleanup: () => Promise<void>;
   let dir: string;
+  /** Opens the same database again, as a restarted (or a second) server process does. */
+  let reopen: () => Promise<DatabaseHandle>;
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-db-'));
     if (kind === 'postgres') {
       const scratch = await createScratchDatabase();
-      handle = await openDatabase({ url: scratch.url, pgliteDir: dir });
+      reopen = () => openDatabase({ url: scratch.url, pgliteDir: dir });
       cleanup = scratch.drop;
     } else {
-      handle = await openDatabase({ pgliteDir: dir });
+      reopen = () => openDatabase({ pgliteDir: dir });
       cleanup = async () => {};
     }
+    handle = await reopen();
   });
   afterAll(async () => {
     await handle?.close();
@@ -50,21 +60,35 @@ describe.each(await dbKinds())('migrations on %s', (kind) => {
 
   it('is idempotent: opening again applies nothing twice and keeps data', async () => {
     await handle.db.insert(schema.users).values({ email: 'keep@example.test', displayName: 'K', passwordHash: 'x' });
-    if (kind === 'pglite') {
-      await handle.close();
-      handle = await openDatabase({ pgliteDir: dir });
-    }
+    const migrationsBefore = await appliedMigrations(handle);
+    expect(migrationsBefore).toBeGreaterThan(0);
+    // As a restarted server: the embedded database is closed first (one opener at a time), a server is not.
+    if (kind === 'pglite') await handle.close();
+    const again = await reopen();
+    if (kind === 'pglite') handle = again;
+    else await again.close();
+    expect(await appliedMigrations(handle)).toBe(migrationsBefore);
     const users = await handle.db.select().from(schema.users);
-    expect(users.map((u) => u.email)).toContain('keep@example.test');
+    expect(users.map((u) => u.email)).toEqual(['keep@example.test']);
   });
 
-  it('refuses a second opener of the same embedded database instead of corrupting it', async () => {
-    if (kind !== 'pglite') {
-      expect(handle.kind).toBe('postgres'); // a server takes any number of clients
+  it('refuses a second opener of the embedded database instead of corrupting it; a server takes several', async () => {
+    if (kind === 'pglite') {
+      await expect(openDatabase({ pgliteDir: dir })).rejects.toThrow(/is in use by this process/);
+      expect(await handle.ping()).toBe(true);
       return;
     }
-    await expect(openDatabase({ pgliteDir: dir })).rejects.toThrow(/is in use by this process/);
-    expect(await handle.ping()).toBe(true);
+    // Two server processes on one PostgreSQL database: each sees what the other writes.
+    const second = await reopen();
+    try {
+      await second.db.insert(schema.users).values({ email: 'second@example.test', displayName: 'S', passwordHash: 'x' });
+      const emails = (await handle.db.select().from(schema.users)).map((u) => u.email).sort();
+      expect(emails).toEqual(['keep@example.test', 'second@example.test']);
+      expect(await handle.ping()).toBe(true);
+    } finally {
+      await second.close();
+    }
+    await handle.db.delete(schema.users).where(sql`${schema.users.email} = 'second@example.test'`);
   });
 
   it('enforces the uniqueness that keeps votes, upvotes, enrollments and emails single', async () => {

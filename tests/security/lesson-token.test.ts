@@ -1,5 +1,7 @@
 // A lesson video's signed URL stops opening files once its holder left the course: the token's signature is
 // not enough, its holder must still be allowed to watch the lesson (as class media re-checks too).
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerPeople, type People } from '../helpers/people.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -23,9 +25,19 @@ describe('lesson media tokens', () => {
   });
 
   it('refuses a lesson media URL once its holder is no longer enrolled', async () => {
+    // The lesson's transcoded playlist on disk, as the transcode queue leaves it.
+    const hls = path.join(server.dataDir, 'lessons', lessonId, 'hls');
+    fs.mkdirSync(hls, { recursive: true });
+    fs.writeFileSync(path.join(hls, 'master.m3u8'), '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=800000\n360p/index.m3u8\n');
     const url = server.services.lessonMedia.playbackUrl(lessonId, people.student.user.id);
+    // While enrolled, the URL opens the playlist (and its children carry the token).
+    const before = await fetch(server.url + url);
+    expect(before.status).toBe(200);
+    expect(await before.text()).toMatch(/^360p\/index\.m3u8\?token=/m);
+
     expect((await people.student.client.request('DELETE', `/api/courses/${courseId}/enrollment`, {})).status).toBe(200);
-    const res = await fetch(server.url + url);
-    expect(res.status).toBe(403); // today: the token alone passes (404 here only because no file was transcoded)
+    const after = await fetch(server.url + url);
+    expect(after.status).toBe(403);
+    expect(await after.text()).toBe('You may no longer watch this lesson');
   });
 });

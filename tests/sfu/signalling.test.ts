@@ -300,8 +300,11 @@ describe.each(await dbKinds())('SFU signalling (%s)', (db) => {
     expect(rows).toHaveLength(2);
     for (const row of rows) {
       expect(row.leftAt).toBeInstanceOf(Date);
-      expect(row.watchSeconds).toBeGreaterThanOrEqual(0);
+      // Watched as long as they were there (to the millisecond the timestamps keep).
+      expect(Math.abs(row.watchSeconds - (row.leftAt!.getTime() - row.joinedAt.getTime()) / 1000)).toBeLessThan(1);
     }
+    // Student 1 stayed through the teacher's grace period (1 s) and more.
+    expect(rows.find((r) => r.userId === f.students[0]!.user.id)!.watchSeconds).toBeGreaterThanOrEqual(1);
     const [cls] = await server.services.db.select().from(liveClasses).where(eq(liveClasses.id, f.classId));
     expect(cls).toMatchObject({ status: 'ended', peakViewers: 2, totalViewers: 2 });
   });
