@@ -42,6 +42,11 @@ export class ChatFanOut {
     return this.#closed;
   }
 
+  /** Whether the class's window is open (collecting what comes next) rather than quiet. */
+  collecting(classId: string): boolean {
+    return this.#classes.get(classId)?.timer !== undefined;
+  }
+
   /** A member of `classId` joined in this process. */
   enter(classId: string): void {
     if (this.#closed) return;

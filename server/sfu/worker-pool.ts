@@ -109,7 +109,11 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       ...(o.announcedIp ? { announcedAddress: o.announcedIp } : {}),
       ...(o.rtcPort ? { port: o.rtcPort + index } : { portRange: { min: o.rtcMinPort, max: o.rtcMaxPort } }),
     });
-    const webRtcServer = await worker.createWebRtcServer({ listenInfos: [listen('udp'), listen('tcp')] });
+    // A worker without its WebRtcServer (its port taken, say) is of no use: close it, or it outlives the failure.
+    const webRtcServer = await worker.createWebRtcServer({ listenInfos: [listen('udp'), listen('tcp')] }).catch((err: unknown) => {
+      worker.close();
+      throw err;
+    });
     const pooled: PooledWorker = { index, worker, webRtcServer, routers: 0 };
     worker.on('died', (error) => this.#onDied(pooled, error));
     return pooled;

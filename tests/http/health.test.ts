@@ -1,11 +1,34 @@
 // /health reports the database, the mediasoup workers and ffmpeg, and turns 503 when a part is down.
+import { once } from 'node:events';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
+/** Listens on 127.0.0.1:`port` (TCP) until closed: a port someone else holds. */
+function hold(port: number): net.Server {
+  return net.createServer().listen(port, '127.0.0.1');
+}
+
+/** A port P such that P and P + 1 are free now (the two workers' WebRtcServer ports). */
+async function freePortPair(): Promise<number> {
+  for (;;) {
+    const probe = net.createServer().listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const port = (probe.address() as net.AddressInfo).port;
+    const next = net.createServer().listen(port + 1, '127.0.0.1');
+    const free = await Promise.race([once(next, 'listening').then(() => true), once(next, 'error').then(() => false)]);
+    await Promise.all([new Promise((r) => probe.close(r)), free ? new Promise((r) => next.close(r)) : undefined]);
+    if (free && port + 1 < 65536) return port;
+  }
+}
+
 describe('GET /health', () => {
   let server: TestServer;
+  let rtcPort: number;
   beforeAll(async () => {
-    server = await startTestServer({ env: { LECTERN_WORKERS: '2' } });
+    rtcPort = await freePortPair();
+    // Fixed ports (the product's default mode), so a replacement worker needs its port back.
+    server = await startTestServer({ env: { LECTERN_WORKERS: '2', LECTERN_RTC_PORT: String(rtcPort) } });
   });
   afterAll(() => server?.stop());
 
@@ -22,23 +45,41 @@ describe('GET /health', () => {
   });
 
   it('replaces a worker that dies and reports 503 while none is alive', async () => {
-    const [first, second] = server.services.workers.all();
-    const replaced = new Promise((resolve) => server.services.workers.once('workerreplaced', resolve));
+    const pool = server.services.workers;
+    const [first] = pool.all();
+    const replaced = once(pool, 'workerreplaced');
     process.kill(first!.worker.pid, 'SIGKILL');
     await replaced;
-    expect(server.services.workers.health().alive).toBe(2);
-    expect(server.services.workers.all().map((w) => w.worker.pid)).not.toContain(first!.worker.pid);
+    expect(pool.health().alive).toBe(2);
+    expect(pool.all().map((w) => w.worker.pid)).not.toContain(first!.worker.pid);
 
-    // Both down at once: degraded until the replacements are up.
-    const both = new Promise<void>((resolve) => {
-      let n = 0;
-      server.services.workers.on('workerdied', () => ++n === 2 && resolve());
+    // Both die, and something else takes their ports at once (before the first restart, 500 ms later): no
+    // replacement can start, so the answer is 503 for as long as that lasts, however slow the request.
+    const held: net.Server[] = [];
+    const bothDied = new Promise<void>((resolve) => {
+      const onDied = (index: number): void => {
+        held.push(hold(rtcPort + index));
+        if (held.length === 2) {
+          pool.off('workerdied', onDied);
+          resolve();
+        }
+      };
+      pool.on('workerdied', onDied);
     });
-    for (const w of server.services.workers.all()) process.kill(w.worker.pid, 'SIGKILL');
-    await both;
+    for (const w of pool.all()) process.kill(w.worker.pid, 'SIGKILL');
+    await bothDied;
+    await Promise.all(held.map((s) => s.listening || once(s, 'listening')));
     const res = await fetch(`${server.url}/health`);
     expect(res.status).toBe(503);
-    expect((await res.json()).status).toBe('degraded');
-    void second;
+    expect(await res.json()).toMatchObject({ status: 'degraded', workers: { configured: 2, alive: 0 } });
+
+    // The ports come free: the pool keeps retrying and both workers are back.
+    let back = 0;
+    const bothBack = new Promise<void>((resolve) => pool.on('workerreplaced', () => ++back === 2 && resolve()));
+    await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
+    await bothBack;
+    const again = await fetch(`${server.url}/health`);
+    expect(again.status).toBe(200);
+    expect((await again.json()).workers.alive).toBe(2);
   });
 });

@@ -27,12 +27,20 @@ function message(body: string): ChatMessage {
   };
 }
 
-/** Resolves once `batches` holds `count` events. */
-async function until(batches: ChatMessage[][], count: number): Promise<void> {
-  for (let waited = 0; batches.length < count; waited += 10) {
-    if (waited > 10_000) throw new Error(`only ${batches.length} of ${count} chat:messages events arrived`);
+/** Resolves once `condition` holds (checked every 10 ms); fails after 10 s naming what it waited for. */
+async function until(condition: () => boolean, what: () => string): Promise<void> {
+  for (let waited = 0; !condition(); waited += 10) {
+    if (waited > 10_000) throw new Error(`waited 10 s for ${what()}`);
     await sleep(10);
   }
+}
+
+/** Resolves once `batches` holds `count` events. */
+function arrived(batches: ChatMessage[][], count: number): Promise<void> {
+  return until(
+    () => batches.length >= count,
+    () => `${count} chat:messages events (${batches.length} arrived)`,
+  );
 }
 
 describe('ChatFanOut', () => {
@@ -87,15 +95,18 @@ describe('ChatFanOut', () => {
       fanOut.send('b', message('elsewhere'));
       fanOut.send('a', message('third'));
       fanOut.send('a', message('fourth'));
-      await until(inA, 2);
+      await arrived(inA, 2);
       expect(bodies(inA)).toEqual([['first'], ['second', 'third', 'fourth']]);
-      await until(inB, 1);
+      await arrived(inB, 1);
       expect(bodies(inB)).toEqual([['elsewhere']]); // each class has its own window
 
       // The window after a batch collects nothing and closes: the next message is alone again, at once.
-      await sleep(3 * WINDOW_MS);
+      await until(
+        () => !fanOut.collecting('a'),
+        () => 'the window of class a to close',
+      );
       fanOut.send('a', message('after a pause'));
-      await until(inA, 3);
+      await arrived(inA, 3);
       expect(bodies(inA)[2]).toEqual(['after a pause']);
     } finally {
       fanOut.close();
@@ -114,7 +125,7 @@ describe('ChatFanOut', () => {
     fanOut.leave('c');
     fanOut.send('c', message('four')); // a member is left: still collecting
     fanOut.leave('c'); // the last one: sends it now and stops the timer
-    await until(inC, 3);
+    await arrived(inC, 3);
     expect(bodies(inC)).toEqual([['one'], ['two'], ['three', 'four']]);
     fanOut.close();
   });
@@ -128,8 +139,9 @@ describe('ChatFanOut', () => {
     fanOut.close();
     expect(fanOut.closed).toBe(true);
     fanOut.send('d', message('after close'));
-    await until(inD, 2);
-    await sleep(200);
-    expect(bodies(inD)).toEqual([['before close'], ['collected']]);
+    // Nothing follows: a marker sent to the room after it arrives next (one connection keeps its order).
+    io.to(classRoom('d')).emit('chat:messages', [message('marker')]);
+    await arrived(inD, 3);
+    expect(bodies(inD)).toEqual([['before close'], ['collected'], ['marker']]);
   });
 });

@@ -66,9 +66,15 @@ describe('a teacher who never comes back', () => {
 
   it('keeps the class live when the teacher comes back while it is interrupted', async () => {
     const f = await createLiveClass(server);
+    // A second class whose teacher drops later and never comes back: when it has ended by itself, this one
+    // would have too, had coming back not called its end off (same grace and limit, started earlier).
+    const control = await createLiveClass(server);
     const teacher = await open(f.teacher);
     await askOk(teacher, 'class:join', { classId: f.classId });
     await askOk(teacher, 'class:goLive', {});
+    const controlTeacher = await open(control.teacher);
+    await askOk(controlTeacher, 'class:join', { classId: control.classId });
+    await askOk(controlTeacher, 'class:goLive', {});
     const student = await open(f.students[0]!);
     const seen = statusLog(student);
     await askOk(student, 'class:join', { classId: f.classId });
@@ -78,8 +84,21 @@ describe('a teacher who never comes back', () => {
     const back = await open(f.teacher);
     await askOk(back, 'class:join', { classId: f.classId });
     await expect.poll(() => seen.at(-1)?.teacher).toBe('present');
-    // Longer than the interrupted limit: the class is still live.
-    await new Promise((resolve) => setTimeout(resolve, 4000));
+
+    const controlClosed = new Promise<void>((resolve) => {
+      const onClose = (room: { classId: string }): void => {
+        if (room.classId !== control.classId) return;
+        server.services.rooms.off('roomclose', onClose);
+        resolve();
+      };
+      server.services.rooms.on('roomclose', onClose);
+    });
+    controlTeacher.disconnect();
+    await controlClosed;
+    await expect
+      .poll(async () => (await server.services.db.select().from(liveClasses).where(eq(liveClasses.id, control.classId)))[0]?.status)
+      .toBe('ended');
+    // Longer than the interrupted limit has passed: this class is still live.
     expect(seen.at(-1)).toMatchObject({ status: 'live', teacher: 'present' });
     const [row] = await server.services.db.select().from(liveClasses).where(eq(liveClasses.id, f.classId));
     expect(row).toMatchObject({ status: 'live', endedAt: null });
