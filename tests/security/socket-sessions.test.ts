@@ -11,15 +11,6 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { MAX_SOCKETS_PER_PERSON } from '../../server/contracts/realtime.ts';
 import { call, connectAs, errorOf, joinAs, ok } from '../helpers/socket-client.ts';
 
-/** Waits until `ready` holds (the server finished what it was doing), polling; fails after `timeoutMs`. */
-async function settle(ready: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await ready())) {
-    if (Date.now() > until) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('class membership and socket sessions', () => {
   let server: TestServer;
   let teacher: RegisteredUser;
@@ -70,11 +61,11 @@ describe('class membership and socket sessions', () => {
       // A later join of someone else round-trips through the same steps; then the ghost's join is over too.
       const probe = await joinAs(server.url, students[1]!, classId);
       await ok(probe, 'interaction:sync');
-      await settle(() => !!server.services.liveClasses.presence(classId)?.viewers.some((v) => v.userId === students[1]!.user.id));
+      await expect.poll(() => server.services.liveClasses.presence(classId)?.viewers.map((v) => v.userId)).toContain(students[1]!.user.id);
       expect(server.services.liveClasses.presence(classId)?.viewers.map((v) => v.userId)).toEqual([students[1]!.user.id]);
       expect(serverSide.rooms.size).toBe(0);
       probe.disconnect();
-      await settle(() => !server.services.liveClasses.presence(classId)?.viewers.length);
+      await expect.poll(() => server.services.liveClasses.presence(classId)?.viewers.length ?? 0).toBe(0);
     } finally {
       permissions.classEntry = classEntry;
       release();
@@ -115,7 +106,8 @@ describe('class membership and socket sessions', () => {
     await ok(extra, 'class:join', { classId });
     tabs[1]!.disconnect();
     const again = await connectAs(server.url, student);
-    await settle(async () => (await call(again, 'class:join', { classId })).ok);
+    // Polled: the server frees the seat once it has seen the disconnect; the last answer shows if it never does.
+    await expect.poll(() => call(again, 'class:join', { classId }), { timeout: 10_000 }).toMatchObject({ ok: true });
     for (const socket of [...tabs, extra, again]) socket.disconnect();
   });
 
