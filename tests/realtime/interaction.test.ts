@@ -206,6 +206,10 @@ describe.each(await dbKinds())('class interaction over Socket.io (%s)', (db) => 
     expect((await errorOf(t, 'poll:vote', { pollId: poll.id, optionIds: [tabs] })).code).toBe('forbidden');
     await expect.poll(() => teacherResults.at(-1)?.voters).toBe(3);
     expect(teacherResults.at(-1)!.counts).toEqual({ [tabs]: 1, [spaces]: 2 });
+    // A chat message sent after the votes reaches the student: results sent to them would have come before it.
+    const marker = nextChatMessage(s[1]!, (m) => m.body === 'after the votes');
+    await ok(t, 'chat:send', { body: 'after the votes' });
+    await marker;
     expect(studentResults).toEqual([]);
     const ballots = await server.services.db
       .select()
