@@ -10,13 +10,17 @@
 //     proves SRTP protect in the worker (werift must decrypt what it gets);
 //   - RTCP both ways (SRTCP protect/unprotect in the worker).
 // Done once per SRTP profile werift offers (AEAD_AES_128_GCM, then
-// AES128_CM_HMAC_SHA1_80). Prints OK and exits 0, or exits 1.
+// AES128_CM_HMAC_SHA1_80). Before that it checks which SRTP crypto the binary
+// carries: libsrtp2 built with OpenSSL and linked in (its cipher descriptions
+// in the binary, no libsrtp2.so or NSS among its libraries), not Debian's
+// NSS-backed libsrtp2.so. Prints OK and exits 0, or exits 1.
 //
 // Usage (from the repo root, node_modules with mediasoup and werift):
 //   node scripts/worker/smoke-test.mjs
 // MEDIASOUP_WORKER_BIN picks the binary; if unset, scripts/worker/build.sh is
 // run to get it (instant when the binary is already cached).
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -351,9 +355,20 @@ async function round(router, profiles) {
   }
 }
 
+/** Where the worker's SRTP crypto comes from, read from the binary and its dynamic libraries. */
+function srtpCrypto(bin) {
+  const libs = execFileSync('ldd', [bin], { encoding: 'utf8' });
+  const text = fs.readFileSync(bin).toString('latin1');
+  const dynamic = [...new Set(libs.match(/lib(srtp2|nss3)\.so[.\d]*/g) ?? [])];
+  const openssl = ['AES-128 GCM using openssl', 'AES-256 GCM using openssl', 'AES-128 counter mode using openssl', 'hmac sha-1 openssl'];
+  if (!dynamic.length && openssl.every((d) => text.includes(d))) return 'OpenSSL (libsrtp2 linked in statically)';
+  return `not OpenSSL: dynamic ${dynamic.join(', ') || 'none'}, OpenSSL ciphers ${openssl.filter((d) => text.includes(d)).length}/4`;
+}
+
 let worker;
 try {
   log(`worker binary: ${process.env.MEDIASOUP_WORKER_BIN}`);
+  log(`SRTP crypto: ${srtpCrypto(process.env.MEDIASOUP_WORKER_BIN)}`);
   worker = await mediasoup.createWorker({ logLevel: 'warn' });
   const died = new Promise((_, reject) => {
     worker.on('died', (error) => reject(new Error(`mediasoup-worker died: ${error?.message ?? error}`)));

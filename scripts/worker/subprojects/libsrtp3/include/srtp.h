@@ -1,7 +1,7 @@
 /*
  * Lectern: the subset of the libsrtp 3 public API (versatica/libsrtp 3.0 beta,
  * as used by mediasoup's worker via #include <srtp.h>), implemented over
- * Debian's libsrtp2 by src/srtp3_shim.c.
+ * libsrtp2 (Debian's source package built with OpenSSL) by src/srtp3_shim.c.
  *
  * - Types/enums keep the libsrtp 2/3 numeric values, so calls whose signature
  *   did not change (srtp_init, srtp_shutdown, srtp_dealloc,
