@@ -5,20 +5,42 @@ import type { ChatMessage } from '../../server/contracts/interaction.ts';
 import type { Ack } from '../../server/contracts/realtime.ts';
 import type { RegisteredUser } from './http-client.ts';
 
-/** A connected socket for this person (websocket transport, their session cookie). */
-export async function connectAs(url: string, person: RegisteredUser): Promise<Socket> {
-  const socket = connect(url, {
+function openSocket(url: string, person: RegisteredUser, origin?: string): Socket {
+  return connect(url, {
     path: '/socket.io',
     transports: ['websocket'],
-    extraHeaders: { cookie: person.client.cookieHeader },
+    extraHeaders: { cookie: person.client.cookieHeader, ...(origin === undefined ? {} : { origin }) },
     reconnection: false,
     forceNew: true,
   });
+}
+
+/** A connected socket for this person (websocket transport, their session cookie). */
+export async function connectAs(url: string, person: RegisteredUser): Promise<Socket> {
+  const socket = openSocket(url, person);
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve());
     socket.once('connect_error', reject);
   });
   return socket;
+}
+
+/**
+ * Whether a socket with this person's cookie (and, like a browser page, this Origin header) gets in: 'connected'
+ * (then closed again) or the server's refusal message.
+ */
+export function socketOutcome(url: string, person: RegisteredUser, origin?: string): Promise<string> {
+  const socket = openSocket(url, person, origin);
+  return new Promise((resolve) => {
+    socket.once('connect', () => {
+      socket.disconnect();
+      resolve('connected');
+    });
+    socket.once('connect_error', (err) => {
+      socket.disconnect();
+      resolve(err.message);
+    });
+  });
 }
 
 /** Emits and returns the raw acknowledgement (ok or error), for asserting both. */

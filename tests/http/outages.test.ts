@@ -6,11 +6,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
-import { io as connect } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_URL, createScratchDatabase } from '../helpers/databases.ts';
 import { registerUser, type RegisteredUser } from '../helpers/http-client.ts';
 import { serverEnv, ServerProcess } from '../helpers/server-process.ts';
+import { socketOutcome } from '../helpers/socket-client.ts';
 
 const ERROR = 50;
 const WARN = 40;
@@ -19,26 +19,6 @@ const INFO = 30;
 async function health(server: ServerProcess): Promise<{ status: number; body: any }> {
   const res = await fetch(`${server.url}/health`);
   return { status: res.status, body: await res.json() };
-}
-
-function socketOutcome(url: string, person: RegisteredUser): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect(url, {
-      path: '/socket.io',
-      transports: ['websocket'],
-      extraHeaders: { cookie: person.client.cookieHeader },
-      reconnection: false,
-      forceNew: true,
-    });
-    socket.once('connect', () => {
-      socket.disconnect();
-      resolve('connected');
-    });
-    socket.once('connect_error', (err) => {
-      socket.disconnect();
-      resolve(err.message);
-    });
-  });
 }
 
 describe('the PostgreSQL database going down and coming back', () => {

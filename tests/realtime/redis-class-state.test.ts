@@ -1,26 +1,18 @@
 // Two server processes sharing PostgreSQL and Redis, the teacher on one and students on both: raised hands and
 // polls (ballots, live results for the staff, results shown to everyone) agree on both sides.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Poll, PollResults, RaisedHand } from '../../server/contracts/interaction.ts';
-import { openDatabase, type DatabaseHandle } from '../../server/db/client.ts';
-import { createScratchDatabase } from '../helpers/databases.ts';
 import { registerUser } from '../helpers/http-client.ts';
-import { serverEnv, ServerProcess } from '../helpers/server-process.ts';
+import { startProcessPair, type ProcessPair } from '../helpers/process-pair.ts';
+import type { ServerProcess } from '../helpers/server-process.ts';
 import { joinAs, nextEvent, ok } from '../helpers/socket-client.ts';
 import { createLiveClass, type Person } from './class-fixture.ts';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
 describe('class state across two server processes (Redis adapter)', () => {
-  let scratch: Awaited<ReturnType<typeof createScratchDatabase>>;
+  let pair: ProcessPair;
   let a: ServerProcess;
   let b: ServerProcess;
-  let database: DatabaseHandle;
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-redis-state-'));
   const sockets: Socket[] = [];
   let teacher: Person;
   let alice: Person;
@@ -28,23 +20,16 @@ describe('class state across two server processes (Redis adapter)', () => {
   let classId: string;
 
   beforeAll(async () => {
-    scratch = await createScratchDatabase();
-    const start = (name: string) =>
-      ServerProcess.start(serverEnv({ dataDir: path.join(dataDir, name), databaseUrl: scratch.url, redisUrl: REDIS_URL }));
-    a = await start('a'); // migrates the database first
-    b = await start('b');
-    database = await openDatabase({ url: scratch.url, pgliteDir: path.join(dataDir, 'unused') });
+    pair = await startProcessPair('redis-state');
+    ({ a, b } = pair);
     teacher = await registerUser(a.url, 'teacher', 'Teacher on A');
     alice = await registerUser(a.url, 'student', 'Alice on A');
     bob = await registerUser(b.url, 'student', 'Bob on B');
-    classId = await createLiveClass(database.db, teacher, [alice, bob], 'Across processes');
+    classId = await createLiveClass(pair.database.db, teacher, [alice, bob], 'Across processes');
   });
   afterAll(async () => {
     for (const s of sockets) s.disconnect();
-    await database?.close();
-    await Promise.all([a?.stop(), b?.stop()]);
-    await scratch?.drop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await pair?.stop();
   });
 
   it('keeps one queue of raised hands, raised on either process and lowered from the other', async () => {

@@ -1,26 +1,20 @@
 // Two server processes sharing PostgreSQL and Redis: a class's events cross from one to the other through
 // the Socket.io Redis adapter (chat, role-specific Q&A views, and a removal that disconnects a socket held by
 // the other process).
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatMessage, Question } from '../../server/contracts/interaction.ts';
-import { openDatabase, type DatabaseHandle } from '../../server/db/client.ts';
-import { createScratchDatabase } from '../helpers/databases.ts';
 import { registerUser } from '../helpers/http-client.ts';
-import { REDIS_PREFIX, REDIS_URL, redisChannels, requireRedis } from '../helpers/redis.ts';
-import { serverEnv, ServerProcess } from '../helpers/server-process.ts';
-import { errorOf, joinAs, nextChatMessage, nextEvent, ok } from '../helpers/socket-client.ts';
+import { REDIS_PREFIX, redisChannels } from '../helpers/redis.ts';
+import { startProcessPair, type ProcessPair } from '../helpers/process-pair.ts';
+import type { ServerProcess } from '../helpers/server-process.ts';
+import { joinAs, nextChatMessage, nextEvent, ok } from '../helpers/socket-client.ts';
 import { createLiveClass, type Person } from './class-fixture.ts';
 
 describe('two server processes with the Redis adapter', () => {
-  let scratch: Awaited<ReturnType<typeof createScratchDatabase>>;
+  let pair: ProcessPair;
   let a: ServerProcess;
   let b: ServerProcess;
-  let database: DatabaseHandle;
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-scale-'));
   const sockets: Socket[] = [];
   let teacher: Person;
   let alice: Person;
@@ -28,24 +22,16 @@ describe('two server processes with the Redis adapter', () => {
   let classId: string;
 
   beforeAll(async () => {
-    await requireRedis();
-    scratch = await createScratchDatabase();
-    const start = (name: string) =>
-      ServerProcess.start(serverEnv({ dataDir: path.join(dataDir, name), databaseUrl: scratch.url, redisUrl: REDIS_URL }));
-    a = await start('a'); // migrates the database first
-    b = await start('b');
-    database = await openDatabase({ url: scratch.url, pgliteDir: path.join(dataDir, 'unused') });
+    pair = await startProcessPair('scale');
+    ({ a, b } = pair);
     teacher = await registerUser(a.url, 'teacher', 'Teacher on B');
     alice = await registerUser(a.url, 'student', 'Alice on A');
     bob = await registerUser(b.url, 'student', 'Bob on B');
-    classId = await createLiveClass(database.db, teacher, [alice, bob]);
+    classId = await createLiveClass(pair.database.db, teacher, [alice, bob]);
   });
   afterAll(async () => {
     for (const s of sockets) s.disconnect();
-    await database?.close();
-    await Promise.all([a?.stop(), b?.stop()]);
-    await scratch?.drop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await pair?.stop();
   });
 
   it('carries chat, Q&A and a removal from one process to the clients of the other', async () => {

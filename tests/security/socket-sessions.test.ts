@@ -2,14 +2,13 @@
 // behind (a socket that vanishes mid-join, two joins at once), a page on another origin cannot open a socket
 // with the visitor's cookie, and logging out ends the realtime access of that session.
 import { and, eq } from 'drizzle-orm';
-import { io as connect } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatMessages } from '../../server/db/schema.ts';
 import { registerUser, type RegisteredUser } from '../helpers/http-client.ts';
 import { insertClass } from '../helpers/live-class.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { MAX_SOCKETS_PER_PERSON } from '../../server/contracts/realtime.ts';
-import { call, connectAs, errorOf, joinAs, ok } from '../helpers/socket-client.ts';
+import { call, connectAs, errorOf, joinAs, ok, socketOutcome } from '../helpers/socket-client.ts';
 
 describe('class membership and socket sessions', () => {
   let server: TestServer;
@@ -113,24 +112,7 @@ describe('class membership and socket sessions', () => {
 
   it("refuses a socket opened from another origin with the visitor's cookie, and accepts our own origin", async () => {
     const student = students[3]!;
-    const open = (origin: string) =>
-      new Promise<'connected' | string>((resolve) => {
-        const socket = connect(server.url, {
-          path: '/socket.io',
-          transports: ['websocket'],
-          extraHeaders: { cookie: student.client.cookieHeader, origin },
-          reconnection: false,
-          forceNew: true,
-        });
-        socket.once('connect', () => {
-          socket.disconnect();
-          resolve('connected');
-        });
-        socket.once('connect_error', (err) => {
-          socket.disconnect();
-          resolve(err.message);
-        });
-      });
+    const open = (origin: string) => socketOutcome(server.url, student, origin);
     expect(await open('http://evil.example')).not.toBe('connected');
     expect(await open(server.url)).toBe('connected');
   });

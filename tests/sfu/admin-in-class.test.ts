@@ -10,7 +10,7 @@ import { registerPeople, type People } from '../helpers/people.ts';
 import { insertClass } from '../helpers/live-class.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { connectAs, errorOf, joinAs, nextChatMessage, nextEvent, ok } from '../helpers/socket-client.ts';
-import { cameraRtpParameters, FAKE_DTLS, micRtpParameters } from './fixtures.ts';
+import { goLiveWithSendTransport, micRtpParameters, produceFake } from './fixtures.ts';
 
 describe('an admin in a live class', () => {
   let server: TestServer;
@@ -51,17 +51,8 @@ describe('an admin in a live class', () => {
     // Only the class's teacher goes live.
     expect(await errorOf(admin, 'class:goLive')).toMatchObject({ code: 'forbidden' });
     const teacher = await join(teacherPerson);
-    await ok(teacher, 'class:goLive');
-    const rtp = await ok(teacher, 'sfu:getRouterRtpCapabilities');
-    await ok(teacher, 'sfu:join', { rtpCapabilities: rtp.routerRtpCapabilities });
-    const send = await ok(teacher, 'sfu:createTransport', { direction: 'send' });
-    await ok(teacher, 'sfu:connectTransport', { transportId: send.id, dtlsParameters: FAKE_DTLS });
-    const camera = await ok(teacher, 'sfu:produce', {
-      transportId: send.id,
-      kind: 'video',
-      rtpParameters: cameraRtpParameters(),
-      source: 'camera',
-    });
+    const { rtp, send } = await goLiveWithSendTransport(teacher);
+    const camera = await produceFake(teacher, send.id, 'camera');
 
     // The student takes the only real-time seat; the admin still watches in real time and consumes the camera.
     const student = await join(studentPerson);

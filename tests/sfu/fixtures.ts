@@ -87,3 +87,23 @@ export const FAKE_DTLS = {
     { algorithm: 'sha-256', value: 'AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99' },
   ],
 };
+
+/** The teacher (joined to the class) goes live, joins the media session and opens a connected send transport. */
+export async function goLiveWithSendTransport(teacher: Socket): Promise<{ rtp: any; send: any }> {
+  await askOk(teacher, 'class:goLive', {});
+  const rtp = await askOk(teacher, 'sfu:getRouterRtpCapabilities', {});
+  await askOk(teacher, 'sfu:join', { rtpCapabilities: rtp.routerRtpCapabilities });
+  const send = await askOk(teacher, 'sfu:createTransport', { direction: 'send' });
+  await askOk(teacher, 'sfu:connectTransport', { transportId: send.id, dtlsParameters: FAKE_DTLS });
+  return { rtp, send };
+}
+
+/** Publishes a fake simulcast camera (or an Opus mic) on a send transport; resolves with its producer id. */
+export function produceFake(socket: Socket, transportId: string, source: 'camera' | 'mic', seed?: number): Promise<{ producerId: string }> {
+  return askOk(socket, 'sfu:produce', {
+    transportId,
+    kind: source === 'camera' ? 'video' : 'audio',
+    rtpParameters: source === 'camera' ? cameraRtpParameters(seed) : micRtpParameters(seed),
+    source,
+  });
+}

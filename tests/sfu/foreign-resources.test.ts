@@ -6,7 +6,17 @@ import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { errorOf, nextEvent } from '../helpers/socket-client.ts';
-import { askOk, cameraRtpParameters, createLiveClass, FAKE_DTLS, micRtpParameters, socketFor, type Person } from './fixtures.ts';
+import {
+  askOk,
+  cameraRtpParameters,
+  createLiveClass,
+  FAKE_DTLS,
+  goLiveWithSendTransport,
+  micRtpParameters,
+  produceFake,
+  socketFor,
+  type Person,
+} from './fixtures.ts';
 
 /** Joins the class and its media session the way the browser does. */
 async function joinMedia(socket: Socket, classId: string): Promise<void> {
@@ -41,23 +51,9 @@ describe("another peer's producers, consumers and transports", () => {
     // The teacher publishes camera and mic.
     const teacher = await open(f.teacher);
     await askOk(teacher, 'class:join', { classId: f.classId });
-    await askOk(teacher, 'class:goLive', {});
-    const rtp = await askOk(teacher, 'sfu:getRouterRtpCapabilities', {});
-    await askOk(teacher, 'sfu:join', { rtpCapabilities: rtp.routerRtpCapabilities });
-    const teacherSend = await askOk(teacher, 'sfu:createTransport', { direction: 'send' });
-    await askOk(teacher, 'sfu:connectTransport', { transportId: teacherSend.id, dtlsParameters: FAKE_DTLS });
-    const camera = await askOk(teacher, 'sfu:produce', {
-      transportId: teacherSend.id,
-      kind: 'video',
-      rtpParameters: cameraRtpParameters(),
-      source: 'camera',
-    });
-    const mic = await askOk(teacher, 'sfu:produce', {
-      transportId: teacherSend.id,
-      kind: 'audio',
-      rtpParameters: micRtpParameters(),
-      source: 'mic',
-    });
+    const { send: teacherSend } = await goLiveWithSendTransport(teacher);
+    const camera = await produceFake(teacher, teacherSend.id, 'camera');
+    const mic = await produceFake(teacher, teacherSend.id, 'mic');
 
     // Alice watches; Bob watches and is on stage with his own camera; his receive transport is not connected yet.
     const aliceSocket = await open(alice);
