@@ -17,7 +17,7 @@ export async function requireRedis(): Promise<void> {
     await client.connect();
     await client.ping();
   } catch (err) {
-    throw new Error(`Redis is required at ${REDIS_URL} (TEST_REDIS_URL) but does not answer: ${(err as Error).message}`);
+    throw new Error(`Redis is required at ${REDIS_URL} (TEST_REDIS_URL) but does not answer: ${(err as Error).message}`, { cause: err });
   } finally {
     if (client.isOpen) await client.quit();
   }
