@@ -7,8 +7,13 @@
 //
 // Clock: every timestamp is `performance.timeOrigin + performance.now()`, a high-resolution epoch time that is
 // comparable across threads (each thread's origin is sampled from the same wall clock; the main thread checks
-// the offset with a ping and reports it). The send time travels in the message body, so a receipt in any
-// thread is timed from that message's own send.
+// the offset with a ping and reports it). The time a message was SCHEDULED to go (by the main thread's fixed
+// rate) travels in its body, so a receipt in any thread is timed from when the message was due: a busy client
+// thread that gets to a send late adds that delay to the latency instead of hiding it (coordinated omission).
+// How late the sends went out is reported apart (send lag).
+//
+// Loss is counted per message and client: each client must receive each accepted message exactly once, so a
+// duplicate can never make up for a message another client (or the same one) missed.
 import { parentPort, workerData } from 'node:worker_threads';
 import { io as connect, type Socket } from 'socket.io-client';
 import type { ChatMessage } from '../server/contracts/interaction.ts';
@@ -31,17 +36,23 @@ export const SendStatus = { none: 0, accepted: 1, refused: 2, timeout: 3 } as co
 export type ToWorker =
   | { type: 'clock'; id: number }
   | { type: 'start' }
-  | { type: 'send'; seq: number; sender: number }
+  | { type: 'send'; seq: number; sender: number; scheduledAt: number }
   | { type: 'finish-sending' }
-  | { type: 'drain'; counted: Uint32Array; accepted: number; until: number };
+  | { type: 'drain'; counted: Uint32Array; until: number };
 
 export interface WorkerResults {
   index: number;
   clients: number;
-  /** Latency samples (ms) of every receipt in this thread. */
+  /** Latency samples (ms) of every first receipt of a message by a client of this thread, from its schedule. */
   latencies: Float64Array;
-  /** Per message: how many of this thread's clients received it. */
+  /** Per message: how many of this thread's clients received it (at least once). */
   received: Uint32Array;
+  /** (message, client) pairs of this thread where an accepted message never arrived. */
+  lost: number;
+  /** Receipts of a message by a client that already had it. */
+  duplicates: number;
+  /** How late each of this thread's sends was emitted after its scheduled time (ms). */
+  sendLag: Float64Array;
   /** Per message: latency of its first and last receipt in this thread (Infinity / -Infinity if none). */
   first: Float64Array;
   last: Float64Array;
@@ -72,9 +83,13 @@ async function run(port: NonNullable<typeof parentPort>, data: ChatClientsWorker
   const log = (message: string) => post({ type: 'log', message: `worker ${data.index}: ${message}` });
 
   const sockets: Socket[] = [];
-  const receivedBy = new Map<Socket, number>();
+  /** Per client (same index as `sockets`): how many times it received each message. */
+  const receipts: Uint8Array[] = [];
   const latencies = new Float64Array(data.expectedMessages * data.cookies.length);
   let samples = 0;
+  let duplicates = 0;
+  const sendLag = new Float64Array(data.expectedMessages);
+  let sends = 0;
   const received = new Uint32Array(data.expectedMessages);
   const status = new Uint8Array(data.expectedMessages);
   const first = new Float64Array(data.expectedMessages).fill(Infinity);
@@ -88,10 +103,16 @@ async function run(port: NonNullable<typeof parentPort>, data: ChatClientsWorker
   const joinErrors: string[] = [];
   let cpuStart: NodeJS.CpuUsage | undefined;
 
-  const onMessage = (m: ChatMessage, at: number) => {
+  const onMessage = (m: ChatMessage, at: number, mine: Uint8Array) => {
     const match = bodyPattern.exec(m.body);
     const seq = match ? Number(match[1]) : -1;
     if (!match || seq >= data.expectedMessages) return void stray++;
+    if (mine[seq]! > 0) {
+      duplicates++;
+      mine[seq] = Math.min(255, mine[seq]! + 1);
+      return;
+    }
+    mine[seq] = 1;
     received[seq]!++;
     const latency = at - Number(match[2]);
     if (latency < first[seq]!) first[seq] = latency;
@@ -99,10 +120,10 @@ async function run(port: NonNullable<typeof parentPort>, data: ChatClientsWorker
     if (samples < latencies.length) latencies[samples++] = latency;
   };
 
-  const send = (seq: number, sender: Socket) => {
-    const sentAt = epochNow();
+  const send = (seq: number, sender: Socket, scheduledAt: number) => {
+    sendLag[sends++] = epochNow() - scheduledAt;
     pending.push(
-      (sender.timeout(30_000).emitWithAck('chat:send', { body: messageBody(seq, sentAt) }) as Promise<Ack<ChatMessage>>).then(
+      (sender.timeout(30_000).emitWithAck('chat:send', { body: messageBody(seq, scheduledAt) }) as Promise<Ack<ChatMessage>>).then(
         (ack) => {
           if (ack.ok) status[seq] = SendStatus.accepted;
           else {
@@ -118,18 +139,28 @@ async function run(port: NonNullable<typeof parentPort>, data: ChatClientsWorker
     );
   };
 
-  const drain = async (counted: Uint32Array, accepted: number, until: number) => {
+  const drain = async (counted: Uint32Array, until: number) => {
     const complete = () => counted.every((k) => received[k] === sockets.length);
     while (epochNow() < until && !complete()) await sleep(100);
     const cpu = process.threadCpuUsage(cpuStart);
-    // Lost on the clients that stayed connected (a dropped client misses everything after it dropped).
+    // Every (message, client) pair that never arrived; apart, those of clients that stayed connected (a
+    // dropped client misses everything after it dropped).
+    let lost = 0;
     let lostOnConnected = 0;
-    for (const [socket, count] of receivedBy) if (socket.connected) lostOnConnected += accepted - count;
+    receipts.forEach((mine, c) => {
+      let missing = 0;
+      for (const k of counted) if (mine[k] === 0) missing++;
+      lost += missing;
+      if (sockets[c]!.connected) lostOnConnected += missing;
+    });
     const results: WorkerResults = {
       index: data.index,
       clients: sockets.length,
       latencies: latencies.slice(0, samples),
       received,
+      lost,
+      duplicates,
+      sendLag: sendLag.slice(0, sends),
       first,
       last,
       batches,
@@ -145,6 +176,7 @@ async function run(port: NonNullable<typeof parentPort>, data: ChatClientsWorker
       received.buffer as ArrayBuffer,
       first.buffer as ArrayBuffer,
       last.buffer as ArrayBuffer,
+      results.sendLag.buffer as ArrayBuffer,
     ]);
     // The main thread terminates this thread once it has the results.
     for (const s of sockets) s.disconnect();
@@ -158,12 +190,12 @@ async function run(port: NonNullable<typeof parentPort>, data: ChatClientsWorker
         cpuStart = process.threadCpuUsage();
         return;
       case 'send':
-        return send(message.seq, sockets[message.sender]!);
+        return send(message.seq, sockets[message.sender]!, message.scheduledAt);
       case 'finish-sending':
         void Promise.all(pending).then(() => post({ type: 'sent', status, refused: Object.fromEntries(refused) }));
         return;
       case 'drain':
-        void drain(message.counted, message.accepted, message.until);
+        void drain(message.counted, message.until);
         return;
     }
   });
@@ -179,13 +211,13 @@ async function run(port: NonNullable<typeof parentPort>, data: ChatClientsWorker
         reconnection: false,
         forceNew: true,
       });
+      const mine = new Uint8Array(data.expectedMessages);
       sockets.push(socket);
-      receivedBy.set(socket, 0);
-      // A busy chat arrives in batches: every message in one counts, timed from its own send.
+      receipts.push(mine);
+      // A busy chat arrives in batches: every message in one counts, timed from its own schedule.
       socket.on('chat:messages', (batch: ChatMessage[]) => {
         const at = epochNow();
-        receivedBy.set(socket, receivedBy.get(socket)! + batch.length);
-        for (const m of batch) onMessage(m, at);
+        for (const m of batch) onMessage(m, at, mine);
         batches++;
       });
       socket.on('disconnect', () => void disconnects++);

@@ -1,7 +1,8 @@
 // Chat delivery in one big class: N socket.io clients (teacher + students) joined to one live class on one
 // server process, the teacher and students sending at a fixed total rate for a while. Measures the delivery
-// latency (send -> every client's receipt) and the messages lost (accepted by the server but not delivered
-// to every client). Options: --clients 2000 --rate 50 --duration 30 --workers <cores> (or BENCH_CLIENTS/
+// latency (from the moment the schedule says a message is sent -> every client's receipt, so a late sender
+// counts against the figures) and the messages lost (each accepted message must reach each client exactly
+// once; duplicates are counted apart and never offset a loss). Options: --clients 2000 --rate 50 --duration 30 --workers <cores> (or BENCH_CLIENTS/
 // BENCH_RATE/BENCH_DURATION/BENCH_WORKERS).
 //
 // The server runs in its own process (as in production). The clients are split over --workers threads of this
@@ -213,11 +214,12 @@ export default async function chatBench(args: string[]): Promise<ChatBenchResult
     );
     await sleep(1000);
 
-    // Fixed total rate: every tick sends what the schedule owes by now, each from a random sender; the thread
-    // that owns the sender stamps the send time and emits it.
+    // Fixed total rate: message `seq` is due at sendStart + seq / rate. Every tick hands out what is due by
+    // now, each from a random sender, stamped with its due time (not when its thread gets to it).
     const ownerOf = (client: number) => threads.findLast((t) => t.first <= client)!;
     let seq = 0;
     const sendStart = now();
+    const sendStartEpoch = epochNow();
     const cpuBefore = { bench: process.cpuUsage(), main: process.threadCpuUsage(), server: cpuSecondsOf(server.child.pid) };
     for (const t of threads) t.post({ type: 'start' });
     const total = Math.round(opts.rate * opts.duration);
@@ -227,7 +229,8 @@ export default async function chatBench(args: string[]): Promise<ChatBenchResult
       while (seq < owed) {
         const sender = Math.random() < opts.teacherShare || clients === 1 ? 0 : 1 + Math.floor(Math.random() * (clients - 1));
         const owner = ownerOf(sender);
-        owner.post({ type: 'send', seq: seq++, sender: sender - owner.first });
+        const scheduledAt = sendStartEpoch + (seq * 1000) / opts.rate;
+        owner.post({ type: 'send', seq: seq++, sender: sender - owner.first, scheduledAt });
       }
       if (now() - lastReport > 5000) {
         lastReport = now();
@@ -257,7 +260,7 @@ export default async function chatBench(args: string[]): Promise<ChatBenchResult
     const results: WorkerResults[] = await Promise.all(
       threads.map(async (t) => {
         const reply = t.next('results');
-        t.post({ type: 'drain', counted, accepted, until });
+        t.post({ type: 'drain', counted, until });
         return (await reply).results;
       }),
     );
@@ -274,11 +277,16 @@ export default async function chatBench(args: string[]): Promise<ChatBenchResult
       loadAverage: os.loadavg()[0] ?? NaN,
     };
 
-    // Everything over ALL clients, as if they were in one thread.
+    // Everything over ALL clients, as if they were in one thread. Lost: (message, client) pairs that never
+    // arrived, counted per client, so a duplicate elsewhere cannot hide one.
+    const lost = results.reduce((n, r) => n + r.lost, 0);
+    const duplicates = results.reduce((n, r) => n + r.duplicates, 0);
     const received = new Uint32Array(expectedMessages);
     for (const r of results) r.received.forEach((n, k) => void (received[k]! += n));
-    let lost = 0;
-    for (const k of counted) lost += clients - received[k]!;
+    const fullyDelivered = Array.from(counted).filter((k) => received[k] === clients).length;
+    const sendLags = new Float64Array(results.reduce((n, r) => n + r.sendLag.length, 0));
+    results.reduce((offset, r) => (sendLags.set(r.sendLag, offset), offset + r.sendLag.length), 0);
+    sendLags.sort();
     const samples = results.reduce((n, r) => n + r.latencies.length, 0);
     const sorted = new Float64Array(samples);
     results.reduce((offset, r) => (sorted.set(r.latencies, offset), offset + r.latencies.length), 0);
@@ -309,6 +317,15 @@ export default async function chatBench(args: string[]): Promise<ChatBenchResult
       p50: round(percentile(sorted, 50)),
       p99: round(percentile(sorted, 99)),
       lost,
+      duplicates,
+      /** Accepted messages that reached every client. */
+      fullyDelivered,
+      /** How late the client threads emitted the sends after their scheduled time (included in the latencies). */
+      sendLag: {
+        p50: round(percentile(sendLags, 50)),
+        p99: round(percentile(sendLags, 99)),
+        max: round(sendLags[sendLags.length - 1] ?? NaN),
+      },
       max: round(sorted[sorted.length - 1] ?? NaN),
       /** Per message: its first receipt by any client, and the spread from first to last receipt (ms). */
       firstReceipt: { p50: round(percentile(firstReceipts, 50)), p99: round(percentile(firstReceipts, 99)) },
@@ -351,7 +368,10 @@ export default async function chatBench(args: string[]): Promise<ChatBenchResult
       'max (ms)': result.max,
       'first receipt p50 / p99 (ms)': `${round(percentile(firstReceipts, 50))} / ${round(percentile(firstReceipts, 99))}`,
       'first-to-last spread p50 / p99 (ms)': `${round(percentile(spreads, 50))} / ${round(percentile(spreads, 99))}`,
+      'send lag p50 / p99 / max (ms)': `${round(percentile(sendLags, 50))} / ${round(percentile(sendLags, 99))} / ${round(sendLags[sendLags.length - 1] ?? NaN)}`,
+      'fully delivered / accepted': `${fullyDelivered} / ${accepted}`,
       lost,
+      duplicates,
       'join failures': joinFailures,
       disconnects,
       'lost (connected clients)': lostOnConnected,
