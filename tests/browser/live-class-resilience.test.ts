@@ -7,7 +7,7 @@
 //   publishes again and the student's video plays again.
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/browser.ts';
+import { launchChromium, PROBE } from '../helpers/browser.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { createLiveClass, type ClassFixture, type Person } from '../sfu/fixtures.ts';
 
@@ -46,15 +46,13 @@ const frames = (page: Page, testid = 'teacher-video'): Promise<number> =>
   page
     .getByTestId(testid)
     .first()
-    .evaluate((v) => Number((v as HTMLVideoElement).dataset.frames ?? 0))
-    .catch(() => 0);
+    .evaluate((v) => Number((v as HTMLVideoElement).dataset.frames ?? 0), undefined, PROBE);
 
 const hlsTime = (page: Page): Promise<number> =>
   page
     .getByTestId('hls-video')
     .first()
-    .evaluate((v) => (v as HTMLVideoElement).currentTime)
-    .catch(() => -1);
+    .evaluate((v) => (v as HTMLVideoElement).currentTime, undefined, PROBE);
 
 /** Bytes of media received over every peer connection of the page that is still open. */
 const inboundBytes = (page: Page): Promise<number> =>
@@ -96,12 +94,22 @@ function studentMedia(classId: string): { peers: number; consumers: number; tran
   };
 }
 
+/** The sources the teacher publishes on the class's SFU room, sorted. */
+const liveSources = (classId: string): string[] =>
+  server.services.rooms
+    .get(classId)
+    ?.mediaSources()
+    .map((s) => s.source)
+    .sort() ?? [];
+
 async function goLive(f: ClassFixture): Promise<Page> {
   const teacher = await (await contextFor(f.teacher)).newPage();
   debug('teacher', teacher);
   await teacher.goto(`${server.url}/studio/${f.classId}`);
   await teacher.getByRole('button', { name: 'Go live' }).click({ timeout: 30_000 });
   await expect.poll(() => teacher.getByTestId('studio-state').getAttribute('data-state'), { timeout: 30_000 }).toBe('live');
+  // What the students will consume: both the camera and the microphone on the SFU.
+  await expect.poll(() => liveSources(f.classId), { timeout: 30_000 }).toEqual(['camera', 'mic']);
   return teacher;
 }
 
@@ -122,16 +130,7 @@ describe('live class resilience in the browser', () => {
     await student.goto(`${server.url}/classes/${f.classId}`);
 
     // ICE never connects; after the connect timeout and one ICE restart the page switches to the broadcast.
-    await expect
-      .poll(
-        () =>
-          student
-            .getByTestId('hls-fallback')
-            .getAttribute('data-cause')
-            .catch(() => null),
-        { timeout: 45_000 },
-      )
-      .toBe('ice');
+    await expect.poll(() => student.getByTestId('hls-fallback').getAttribute('data-cause', PROBE), { timeout: 45_000 }).toBe('ice');
     expect(await student.getByTestId('hls-fallback-notice').textContent()).toContain(
       'Connection problem: switched to broadcast mode (HLS)',
     );
@@ -183,7 +182,8 @@ describe('live class resilience in the browser', () => {
     // The student's network drops for a few seconds.
     await student.context().setOffline(true);
     await expect.poll(() => student.getByText('Connection lost').count(), { timeout: 30_000 }).toBe(1);
-    await student.waitForTimeout(3000);
+    // Down long enough for the server to notice: the student's peer is gone from the SFU room.
+    await expect.poll(() => studentMedia(f.classId).peers, { timeout: 30_000 }).toBe(0);
     await student.context().setOffline(false);
     await expect.poll(() => student.getByText('Connection lost').count(), { timeout: 30_000 }).toBe(0);
     await expectVideoFlowing(student, 30_000);
@@ -193,20 +193,14 @@ describe('live class resilience in the browser', () => {
     const cameraBefore = room.mediaSources().find((s) => s.source === 'camera')!.producer.id;
     await teacher.context().setOffline(true);
     await expect.poll(() => teacher.getByTestId('studio-state').getAttribute('data-state'), { timeout: 30_000 }).toBe('reconnecting');
-    await teacher.waitForTimeout(3000);
+    // Down long enough for the server to notice: the teacher's camera left the room with the old connection.
+    await expect.poll(() => liveSources(f.classId), { timeout: 30_000 }).not.toContain('camera');
     await teacher.context().setOffline(false);
     await expect.poll(() => teacher.getByTestId('studio-state').getAttribute('data-state'), { timeout: 30_000 }).toBe('live');
     // A new camera producer (the old one closed with the teacher's old connection); the student watches it.
     const cameraNow = (): string | undefined => room.mediaSources().find((s) => s.source === 'camera')?.producer.id;
     await expect.poll(() => cameraNow() !== undefined && cameraNow() !== cameraBefore, { timeout: 20_000 }).toBe(true);
-    await expect
-      .poll(() =>
-        room
-          .mediaSources()
-          .map((s) => s.source)
-          .sort(),
-      )
-      .toEqual(['camera', 'mic']);
+    await expect.poll(() => liveSources(f.classId)).toEqual(['camera', 'mic']);
     await expectVideoFlowing(student, 30_000);
     expect(navigations).toEqual({ teacher: 0, student: 0 });
 
