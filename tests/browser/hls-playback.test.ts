@@ -6,7 +6,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { lessonProgress, lessons, liveClasses } from '../../server/db/schema.ts';
-import { launchChromium } from '../helpers/browser.ts';
+import { launchChromium, playbackStart, PROBE, recordVideoEvents } from '../helpers/browser.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { createLiveClass, type Person } from '../sfu/fixtures.ts';
 
@@ -24,8 +24,55 @@ const videoTime = (page: Page): Promise<number> =>
   page
     .getByTestId('hls-video')
     .first()
-    .evaluate((v) => (v as HTMLVideoElement).currentTime)
-    .catch(() => -1);
+    .evaluate((v) => (v as HTMLVideoElement).currentTime, undefined, PROBE);
+
+/** Counts the page's progress saves still on the way (wraps fetch before the app loads). */
+async function countProgressSaves(context: BrowserContext): Promise<void> {
+  await context.addInitScript(() => {
+    const state = { pending: 0 };
+    (window as unknown as { __progressSaves: typeof state }).__progressSaves = state;
+    const original = window.fetch;
+    window.fetch = function (input: RequestInfo | URL, init?: RequestInit) {
+      const url = input instanceof Request ? input.url : String(input);
+      if (init?.method !== 'PUT' || !url.includes('/progress')) return original.call(this, input, init);
+      state.pending++;
+      return original.call(this, input, init).finally(() => state.pending--);
+    };
+  });
+}
+
+/**
+ * Pauses the player at a position whose whole second the server has not stored, with no save on the way:
+ * pausing or seeking may save at once, but then the player holds the next save back for 5 s, so seeking
+ * back again leaves a position only a save on leaving can bring to the server. Returns that position.
+ */
+async function pausedWhereServerHasNot(page: Page, serverPosition: () => Promise<number | undefined>): Promise<number> {
+  const video = page.getByTestId('hls-video');
+  // Resolves after the element's own events (timeupdate, which saves, then pause or seeked) have run.
+  await video.evaluate(
+    (v) =>
+      new Promise((resolve) => {
+        if ((v as HTMLVideoElement).paused) return resolve(undefined);
+        v.addEventListener('pause', () => setTimeout(resolve), { once: true });
+        (v as HTMLVideoElement).pause();
+      }),
+  );
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await expect
+      .poll(() => page.evaluate(() => (window as unknown as { __progressSaves: { pending: number } }).__progressSaves.pending))
+      .toBe(0);
+    const at = await videoTime(page);
+    if ((await serverPosition()) !== Math.floor(at)) return at;
+    await video.evaluate(
+      (v) =>
+        new Promise((resolve) => {
+          v.addEventListener('seeked', () => setTimeout(resolve), { once: true });
+          (v as HTMLVideoElement).currentTime = Math.max(0.5, (v as HTMLVideoElement).currentTime - 1.5);
+        }),
+    );
+  }
+  throw new Error('every position the player stopped at reached the server before the page left');
+}
 
 beforeAll(async () => {
   [server, browser] = await Promise.all([startTestServer({ app: 'build' }), launchChromium()]);
@@ -63,8 +110,9 @@ describe('HLS in the browser', () => {
       .poll(() => teacherPage.getByTestId('chat-messages').textContent(), { timeout: 15_000 })
       .toContain('Hello from the broadcast');
 
-    // Let the class run a little longer, then end it.
-    await studentPage.waitForTimeout(6000);
+    // Let the class run a little longer (the student sees 7 s more of it), then end it.
+    const t2 = await videoTime(studentPage);
+    await expect.poll(() => videoTime(studentPage), { timeout: 30_000 }).toBeGreaterThan(t2 + 7);
     await teacherPage.getByRole('button', { name: 'End class' }).click();
     await teacherPage.getByRole('button', { name: 'Yes, end class' }).click();
     await studentPage.close();
@@ -87,26 +135,30 @@ describe('HLS in the browser', () => {
     });
     expect(put.status).toBe(200);
 
-    const replay = await (await contextFor(student)).newPage();
+    const replayContext = await contextFor(student);
+    await recordVideoEvents(replayContext);
+    await countProgressSaves(replayContext);
+    const replay = await replayContext.newPage();
     await replay.goto(`${server.url}/replays/${recordingId}`);
-    await expect.poll(() => videoTime(replay), { timeout: 30_000 }).toBeGreaterThanOrEqual(resumeAt - 0.5);
-    // It starts at the saved position, not at 0, and keeps playing.
-    const first = await videoTime(replay);
-    expect(first).toBeGreaterThanOrEqual(resumeAt - 0.5);
-    await expect.poll(() => videoTime(replay), { timeout: 15_000 }).toBeGreaterThan(first + 1);
+    // It starts at the saved position: the first position it reports while playing is already there (a
+    // player that started at 0 would report that first), and it keeps playing.
+    await expect.poll(() => playbackStart(replay), { timeout: 30_000 }).toBeDefined();
+    const start = (await playbackStart(replay))!;
+    expect(start.first).toBeGreaterThanOrEqual(resumeAt - 0.5);
+    expect(start.lowest).toBeGreaterThanOrEqual(resumeAt - 0.5);
+    await expect.poll(() => videoTime(replay), { timeout: 15_000 }).toBeGreaterThan(start.first + 1);
     // The quality selector offers Auto plus every rung.
     expect(await replay.getByTestId('hls-quality').locator('option').count()).toBeGreaterThanOrEqual(4);
-    const watchedTo = await videoTime(replay);
+
+    // Leaving saves the position: stopped at a point the server does not have yet (no save while playing
+    // reached it), the position reaches the server only when the page goes away.
+    const savedPosition = async () => {
+      const [row] = await server.services.db.select().from(lessonProgress).where(eq(lessonProgress.lessonId, lesson!.id));
+      return row?.positionSeconds;
+    };
+    const leftAt = await pausedWhereServerHasNot(replay, savedPosition);
     await replay.close({ runBeforeUnload: true });
-    await expect
-      .poll(
-        async () => {
-          const [row] = await server.services.db.select().from(lessonProgress).where(eq(lessonProgress.lessonId, lesson!.id));
-          return row?.positionSeconds ?? 0;
-        },
-        { timeout: 10_000 },
-      )
-      .toBeGreaterThanOrEqual(Math.floor(watchedTo) - 1);
+    await expect.poll(savedPosition, { timeout: 10_000 }).toBe(Math.floor(leftAt));
 
     // The course page lists the replay with its thumbnail and length, and the lesson links to it...
     const coursePage = await (await contextFor(student)).newPage();

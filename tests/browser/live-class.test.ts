@@ -3,7 +3,7 @@
 // share appears, the class ends for the student, and someone not enrolled is turned away.
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/browser.ts';
+import { launchChromium, PROBE } from '../helpers/browser.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { createLiveClass, type Person } from '../sfu/fixtures.ts';
 
@@ -28,8 +28,7 @@ const frames = (page: Page, testid: string): Promise<number> =>
   page
     .getByTestId(testid)
     .first()
-    .evaluate((v) => Number((v as HTMLVideoElement).dataset.frames ?? 0))
-    .catch(() => 0);
+    .evaluate((v) => Number((v as HTMLVideoElement).dataset.frames ?? 0), undefined, PROBE);
 
 const inboundAudioBytes = (page: Page): Promise<number> =>
   page.evaluate(async () => {

@@ -1,5 +1,5 @@
 // Debian's Chromium driven by playwright-core, with a fake camera and microphone.
-import { chromium, type Browser, type BrowserContext, type BrowserContextOptions } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import type { RegisteredUser } from './http-client.ts';
 
 export const CHROMIUM_FLAGS = [
@@ -35,3 +35,55 @@ export async function contextAs(
   await context.addCookies([{ name, value, url, httpOnly: true, sameSite: 'Lax' }]);
   return context;
 }
+
+/** One media event of a <video> on the page, with the position the element reported with it. */
+export interface VideoEvent {
+  type: 'loadedmetadata' | 'seeking' | 'playing' | 'timeupdate';
+  currentTime: number;
+  paused: boolean;
+}
+
+/**
+ * Records the media events of every <video> on the context's pages from their first moment on (media events do
+ * not bubble, but a capturing listener on the document sees them), so a test can read the first position a
+ * player reported, not only where it is by the time the test looks.
+ */
+export async function recordVideoEvents(context: BrowserContext): Promise<void> {
+  await context.addInitScript(() => {
+    const log: { type: string; currentTime: number; paused: boolean }[] = [];
+    (window as unknown as { __videoEvents: typeof log }).__videoEvents = log;
+    for (const type of ['loadedmetadata', 'seeking', 'playing', 'timeupdate']) {
+      document.addEventListener(
+        type,
+        (e) => {
+          if (e.target instanceof HTMLVideoElement) log.push({ type, currentTime: e.target.currentTime, paused: e.target.paused });
+        },
+        true,
+      );
+    }
+  });
+}
+
+/** The events recorded on `page` so far (recordVideoEvents on its context first). */
+export function videoEvents(page: Page): Promise<VideoEvent[]> {
+  return page.evaluate(() => (window as unknown as { __videoEvents: VideoEvent[] }).__videoEvents);
+}
+
+/**
+ * Where playback began: the position of the first `playing` event, and the lowest position reported after it.
+ * A player that starts at 0 and seeks later reports 0 here, however far it gets afterwards.
+ */
+export async function playbackStart(page: Page): Promise<{ first: number; lowest: number } | undefined> {
+  const events = await videoEvents(page);
+  const start = events.findIndex((e) => e.type === 'playing');
+  if (start < 0) return undefined;
+  const after = events.slice(start).filter((e) => e.type !== 'seeking');
+  return { first: events[start]!.currentTime, lowest: Math.min(...after.map((e) => e.currentTime)) };
+}
+
+/**
+ * Options for a probe that expect.poll calls again and again: it fails fast with its reason (an element not
+ * there yet, a closed page), and expect.poll reports the last such reason if it never comes right, instead of
+ * a stand-in value hiding it or one call waiting out the poll on the page's default timeout.
+ */
+export const PROBE = { timeout: 2000 };
