@@ -7,6 +7,13 @@ export class HttpClient {
     this.baseUrl = baseUrl;
   }
 
+  /** The same person (same cookies) against another server, e.g. the one that replaced a stopped server. */
+  at(baseUrl: string): HttpClient {
+    const client = new HttpClient(baseUrl);
+    for (const [name, value] of this.#cookies) client.#cookies.set(name, value);
+    return client;
+  }
+
   get cookieHeader(): string {
     return [...this.#cookies].map(([k, v]) => `${k}=${v}`).join('; ');
   }

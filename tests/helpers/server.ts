@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../server/config.ts';
+import { loadConfig, type Config } from '../../server/config.ts';
 import { startLectern, type LecternServer, type StartOptions } from '../../server/main.ts';
 import { createScratchDatabase, type DbKind } from './databases.ts';
 import { serverEnv } from './server-process.ts';
@@ -11,6 +11,11 @@ export interface TestServer extends LecternServer {
   dataDir: string;
   dbKind: DbKind;
   stop(): Promise<void>;
+  /**
+   * Shuts the server down as a deployment's stop does and starts a new one on the same data and database;
+   * `whileStopped` runs in between.
+   */
+  restart(whileStopped?: () => Promise<void> | void): Promise<TestServer>;
 }
 
 /** `env` is laid over the test environment; a variable given as undefined takes the product's default. */
@@ -21,15 +26,26 @@ export async function startTestServer(
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-test-'));
   const scratch = dbKind === 'postgres' ? await createScratchDatabase() : undefined;
   const config = loadConfig({ ...process.env, ...serverEnv({ dataDir, databaseUrl: scratch?.url }), ...options.env });
-  const server = await startLectern({ config, app: options.app ?? 'none' });
+  return launch(config, options.app ?? 'none', dbKind, async () => {
+    await scratch?.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+}
+
+async function launch(config: Config, app: StartOptions['app'], dbKind: DbKind, cleanUp: () => Promise<void>): Promise<TestServer> {
+  const server = await startLectern({ config, app });
   return {
     ...server,
-    dataDir,
+    dataDir: config.dataDir,
     dbKind,
     async stop() {
       await server.close();
-      await scratch?.drop();
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      await cleanUp();
+    },
+    async restart(whileStopped) {
+      await server.close();
+      await whileStopped?.();
+      return launch(config, app, dbKind, cleanUp);
     },
   };
 }
