@@ -31,15 +31,41 @@ import { ClassMembership } from './realtime/class-membership.ts';
 import { Interaction } from './interaction/interaction.ts';
 import { registerInteraction } from './realtime/interaction-features.ts';
 import { createAppHandler } from './app-handler.ts';
-import { publishServices, type Services } from './services.ts';
+import { SessionCookies } from './auth/session-cookies.ts';
+import { createPageServer, publishPageServer } from './pages/page-server.ts';
+import { healthRoutes } from './http/routes/health.ts';
+import { authRoutes } from './http/routes/auth.ts';
+import { courseRoutes } from './http/routes/courses.ts';
+import { lessonRoutes } from './http/routes/lessons.ts';
+import { progressRoutes } from './http/routes/progress.ts';
+import { uploadRoutes } from './http/routes/uploads.ts';
+import { classScheduleRoutes, courseClassRoutes } from './http/routes/classes.ts';
+import { scheduleRoutes } from './http/routes/schedule.ts';
+import { classAnalyticsRoutes, courseAnalyticsRoutes } from './http/routes/analytics.ts';
+import { lessonMediaRoutes } from './http/routes/lesson-media.ts';
+import { pollRoutes } from './http/routes/polls.ts';
+import { mediaApiRoutes, mediaRoutes } from './http/routes/media.ts';
+import type { Logger } from './log.ts';
+import type { DatabaseHandle } from './db/client.ts';
 
+/**
+ * The running server. Besides its address and close(), it shows the parts it owns that tests look into (the
+ * database, the SFU, the live classes, HLS, transcodes, interaction); nothing in the product is handed this.
+ */
 export interface LecternServer {
   url: string;
   port: number;
-  services: Services;
+  config: Config;
+  log: Logger;
+  database: DatabaseHandle;
+  workers: WorkerPool;
+  rooms: RoomRegistry;
+  liveClasses: LiveClassLifecycle;
+  hls: HlsService;
+  transcodes: TranscodeQueue;
+  lessonMedia: LessonMedia;
+  interaction: Interaction;
   io: LecternIo;
-  membership: ClassMembership;
-  httpServer: http.Server;
   close(): Promise<void>;
 }
 
@@ -71,70 +97,95 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   const rooms = new RoomRegistry(workers, log.child({ module: 'sfu' }));
   if (!ffmpeg.found) log.warn({ path: config.ffmpegPath }, 'ffmpeg not found: HLS and recordings are unavailable');
 
-  const accounts = new Accounts(database.db);
-  const permissions = new Permissions(database.db);
+  const db = database.db;
+  const sessions = new SessionStore(db, { days: config.sessionDays });
+  const cookies = new SessionCookies(sessions, { secure: config.secureCookies });
+  const accounts = new Accounts(db);
+  const permissions = new Permissions(db);
+  const classes = new ClassCatalog(db);
+  const courses = new CourseCatalog(db);
+  const schedule = new ClassSchedule(db);
+  const progress = new LessonProgress(db);
+  const analytics = new LearningAnalytics(db);
+  const interaction = new Interaction(db);
   const mediaTokens = new MediaTokens(config.mediaSecret);
   const lessonMedia = new LessonMedia({ tokens: mediaTokens, dataDir: config.dataDir, permissions, accounts });
-  const services: Services = {
-    config,
-    log,
-    database,
-    db: database.db,
-    sessions: new SessionStore(database.db, { days: config.sessionDays }),
-    accounts,
-    permissions,
-    loginLimiter: new RateLimiter({ max: 5, windowMs: 15 * 60_000 }),
-    registrationLimiter: new RateLimiter({ max: config.registrationsPerHour, windowMs: 3600_000 }),
-    workers,
-    ffmpeg,
-    classes: new ClassCatalog(database.db),
-    courses: new CourseCatalog(database.db),
-    schedule: new ClassSchedule(database.db),
-    progress: new LessonProgress(database.db),
-    analytics: new LearningAnalytics(database.db),
-    transcodes: new TranscodeQueue({
-      db: database.db,
-      dataDir: config.dataDir,
-      ffmpegPath: config.ffmpegPath,
-      ffprobePath: config.ffprobePath,
-      uploadsPerUploader: config.uploadsPerTeacher,
-      log: log.child({ module: 'transcode' }),
-      playbackUrl: (lessonId, userId) => lessonMedia.playbackUrl(lessonId, userId),
-    }),
-    lessonMedia,
-    interaction: new Interaction(database.db),
+  const transcodes = new TranscodeQueue({
+    db,
+    dataDir: config.dataDir,
+    ffmpegPath: config.ffmpegPath,
+    ffprobePath: config.ffprobePath,
+    uploadsPerUploader: config.uploadsPerTeacher,
+    log: log.child({ module: 'transcode' }),
+    playbackUrl: (lessonId, userId) => lessonMedia.playbackUrl(lessonId, userId),
+  });
+  const liveClasses = new LiveClassLifecycle({
+    db,
     rooms,
-    liveClasses: new LiveClassLifecycle({
-      db: database.db,
-      rooms,
-      graceSeconds: config.media.teacherGraceSeconds,
-      interruptedEndMinutes: config.media.interruptedEndMinutes,
-      log: log.child({ module: 'live-class' }),
-    }),
-    hls: new HlsService({
-      db: database.db,
-      dataDir: config.dataDir,
-      ffmpegPath: config.ffmpegPath,
-      enabled: ffmpeg.found,
-      mediaSecret: config.mediaSecret,
-      tokens: mediaTokens,
-      permissions,
-      accounts,
-      listenIp: '127.0.0.1',
-      log: log.child({ module: 'hls' }),
-    }),
-  };
-  publishServices(services);
-  if (ffmpeg.found) await services.transcodes.start();
+    graceSeconds: config.media.teacherGraceSeconds,
+    interruptedEndMinutes: config.media.interruptedEndMinutes,
+    log: log.child({ module: 'live-class' }),
+  });
+  const hls = new HlsService({
+    db,
+    dataDir: config.dataDir,
+    ffmpegPath: config.ffmpegPath,
+    enabled: ffmpeg.found,
+    mediaSecret: config.mediaSecret,
+    tokens: mediaTokens,
+    permissions,
+    accounts,
+    listenIp: '127.0.0.1',
+    log: log.child({ module: 'hls' }),
+  });
+  if (ffmpeg.found) await transcodes.start();
   // Every live class's room gets an HLS bridge; recordings a crashed process left behind are finalised now.
-  services.hls.follow(rooms);
-  if (ffmpeg.found) await services.hls.recoverInterrupted();
+  hls.follow(rooms);
+  if (ffmpeg.found) await hls.recoverInterrupted();
 
-  const api = createHttpApp(services);
+  const apiLog = log.child({ module: 'http' });
+  const api = createHttpApp(
+    { origin: config.origin, cookies, log: apiLog },
+    {
+      health: healthRoutes({ database, workers, ffmpeg }),
+      auth: authRoutes({
+        accounts,
+        sessions,
+        cookies,
+        loginLimiter: new RateLimiter({ max: 5, windowMs: 15 * 60_000 }),
+        registrationLimiter: new RateLimiter({ max: config.registrationsPerHour, windowMs: 3600_000 }),
+        trustProxy: config.trustProxy,
+        log: apiLog,
+      }),
+      courses: courseRoutes({ permissions, courses, schedule, progress, recordings: hls, lessonMedia, transcodes, log: apiLog }),
+      courseClasses: courseClassRoutes({ permissions, schedule, courses, origin: config.origin, log: apiLog }),
+      courseAnalytics: courseAnalyticsRoutes({ permissions, schedule, analytics }),
+      lessons: lessonRoutes({ permissions, courses, progress, transcodes, recordings: hls }),
+      progress: progressRoutes({ permissions, progress }),
+      uploads: uploadRoutes({
+        permissions,
+        transcodes,
+        courses,
+        ffmpeg,
+        ffprobePath: config.ffprobePath,
+        maxUploadBytes: config.maxUploadBytes,
+        log: apiLog,
+      }),
+      classSchedule: classScheduleRoutes({ permissions, schedule, courses, origin: config.origin, log: apiLog }),
+      classAnalytics: classAnalyticsRoutes({ permissions, schedule, analytics }),
+      polls: pollRoutes({ permissions, polls: interaction.polls }),
+      schedule: scheduleRoutes({ schedule, origin: config.origin }),
+      lessonMedia: lessonMediaRoutes(lessonMedia),
+      mediaApi: mediaApiRoutes({ hls, permissions, courses, progress }),
+      media: mediaRoutes({ hls, dataDir: config.dataDir }),
+    },
+  );
   const apiListener = getRequestListener(api.fetch);
   const httpServer = http.createServer();
   const appMode = options.app ?? 'build';
   const appHandler = appMode === 'none' ? null : await createAppHandler(appMode, httpServer);
+  // The pages' server code reaches this process through one narrow facade (see pages/page-server.ts).
+  const withdrawPages = appHandler ? publishPageServer(createPageServer({ cookies, classes, courses, permissions })) : undefined;
 
   httpServer.on('request', (req, res) => {
     const url = req.url ?? '/';
@@ -142,13 +193,33 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     if (API_PREFIXES.some((p) => url.startsWith(p)) || !appHandler) return void apiListener(req, res);
     appHandler.handle(req, res, () => void apiListener(req, res));
   });
-  const realtime = await createSocketServer(httpServer, services);
+  const realtime = await createSocketServer(httpServer, {
+    origin: config.origin,
+    redisUrl: config.redisUrl,
+    redisPrefix: config.redisPrefix,
+    cookies,
+    sessions,
+    log: log.child({ module: 'realtime' }),
+  });
   // Class features (SFU signalling, chat, Q&A, polls, hands, presence) plug in here with membership.use().
-  const membership = new ClassMembership(realtime.io, services);
-  const presence = new ClassPresence(realtime.io, services);
+  const membership = new ClassMembership(realtime.io, { permissions, log: log.child({ module: 'realtime' }) });
+  const presence = new ClassPresence(realtime.io, liveClasses);
   membership.use(presence.feature);
-  membership.use(sfuSignalling(services));
-  const interactionFeatures = registerInteraction(membership, services);
+  membership.use(
+    sfuSignalling({
+      rooms,
+      liveClasses,
+      maxWebRtcViewers: config.media.maxWebRtcViewers,
+      iceServers: config.media.iceServers,
+      log: log.child({ module: 'signalling' }),
+    }),
+  );
+  const interactionFeatures = registerInteraction(membership, {
+    interaction,
+    log: log.child({ module: 'interaction' }),
+    // Signed media URLs already handed out re-check access through a short cache: forget it on removal.
+    onRemoved: (_classId, userId) => hls.forgetAccess(userId),
+  });
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -159,7 +230,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
 
   const purge = setInterval(() => {
-    services.sessions.purgeExpired().catch((err: unknown) => log.warn({ err }, 'session purge failed'));
+    sessions.purgeExpired().catch((err: unknown) => log.warn({ err }, 'session purge failed'));
   }, config.sessionPurgeSeconds * 1000);
   purge.unref();
 
@@ -170,21 +241,36 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       presence.close(); // no broadcasts once the Socket.io server (and its Redis clients) are going away
       interactionFeatures.close(); // sends the chat batches still collecting, stops their timers
       await realtime.close(); // also closes the HTTP server
-      await services.transcodes.close();
+      await transcodes.close();
       await appHandler?.close();
-      services.interaction.close();
+      interaction.close();
       await new Promise((resolve) => setImmediate(resolve)); // lets the sockets' leave handlers queue their work
-      await services.liveClasses.close();
-      await services.hls.close(); // ffmpeg writes its last segments before the routers go
+      await liveClasses.close();
+      await hls.close(); // ffmpeg writes its last segments before the routers go
       rooms.close();
       workers.close();
       await database.close();
-      publishServices(undefined);
+      withdrawPages?.();
       log.info('lectern stopped');
     })());
 
   log.info({ url, app: appMode, workers: workers.health().alive, ffmpeg: ffmpeg.version }, 'lectern is listening');
-  return { url, port, services, io: realtime.io, membership, httpServer, close };
+  return {
+    url,
+    port,
+    config,
+    log,
+    database,
+    workers,
+    rooms,
+    liveClasses,
+    hls,
+    transcodes,
+    lessonMedia,
+    interaction,
+    io: realtime.io,
+    close,
+  };
 }
 
 // Run as a program: `node server/main.ts [--dev]`
@@ -193,7 +279,7 @@ if (import.meta.main) {
   const server = await startLectern({ app: dev ? 'dev' : 'build' });
   console.log(`\n  Lectern is live on ${server.url}  (health: ${server.url}/health)\n`);
   const shutdown = (signal: string): void => {
-    server.services.log.info({ signal }, 'shutting down');
+    server.log.info({ signal }, 'shutting down');
     server.close().then(
       () => process.exit(0),
       () => process.exit(1),

@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 stamp=app/build/.lectern-build-sha
-sha=$( (find app/src app/static server/contracts server/services.ts -type f -print0 2>/dev/null | sort -z | xargs -0 sha256sum; \
+sha=$( (find app/src app/static server/contracts server/pages -type f -print0 2>/dev/null | sort -z | xargs -0 sha256sum; \
         sha256sum app/vite.config.ts package-lock.json) | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sha" ]; then exit 0; fi
 echo "lectern: building the web app (vite build)" >&2

@@ -1,48 +1,65 @@
-// The HTTP API as a table of contents. Every route module owns one concern.
+// The HTTP API as a table of contents: which route module answers which path. Every route module owns one
+// concern and is built (in main.ts) with only the parts it uses.
 import { Hono } from 'hono';
 import { csrf } from 'hono/csrf';
 import { secureHeaders } from 'hono/secure-headers';
-import type { Services } from '../services.ts';
+import type { SessionCookies } from '../auth/session-cookies.ts';
+import type { Logger } from '../log.ts';
 import { apiErrorHandler } from './errors.ts';
 import { sessionMiddleware, type AppEnv } from './session.ts';
-import { authRoutes } from './routes/auth.ts';
-import { healthRoutes } from './routes/health.ts';
-import { courseRoutes } from './routes/courses.ts';
-import { lessonRoutes } from './routes/lessons.ts';
-import { progressRoutes } from './routes/progress.ts';
-import { uploadRoutes } from './routes/uploads.ts';
-import { classScheduleRoutes, courseClassRoutes } from './routes/classes.ts';
-import { scheduleRoutes } from './routes/schedule.ts';
-import { classAnalyticsRoutes, courseAnalyticsRoutes } from './routes/analytics.ts';
-import { lessonMediaRoutes } from './routes/lesson-media.ts';
-import { pollRoutes } from './routes/polls.ts';
-import { mediaApiRoutes, mediaRoutes } from './routes/media.ts';
 
-export function createHttpApp(services: Services): Hono<AppEnv> {
+type Routes = Hono<AppEnv>;
+
+export interface ApiRoutes {
+  health: Routes;
+  auth: Routes;
+  courses: Routes;
+  courseClasses: Routes;
+  courseAnalytics: Routes;
+  lessons: Routes;
+  progress: Routes;
+  uploads: Routes;
+  classSchedule: Routes;
+  classAnalytics: Routes;
+  polls: Routes;
+  schedule: Routes;
+  lessonMedia: Routes;
+  mediaApi: Routes;
+  media: Routes;
+}
+
+export interface HttpAppOptions {
+  /** LECTERN_ORIGIN: cookie-authenticated writes are accepted from this origin only (else the request's). */
+  origin: string | undefined;
+  cookies: SessionCookies;
+  log: Logger;
+}
+
+export function createHttpApp({ origin, cookies, log }: HttpAppOptions, routes: ApiRoutes): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.onError(apiErrorHandler(services.log));
+  app.onError(apiErrorHandler(log));
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404));
   app.use('*', secureHeaders({ crossOriginResourcePolicy: false, crossOriginOpenerPolicy: false }));
   // Cookie-authenticated writes only from our own origin (SameSite=Lax covers the rest).
-  app.use('/api/*', csrf(services.config.origin ? { origin: services.config.origin } : {}));
-  app.use('*', sessionMiddleware(services, { tokenOnly: ['/media/'] }));
+  app.use('/api/*', csrf(origin ? { origin } : {}));
+  app.use('*', sessionMiddleware(cookies, { tokenOnly: ['/media/'] }));
 
-  app.route('/health', healthRoutes);
-  app.route('/api/auth', authRoutes);
+  app.route('/health', routes.health);
+  app.route('/api/auth', routes.auth);
   // Learning platform: catalog, courses, lessons, progress, uploads, scheduling, analytics.
-  app.route('/api/courses', courseRoutes);
-  app.route('/api/courses', courseClassRoutes);
-  app.route('/api/courses', courseAnalyticsRoutes);
-  app.route('/api/lessons', lessonRoutes);
-  app.route('/api/lessons', progressRoutes);
-  app.route('/api/lessons', uploadRoutes);
-  app.route('/api/classes', classScheduleRoutes);
-  app.route('/api/classes', classAnalyticsRoutes);
-  app.route('/api/schedule', scheduleRoutes);
-  app.route('/media/lessons', lessonMediaRoutes);
-  app.route('/api', pollRoutes); // GET /api/classes/:classId/polls.csv
+  app.route('/api/courses', routes.courses);
+  app.route('/api/courses', routes.courseClasses);
+  app.route('/api/courses', routes.courseAnalytics);
+  app.route('/api/lessons', routes.lessons);
+  app.route('/api/lessons', routes.progress);
+  app.route('/api/lessons', routes.uploads);
+  app.route('/api/classes', routes.classSchedule);
+  app.route('/api/classes', routes.classAnalytics);
+  app.route('/api/classes', routes.polls); // GET /api/classes/:classId/polls.csv
+  app.route('/api/schedule', routes.schedule);
+  app.route('/media/lessons', routes.lessonMedia);
   // HLS: signed URLs for the live class and recordings, and the token-checked files themselves.
-  app.route('/api/media', mediaApiRoutes);
-  app.route('/media', mediaRoutes);
+  app.route('/api/media', routes.mediaApi);
+  app.route('/media', routes.media);
   return app;
 }

@@ -1,27 +1,18 @@
-// Reads the session cookie on every request and exposes the user; refreshes the cookie when the session slid.
+// Resolves the session cookie on every request (SessionCookies, shared with the pages and Socket.io) and
+// exposes the user to the routes; sends the cookie again when the session slid, or removes a dead one.
 import type { Context, MiddlewareHandler } from 'hono';
-import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import { SESSION_COOKIE, type SessionUser } from '../auth/session-store.ts';
+import type { ResolvedSession, SessionCookies } from '../auth/session-cookies.ts';
+import type { SessionUser } from '../auth/session-store.ts';
 import type { Session } from '../db/schema.ts';
-import type { Services } from '../services.ts';
 import { ApiFailure } from './errors.ts';
 
 export type AppEnv = {
-  Variables: { user: SessionUser | null; session: Session | null; services: Services };
+  Variables: { user: SessionUser | null; session: Session | null };
 };
 
-export function setSessionCookie(c: Context, services: Services, token: string, expiresAt: Date): void {
-  setCookie(c, SESSION_COOKIE, token, {
-    httpOnly: true,
-    sameSite: 'Lax',
-    secure: services.config.secureCookies,
-    path: '/',
-    expires: expiresAt,
-  });
-}
-
-export function clearSessionCookie(c: Context, services: Services): void {
-  deleteCookie(c, SESSION_COOKIE, { path: '/', secure: services.config.secureCookies });
+/** Answers the request with these Set-Cookie values (from SessionCookies). */
+export function sendCookies(c: Context, setCookie: readonly string[]): void {
+  for (const value of setCookie) c.header('set-cookie', value, { append: true });
 }
 
 /**
@@ -29,23 +20,17 @@ export function clearSessionCookie(c: Context, services: Services): void {
  * fetches one every second or two and sends its cookie along, and looking the session up would cost a
  * database query per segment for a user nobody reads there.
  */
-export function sessionMiddleware(services: Services, options: { tokenOnly?: readonly string[] } = {}): MiddlewareHandler<AppEnv> {
+export function sessionMiddleware(cookies: SessionCookies, options: { tokenOnly?: readonly string[] } = {}): MiddlewareHandler<AppEnv> {
   const tokenOnly = options.tokenOnly ?? [];
   return async (c, next) => {
-    c.set('services', services);
-    c.set('user', null);
-    c.set('session', null);
-    const token = tokenOnly.some((prefix) => c.req.path.startsWith(prefix)) ? undefined : getCookie(c, SESSION_COOKIE);
-    if (token) {
-      const result = await services.sessions.validate(token);
-      if (result) {
-        c.set('user', result.user);
-        c.set('session', result.session);
-        if (result.refreshed) setSessionCookie(c, services, token, result.session.expiresAt);
-      } else {
-        clearSessionCookie(c, services);
-      }
+    let current: ResolvedSession | null = null;
+    if (!tokenOnly.some((prefix) => c.req.path.startsWith(prefix))) {
+      const resolved = await cookies.resolve(c.req.header('cookie'));
+      current = resolved.current;
+      sendCookies(c, resolved.setCookie);
     }
+    c.set('user', current?.user ?? null);
+    c.set('session', current?.session ?? null);
     await next();
   };
 }

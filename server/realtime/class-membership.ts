@@ -6,9 +6,9 @@ import type { Socket } from 'socket.io';
 import { z } from 'zod';
 import { ClassJoin, MAX_SOCKETS_PER_PERSON, type ClassJoined, type ClassRole } from '../contracts/realtime.ts';
 import type { SessionUser } from '../auth/session-store.ts';
-import { canModerate } from '../auth/permissions.ts';
+import { canModerate, type Permissions } from '../auth/permissions.ts';
 import type { LiveClass } from '../db/schema.ts';
-import type { Services } from '../services.ts';
+import type { Logger } from '../log.ts';
 import type { LecternIo } from './socket-server.ts';
 import { DomainError } from '../domain-error.ts';
 import { onRequest } from './requests.ts';
@@ -43,15 +43,17 @@ export function staffRoom(classId: string): string {
 
 export class ClassMembership {
   readonly #io: LecternIo;
-  readonly #services: Services;
+  readonly #permissions: Pick<Permissions, 'classEntry'>;
+  readonly #log: Logger;
   readonly #features: ClassFeature[] = [];
   readonly #admissions: ClassAdmission[] = [];
   /** `classId:userId` -> the ids of that person's sockets in that class (in this process). */
   readonly #seats = new Map<string, Set<string>>();
 
-  constructor(io: LecternIo, services: Services) {
+  constructor(io: LecternIo, options: { permissions: Pick<Permissions, 'classEntry'>; log: Logger }) {
     this.#io = io;
-    this.#services = services;
+    this.#permissions = options.permissions;
+    this.#log = options.log;
     io.on('connection', (socket) => this.#onConnection(socket));
   }
 
@@ -70,7 +72,7 @@ export class ClassMembership {
   }
 
   #onConnection(socket: Socket): void {
-    const log = this.#services.log.child({ module: 'realtime', userId: socket.data.user?.id });
+    const log = this.#log.child({ userId: socket.data.user?.id });
     let current: { member: ClassMember; cleanups: (() => void | Promise<void>)[] } | undefined;
     // Joins and leaves of one socket run one at a time, in the order they arrived: two joins sent at once, or a
     // disconnect while a join is attaching features, would otherwise leave handlers or presence behind that no
@@ -100,7 +102,7 @@ export class ClassMembership {
 
     const join = async (classId: string): Promise<ClassJoined> => {
       const user = socket.data.user;
-      const access = await this.#services.permissions.classEntry(user, classId);
+      const access = await this.#permissions.classEntry(user, classId);
       if (!access.ok) {
         if (access.reason === 'removed') throw new DomainError('removed', 'The teacher removed you from this class');
         throw new DomainError('forbidden', 'You are not enrolled in this class');

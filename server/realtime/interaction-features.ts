@@ -2,7 +2,6 @@
 // class membership, in the order they attach. Removed students are kept out by Permissions.classEntry itself,
 // so they lose the broadcast and the replays as well as the socket. Returns what owns the features' timers
 // (the chat's batching windows): close it before the Socket.io server closes.
-import type { Services } from '../services.ts';
 import { ChatFanOut } from './chat-fan-out.ts';
 import { chatFeature } from './chat-feature.ts';
 import type { ClassMembership } from './class-membership.ts';
@@ -13,14 +12,11 @@ import { moderationFeature } from './moderation-feature.ts';
 import { pollsFeature } from './polls-feature.ts';
 import { questionsFeature } from './questions-feature.ts';
 
-export function registerInteraction(membership: ClassMembership, services: Services): { close(): void } {
-  const ctx: InteractionContext = {
-    io: membership.io,
-    interaction: services.interaction,
-    log: services.log.child({ module: 'interaction' }),
-    // Signed media URLs already handed out re-check access through a short cache: forget it on removal.
-    onRemoved: (_classId, userId) => services.hls.forgetAccess(userId),
-  };
+export function registerInteraction(
+  membership: ClassMembership,
+  { interaction, log, onRemoved }: Pick<InteractionContext, 'interaction' | 'log' | 'onRemoved'>,
+): { close(): void } {
+  const ctx: InteractionContext = { io: membership.io, interaction, log, ...(onRemoved ? { onRemoved } : {}) };
   membership.use(interactionFeature(ctx));
   const chatFanOut = new ChatFanOut(membership.io);
   membership.use(chatFeature(ctx, chatFanOut));

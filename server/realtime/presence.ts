@@ -3,7 +3,7 @@
 // throttled per class so a hundred students joining at once send a handful of updates, not ten thousand,
 // and only the staff get the viewer list: students get the counts, so a big class costs O(n), not O(n^2).
 import type { ClassStatusPush, PresencePush, StageUpdatePush } from '../contracts/sfu.ts';
-import type { Services } from '../services.ts';
+import type { LiveClassLifecycle } from '../classes/live-class-lifecycle.ts';
 import { canModerate } from '../auth/permissions.ts';
 import { classRoom, staffRoom, type ClassFeature } from './class-membership.ts';
 import type { LecternIo } from './socket-server.ts';
@@ -15,8 +15,7 @@ export class ClassPresence {
   readonly feature: ClassFeature;
   readonly #close: () => void;
 
-  constructor(io: LecternIo, services: Services) {
-    const { liveClasses } = services;
+  constructor(io: LecternIo, liveClasses: LiveClassLifecycle) {
     const throttles = new Map<string, { timer: NodeJS.Timeout; pending: PresencePush | undefined }>();
     let closed = false;
     const broadcast = (push: PresencePush): void => {

@@ -27,7 +27,10 @@ import { canModerate } from '../auth/permissions.ts';
 import type { ClassroomPeer } from '../sfu/classroom-peer.ts';
 import type { ClassroomRoom, MediaSource } from '../sfu/classroom-room.ts';
 import type { ProducerAppData } from '../sfu/media-source.ts';
-import type { Services } from '../services.ts';
+import type { LiveClassLifecycle } from '../classes/live-class-lifecycle.ts';
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import type { RoomRegistry } from '../sfu/room-registry.ts';
 import type { ClassFeature, ClassMember } from './class-membership.ts';
 import { DomainError } from '../domain-error.ts';
 import { onRequest } from './requests.ts';
@@ -47,9 +50,19 @@ function sourceInfo(source: MediaSource): SourceInfo {
   };
 }
 
+export interface SignallingOptions {
+  rooms: RoomRegistry;
+  liveClasses: LiveClassLifecycle;
+  /** Students per class on WebRTC (LECTERN_MAX_WEBRTC_VIEWERS); beyond it they watch over HLS. */
+  maxWebRtcViewers: number;
+  /** STUN/TURN servers handed to browsers (LECTERN_ICE_SERVERS). */
+  iceServers: Config['media']['iceServers'];
+  log: Logger;
+}
+
 /** Builds the feature; the lifecycle's stage changes are applied to every room's peers once, here. */
-export function sfuSignalling(services: Services): ClassFeature {
-  const { rooms, liveClasses } = services;
+export function sfuSignalling(options: SignallingOptions): ClassFeature {
+  const { rooms, liveClasses } = options;
 
   liveClasses.on('stage', ({ classId, userIds }) => {
     for (const peer of rooms.get(classId)?.peers() ?? []) if (peer.role === 'student') peer.onStage = userIds.includes(peer.userId);
@@ -63,13 +76,13 @@ export function sfuSignalling(services: Services): ClassFeature {
     }
   });
 
-  return (member) => attachSignalling(member, services);
+  return (member) => attachSignalling(member, options);
 }
 
-function attachSignalling(member: ClassMember, services: Services): () => void {
-  const { rooms, liveClasses, config } = services;
+function attachSignalling(member: ClassMember, options: SignallingOptions): () => void {
+  const { rooms, liveClasses, maxWebRtcViewers, iceServers } = options;
   const { socket, classId, role, user } = member;
-  const log = services.log.child({ module: 'signalling', classId, userId: user.id });
+  const log = options.log.child({ classId, userId: user.id });
   const offs: (() => void)[] = [];
   let peer: ClassroomPeer | undefined;
   let detachRoom: (() => void) | undefined;
@@ -98,8 +111,8 @@ function attachSignalling(member: ClassMember, services: Services): () => void {
     role === 'student' &&
     !liveClasses.isOnStage(classId, user.id) &&
     !(peer && !peer.closed && peer.rtpCapabilities) &&
-    room.webRtcViewerCount() >= config.media.maxWebRtcViewers;
-  const hlsReason = `This class has reached its ${config.media.maxWebRtcViewers} real-time seats: you watch the broadcast stream`;
+    room.webRtcViewerCount() >= maxWebRtcViewers;
+  const hlsReason = `This class has reached its ${maxWebRtcViewers} real-time seats: you watch the broadcast stream`;
 
   const attachRoom = (room: ClassroomRoom, p: ClassroomPeer): void => {
     detachRoom?.();
@@ -142,7 +155,7 @@ function attachSignalling(member: ClassMember, services: Services): () => void {
   on('sfu:getRouterRtpCapabilities', GetRouterRtpCapabilities, async (): Promise<RouterInfo> => {
     const room = await liveRoom();
     if (overCap(room)) return { mode: 'hls', reason: hlsReason };
-    return { mode: 'webrtc', routerRtpCapabilities: room.router.rtpCapabilities, iceServers: config.media.iceServers };
+    return { mode: 'webrtc', routerRtpCapabilities: room.router.rtpCapabilities, iceServers };
   });
 
   on('sfu:join', SfuJoin, async ({ rtpCapabilities }): Promise<SfuJoined> => {

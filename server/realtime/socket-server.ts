@@ -2,8 +2,9 @@
 // session cookie as HTTP; with REDIS_URL the Redis adapter lets several processes share class rooms.
 import type { Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
-import { SESSION_COOKIE, type SessionUser } from '../auth/session-store.ts';
-import type { Services } from '../services.ts';
+import type { SessionCookies } from '../auth/session-cookies.ts';
+import type { SessionStore, SessionUser } from '../auth/session-store.ts';
+import type { Logger } from '../log.ts';
 
 export interface SocketData {
   user: SessionUser;
@@ -38,16 +39,24 @@ export function originAllowed(origin: string | undefined, host: string | undefin
   }
 }
 
-function readCookie(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
-  }
-  return undefined;
+export interface SocketServerOptions {
+  /** LECTERN_ORIGIN: the only origin allowed to connect (else the Host the request came to). */
+  origin: string | undefined;
+  /** REDIS_URL: class rooms shared with the other server processes. */
+  redisUrl: string | undefined;
+  /** Key prefix of the adapter's channels (processes of one deployment share it). */
+  redisPrefix: string;
+  /** Authenticates the handshake by the session cookie, as HTTP does. */
+  cookies: SessionCookies;
+  /** Ended sessions (logout, expiry) disconnect their sockets. */
+  sessions: Pick<SessionStore, 'on' | 'off'>;
+  log: Logger;
 }
 
-export async function createSocketServer(httpServer: HttpServer, services: Services): Promise<{ io: LecternIo; close(): Promise<void> }> {
+export async function createSocketServer(
+  httpServer: HttpServer,
+  { origin, redisUrl, redisPrefix, cookies, sessions, log }: SocketServerOptions,
+): Promise<{ io: LecternIo; close(): Promise<void> }> {
   const io: LecternIo = new Server(httpServer, {
     path: '/socket.io',
     serveClient: false,
@@ -55,23 +64,22 @@ export async function createSocketServer(httpServer: HttpServer, services: Servi
     pingInterval: 10_000,
     pingTimeout: 8_000,
     connectionStateRecovery: { maxDisconnectionDuration: 60_000, skipMiddlewares: false },
-    cors: services.config.origin ? { origin: services.config.origin, credentials: true } : undefined,
+    cors: origin ? { origin, credentials: true } : undefined,
     allowRequest: (req, callback) => {
-      const allowed = originAllowed(req.headers.origin, req.headers.host, services.config.origin);
+      const allowed = originAllowed(req.headers.origin, req.headers.host, origin);
       callback(allowed ? null : 'origin not allowed', allowed);
     },
   });
 
   io.use(async (socket, next) => {
     try {
-      const token = readCookie(socket.handshake.headers.cookie, SESSION_COOKIE);
-      const result = token ? await services.sessions.validate(token) : null;
-      if (!result) return next(new Error('unauthenticated'));
-      socket.data.user = result.user;
-      socket.data.sessionId = result.session.id;
+      const { current } = await cookies.resolve(socket.handshake.headers.cookie);
+      if (!current) return next(new Error('unauthenticated'));
+      socket.data.user = current.user;
+      socket.data.sessionId = current.session.id;
       next();
     } catch (err) {
-      services.log.error({ err }, 'socket authentication failed');
+      log.error({ err }, 'socket authentication failed');
       next(new Error('internal'));
     }
   });
@@ -80,22 +88,22 @@ export async function createSocketServer(httpServer: HttpServer, services: Servi
   const endSessions = (sessionIds: string[]): void => {
     io.in(sessionIds.map(sessionRoom)).disconnectSockets(true);
   };
-  services.sessions.on('invalidate', endSessions);
+  sessions.on('invalidate', endSessions);
 
-  const closers: (() => Promise<void>)[] = [async () => void services.sessions.off('invalidate', endSessions)];
-  if (services.config.redisUrl) {
+  const closers: (() => Promise<void>)[] = [async () => void sessions.off('invalidate', endSessions)];
+  if (redisUrl) {
     const { createClient } = await import('redis');
     const { createAdapter } = await import('@socket.io/redis-adapter');
-    const pub = createClient({ url: services.config.redisUrl });
+    const pub = createClient({ url: redisUrl });
     const sub = pub.duplicate();
-    pub.on('error', (err) => services.log.error({ err }, 'redis publish client error'));
-    sub.on('error', (err) => services.log.error({ err }, 'redis subscribe client error'));
+    pub.on('error', (err) => log.error({ err }, 'redis publish client error'));
+    sub.on('error', (err) => log.error({ err }, 'redis subscribe client error'));
     await Promise.all([pub.connect(), sub.connect()]);
-    io.adapter(createAdapter(pub, sub, { key: services.config.redisPrefix }));
+    io.adapter(createAdapter(pub, sub, { key: redisPrefix }));
     closers.push(async () => {
       await Promise.allSettled([pub.quit(), sub.quit()]);
     });
-    services.log.info({ prefix: services.config.redisPrefix }, 'socket.io uses the Redis adapter');
+    log.info({ prefix: redisPrefix }, 'socket.io uses the Redis adapter');
   }
 
   return {

@@ -124,7 +124,7 @@ describe.each(await dbKinds())('schedule and analytics API on %s', (kind) => {
       .body.liveClass;
     const t0 = new Date('2026-03-01T10:00:00Z').getTime();
     const at = (min: number) => new Date(t0 + min * 60_000);
-    const db = server.services.db;
+    const db = server.db;
     await db.insert(attendance).values([
       { classId: liveClass.id, userId: student.user.id, joinedAt: at(0), leftAt: at(30), watchSeconds: 1800 },
       { classId: liveClass.id, userId: outsider.user.id, joinedAt: at(10), leftAt: at(20), watchSeconds: 600, mode: 'hls' },

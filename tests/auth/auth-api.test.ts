@@ -25,7 +25,7 @@ describe.each(await dbKinds())('auth API on %s', (kind) => {
     expect(cookie).toMatch(/HttpOnly/i);
     expect(cookie).toMatch(/SameSite=Lax/i);
     const token = /lectern_session=([^;]+)/.exec(cookie)![1]!;
-    const rows = await server.services.db.select().from(sessions).where(eq(sessions.userId, res.body.user.id));
+    const rows = await server.db.select().from(sessions).where(eq(sessions.userId, res.body.user.id));
     expect(rows).toHaveLength(1);
     expect(rows[0]!.id).toBe(sessionIdFromToken(token));
     expect(rows[0]!.id).not.toContain(token);
@@ -36,7 +36,7 @@ describe.each(await dbKinds())('auth API on %s', (kind) => {
 
   it('stores argon2id hashes, never the password', async () => {
     const { user } = await registerUser(server.url);
-    const [row] = await server.services.db.select().from(users).where(eq(users.id, user.id));
+    const [row] = await server.db.select().from(users).where(eq(users.id, user.id));
     expect(row!.passwordHash).toMatch(/^\$argon2id\$/);
   });
 
@@ -115,19 +115,19 @@ describe.each(await dbKinds())('auth API on %s', (kind) => {
 
   it('expires sessions server-side', async () => {
     const { client, user } = await registerUser(server.url);
-    await server.services.db
+    await server.db
       .update(sessions)
       .set({ expiresAt: new Date(Date.now() - 1000) })
       .where(eq(sessions.userId, user.id));
     const me = await client.get('/api/auth/me');
     expect(me.status).toBe(401);
-    expect(await server.services.sessions.countActive(user.id)).toBe(0);
+    expect(await new SessionStore(server.db, { days: 30 }).countActive(user.id)).toBe(0);
   });
 
   it('slides a session past half its life and drops it after its lifetime', async () => {
     const { user } = await registerUser(server.url);
     let now = Date.now();
-    const store = new SessionStore(server.services.db, { days: 30, now: () => now });
+    const store = new SessionStore(server.db, { days: 30, now: () => now });
     const { token, session } = await store.create(user.id);
     now += 16 * 24 * 3600_000;
     const slid = await store.validate(token);

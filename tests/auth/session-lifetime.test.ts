@@ -31,14 +31,14 @@ function disconnectReason(socket: Socket): Promise<string> {
 }
 
 async function setExpiry(server: TestServer, token: string, at: number): Promise<void> {
-  await server.services.db
+  await server.db
     .update(sessions)
     .set({ expiresAt: new Date(at) })
     .where(eq(sessions.id, sessionIdFromToken(token)));
 }
 
 async function storedExpiry(server: TestServer, token: string): Promise<number | undefined> {
-  const [row] = await server.services.db
+  const [row] = await server.db
     .select()
     .from(sessions)
     .where(eq(sessions.id, sessionIdFromToken(token)));

@@ -86,8 +86,8 @@ describe('HLS in the browser', () => {
   it('a student forced to HLS plays the live class while chat works; the replay resumes at the saved position', async () => {
     const f = await createLiveClass(server, { students: 1 });
     const student = f.students[0]!;
-    const [lesson] = await server.services.db.insert(lessons).values({ courseId: f.courseId, position: 1, title: 'Lecture 1' }).returning();
-    await server.services.db.update(liveClasses).set({ lessonId: lesson!.id }).where(eq(liveClasses.id, f.classId));
+    const [lesson] = await server.db.insert(lessons).values({ courseId: f.courseId, position: 1, title: 'Lecture 1' }).returning();
+    await server.db.update(liveClasses).set({ lessonId: lesson!.id }).where(eq(liveClasses.id, f.classId));
 
     const teacherPage = await (await contextFor(f.teacher)).newPage();
     await teacherPage.goto(`${server.url}/studio/${f.classId}`);
@@ -117,13 +117,13 @@ describe('HLS in the browser', () => {
     await teacherPage.getByRole('button', { name: 'Yes, end class' }).click();
     await studentPage.close();
 
-    const recordings = await server.services.hls.recordingsOfClass(f.classId);
+    const recordings = await server.hls.recordingsOfClass(f.classId);
     expect(recordings.length).toBeGreaterThanOrEqual(1);
     const recordingId = recordings[0]!.id;
     await expect
-      .poll(async () => (await server.services.hls.recording(recordingId))?.status, { timeout: 60_000, interval: 500 })
+      .poll(async () => (await server.hls.recording(recordingId))?.status, { timeout: 60_000, interval: 500 })
       .toBe('ready');
-    const rec = (await server.services.hls.recording(recordingId))!;
+    const rec = (await server.hls.recording(recordingId))!;
     expect(rec.lessonId).toBe(lesson!.id);
     expect(rec.durationSeconds).toBeGreaterThanOrEqual(6);
 
@@ -153,7 +153,7 @@ describe('HLS in the browser', () => {
     // Leaving saves the position: stopped at a point the server does not have yet (no save while playing
     // reached it), the position reaches the server only when the page goes away.
     const savedPosition = async () => {
-      const [row] = await server.services.db.select().from(lessonProgress).where(eq(lessonProgress.lessonId, lesson!.id));
+      const [row] = await server.db.select().from(lessonProgress).where(eq(lessonProgress.lessonId, lesson!.id));
       return row?.positionSeconds;
     };
     const leftAt = await pausedWhereServerHasNot(replay, savedPosition);

@@ -15,7 +15,7 @@ describe('class panel in the browser', () => {
     const { server } = app;
     const teacher = await registerUser(server.url, 'teacher', 'Grace Teacher');
     const student = await registerUser(server.url, 'student', 'Linus Student');
-    const classId = await createLiveClass(server.services.db, teacher, [student], 'Panel class');
+    const classId = await createLiveClass(server.db, teacher, [student], 'Panel class');
 
     const teacherPage = await (await contextFor(teacher)).newPage();
     const studentPage = await (await contextFor(student)).newPage();

@@ -8,6 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CourseCatalog } from '../../server/courses/course-catalog.ts';
+import { LessonProgress } from '../../server/courses/lesson-progress.ts';
 import { appInChromium } from '../helpers/app-in-chromium.ts';
 import { contextAs } from '../helpers/browser.ts';
 import { registerUser } from '../helpers/http-client.ts';
@@ -118,11 +120,11 @@ describe('learning journey', () => {
     await s.getByRole('link', { name: `← Celestial mechanics ${tag}` }).click();
     await s.waitForURL(`${server.url}/courses/${courseId}`);
 
-    const lessons = await server.services.courses.lessons(courseId);
+    const lessons = await new CourseCatalog(server.db).lessons(courseId);
     await expect
-      .poll(async () => (await server.services.progress.get(student.userId, lessons[0]!.id))?.positionSeconds ?? 0)
+      .poll(async () => (await new LessonProgress(server.db).get(student.userId, lessons[0]!.id))?.positionSeconds ?? 0)
       .toBeGreaterThanOrEqual(5);
-    const saved = (await server.services.progress.get(student.userId, lessons[0]!.id))!;
+    const saved = (await new LessonProgress(server.db).get(student.userId, lessons[0]!.id))!;
     expect(saved.completed).toBe(false);
     expect(saved.positionSeconds).toBeLessThanOrEqual(Math.ceil(leftAt));
 

@@ -83,7 +83,7 @@ function debug(name: string, page: Page): void {
 /** What the SFU holds for the class's students: peers and their consumers (the HLS bridge is not a peer). */
 function studentMedia(classId: string): { peers: number; consumers: number; transports: number } {
   const peers =
-    server.services.rooms
+    server.rooms
       .get(classId)
       ?.peers()
       .filter((p) => p.role === 'student') ?? [];
@@ -96,7 +96,7 @@ function studentMedia(classId: string): { peers: number; consumers: number; tran
 
 /** The sources the teacher publishes on the class's SFU room, sorted. */
 const liveSources = (classId: string): string[] =>
-  server.services.rooms
+  server.rooms
     .get(classId)
     ?.mediaSources()
     .map((s) => s.source)
@@ -189,7 +189,7 @@ describe('live class resilience in the browser', () => {
     await expectVideoFlowing(student, 30_000);
 
     // The teacher's network drops: the studio shows it, then publishes again by itself.
-    const room = server.services.rooms.get(f.classId)!;
+    const room = server.rooms.get(f.classId)!;
     const cameraBefore = room.mediaSources().find((s) => s.source === 'camera')!.producer.id;
     await teacher.context().setOffline(true);
     await expect.poll(() => teacher.getByTestId('studio-state').getAttribute('data-state'), { timeout: 30_000 }).toBe('reconnecting');

@@ -108,7 +108,7 @@ describe('live class in the browser', () => {
     await teacher.getByRole('button', { name: 'Yes, end class' }).click();
     await expect.poll(() => student.getByTestId('class-ended').count(), { timeout: 10_000 }).toBe(1);
     await expect.poll(() => teacher.getByTestId('studio-state').getAttribute('data-state')).toBe('ended');
-    expect(server.services.rooms.get(f.classId)).toBeUndefined();
+    expect(server.rooms.get(f.classId)).toBeUndefined();
 
     await Promise.all([teacher.context().close(), student.context().close(), outsider.context().close()]);
   });

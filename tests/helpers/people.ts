@@ -32,6 +32,6 @@ export async function registerPeople(server: TestServer, names: Partial<Record<k
     registerUser(server.url, 'student', name('outsider')),
     registerUser(server.url, 'student', name('admin')),
   ]);
-  await server.services.db.update(users).set({ role: 'admin' }).where(eq(users.id, admin.user.id));
+  await server.db.update(users).set({ role: 'admin' }).where(eq(users.id, admin.user.id));
   return { teacher, otherTeacher, student, outsider, admin };
 }

@@ -8,6 +8,8 @@ import { createScratchDatabase, type DbKind } from './databases.ts';
 import { serverEnv } from './server-process.ts';
 
 export interface TestServer extends LecternServer {
+  /** The server's own database (drizzle), for arranging and checking rows. */
+  db: LecternServer['database']['db'];
   dataDir: string;
   dbKind: DbKind;
   stop(): Promise<void>;
@@ -36,6 +38,7 @@ async function launch(config: Config, app: StartOptions['app'], dbKind: DbKind, 
   const server = await startLectern({ config, app });
   return {
     ...server,
+    db: server.database.db,
     dataDir: config.dataDir,
     dbKind,
     async stop() {

@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { courses, enrollments, lessons, liveClasses } from '../../server/db/schema.ts';
 import type { HlsBridge } from '../../server/hls/hls-bridge.ts';
+import { Accounts } from '../../server/auth/accounts.ts';
+import { Permissions } from '../../server/auth/permissions.ts';
 import { HlsService } from '../../server/hls/hls-service.ts';
 import { parseMediaPlaylist } from '../../server/hls/playlist.ts';
 import { registerUser, type HttpClient } from '../helpers/http-client.ts';
@@ -34,7 +36,7 @@ async function until<T>(what: string, fn: () => Promise<T | null | undefined | f
 }
 
 async function newClass(title: string): Promise<{ classId: string; lessonId: string }> {
-  const db = server.services.db;
+  const db = server.db;
   const [lesson] = await db
     .insert(lessons)
     .values({ courseId, position: Date.now() % 100000, title: `${title} (replay)` })
@@ -59,12 +61,12 @@ async function goLive(
   classId: string,
   size = { width: 1280, height: 720 },
 ): Promise<{ room: TestRoom; feed: RtpFeed; bridge: HlsBridge; recordingId: string }> {
-  const { router } = await server.services.workers.createRouter({ mediaCodecs: TEST_MEDIA_CODECS });
+  const { router } = await server.workers.createRouter({ mediaCodecs: TEST_MEDIA_CODECS });
   const room = new TestRoom(classId, router);
   const feed = await RtpFeed.start(router, { ...size, fps: 30 });
   room.addFeed(feed, teacher.user.id);
-  const bridge = (await server.services.hls.attach(room))!;
-  const recordingId = server.services.hls.live(classId)!.recordingId;
+  const bridge = (await server.hls.attach(room))!;
+  const recordingId = server.hls.live(classId)!.recordingId;
   return { room, feed, bridge, recordingId };
 }
 
@@ -77,12 +79,9 @@ beforeAll(async () => {
   teacher = await registerUser(server.url, 'teacher', 'Grace Teacher');
   student = await registerUser(server.url, 'student', 'Enrolled Student');
   outsider = await registerUser(server.url, 'student', 'Outsider');
-  const [course] = await server.services.db
-    .insert(courses)
-    .values({ teacherId: teacher.user.id, title: 'HLS course', published: true })
-    .returning();
+  const [course] = await server.db.insert(courses).values({ teacherId: teacher.user.id, title: 'HLS course', published: true }).returning();
   courseId = course!.id;
-  await server.services.db.insert(enrollments).values({ userId: student.user.id, courseId });
+  await server.db.insert(enrollments).values({ userId: student.user.id, courseId });
 });
 
 afterAll(async () => {
@@ -158,7 +157,7 @@ describe('live HLS ladder', () => {
     expect((await outsider.client.get(`/api/media/classes/${classId}/live`)).status).toBe(403);
     const strip = (u: string) => u.replace(/token=[^&]+/, '');
     // No token, and a token of the outsider's own (as if leaked or issued before they lost access).
-    const outsiderToken = server.services.hls.sign({ kind: 'class', id: classId }, outsider.user.id).token;
+    const outsiderToken = server.hls.sign({ kind: 'class', id: classId }, outsider.user.id).token;
     for (const url of [masterUrl, segmentUrl]) {
       expect((await get(outsider.client, strip(url))).status).toBe(403);
       const res = await get(outsider.client, strip(url) + `token=${encodeURIComponent(outsiderToken)}`);
@@ -166,7 +165,7 @@ describe('live HLS ladder', () => {
       expect((await res.json()).error.code).toBe('forbidden');
     }
     // The enrolled student's link, expired.
-    const expired = server.services.hls.tokens.sign({ kind: 'class', id: classId }, student.user.id, 60, Date.now() - 10 * 60_000).token;
+    const expired = server.hls.tokens.sign({ kind: 'class', id: classId }, student.user.id, 60, Date.now() - 10 * 60_000).token;
     for (const url of [masterUrl, segmentUrl]) {
       const res = await get(null, strip(url) + `token=${encodeURIComponent(expired)}`);
       expect(res.status).toBe(403);
@@ -174,7 +173,7 @@ describe('live HLS ladder', () => {
     }
     // A token for another class does not open this one.
     const other = await newClass('Other class');
-    const otherToken = server.services.hls.sign({ kind: 'class', id: other.classId }, student.user.id).token;
+    const otherToken = server.hls.sign({ kind: 'class', id: other.classId }, student.user.id).token;
     expect((await get(null, strip(masterUrl) + `token=${encodeURIComponent(otherToken)}`)).status).toBe(403);
   });
 
@@ -190,7 +189,7 @@ describe('live HLS ladder', () => {
     const rec = await until(
       'the recording to be ready',
       async () => {
-        const r = await server.services.hls.recording(live.recordingId);
+        const r = await server.hls.recording(live.recordingId);
         return r && (r.status === 'ready' || r.status === 'failed') ? r : null;
       },
       60_000,
@@ -215,7 +214,7 @@ describe('live HLS ladder', () => {
     const thumb = await get(null, replay.body.recording.thumbnailUrl);
     expect(thumb.headers.get('content-type')).toBe('image/jpeg');
     expect((await outsider.client.get(`/api/media/recordings/${rec.id}`)).status).toBe(403);
-    const [lesson] = await server.services.db.select().from(lessons).where(eq(lessons.id, lessonId));
+    const [lesson] = await server.db.select().from(lessons).where(eq(lessons.id, lessonId));
     expect(lesson!.durationSeconds).toBe(rec.durationSeconds);
 
     // The end of the class was clean: ffmpeg reached the end of its RTP input (RTCP BYE) and exited by
@@ -236,7 +235,7 @@ describe('ffmpeg dies mid-class', () => {
     const { classId } = await newClass('Crash class');
     const live = await goLive(classId);
     try {
-      const { token } = server.services.hls.sign({ kind: 'class', id: classId }, student.user.id);
+      const { token } = server.hls.sign({ kind: 'class', id: classId }, student.user.id);
       const playlistOf = async () => (await get(null, `/media/classes/${classId}/live/360p/index.m3u8?token=${token}`)).text();
       await until('first segments', async () => parseMediaPlaylist(await playlistOf()).segments.length >= 3, 40_000).catch(async () => {
         // The top rung of this source is 720p, so the 360p rung exists; a failure here is a real one.
@@ -268,7 +267,7 @@ describe('ffmpeg dies mid-class', () => {
     const rec = await until(
       'the recording to be finalised',
       async () => {
-        const r = await server.services.hls.recording(live.recordingId);
+        const r = await server.hls.recording(live.recordingId);
         return r && (r.status === 'ready' || r.status === 'failed') ? r : null;
       },
       60_000,
@@ -287,7 +286,7 @@ describe('a server restart mid-class', () => {
   it('finalises a recording left in status recording from what is on disk', async () => {
     const { classId } = await newClass('Interrupted class');
     const live = await goLive(classId);
-    const { token } = server.services.hls.sign({ kind: 'class', id: classId }, student.user.id);
+    const { token } = server.hls.sign({ kind: 'class', id: classId }, student.user.id);
     await until(
       'segments',
       async () =>
@@ -301,17 +300,17 @@ describe('a server restart mid-class', () => {
     await live.bridge.close();
     await live.feed.stop();
     live.room.close();
-    expect((await server.services.hls.recording(live.recordingId))!.status).toBe('recording');
+    expect((await server.hls.recording(live.recordingId))!.status).toBe('recording');
     // The next process's start-up: a fresh HlsService over the same database and data directory.
-    const s = server.services;
+    const s = server;
     const next = new HlsService({
       db: s.db,
       dataDir: s.config.dataDir,
       ffmpegPath: s.config.ffmpegPath,
       enabled: true,
       mediaSecret: undefined,
-      permissions: s.permissions,
-      accounts: s.accounts,
+      permissions: new Permissions(s.db),
+      accounts: new Accounts(s.db),
       log: s.log,
     });
     expect(await next.recoverInterrupted()).toBeGreaterThanOrEqual(1);

@@ -77,7 +77,7 @@ beforeAll(async () => {
   server = await startTestServer({ db: 'pglite' });
   teacher = await registerUser(server.url, 'teacher', 'Screen Teacher');
   student = await registerUser(server.url, 'student', 'Stage Student');
-  const db = server.services.db;
+  const db = server.db;
   const [course] = await db.insert(courses).values({ teacherId: teacher.user.id, title: 'Screen course', published: true }).returning();
   await db.insert(enrollments).values({ userId: student.user.id, courseId: course!.id });
   const [lesson] = await db.insert(lessons).values({ courseId: course!.id, position: 1, title: 'Sharing a screen' }).returning();
@@ -94,15 +94,15 @@ beforeAll(async () => {
     })
     .returning();
   classId = row!.id;
-  token = server.services.hls.sign({ kind: 'class', id: classId }, student.user.id).token;
+  token = server.hls.sign({ kind: 'class', id: classId }, student.user.id).token;
 
-  const { router } = await server.services.workers.createRouter({ mediaCodecs: TEST_MEDIA_CODECS });
+  const { router } = await server.workers.createRouter({ mediaCodecs: TEST_MEDIA_CODECS });
   room = new TestRoom(classId, router);
   // A 360p camera keeps the ladder (360p/240p/180p) light enough for a shared 2-core box.
   camera = await RtpFeed.start(router, { width: 640, height: 360, fps: 25, pattern: 'testsrc2' });
   room.addFeed(camera, teacher.user.id);
-  bridge = (await server.services.hls.attach(room))!;
-  recordingId = server.services.hls.live(classId)!.recordingId;
+  bridge = (await server.hls.attach(room))!;
+  recordingId = server.hls.live(classId)!.recordingId;
 });
 
 afterAll(async () => {
@@ -205,7 +205,7 @@ describe('screen share through the HLS bridge', () => {
     const rec = await until(
       'the recording',
       async () => {
-        const r = await server.services.hls.recording(recordingId);
+        const r = await server.hls.recording(recordingId);
         return r && (r.status === 'ready' || r.status === 'failed') ? r : null;
       },
       60_000,

@@ -45,7 +45,7 @@ describe('GET /health', () => {
   });
 
   it('replaces a worker that dies and reports 503 while none is alive', async () => {
-    const pool = server.services.workers;
+    const pool = server.workers;
     const [first] = pool.all();
     const replaced = once(pool, 'workerreplaced');
     process.kill(first!.worker.pid, 'SIGKILL');

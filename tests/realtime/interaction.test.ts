@@ -28,8 +28,8 @@ describe.each(await dbKinds())('class interaction over Socket.io (%s)', (db) => 
     students = [];
     for (let i = 0; i < 7; i++) students.push(await registerUser(server.url, 'student', `Student ${i}`));
     const otherTeacher = await registerUser(server.url, 'teacher', 'Other Teacher');
-    classId = await createLiveClass(server.services.db, teacher, students);
-    otherClassId = await createLiveClass(server.services.db, otherTeacher, [students[0]!], 'Another class');
+    classId = await createLiveClass(server.db, teacher, students);
+    otherClassId = await createLiveClass(server.db, otherTeacher, [students[0]!], 'Another class');
     t = await joinAs(server.url, teacher, classId);
     s = [];
     for (const student of students) s.push(await joinAs(server.url, student, classId));
@@ -42,7 +42,7 @@ describe.each(await dbKinds())('class interaction over Socket.io (%s)', (db) => 
 
   it('sends the latest chat page on join and older pages on request, oldest first', async () => {
     const author = { id: teacher.user.id, displayName: 'Ada Teacher', role: 'teacher' as const };
-    for (let i = 0; i < 60; i++) await server.services.interaction.chat.post(classId, author, `history ${i}`);
+    for (let i = 0; i < 60; i++) await server.interaction.chat.post(classId, author, `history ${i}`);
     const late = await joinAs(server.url, students[6]!, classId);
     sockets.push(late);
     const snapshot = await ok<InteractionSnapshot>(late, 'interaction:sync');
@@ -79,7 +79,7 @@ describe.each(await dbKinds())('class interaction over Socket.io (%s)', (db) => 
 
   it('sends a lone message alone, and a quick series once each and in order (batched when the chat is busy)', async () => {
     // A class of its own whose chat nobody has used yet: quiet, whatever the other tests sent.
-    const quietClass = await createLiveClass(server.services.db, teacher, [students[4]!, students[5]!], 'Quiet class');
+    const quietClass = await createLiveClass(server.db, teacher, [students[4]!, students[5]!], 'Quiet class');
     const qt = await joinAs(server.url, teacher, quietClass);
     const [reader, other] = [await joinAs(server.url, students[4]!, quietClass), await joinAs(server.url, students[5]!, quietClass)];
     sockets.push(qt, reader, other);
@@ -144,7 +144,7 @@ describe.each(await dbKinds())('class interaction over Socket.io (%s)', (db) => 
       code: 'already_voted',
       message: 'You already upvoted this question',
     });
-    const votes = await server.services.db.select().from(questionVotes).where(eq(questionVotes.questionId, q2.id));
+    const votes = await server.db.select().from(questionVotes).where(eq(questionVotes.questionId, q2.id));
     expect(votes).toHaveLength(2);
 
     const forStudent = await ok<InteractionSnapshot>(s[5]!, 'interaction:sync');
@@ -211,7 +211,7 @@ describe.each(await dbKinds())('class interaction over Socket.io (%s)', (db) => 
     await ok(t, 'chat:send', { body: 'after the votes' });
     await marker;
     expect(studentResults).toEqual([]);
-    const ballots = await server.services.db
+    const ballots = await server.db
       .select()
       .from(pollVotes)
       .where(and(eq(pollVotes.pollId, poll.id), eq(pollVotes.userId, students[0]!.user.id)));
@@ -345,8 +345,8 @@ describe.each(await dbKinds())('class interaction over Socket.io (%s)', (db) => 
     expect((await errorOf(t, 'poll:create', { question: 'Too few', options: [{ label: 'only' }] })).code).toBe('invalid_input');
 
     // Ids that exist, but in another class: the other class's chat, question and poll are out of reach.
-    const otherTeacher = server.services.interaction;
-    const [foreign] = await server.services.db.query.liveClasses.findMany({ where: (c, { eq }) => eq(c.id, otherClassId) });
+    const otherTeacher = server.interaction;
+    const [foreign] = await server.db.query.liveClasses.findMany({ where: (c, { eq }) => eq(c.id, otherClassId) });
     const foreignMessage = await otherTeacher.chat.post(
       otherClassId,
       { id: foreign!.teacherId, displayName: 'Other Teacher', role: 'teacher' },

@@ -18,7 +18,7 @@ describe('class access and per-class bounds', () => {
     server = await startTestServer();
     teacher = await registerUser(server.url, 'teacher', 'Tess Teacher');
     students = await Promise.all([0, 1, 2].map((i) => registerUser(server.url, 'student', `Student ${i}`)));
-    ({ classId } = await insertClass(server.services.db, {
+    ({ classId } = await insertClass(server.db, {
       teacherId: teacher.user.id,
       studentIds: students.map((s) => s.user.id),
       title: 'Bounded class',
@@ -34,7 +34,7 @@ describe('class access and per-class bounds', () => {
     const removed = students[0]!;
     const stays = students[1]!;
     expect((await removed.client.get(`/api/media/classes/${classId}/live`)).status).toBe(200);
-    expect(await server.services.hls.mayWatchClass(removed.user.id, classId)).toBe(true); // now cached as allowed
+    expect(await server.hls.mayWatchClass(removed.user.id, classId)).toBe(true); // now cached as allowed
 
     const t = await joinAs(server.url, teacher, classId);
     await ok(t, 'moderation:remove', { userId: removed.user.id });
@@ -44,10 +44,10 @@ describe('class access and per-class bounds', () => {
     expect(live.body.error.code).toBe('forbidden');
     expect((await removed.client.get(`/api/media/classes/${classId}/recordings`)).status).toBe(403);
     // Signed URLs already handed out stop opening files too: the access cache forgets the removed student.
-    expect(await server.services.hls.mayWatchClass(removed.user.id, classId)).toBe(false);
+    expect(await server.hls.mayWatchClass(removed.user.id, classId)).toBe(false);
     // Everyone else keeps watching.
     expect((await stays.client.get(`/api/media/classes/${classId}/live`)).status).toBe(200);
-    expect(await server.services.hls.mayWatchClass(stays.user.id, classId)).toBe(true);
+    expect(await server.hls.mayWatchClass(stays.user.id, classId)).toBe(true);
     // And the class:join refusal still says why.
     const retry = await connectAs(server.url, removed);
     expect(await errorOf(retry, 'class:join', { classId })).toEqual({
@@ -59,7 +59,7 @@ describe('class access and per-class bounds', () => {
   });
 
   it('refuses a poll beyond the per-class limit with a clear error, keeping the existing polls', async () => {
-    const book = server.services.interaction.polls;
+    const book = server.interaction.polls;
     const poll = (i: number) => ({
       question: `Poll ${i}?`,
       kind: 'single' as const,
@@ -83,7 +83,7 @@ describe('class access and per-class bounds', () => {
 
   it('refuses a question beyond the per-person limit of a class, while others may still ask', async () => {
     const asker = students[1]!;
-    const board = server.services.interaction.questions;
+    const board = server.interaction.questions;
     for (let i = 0; i < LIMITS.questionsPerPerson; i++) await board.ask(classId, asker.user.id, `Question ${i}`, false);
     const s = await joinAs(server.url, asker, classId);
     const refused = await errorOf(s, 'question:ask', { body: 'And another one?' });

@@ -26,7 +26,7 @@ describe('HTTP input and information exposure', () => {
     expect((await people.teacher.client.patch(`/api/courses/${courseId}`, { published: true })).status).toBe(200);
     expect((await people.student.client.post(`/api/courses/${courseId}/enrollment`)).status).toBe(201);
     // A transcode that failed the way ffmpeg reports it (written as the queue records failures).
-    const db = server.services.db;
+    const db = server.db;
     await db.update(lessons).set({ videoStatus: 'failed', videoError: ffmpegOutput }).where(eq(lessons.id, lessonId));
     await db.insert(transcodeJobs).values({
       lessonId,

@@ -29,7 +29,7 @@ describe('lesson media tokens', () => {
     const hls = path.join(server.dataDir, 'lessons', lessonId, 'hls');
     fs.mkdirSync(hls, { recursive: true });
     fs.writeFileSync(path.join(hls, 'master.m3u8'), '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=800000\n360p/index.m3u8\n');
-    const url = server.services.lessonMedia.playbackUrl(lessonId, people.student.user.id);
+    const url = server.lessonMedia.playbackUrl(lessonId, people.student.user.id);
     // While enrolled, the URL opens the playlist (and its children carry the token).
     const before = await fetch(server.url + url);
     expect(before.status).toBe(200);

@@ -3,6 +3,9 @@
 // with the visitor's cookie, and logging out ends the realtime access of that session.
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Permissions } from '../../server/auth/permissions.ts';
+import { ClassSchedule } from '../../server/courses/class-schedule.ts';
+import { CourseCatalog } from '../../server/courses/course-catalog.ts';
 import { chatMessages } from '../../server/db/schema.ts';
 import { registerUser, type RegisteredUser } from '../helpers/http-client.ts';
 import { insertClass } from '../helpers/live-class.ts';
@@ -20,7 +23,7 @@ describe('class membership and socket sessions', () => {
     server = await startTestServer();
     teacher = await registerUser(server.url, 'teacher', 'Tess Teacher');
     students = await Promise.all([0, 1, 2, 3].map((i) => registerUser(server.url, 'student', `Student ${i}`)));
-    ({ classId } = await insertClass(server.services.db, {
+    ({ classId } = await insertClass(server.db, {
       teacherId: teacher.user.id,
       studentIds: students.map((s) => s.user.id),
       title: 'Security class',
@@ -34,19 +37,20 @@ describe('class membership and socket sessions', () => {
 
   it('leaves no ghost member behind when a socket disconnects while its class:join is in flight', async () => {
     const ghost = students[0]!;
-    const permissions = server.services.permissions;
+    // The membership's permission check, held for this user only (every Permissions shares the prototype).
+    const permissions = Permissions.prototype;
     const classEntry = permissions.classEntry;
     // Holds the join at its permission check until the server has seen the socket go: the race, made certain.
     let entered!: () => void;
     let release!: () => void;
     const started = new Promise<void>((r) => (entered = r));
     const gate = new Promise<void>((r) => (release = r));
-    permissions.classEntry = async (user, id) => {
+    permissions.classEntry = async function (this: Permissions, user, id) {
       if (user.id === ghost.user.id) {
         entered();
         await gate;
       }
-      return classEntry.call(permissions, user, id);
+      return classEntry.call(this, user, id);
     };
     try {
       const socket = await connectAs(server.url, ghost);
@@ -60,11 +64,11 @@ describe('class membership and socket sessions', () => {
       // A later join of someone else round-trips through the same steps; then the ghost's join is over too.
       const probe = await joinAs(server.url, students[1]!, classId);
       await ok(probe, 'interaction:sync');
-      await expect.poll(() => server.services.liveClasses.presence(classId)?.viewers.map((v) => v.userId)).toContain(students[1]!.user.id);
-      expect(server.services.liveClasses.presence(classId)?.viewers.map((v) => v.userId)).toEqual([students[1]!.user.id]);
+      await expect.poll(() => server.liveClasses.presence(classId)?.viewers.map((v) => v.userId)).toContain(students[1]!.user.id);
+      expect(server.liveClasses.presence(classId)?.viewers.map((v) => v.userId)).toEqual([students[1]!.user.id]);
       expect(serverSide.rooms.size).toBe(0);
       probe.disconnect();
-      await expect.poll(() => server.services.liveClasses.presence(classId)?.viewers.length ?? 0).toBe(0);
+      await expect.poll(() => server.liveClasses.presence(classId)?.viewers.length ?? 0).toBe(0);
     } finally {
       permissions.classEntry = classEntry;
       release();
@@ -79,7 +83,7 @@ describe('class membership and socket sessions', () => {
     const body = `exactly once ${Date.now()}`;
     await ok(socket, 'chat:send', { body });
     await ok(socket, 'interaction:sync'); // a later round trip: a duplicate handler would have written by now
-    const rows = await server.services.db
+    const rows = await server.db
       .select({ id: chatMessages.id })
       .from(chatMessages)
       .where(and(eq(chatMessages.classId, classId), eq(chatMessages.body, body)));
@@ -120,7 +124,7 @@ describe('class membership and socket sessions', () => {
   it('disconnects the sockets of a session when it logs out, and only those', async () => {
     const student = await registerUser(server.url, 'student', 'Leaving Student');
     const other = students[1]!;
-    await server.services.courses.enroll(student.user.id, (await server.services.schedule.get(classId))!.courseId);
+    await new CourseCatalog(server.db).enroll(student.user.id, (await new ClassSchedule(server.db).get(classId))!.courseId);
     const mine = await joinAs(server.url, student, classId);
     const theirs = await joinAs(server.url, other, classId);
     const gone = new Promise<string>((resolve) => {

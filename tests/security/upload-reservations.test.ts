@@ -121,8 +121,8 @@ describe('lesson video upload reservations', () => {
     };
   }
 
-  const uploads = () => server.services.transcodes.uploads;
-  const jobsOf = (lessonId: string) => server.services.db.select().from(transcodeJobs).where(eq(transcodeJobs.lessonId, lessonId));
+  const uploads = () => server.transcodes.uploads;
+  const jobsOf = (lessonId: string) => server.db.select().from(transcodeJobs).where(eq(transcodeJobs.lessonId, lessonId));
 
   it('refuses a second upload for a lesson while the first body is still arriving', async () => {
     const lessonId = await newLesson('One at a time');
@@ -159,7 +159,7 @@ describe('lesson video upload reservations', () => {
     expect(uploads().inProgress(people.teacher.user.id)).toBe(0);
 
     const abandoned = slowUpload(people.teacher, lessonId, clip);
-    await expect.poll(() => filesUnder(server.services.transcodes.incomingDir).length).toBe(1);
+    await expect.poll(() => filesUnder(server.transcodes.incomingDir).length).toBe(1);
     abandoned.abort();
     await expect.poll(() => uploads().holds(lessonId)).toBe(false);
     expect(uploads().inProgress(people.teacher.user.id)).toBe(0);
@@ -172,7 +172,7 @@ describe('lesson video upload reservations', () => {
     expect(filesUnder(path.join(server.dataDir, 'uploads'))).toEqual([]);
     expect(fs.existsSync(path.join(server.dataDir, 'lessons', lessonId))).toBe(false);
     expect(await jobsOf(lessonId)).toEqual([]);
-    const [row] = await server.services.db.select().from(lessons).where(eq(lessons.id, lessonId));
+    const [row] = await server.db.select().from(lessons).where(eq(lessons.id, lessonId));
     expect(row!.videoStatus).toBe('none');
   });
 
@@ -201,7 +201,7 @@ describe('lesson video upload reservations', () => {
     expect((await upload(people.teacher, c, corrupt)).status).toBe(422);
     second.abort();
     await expect.poll(() => uploads().inProgress(people.teacher.user.id)).toBe(0);
-    expect(filesUnder(server.services.transcodes.incomingDir)).toEqual([]);
+    expect(filesUnder(server.transcodes.incomingDir)).toEqual([]);
     await expect.poll(async () => (await jobsOf(a))[0]?.status, { timeout: 30_000, interval: 200 }).toBe('ready');
   });
 });
@@ -221,16 +221,16 @@ describe.each(await dbKinds())('queueing a lesson video from two processes (%s)'
   });
 
   it('lets only one of two queues sharing the database queue a video for the lesson', async () => {
-    const config = server.services.config;
+    const config = server.config;
     // Two queues on one database, as two server processes have; concurrency 0 keeps both from transcoding.
     const queues = [0, 1].map(
       () =>
         new TranscodeQueue({
-          db: server.services.db,
+          db: server.db,
           dataDir: config.dataDir,
           ffmpegPath: config.ffmpegPath,
           ffprobePath: config.ffprobePath,
-          log: server.services.log,
+          log: server.log,
           concurrency: 0,
           playbackUrl: () => '',
         }),
@@ -248,12 +248,12 @@ describe.each(await dbKinds())('queueing a lesson video from two processes (%s)'
     const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
     expect(refused.reason).toBeInstanceOf(UploadRefused);
     expect(refused.reason.reason).toBe('lesson_busy');
-    const jobs = await server.services.db.select().from(transcodeJobs).where(eq(transcodeJobs.lessonId, lessonId));
+    const jobs = await server.db.select().from(transcodeJobs).where(eq(transcodeJobs.lessonId, lessonId));
     expect(jobs).toHaveLength(1);
     expect(jobs[0]!.status).toBe('queued');
     // The refused upload's file is gone; only the queued one's source remains.
     expect(filesUnder(path.join(config.dataDir, 'uploads'))).toEqual([path.join(config.dataDir, jobs[0]!.sourcePath)]);
-    await server.services.transcodes.removeVideo(lessonId);
+    await server.transcodes.removeVideo(lessonId);
     await Promise.all(queues.map((q) => q.close()));
   });
 });

@@ -19,8 +19,8 @@ describe('lesson video view for students', () => {
     lessonId = (await people.teacher.client.post(`/api/courses/${courseId}/lessons`, { title: 'Lesson one' })).body.lesson.id;
     await people.teacher.client.patch(`/api/courses/${courseId}`, { published: true });
     await people.student.client.post(`/api/courses/${courseId}/enrollment`);
-    await server.services.db.update(lessons).set({ videoStatus: 'failed', videoError: ffmpegOutput }).where(eq(lessons.id, lessonId));
-    await server.services.db
+    await server.db.update(lessons).set({ videoStatus: 'failed', videoError: ffmpegOutput }).where(eq(lessons.id, lessonId));
+    await server.db
       .insert(transcodeJobs)
       .values({ lessonId, status: 'failed', sourcePath: 'incoming/u.mp4', originalName: 'Secret draft.mp4', error: ffmpegOutput });
   });

@@ -27,7 +27,7 @@ describe('an admin in a live class', () => {
     // One real-time seat: the student takes it, and the admin must still get real time.
     server = await startTestServer({ env: { LECTERN_MAX_WEBRTC_VIEWERS: '1' } });
     people = await registerPeople(server);
-    ({ classId } = await insertClass(server.services.db, {
+    ({ classId } = await insertClass(server.db, {
       teacherId: people.teacher.user.id,
       studentIds: [people.student.user.id],
       title: 'Admin visits',

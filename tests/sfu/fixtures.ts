@@ -23,7 +23,7 @@ export async function createLiveClass(server: TestServer, options: { students?: 
   const students: Person[] = [];
   for (let i = 0; i < (options.students ?? 1); i++) students.push(await registerUser(server.url, 'student', `Student ${i + 1}`));
   const outsider = await registerUser(server.url, 'student', 'Not Enrolled');
-  const { classId, courseId } = await insertClass(server.services.db, {
+  const { classId, courseId } = await insertClass(server.db, {
     teacherId: teacher.user.id,
     studentIds: students.map((s) => s.user.id),
     title: options.title ?? 'Fourier, live',

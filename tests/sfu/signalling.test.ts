@@ -41,7 +41,7 @@ async function joinMedia(socket: Socket, classId: string): Promise<{ joined: any
  * HLS bridge's PlainTransports, which belong to the bridge and not to any peer.
  */
 async function routerTransportCount(server: TestServer, classId: string): Promise<number> {
-  const room = server.services.rooms.get(classId);
+  const room = server.rooms.get(classId);
   if (!room) return 0;
   const { transportIds } = await room.router.dump();
   const webrtc = new Set((webRtcTransports.get(room.router.id) ?? []).map((t) => t.id));
@@ -50,7 +50,7 @@ async function routerTransportCount(server: TestServer, classId: string): Promis
 
 /** Consumers of `producerId` on WebRTC transports (people), counted by the worker (the HLS bridge's are not). */
 async function webRtcConsumerCount(server: TestServer, classId: string, producerId: string): Promise<number> {
-  const room = server.services.rooms.get(classId);
+  const room = server.rooms.get(classId);
   if (!room) return 0;
   const { mapProducerIdConsumerIds } = await room.router.dump();
   const ofProducer = new Set(mapProducerIdConsumerIds.find((e) => e.key === producerId)?.values ?? []);
@@ -66,7 +66,7 @@ async function webRtcConsumerCount(server: TestServer, classId: string, producer
 /** Every WebRTC transport any router of the server has made, by router id (from mediasoup's observer). */
 const webRtcTransports = new Map<string, types.Transport[]>();
 function watchTransports(server: TestServer): void {
-  server.services.rooms.on('roomopen', (room) => {
+  server.rooms.on('roomopen', (room) => {
     const transports: types.Transport[] = [];
     webRtcTransports.set(room.router.id, transports);
     room.router.observer.on('newtransport', (t) => {
@@ -177,7 +177,7 @@ describe.each(await dbKinds())('SFU signalling (%s)', (db) => {
       ok: false,
       error: { code: 'forbidden' },
     });
-    const room = server.services.rooms.get(f.classId)!;
+    const room = server.rooms.get(f.classId)!;
     expect(room.mediaSources()).toHaveLength(0);
   });
 
@@ -198,7 +198,7 @@ describe.each(await dbKinds())('SFU signalling (%s)', (db) => {
       rtpParameters: cameraRtpParameters(),
       source: 'camera',
     });
-    const room = server.services.rooms.get(f.classId)!;
+    const room = server.rooms.get(f.classId)!;
     const added: string[] = [];
     room.on('sourceadd', (s) => added.push(`${s.source}:${s.kind}`));
 
@@ -273,7 +273,7 @@ describe.each(await dbKinds())('SFU signalling (%s)', (db) => {
     b.disconnect();
     await expect
       .poll(
-        async () => (await server.services.db.select().from(attendance).where(eq(attendance.userId, f.students[1]!.user.id)))[0]?.leftAt,
+        async () => (await server.db.select().from(attendance).where(eq(attendance.userId, f.students[1]!.user.id)))[0]?.leftAt,
       )
       .toBeTruthy();
 
@@ -292,11 +292,11 @@ describe.each(await dbKinds())('SFU signalling (%s)', (db) => {
     const end = await askOk(back, 'class:end', {});
     expect(end.status).toBe('ended');
     expect((await ended).endedAt).toBeTruthy();
-    expect(server.services.rooms.get(f.classId)).toBeUndefined();
+    expect(server.rooms.get(f.classId)).toBeUndefined();
     expect(await ask(back, 'class:goLive', {})).toMatchObject({ ok: false, error: { code: 'ended' } });
     expect(await ask(a, 'sfu:getRouterRtpCapabilities', {})).toMatchObject({ ok: false, error: { code: 'not_live' } });
 
-    const rows = await server.services.db.select().from(attendance).where(eq(attendance.classId, f.classId));
+    const rows = await server.db.select().from(attendance).where(eq(attendance.classId, f.classId));
     expect(rows).toHaveLength(2);
     for (const row of rows) {
       expect(row.leftAt).toBeInstanceOf(Date);
@@ -305,7 +305,7 @@ describe.each(await dbKinds())('SFU signalling (%s)', (db) => {
     }
     // Student 1 stayed through the teacher's grace period (1 s) and more.
     expect(rows.find((r) => r.userId === f.students[0]!.user.id)!.watchSeconds).toBeGreaterThanOrEqual(1);
-    const [cls] = await server.services.db.select().from(liveClasses).where(eq(liveClasses.id, f.classId));
+    const [cls] = await server.db.select().from(liveClasses).where(eq(liveClasses.id, f.classId));
     expect(cls).toMatchObject({ status: 'ended', peakViewers: 2, totalViewers: 2 });
   });
 
@@ -324,7 +324,7 @@ describe.each(await dbKinds())('SFU signalling (%s)', (db) => {
       rtpParameters: cameraRtpParameters(7000),
       source: 'camera',
     });
-    const room = server.services.rooms.get(f.classId)!;
+    const room = server.rooms.get(f.classId)!;
     const consumersOfCamera = (): Promise<number> => webRtcConsumerCount(server, f.classId, cam.producerId);
 
     const student = await open(f.students[0]!);

@@ -42,8 +42,8 @@ describe('a teacher who never comes back', () => {
     const student = await open(f.students[0]!);
     const seen = statusLog(student);
     await askOk(student, 'class:join', { classId: f.classId });
-    const roomClosed = new Promise<string>((resolve) => server.services.rooms.once('roomclose', (room) => resolve(room.classId)));
-    expect(server.services.rooms.get(f.classId)).toBeDefined();
+    const roomClosed = new Promise<string>((resolve) => server.rooms.once('roomclose', (room) => resolve(room.classId)));
+    expect(server.rooms.get(f.classId)).toBeDefined();
 
     teacher.disconnect();
     await expect.poll(() => seen.at(-1)?.status, { timeout: 15_000 }).toBe('ended');
@@ -56,11 +56,11 @@ describe('a teacher who never comes back', () => {
     expect(seen.at(-1)!.endedAt).toBeTruthy();
 
     expect(await roomClosed).toBe(f.classId);
-    expect(server.services.rooms.get(f.classId)).toBeUndefined();
-    const [row] = await server.services.db.select().from(liveClasses).where(eq(liveClasses.id, f.classId));
+    expect(server.rooms.get(f.classId)).toBeUndefined();
+    const [row] = await server.db.select().from(liveClasses).where(eq(liveClasses.id, f.classId));
     expect(row).toMatchObject({ status: 'ended' });
     expect(row!.endedAt).toBeInstanceOf(Date);
-    const [visit] = await server.services.db.select().from(attendance).where(eq(attendance.classId, f.classId));
+    const [visit] = await server.db.select().from(attendance).where(eq(attendance.classId, f.classId));
     expect(visit!.leftAt).toBeInstanceOf(Date);
   });
 
@@ -88,20 +88,20 @@ describe('a teacher who never comes back', () => {
     const controlClosed = new Promise<void>((resolve) => {
       const onClose = (room: { classId: string }): void => {
         if (room.classId !== control.classId) return;
-        server.services.rooms.off('roomclose', onClose);
+        server.rooms.off('roomclose', onClose);
         resolve();
       };
-      server.services.rooms.on('roomclose', onClose);
+      server.rooms.on('roomclose', onClose);
     });
     controlTeacher.disconnect();
     await controlClosed;
     await expect
-      .poll(async () => (await server.services.db.select().from(liveClasses).where(eq(liveClasses.id, control.classId)))[0]?.status)
+      .poll(async () => (await server.db.select().from(liveClasses).where(eq(liveClasses.id, control.classId)))[0]?.status)
       .toBe('ended');
     // Longer than the interrupted limit has passed: this class is still live.
     expect(seen.at(-1)).toMatchObject({ status: 'live', teacher: 'present' });
-    const [row] = await server.services.db.select().from(liveClasses).where(eq(liveClasses.id, f.classId));
+    const [row] = await server.db.select().from(liveClasses).where(eq(liveClasses.id, f.classId));
     expect(row).toMatchObject({ status: 'live', endedAt: null });
-    expect(server.services.rooms.get(f.classId)).toBeDefined();
+    expect(server.rooms.get(f.classId)).toBeDefined();
   });
 });

@@ -133,7 +133,7 @@ describe('uploaded lessons', () => {
     const file = makeVideo(tmp, 'clip.mp4', 10, '640x360');
     const reported: number[] = [];
     const onProgress = (_job: string, id: string, percent: number) => id === lessonId && reported.push(percent);
-    server.services.transcodes.on('progress', onProgress);
+    server.transcodes.on('progress', onProgress);
     expect((await upload(student.client, lessonId, fs.readFileSync(file))).status).toBe(403);
     const res = await upload(teacher.client, lessonId, fs.readFileSync(file), 'My clip.mp4');
     expect(res.status).toBe(202);
@@ -143,7 +143,7 @@ describe('uploaded lessons', () => {
 
     const seen: number[] = [];
     const video = await waitForVideo(teacher.client, lessonId, seen);
-    server.services.transcodes.off('progress', onProgress);
+    server.transcodes.off('progress', onProgress);
     expect(video).toMatchObject({ status: 'ready', error: null, job: { status: 'ready', progressPercent: 100, attempts: 1 } });
     // Progress the teacher can watch: the queue reports it step by step, and the API showed it under way.
     expect(new Set(reported.filter((p) => p > 0 && p < 100)).size, `reported ${reported.join(', ')}`).toBeGreaterThanOrEqual(2);
@@ -153,7 +153,7 @@ describe('uploaded lessons', () => {
       `the API showed ${seen.join(', ')}`,
     ).toBe(true);
     expect(seen).toEqual([...seen].sort((a, b) => a - b));
-    const [row] = await server.services.db.select().from(lessons).where(eq(lessons.id, lessonId));
+    const [row] = await server.db.select().from(lessons).where(eq(lessons.id, lessonId));
     expect(row!.durationSeconds).toBe(10);
     // The source is gone, the ladder is in place, no scratch directory is left.
     expect(filesUnder(path.join(server.dataDir, 'uploads'))).toEqual([]);
@@ -224,8 +224,8 @@ describe('uploaded lessons', () => {
     expect((await upload(teacher.client, lessonId, Buffer.alloc(0), 'empty.mp4')).status).toBe(400);
     expect(filesUnder(path.join(server.dataDir, 'uploads'))).toEqual([]);
     expect(fs.existsSync(path.join(server.dataDir, 'lessons', lessonId))).toBe(false);
-    expect(await server.services.db.select().from(transcodeJobs).where(eq(transcodeJobs.lessonId, lessonId))).toEqual([]);
-    const [row] = await server.services.db.select().from(lessons).where(eq(lessons.id, lessonId));
+    expect(await server.db.select().from(transcodeJobs).where(eq(transcodeJobs.lessonId, lessonId))).toEqual([]);
+    const [row] = await server.db.select().from(lessons).where(eq(lessons.id, lessonId));
     expect(row!.videoStatus).toBe('none');
   });
 
@@ -257,7 +257,7 @@ describe('uploaded lessons', () => {
     const res = await upload(teacher.client, lessonId, fs.readFileSync(makeVideo(tmp, 'long.mp4', 20, '480x270')));
     expect(res.status).toBe(202);
     await expect
-      .poll(async () => (await server.services.transcodes.latestJob(lessonId))?.status, { timeout: 20_000, interval: 50 })
+      .poll(async () => (await server.transcodes.latestJob(lessonId))?.status, { timeout: 20_000, interval: 50 })
       .toBe('running');
     // The server stops as a deployment's stop does: ffmpeg is killed, the row stays 'running', the scratch
     // output goes. A new server on the same data directory and database runs the job again (attempt 2).

@@ -1,4 +1,4 @@
 import type { PageServerLoad } from './$types';
-import { currentServices } from '../../../server/services.ts';
+import { pageServer } from '../../../server/pages/page-server.ts';
 
-export const load: PageServerLoad = async () => ({ classes: await currentServices().classes.listLiveAndUpcoming() });
+export const load: PageServerLoad = async () => ({ classes: await pageServer().liveAndUpcomingClasses() });

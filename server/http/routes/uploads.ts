@@ -4,7 +4,11 @@
 // the video is queued or the upload failed.
 import fs from 'node:fs';
 import { Hono, type Context } from 'hono';
-import { canEditCourse, canWatchCourse } from '../../auth/permissions.ts';
+import { canEditCourse, canWatchCourse, type Permissions } from '../../auth/permissions.ts';
+import type { CourseCatalog } from '../../courses/course-catalog.ts';
+import type { FfmpegInfo } from '../../hls/ffmpeg-info.ts';
+import type { Logger } from '../../log.ts';
+import type { TranscodeQueue } from '../../uploads/transcode-queue.ts';
 import { probeMedia, ProbeError } from '../../uploads/media-probe.ts';
 import { receiveUpload, UploadTooLarge } from '../../uploads/upload-receiver.ts';
 import { UploadRefused } from '../../uploads/upload-reservations.ts';
@@ -15,18 +19,30 @@ import { lessonAccess } from './access.ts';
 
 const editOnly = "Only the course teacher or an admin may upload this lesson's video";
 
+export interface UploadRouteParts {
+  permissions: Permissions;
+  transcodes: TranscodeQueue;
+  courses: Pick<CourseCatalog, 'lessonsByIds'>;
+  ffmpeg: FfmpegInfo;
+  ffprobePath: string;
+  /** LECTERN_MAX_UPLOAD_BYTES */
+  maxUploadBytes: number;
+  log: Logger;
+}
+
 function mib(bytes: number): string {
   return `${Math.round((bytes / 1024 ** 2) * 10) / 10} MiB`;
 }
 
+/** The uploader's file name, for the editors' eyes only: without control characters or path separators. */
 function fileName(header: string | undefined): string {
-  let name = '';
+  let name: string;
   try {
     name = decodeURIComponent(header ?? '');
   } catch {
     name = '';
   }
-  return name.replace(/[\u0000-\u001f/\\]/g, '').slice(0, 200) || 'video';
+  return name.replace(/[\p{Cc}/\\]/gu, '').slice(0, 200) || 'video';
 }
 
 /** Refused before the body is read: the connection must not be reused for the next request. */
@@ -39,46 +55,44 @@ function refusal(err: UploadRefused): ApiFailure {
   return err.reason === 'uploader_busy' ? new ApiFailure(429, 'too_many_uploads', err.message) : new ApiFailure(409, 'busy', err.message);
 }
 
-export const uploadRoutes = new Hono<AppEnv>()
-  .get('/:lessonId/video', async (c) => {
-    const user = requireUser(c);
-    const { lesson, role } = await lessonAccess(c, canWatchCourse, 'Enroll in the course to watch its lessons');
-    return c.json({ video: await c.get('services').transcodes.view(lesson, user.id, { editor: canEditCourse(role) }) });
-  })
-  .put('/:lessonId/video', async (c) => {
-    const services = c.get('services');
-    const user = requireUser(c);
-    const { lesson } = await lessonAccess(c, canEditCourse, editOnly);
-    const max = services.config.maxUploadBytes;
-    const declared = Number(c.req.header('content-length') ?? NaN);
-    if (Number.isFinite(declared) && declared > max)
-      refuseUnread(c, new ApiFailure(413, 'too_large', `The file is ${mib(declared)}; the limit is ${mib(max)}`));
-    if (declared === 0) throw new ApiFailure(400, 'empty_upload', 'The file is empty');
-    if (!services.ffmpeg.found) refuseUnread(c, new ApiFailure(503, 'ffmpeg_missing', 'Video processing is not available on this server'));
-    const reservation = await services.transcodes.reserveUpload(lesson.id, user.id).catch((err: unknown) => {
-      if (err instanceof UploadRefused) refuseUnread(c, refusal(err));
-      throw err;
+export const uploadRoutes = (parts: UploadRouteParts) =>
+  new Hono<AppEnv>()
+    .get('/:lessonId/video', async (c) => {
+      const user = requireUser(c);
+      const { lesson, role } = await lessonAccess(parts.permissions, c, canWatchCourse, 'Enroll in the course to watch its lessons');
+      return c.json({ video: await parts.transcodes.view(lesson, user.id, { editor: canEditCourse(role) }) });
+    })
+    .put('/:lessonId/video', async (c) => {
+      const user = requireUser(c);
+      const { lesson } = await lessonAccess(parts.permissions, c, canEditCourse, editOnly);
+      const max = parts.maxUploadBytes;
+      const declared = Number(c.req.header('content-length') ?? NaN);
+      if (Number.isFinite(declared) && declared > max)
+        refuseUnread(c, new ApiFailure(413, 'too_large', `The file is ${mib(declared)}; the limit is ${mib(max)}`));
+      if (declared === 0) throw new ApiFailure(400, 'empty_upload', 'The file is empty');
+      if (!parts.ffmpeg.found) refuseUnread(c, new ApiFailure(503, 'ffmpeg_missing', 'Video processing is not available on this server'));
+      const reservation = await parts.transcodes.reserveUpload(lesson.id, user.id).catch((err: unknown) => {
+        if (err instanceof UploadRefused) refuseUnread(c, refusal(err));
+        throw err;
+      });
+      try {
+        return await receiveAndQueue(parts, c, lesson, user.id);
+      } finally {
+        reservation.release();
+      }
+    })
+    .delete('/:lessonId/video', async (c) => {
+      const { lesson } = await lessonAccess(parts.permissions, c, canEditCourse, editOnly);
+      await parts.transcodes.removeVideo(lesson.id);
+      return c.json({ ok: true });
     });
-    try {
-      return await receiveAndQueue(c, lesson, user.id);
-    } finally {
-      reservation.release();
-    }
-  })
-  .delete('/:lessonId/video', async (c) => {
-    const services = c.get('services');
-    const { lesson } = await lessonAccess(c, canEditCourse, editOnly);
-    await services.transcodes.removeVideo(lesson.id);
-    return c.json({ ok: true });
-  });
 
 /** Streams the body to disk, probes it and queues its transcode; every failure removes what was received. */
-async function receiveAndQueue(c: Context<AppEnv>, lesson: Lesson, userId: string): Promise<Response> {
-  const services = c.get('services');
-  const max = services.config.maxUploadBytes;
+async function receiveAndQueue(parts: UploadRouteParts, c: Context<AppEnv>, lesson: Lesson, userId: string): Promise<Response> {
+  const { transcodes, maxUploadBytes: max } = parts;
   let received: { file: string; sizeBytes: number };
   try {
-    received = await receiveUpload(c.req.raw.body, services.transcodes.incomingDir, max);
+    received = await receiveUpload(c.req.raw.body, transcodes.incomingDir, max);
   } catch (err) {
     c.header('connection', 'close');
     if (err instanceof UploadTooLarge) throw new ApiFailure(413, 'too_large', `The file is larger than the limit of ${mib(max)}`);
@@ -90,14 +104,14 @@ async function receiveAndQueue(c: Context<AppEnv>, lesson: Lesson, userId: strin
   }
   let durationSeconds: number;
   try {
-    durationSeconds = (await probeMedia(services.config.ffprobePath, received.file)).durationSeconds;
+    durationSeconds = (await probeMedia(parts.ffprobePath, received.file)).durationSeconds;
   } catch (err) {
     fs.rmSync(received.file, { force: true });
     if (err instanceof ProbeError) throw new ApiFailure(422, 'not_a_video', err.message);
     throw err;
   }
   const originalName = fileName(c.req.header('x-file-name'));
-  const job = await services.transcodes
+  const job = await transcodes
     .enqueue(lesson.id, received.file, { originalName, sizeBytes: received.sizeBytes, durationSeconds })
     .catch((err: unknown) => {
       fs.rmSync(received.file, { force: true });
@@ -105,7 +119,7 @@ async function receiveAndQueue(c: Context<AppEnv>, lesson: Lesson, userId: strin
       if (err instanceof UploadRefused) throw refusal(err);
       throw err;
     });
-  services.log.info({ lessonId: lesson.id, jobId: job.id, bytes: received.sizeBytes }, 'lesson video uploaded');
-  const [fresh] = await services.courses.lessonsByIds([lesson.id]);
-  return c.json({ video: await services.transcodes.view(fresh ?? lesson, userId, { editor: true }) }, 202);
+  parts.log.info({ lessonId: lesson.id, jobId: job.id, bytes: received.sizeBytes }, 'lesson video uploaded');
+  const [fresh] = await parts.courses.lessonsByIds([lesson.id]);
+  return c.json({ video: await transcodes.view(fresh ?? lesson, userId, { editor: true }) }, 202);
 }

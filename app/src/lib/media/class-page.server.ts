@@ -2,12 +2,13 @@
 // not enter). The socket's class:join checks the same again; this only lets the page say so up front.
 import { error, redirect } from '@sveltejs/kit';
 import { z } from 'zod';
-import { currentServices } from '../../../../server/services.ts';
+import { pageServer } from '../../../../server/pages/page-server.ts';
 import type { SessionUser } from '../../../../server/auth/session-store.ts';
+import type { ClassRole } from '@lectern/contracts/realtime';
 
 export interface ClassPageData {
   classId: string;
-  access: { role: 'teacher' | 'admin' | 'student' } | null;
+  access: { role: ClassRole } | null;
   liveClass: {
     id: string;
     title: string;
@@ -20,7 +21,7 @@ export interface ClassPageData {
 export async function loadClassPage(user: SessionUser | null, classId: string, pathname: string): Promise<ClassPageData> {
   if (!user) redirect(303, `/login?next=${encodeURIComponent(pathname)}`);
   if (!z.uuid().safeParse(classId).success) error(404, 'No such class');
-  const access = await currentServices().permissions.classRole(user, classId);
+  const access = await pageServer().classEntry(user, classId);
   if (!access) return { classId, access: null, liveClass: null };
   const c = access.liveClass;
   return {
