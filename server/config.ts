@@ -80,6 +80,30 @@ const EnvSchema = z.object({
     .default(2 * 1024 ** 3),
   /** Lesson video uploads one teacher may have arriving at once (per server process) */
   LECTERN_UPLOADS_PER_TEACHER: z.coerce.number().int().min(1).max(50).default(2),
+  // Mail and accounts
+  /** smtp://user:pass@host:587 or smtps://…:465; unset means messages are printed to the log instead */
+  LECTERN_SMTP_URL: z
+    .string()
+    .optional()
+    .refine((s) => !s || /^smtps?:\/\//.test(s), { message: 'must start with smtp:// or smtps://' }),
+  /** Sender of every message, e.g. "Lectern <no-reply@school.example>" */
+  LECTERN_MAIL_FROM: z.string().min(3).default('Lectern <no-reply@localhost>'),
+  /** Delay before the first retry of a message the SMTP server did not take; doubles up to an hour */
+  LECTERN_MAIL_RETRY_SECONDS: z.coerce.number().min(1).default(30),
+  /** A message still not sent this many hours after it was queued is given up (marked failed) */
+  LECTERN_MAIL_GIVE_UP_HOURS: z.coerce.number().min(1).default(48),
+  /** Unverified accounts may log in but not enroll or teach */
+  LECTERN_REQUIRE_VERIFIED_EMAIL: bool.default(true),
+  /** Addresses one invitation request may carry, and invitations one teacher may send per day */
+  LECTERN_INVITES_PER_REQUEST: z.coerce.number().int().min(1).max(1000).default(50),
+  LECTERN_INVITES_PER_DAY: z.coerce.number().int().min(1).default(300),
+  /** Enrolled students get "starts in N minutes" this long before a scheduled class */
+  LECTERN_REMINDER_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .default(15),
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -117,6 +141,18 @@ export interface Config {
   ffprobePath: string;
   maxUploadBytes: number;
   uploadsPerTeacher: number;
+  mail: {
+    smtpUrl: string | undefined;
+    from: string;
+    retrySeconds: number;
+    giveUpHours: number;
+  };
+  accounts: {
+    requireVerifiedEmail: boolean;
+    invitesPerRequest: number;
+    invitesPerDay: number;
+    reminderMinutes: number;
+  };
 }
 
 /** Parses the environment (or overrides, for tests) into a Config; throws one readable error listing every problem. */
@@ -161,5 +197,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ffprobePath: e.FFPROBE_PATH,
     maxUploadBytes: e.LECTERN_MAX_UPLOAD_BYTES,
     uploadsPerTeacher: e.LECTERN_UPLOADS_PER_TEACHER,
+    mail: {
+      smtpUrl: e.LECTERN_SMTP_URL || undefined,
+      from: e.LECTERN_MAIL_FROM,
+      retrySeconds: e.LECTERN_MAIL_RETRY_SECONDS,
+      giveUpHours: e.LECTERN_MAIL_GIVE_UP_HOURS,
+    },
+    accounts: {
+      requireVerifiedEmail: e.LECTERN_REQUIRE_VERIFIED_EMAIL,
+      invitesPerRequest: e.LECTERN_INVITES_PER_REQUEST,
+      invitesPerDay: e.LECTERN_INVITES_PER_DAY,
+      reminderMinutes: e.LECTERN_REMINDER_MINUTES,
+    },
   };
 }

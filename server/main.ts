@@ -45,6 +45,19 @@ import { classAnalyticsRoutes, courseAnalyticsRoutes } from './http/routes/analy
 import { lessonMediaRoutes } from './http/routes/lesson-media.ts';
 import { pollRoutes } from './http/routes/polls.ts';
 import { mediaApiRoutes, mediaRoutes } from './http/routes/media.ts';
+import { accountRecoveryRoutes } from './http/routes/account-recovery.ts';
+import { avatarRoutes, courseHandOverRoutes, profileRoutes } from './http/routes/profile.ts';
+import { courseInvitationRoutes, invitationRoutes } from './http/routes/invitations.ts';
+import { mailPreferenceRoutes, oneClickUnsubscribeRoutes } from './http/routes/mail.ts';
+import { MailOutbox } from './mail/mail-outbox.ts';
+import { MailPreferences } from './mail/mail-preferences.ts';
+import { MailDispatcher } from './mail/mail-dispatcher.ts';
+import { createMailTransport } from './mail/mail-transport.ts';
+import { AccountTokens } from './accounts/account-tokens.ts';
+import { AccountMail } from './accounts/account-mail.ts';
+import { CourseInvitations } from './accounts/course-invitations.ts';
+import { AccountProfile } from './accounts/account-profile.ts';
+import { ClassNotices } from './notices/class-notices.ts';
 import type { Logger } from './log.ts';
 import type { DatabaseHandle } from './db/client.ts';
 
@@ -65,6 +78,10 @@ export interface LecternServer {
   transcodes: TranscodeQueue;
   lessonMedia: LessonMedia;
   interaction: Interaction;
+  /** Sends the mail outbox (tests drain it). */
+  mailer: MailDispatcher;
+  /** Class reminders and notices (tests run its scan). */
+  notices: ClassNotices;
   io: LecternIo;
   close(): Promise<void>;
 }
@@ -75,7 +92,7 @@ export interface StartOptions {
   app?: 'build' | 'dev' | 'none';
 }
 
-const API_PREFIXES = ['/api/', '/health', '/media/'];
+const API_PREFIXES = ['/api/', '/health', '/media/', '/mail/'];
 
 export async function startLectern(options: StartOptions = {}): Promise<LecternServer> {
   const config = options.config ?? loadConfig();
@@ -126,6 +143,35 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     interruptedEndMinutes: config.media.interruptedEndMinutes,
     log: log.child({ module: 'live-class' }),
   });
+  // Mail: links need the public address; without LECTERN_ORIGIN it is known once the server listens.
+  let publicOrigin = config.origin ?? '';
+  const mailLog = log.child({ module: 'mail' });
+  const outbox = new MailOutbox(db);
+  const mailPreferences = await MailPreferences.open(db);
+  const mailer = new MailDispatcher({
+    outbox,
+    transport: createMailTransport(config.mail.smtpUrl, mailLog),
+    preferences: mailPreferences,
+    origin: () => publicOrigin,
+    from: config.mail.from,
+    retrySeconds: config.mail.retrySeconds,
+    giveUpHours: config.mail.giveUpHours,
+    log: mailLog,
+  });
+  const accountTokens = new AccountTokens(db);
+  const accountMail = new AccountMail({ accounts, tokens: accountTokens, outbox });
+  const invitations = new CourseInvitations({
+    db,
+    outbox,
+    accounts,
+    perRequest: config.accounts.invitesPerRequest,
+    perDay: config.accounts.invitesPerDay,
+  });
+  const notices = new ClassNotices({ db, outbox, reminderMinutes: config.accounts.reminderMinutes, log: log.child({ module: 'notices' }) });
+  for (const composers of [accountMail, invitations, notices]) composers.registerWith(mailer);
+  const profile = new AccountProfile({ db, dataDir: config.dataDir, ffmpegPath: config.ffmpegPath });
+  const registrationLimiter = new RateLimiter({ max: config.registrationsPerHour, windowMs: 3600_000 });
+
   const hls = new HlsService({
     db,
     dataDir: config.dataDir,
@@ -137,6 +183,8 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     accounts,
     listenIp: '127.0.0.1',
     log: log.child({ module: 'hls' }),
+    // A replay became watchable: the notices scan mails the enrolled students now rather than on its next round.
+    onRecordingReady: () => notices.scanSoon(),
   });
   if (ffmpeg.found) await transcodes.start();
   // Every live class's room gets an HLS bridge; recordings a crashed process left behind are finalised now.
@@ -144,6 +192,26 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   if (ffmpeg.found) await hls.recoverInterrupted();
 
   const apiLog = log.child({ module: 'http' });
+  const classRouteParts = {
+    permissions,
+    schedule,
+    courses,
+    origin: config.origin,
+    notices,
+    requireVerifiedEmail: config.accounts.requireVerifiedEmail,
+    log: apiLog,
+  };
+  const invitationParts = {
+    invitations,
+    permissions,
+    accounts,
+    sessions,
+    cookies,
+    registrationLimiter,
+    trustProxy: config.trustProxy,
+    requireVerifiedEmail: config.accounts.requireVerifiedEmail,
+    log: apiLog,
+  };
   const api = createHttpApp(
     { origin: config.origin, cookies, log: apiLog },
     {
@@ -153,12 +221,23 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
         sessions,
         cookies,
         loginLimiter: new RateLimiter({ max: 5, windowMs: 15 * 60_000 }),
-        registrationLimiter: new RateLimiter({ max: config.registrationsPerHour, windowMs: 3600_000 }),
+        registrationLimiter,
         trustProxy: config.trustProxy,
+        accountMail,
         log: apiLog,
       }),
-      courses: courseRoutes({ permissions, courses, schedule, progress, recordings: hls, lessonMedia, transcodes, log: apiLog }),
-      courseClasses: courseClassRoutes({ permissions, schedule, courses, origin: config.origin, log: apiLog }),
+      courses: courseRoutes({
+        permissions,
+        courses,
+        schedule,
+        progress,
+        recordings: hls,
+        lessonMedia,
+        transcodes,
+        requireVerifiedEmail: config.accounts.requireVerifiedEmail,
+        log: apiLog,
+      }),
+      courseClasses: courseClassRoutes(classRouteParts),
       courseAnalytics: courseAnalyticsRoutes({ permissions, schedule, analytics }),
       lessons: lessonRoutes({ permissions, courses, progress, transcodes, recordings: hls }),
       progress: progressRoutes({ permissions, progress }),
@@ -171,13 +250,29 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
         maxUploadBytes: config.maxUploadBytes,
         log: apiLog,
       }),
-      classSchedule: classScheduleRoutes({ permissions, schedule, courses, origin: config.origin, log: apiLog }),
+      classSchedule: classScheduleRoutes(classRouteParts),
       classAnalytics: classAnalyticsRoutes({ permissions, schedule, analytics }),
       polls: pollRoutes({ permissions, polls: interaction.polls }),
       schedule: scheduleRoutes({ schedule, origin: config.origin }),
       lessonMedia: lessonMediaRoutes(lessonMedia),
       mediaApi: mediaApiRoutes({ hls, permissions, courses, progress }),
       media: mediaRoutes({ hls, dataDir: config.dataDir }),
+      accountRecovery: accountRecoveryRoutes({
+        accounts,
+        sessions,
+        cookies,
+        tokens: accountTokens,
+        accountMail,
+        trustProxy: config.trustProxy,
+        log: apiLog,
+      }),
+      profile: profileRoutes({ profile, accounts, sessions, cookies, log: apiLog }),
+      avatars: avatarRoutes({ profile }),
+      courseInvitations: courseInvitationRoutes(invitationParts),
+      invitations: invitationRoutes(invitationParts),
+      courseHandOver: courseHandOverRoutes({ profile, permissions, log: apiLog }),
+      mailPreferences: mailPreferenceRoutes({ preferences: mailPreferences, log: mailLog }),
+      unsubscribe: oneClickUnsubscribeRoutes({ preferences: mailPreferences, log: mailLog }),
     },
   );
   const apiListener = getRequestListener(api.fetch);
@@ -228,9 +323,13 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   const address = httpServer.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
+  publicOrigin ||= url;
+  mailer.start();
+  notices.start();
 
   const purge = setInterval(() => {
     sessions.purgeExpired().catch((err: unknown) => log.warn({ err }, 'session purge failed'));
+    accountTokens.purgeExpired().catch((err: unknown) => log.warn({ err }, 'account token purge failed'));
   }, config.sessionPurgeSeconds * 1000);
   purge.unref();
 
@@ -241,6 +340,8 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       presence.close(); // no broadcasts once the Socket.io server (and its Redis clients) are going away
       interactionFeatures.close(); // sends the chat batches still collecting, stops their timers
       await realtime.close(); // also closes the HTTP server
+      await notices.close();
+      await mailer.close(); // the message in hand is finished or left to its lease; the rest stays queued
       await transcodes.close();
       await appHandler?.close();
       interaction.close();
@@ -268,6 +369,8 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     transcodes,
     lessonMedia,
     interaction,
+    mailer,
+    notices,
     io: realtime.io,
     close,
   };

@@ -14,7 +14,15 @@ export class AccountError extends Error {
   }
 }
 
-const publicColumns = { id: users.id, email: users.email, displayName: users.displayName, role: users.role };
+/** The account as every request sees it (SessionStore selects the same columns). */
+export const sessionUserColumns = {
+  id: users.id,
+  email: users.email,
+  displayName: users.displayName,
+  role: users.role,
+  emailVerified: sql<boolean>`${users.emailVerifiedAt} is not null`.mapWith(Boolean),
+};
+const publicColumns = sessionUserColumns;
 
 export class Accounts {
   readonly #db: Database;
@@ -58,5 +66,33 @@ export class Accounts {
   async byId(id: string): Promise<SessionUser | undefined> {
     const rows = await this.#db.select(publicColumns).from(users).where(eq(users.id, id)).limit(1);
     return rows[0];
+  }
+
+  async byEmail(email: string): Promise<SessionUser | undefined> {
+    const rows = await this.#db
+      .select(publicColumns)
+      .from(users)
+      .where(eq(sql`lower(${users.email})`, email.toLowerCase()))
+      .limit(1);
+    return rows[0];
+  }
+
+  /** The person proved they read mail at their address. */
+  async markVerified(userId: string): Promise<void> {
+    await this.#db
+      .update(users)
+      .set({ emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, now())` })
+      .where(eq(users.id, userId));
+  }
+
+  async setPassword(userId: string, password: string): Promise<void> {
+    const passwordHash = await hashPassword(password);
+    await this.#db.update(users).set({ passwordHash }).where(eq(users.id, userId));
+  }
+
+  /** Whether `password` is the account's current one (the same argon2 work whatever the answer). */
+  async checkPassword(userId: string, password: string): Promise<boolean> {
+    const [row] = await this.#db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, userId)).limit(1);
+    return row ? verifyPassword(row.passwordHash, password) : false;
   }
 }

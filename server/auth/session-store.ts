@@ -2,13 +2,14 @@
 // sessions slide (extended when past half their life) and expire server-side. Ending a session (logout,
 // expiry) is announced with `invalidate`, so that whatever else it authenticated (open sockets) ends too.
 import { EventEmitter } from 'node:events';
-import { and, eq, gt, lt } from 'drizzle-orm';
+import { and, desc, eq, gt, lt, ne } from 'drizzle-orm';
 import { sha256 } from '@oslojs/crypto/sha2';
 import { encodeBase32LowerCaseNoPadding, encodeHexLowerCase } from '@oslojs/encoding';
 import type { Database } from '../db/client.ts';
 import { sessions, users, type Session, type User } from '../db/schema.ts';
+import { sessionUserColumns } from './accounts.ts';
 
-export type SessionUser = Pick<User, 'id' | 'email' | 'displayName' | 'role'>;
+export type SessionUser = Pick<User, 'id' | 'email' | 'displayName' | 'role'> & { emailVerified: boolean };
 export interface ValidatedSession {
   session: Session;
   user: SessionUser;
@@ -32,6 +33,8 @@ export interface SessionStoreEvents {
   /** These sessions no longer exist (logged out, expired or revoked). */
   invalidate: [sessionIds: string[]];
 }
+
+const LAST_SEEN_PRECISION_MS = 5 * 60_000;
 
 export class SessionStore extends EventEmitter<SessionStoreEvents> {
   readonly #db: Database;
@@ -62,6 +65,7 @@ export class SessionStore extends EventEmitter<SessionStoreEvents> {
         expiresAt: new Date(this.#now() + this.#lifetimeMs),
         ip: meta.ip ?? null,
         userAgent: meta.userAgent?.slice(0, 400) ?? null,
+        lastSeenAt: new Date(this.#now()),
       })
       .returning();
     return { token, session: session! };
@@ -71,7 +75,7 @@ export class SessionStore extends EventEmitter<SessionStoreEvents> {
     if (!/^[a-z2-7]{32}$/.test(token)) return null;
     const id = sessionIdFromToken(token);
     const rows = await this.#db
-      .select({ session: sessions, user: { id: users.id, email: users.email, displayName: users.displayName, role: users.role } })
+      .select({ session: sessions, user: sessionUserColumns })
       .from(sessions)
       .innerJoin(users, eq(users.id, sessions.userId))
       .where(eq(sessions.id, id))
@@ -87,9 +91,18 @@ export class SessionStore extends EventEmitter<SessionStoreEvents> {
     let refreshed = false;
     if (row.session.expiresAt.getTime() - now < this.#lifetimeMs / 2) {
       const expiresAt = new Date(now + this.#lifetimeMs);
-      await this.#db.update(sessions).set({ expiresAt }).where(eq(sessions.id, id));
+      await this.#db
+        .update(sessions)
+        .set({ expiresAt, lastSeenAt: new Date(now) })
+        .where(eq(sessions.id, id));
       row.session.expiresAt = expiresAt;
       refreshed = true;
+    } else if (now - row.session.lastSeenAt.getTime() > LAST_SEEN_PRECISION_MS) {
+      // "Last seen" for the sessions list, written at most every few minutes per session.
+      await this.#db
+        .update(sessions)
+        .set({ lastSeenAt: new Date(now) })
+        .where(eq(sessions.id, id));
     }
     return { session: row.session, user: row.user, refreshed };
   }
@@ -97,6 +110,38 @@ export class SessionStore extends EventEmitter<SessionStoreEvents> {
   async invalidate(sessionId: string): Promise<void> {
     await this.#db.delete(sessions).where(eq(sessions.id, sessionId));
     this.emit('invalidate', [sessionId]);
+  }
+
+  /** The user's live sessions, most recently seen first. */
+  listFor(userId: string): Promise<Session[]> {
+    return this.#db
+      .select()
+      .from(sessions)
+      .where(and(eq(sessions.userId, userId), gt(sessions.expiresAt, new Date(this.#now()))))
+      .orderBy(desc(sessions.lastSeenAt));
+  }
+
+  /** Ends one of the user's sessions; false when it is not theirs (or already gone). */
+  async revoke(userId: string, sessionId: string): Promise<boolean> {
+    const gone = await this.#db
+      .delete(sessions)
+      .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId)))
+      .returning({ id: sessions.id });
+    if (gone.length) this.emit('invalidate', [sessionId]);
+    return gone.length > 0;
+  }
+
+  /** Ends every session of the user except `keep` (after a password change). */
+  async invalidateOthers(userId: string, keep: string): Promise<void> {
+    const gone = await this.#db
+      .delete(sessions)
+      .where(and(eq(sessions.userId, userId), ne(sessions.id, keep)))
+      .returning({ id: sessions.id });
+    if (gone.length)
+      this.emit(
+        'invalidate',
+        gone.map((s) => s.id),
+      );
   }
 
   async invalidateAllFor(userId: string): Promise<void> {

@@ -40,6 +40,8 @@ export const PublicUser = z.object({
   email: z.string(),
   displayName: z.string(),
   role: z.enum(['student', 'teacher', 'admin']),
+  /** False until the person followed the link mailed to them; unverified accounts may not enroll or teach. */
+  emailVerified: z.boolean(),
 });
 export type PublicUser = z.infer<typeof PublicUser>;
 

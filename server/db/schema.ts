@@ -15,6 +15,7 @@ import {
   uniqueIndex,
   uuid,
   bigint,
+  jsonb,
 } from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
@@ -40,8 +41,33 @@ export const users = pgTable(
     passwordHash: text('password_hash').notNull(),
     role: userRole('role').notNull().default('student'),
     createdAt: createdAt(),
+    /** When the person proved they read mail at `email` (a verification, reset or invitation link) */
+    emailVerifiedAt: tz('email_verified_at'),
+    /** The re-encoded profile picture, relative to the data directory */
+    avatarPath: text('avatar_path'),
+    /** Set when the account was deleted: the row stays, anonymised, so chat and votes keep an author */
+    deletedAt: tz('deleted_at'),
   },
   (t) => [uniqueIndex('users_email_unique').on(sql`lower(${t.email})`)],
+);
+
+/**
+ * One-time links sent by mail (address verification, password reset): like session tokens, only the SHA-256
+ * of the token is stored, and using one deletes it.
+ */
+export const accountTokenPurpose = pgEnum('account_token_purpose', ['verify_email', 'reset_password']);
+export const accountTokens = pgTable(
+  'account_tokens',
+  {
+    id: text('id').primaryKey(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    purpose: accountTokenPurpose('purpose').notNull(),
+    expiresAt: tz('expires_at').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('account_tokens_user_idx').on(t.userId, t.purpose)],
 );
 
 export const sessions = pgTable(
@@ -56,6 +82,8 @@ export const sessions = pgTable(
     createdAt: createdAt(),
     userAgent: text('user_agent'),
     ip: text('ip'),
+    /** Last request seen with this session (updated at most every few minutes), for the sessions list */
+    lastSeenAt: tz('last_seen_at').notNull().defaultNow(),
   },
   (t) => [index('sessions_user_idx').on(t.userId)],
 );
@@ -376,6 +404,98 @@ export const raisedHands = pgTable(
   (t) => [primaryKey({ columns: [t.classId, t.userId] }), index('raised_hands_class_raised_idx').on(t.classId, t.raisedAt)],
 );
 
+/**
+ * Outgoing mail, one row per message: what to compose (kind + params, composed when sent, so a message about a
+ * class that was cancelled meanwhile is dropped, and no link token sits here in clear), where it goes, and where
+ * delivery stands. Senders claim due rows atomically (FOR UPDATE SKIP LOCKED) under a lease, so several server
+ * processes never send one message twice while both live, and a crashed sender's rows come back when the lease
+ * ends. `dedupe_key` makes "at most once" notices (one reminder per class and person) a constraint.
+ */
+export const mailStatus = pgEnum('mail_status', ['pending', 'sending', 'sent', 'failed', 'dropped']);
+export const mailOutbox = pgTable(
+  'mail_outbox',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    kind: text('kind').notNull(),
+    toAddress: text('to_address').notNull(),
+    params: jsonb('params').$type<Record<string, unknown>>().notNull().default({}),
+    dedupeKey: text('dedupe_key'),
+    status: mailStatus('status').notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: tz('next_attempt_at').notNull().defaultNow(),
+    /** While `sending`: the sender holding the row has it until then; after that another may take it over. */
+    leaseUntil: tz('lease_until'),
+    /** Which claim holds the row: only it may record the outcome */
+    claimId: uuid('claim_id'),
+    lastError: text('last_error'),
+    createdAt: createdAt(),
+    sentAt: tz('sent_at'),
+  },
+  (t) => [uniqueIndex('mail_outbox_dedupe_unique').on(t.dedupeKey), index('mail_outbox_due_idx').on(t.status, t.nextAttemptAt)],
+);
+
+/** An address that turned one kind of notice off (profile toggle or one-click unsubscribe). */
+export const mailOptOuts = pgTable(
+  'mail_opt_outs',
+  {
+    /** Lower-cased, so invitees without an account can opt out too */
+    address: text('address').notNull(),
+    topic: text('topic').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.address, t.topic] })],
+);
+
+/**
+ * Notices sent to a whole group once (the reminder of a class, the replay of a recording): the row is written
+ * in the transaction that queues the group's messages, so several processes scanning at once fan out once.
+ */
+export const noticeFanouts = pgTable('notice_fanouts', {
+  subject: text('subject').primaryKey(),
+  createdAt: createdAt(),
+});
+
+/** Secrets the server makes once and every process shares (e.g. the key that signs unsubscribe links). */
+export const serverSecrets = pgTable('server_secrets', {
+  name: text('name').primaryKey(),
+  value: text('value').notNull(),
+  createdAt: createdAt(),
+});
+
+/**
+ * A teacher's invitation of one address to a course. The mailed link carries a token of which only the hash
+ * is kept (made when the message is composed); accepting enrolls the account with that address, and a person
+ * without an account registers through the link (which confirms their address).
+ */
+export const invitationStatus = pgEnum('invitation_status', ['pending', 'accepted', 'revoked']);
+export const courseInvitations = pgTable(
+  'course_invitations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    courseId: uuid('course_id')
+      .notNull()
+      .references(() => courses.id, { onDelete: 'cascade' }),
+    /** Lower-cased */
+    email: text('email').notNull(),
+    invitedBy: uuid('invited_by').references(() => users.id, { onDelete: 'set null' }),
+    tokenHash: text('token_hash'),
+    status: invitationStatus('status').notNull().default('pending'),
+    expiresAt: tz('expires_at').notNull(),
+    /** When the invitation was last mailed: what the per-day limit counts */
+    sentAt: tz('sent_at').notNull().defaultNow(),
+    createdAt: createdAt(),
+    acceptedAt: tz('accepted_at'),
+    acceptedBy: uuid('accepted_by').references(() => users.id, { onDelete: 'set null' }),
+  },
+  (t) => [
+    uniqueIndex('course_invitations_pending_unique')
+      .on(t.courseId, t.email)
+      .where(sql`${t.status} = 'pending'`),
+    uniqueIndex('course_invitations_token_unique').on(t.tokenHash),
+    index('course_invitations_inviter_sent_idx').on(t.invitedBy, t.sentAt),
+  ],
+);
+
 export type User = typeof users.$inferSelect;
 export type Session = typeof sessions.$inferSelect;
 export type Course = typeof courses.$inferSelect;
@@ -390,4 +510,7 @@ export type ChatMessageRow = typeof chatMessages.$inferSelect;
 export type QuestionRow = typeof questions.$inferSelect;
 export type PollRow = typeof polls.$inferSelect;
 export type PollOptionRow = typeof pollOptions.$inferSelect;
+export type AccountTokenPurpose = (typeof accountTokenPurpose.enumValues)[number];
+export type CourseInvitation = typeof courseInvitations.$inferSelect;
+export type MailOutboxRow = typeof mailOutbox.$inferSelect;
 export type ClassRestrictionKind = (typeof classRestrictionKind.enumValues)[number];

@@ -30,6 +30,8 @@ export interface HlsServiceOptions {
   tokenTtlSeconds?: number;
   /** A signer shared with other media (lessons); made from mediaSecret when absent */
   tokens?: MediaTokens;
+  /** Told when a recording became a watchable replay (e.g. to mail enrolled students). */
+  onRecordingReady?: (recording: Recording) => void;
 }
 
 /** Something that announces live rooms (RoomRegistry satisfies it). */
@@ -145,6 +147,7 @@ export class HlsService {
           .where(and(eq(lessons.id, row.lessonId), eq(lessons.durationSeconds, 0)));
       }
       log.info({ durationSeconds: done.durationSeconds, sizeBytes: done.sizeBytes, segments: done.segments }, 'recording ready');
+      if (row) this.#o.onRecordingReady?.(row);
       return row;
     } catch (err) {
       const message = (err as Error).message;

@@ -26,6 +26,17 @@ export interface ApiRoutes {
   lessonMedia: Routes;
   mediaApi: Routes;
   media: Routes;
+  /** Accounts: confirming an address, password reset, the profile and its devices, pictures. */
+  accountRecovery: Routes;
+  profile: Routes;
+  avatars: Routes;
+  /** Course invitations (teacher side under /api/courses, invitee side), course hand-over. */
+  courseInvitations: Routes;
+  invitations: Routes;
+  courseHandOver: Routes;
+  /** Mail: the profile's notice switches and the unsubscribe page's API; RFC 8058 one-click unsubscribe. */
+  mailPreferences: Routes;
+  unsubscribe: Routes;
 }
 
 export interface HttpAppOptions {
@@ -46,10 +57,19 @@ export function createHttpApp({ origin, cookies, log }: HttpAppOptions, routes: 
 
   app.route('/health', routes.health);
   app.route('/api/auth', routes.auth);
+  app.route('/api/account', routes.accountRecovery);
+  app.route('/api/account', routes.profile);
+  app.route('/api/users', routes.avatars);
+  app.route('/api', routes.mailPreferences);
+  // Outside /api: mail clients post the one-click unsubscribe from their own servers (no origin, no cookie).
+  app.route('/mail', routes.unsubscribe);
   // Learning platform: catalog, courses, lessons, progress, uploads, scheduling, analytics.
   app.route('/api/courses', routes.courses);
   app.route('/api/courses', routes.courseClasses);
   app.route('/api/courses', routes.courseAnalytics);
+  app.route('/api/courses', routes.courseInvitations);
+  app.route('/api/courses', routes.courseHandOver);
+  app.route('/api/invitations', routes.invitations);
   app.route('/api/lessons', routes.lessons);
   app.route('/api/lessons', routes.progress);
   app.route('/api/lessons', routes.uploads);

@@ -6,10 +6,10 @@ import { ApiFailure, validationFailure } from './errors.ts';
 /** Largest JSON body any route accepts; uploads have their own limit. */
 export const MAX_JSON_BYTES = 64 * 1024;
 
-function tooLarge(c: Context): ApiFailure {
+function tooLarge(c: Context, max = MAX_JSON_BYTES): ApiFailure {
   // The rest of the body is not read: the connection cannot carry another request after it.
   c.header('connection', 'close');
-  return new ApiFailure(413, 'too_large', `Body larger than ${MAX_JSON_BYTES} bytes`);
+  return new ApiFailure(413, 'too_large', `Body larger than ${max} bytes`);
 }
 
 /**
@@ -17,8 +17,14 @@ function tooLarge(c: Context): ApiFailure {
  * is refused while it arrives instead of being buffered whole first.
  */
 async function readBounded(c: Context, max: number): Promise<string> {
+  return (await readBoundedBytes(c, max)).toString('utf8');
+}
+
+/** The raw body, refused (413) past `max` bytes, whether announced by its length or found while streaming. */
+export async function readBoundedBytes(c: Context, max: number): Promise<Buffer> {
+  if (Number(c.req.header('content-length') ?? 0) > max) throw tooLarge(c, max);
   const body = c.req.raw.body;
-  if (!body) return '';
+  if (!body) return Buffer.alloc(0);
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -28,11 +34,11 @@ async function readBounded(c: Context, max: number): Promise<string> {
     size += value.byteLength;
     if (size > max) {
       void reader.cancel().catch(() => {});
-      throw tooLarge(c);
+      throw tooLarge(c, max);
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {

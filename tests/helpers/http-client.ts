@@ -1,4 +1,6 @@
 // A fetch with a cookie jar, so one client is one logged-in person.
+import { linkIn, sharedMailCatcher } from './mail-catcher.ts';
+
 export class HttpClient {
   readonly baseUrl: string;
   readonly #cookies = new Map<string, string>();
@@ -70,21 +72,39 @@ export class HttpClient {
 /** A registered person: their logged-in client, their account and the password they chose. */
 export interface RegisteredUser {
   client: HttpClient;
-  user: { id: string; email: string; displayName: string; role: string };
+  user: { id: string; email: string; displayName: string; role: string; emailVerified: boolean };
   password: string;
 }
 
 let counter = 0;
-/** Registers a fresh account (unique email) and returns a logged-in client. */
+/**
+ * Registers a fresh account (unique email) and returns a logged-in client. The account confirms its address
+ * the way a person does, through the link mailed to it (servers started by the helpers send to the test
+ * process's SMTP catcher), since enrolling and teaching need a confirmed address; `verify: false` skips that.
+ */
 export async function registerUser(
   baseUrl: string,
   role: 'student' | 'teacher' = 'student',
   name = `${role} ${++counter}`,
+  options: { verify?: boolean } = {},
 ): Promise<RegisteredUser> {
   const client = new HttpClient(baseUrl);
   const password = 'correct horse battery';
   const email = `${role}-${process.pid}-${Date.now()}-${++counter}@example.test`;
   const res = await client.post('/api/auth/register', { email, password, displayName: name, role });
   if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return { client, user: res.body.user, password };
+  const person: RegisteredUser = { client, user: res.body.user, password };
+  if (options.verify ?? true) await verifyByMail(person);
+  return person;
+}
+
+/** Follows the "confirm your address" link mailed to the person. */
+export async function verifyByMail(person: RegisteredUser): Promise<void> {
+  const catcher = await sharedMailCatcher();
+  const mail = await catcher.waitFor((m) => m.to.includes(person.user.email) && /confirm your email/i.test(m.subject));
+  // By path: a server with LECTERN_ORIGIN set links to that origin, not to the address the test uses.
+  const token = linkIn(mail, '/verify-email').searchParams.get('token');
+  const res = await person.client.post('/api/account/verify-email', { token });
+  if (res.status !== 200) throw new Error(`verification failed: ${res.status} ${JSON.stringify(res.body)}`);
+  person.user.emailVerified = true;
 }

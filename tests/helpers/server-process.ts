@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 import { REDIS_PREFIX } from './redis.ts';
+import { sharedMailCatcher } from './mail-catcher.ts';
 
 /**
  * Loopback on free ports, one mediasoup worker, quiet logs; no Redis unless `redisUrl` (then with this test
@@ -68,8 +69,10 @@ export class ServerProcess {
 
   /** Spawns the server with this environment (over ours) and resolves once it prints that it listens. */
   static async start(env: Record<string, string>): Promise<ServerProcess> {
+    // Mail goes to this test process's SMTP catcher (registerUser follows the verification link from it).
+    const smtp = { LECTERN_SMTP_URL: (await sharedMailCatcher()).url };
     const child = spawn(process.execPath, [path.join(import.meta.dirname, 'lectern-process.ts')], {
-      env: { ...process.env, ...env },
+      env: { ...process.env, ...smtp, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const lines = readline.createInterface({ input: child.stdout! });

@@ -6,6 +6,7 @@ import { loadConfig, type Config } from '../../server/config.ts';
 import { startLectern, type LecternServer, type StartOptions } from '../../server/main.ts';
 import { createScratchDatabase, type DbKind } from './databases.ts';
 import { serverEnv } from './server-process.ts';
+import { sharedMailCatcher } from './mail-catcher.ts';
 
 export interface TestServer extends LecternServer {
   /** The server's own database (drizzle), for arranging and checking rows. */
@@ -27,7 +28,9 @@ export async function startTestServer(
   const dbKind = options.db ?? 'pglite';
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-test-'));
   const scratch = dbKind === 'postgres' ? await createScratchDatabase() : undefined;
-  const config = loadConfig({ ...process.env, ...serverEnv({ dataDir, databaseUrl: scratch?.url }), ...options.env });
+  // Mail goes to this test process's SMTP catcher (registerUser follows the verification link from it).
+  const smtp = { LECTERN_SMTP_URL: (await sharedMailCatcher()).url };
+  const config = loadConfig({ ...process.env, ...serverEnv({ dataDir, databaseUrl: scratch?.url }), ...smtp, ...options.env });
   return launch(config, options.app ?? 'none', dbKind, async () => {
     await scratch?.drop();
     fs.rmSync(dataDir, { recursive: true, force: true });

@@ -1,6 +1,5 @@
 // /api/auth: register, login, logout, current user.
-import { Hono, type Context } from 'hono';
-import { getConnInfo } from '@hono/node-server/conninfo';
+import { Hono } from 'hono';
 import { LoginBody, RegisterBody, type PublicUser } from '../../contracts/auth.ts';
 import { AccountError, type Accounts } from '../../auth/accounts.ts';
 import type { RateLimiter } from '../../auth/rate-limiter.ts';
@@ -10,6 +9,8 @@ import type { Logger } from '../../log.ts';
 import { ApiFailure } from '../errors.ts';
 import { requireUser, sendCookies, type AppEnv } from '../session.ts';
 import { jsonBody } from '../validate.ts';
+import { clientIp } from '../client-ip.ts';
+import type { AccountMail } from '../../accounts/account-mail.ts';
 
 export interface AuthRouteParts {
   accounts: Accounts;
@@ -19,28 +20,21 @@ export interface AuthRouteParts {
   registrationLimiter: RateLimiter;
   /** Behind a reverse proxy: the client address comes from X-Forwarded-For. */
   trustProxy: boolean;
+  /** Mails "confirm your address" to every new account. */
+  accountMail: Pick<AccountMail, 'requestVerification'>;
   log: Logger;
 }
 
-/** The client's address: the socket's, or behind a trusted proxy the last X-Forwarded-For hop it added. */
-function clientIp(c: Context<AppEnv>, trustProxy: boolean): string {
-  if (trustProxy) {
-    const hops = c.req
-      .header('x-forwarded-for')
-      ?.split(',')
-      .map((h) => h.trim())
-      .filter(Boolean);
-    const last = hops?.at(-1);
-    if (last) return last;
-  }
-  try {
-    return getConnInfo(c).remote.address ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
-
-export const authRoutes = ({ accounts, sessions, cookies, loginLimiter, registrationLimiter, trustProxy, log }: AuthRouteParts) =>
+export const authRoutes = ({
+  accounts,
+  sessions,
+  cookies,
+  loginLimiter,
+  registrationLimiter,
+  trustProxy,
+  accountMail,
+  log,
+}: AuthRouteParts) =>
   new Hono<AppEnv>()
     .post('/register', async (c) => {
       const limit = registrationLimiter.hit(clientIp(c, trustProxy));
@@ -62,6 +56,7 @@ export const authRoutes = ({ accounts, sessions, cookies, loginLimiter, registra
       }
       const { token, session } = await sessions.create(user.id, { ip: clientIp(c, trustProxy), userAgent: c.req.header('user-agent') });
       sendCookies(c, [cookies.issue(token, session.expiresAt)]);
+      await accountMail.requestVerification(user);
       log.info({ userId: user.id, role: user.role }, 'user registered');
       return c.json({ user }, 201);
     })

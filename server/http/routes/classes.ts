@@ -12,6 +12,8 @@ import { ApiFailure } from '../errors.ts';
 import { requireUser, type AppEnv } from '../session.ts';
 import { jsonBody } from '../validate.ts';
 import { courseAccess, idParam, refuse } from './access.ts';
+import { requireVerifiedEmail } from '../verified.ts';
+import type { ClassNotices } from '../../notices/class-notices.ts';
 
 const editOnly = 'Only the course teacher or an admin may schedule its classes';
 
@@ -21,6 +23,10 @@ export interface ClassRouteParts {
   courses: CourseCatalog;
   /** The public origin (LECTERN_ORIGIN) for links in calendar files; the request's own when unset. */
   origin: string | undefined;
+  /** Enrolled students hear about moved and cancelled classes. */
+  notices: Pick<ClassNotices, 'classChanged' | 'classCancelled'>;
+  /** LECTERN_REQUIRE_VERIFIED_EMAIL: scheduling needs a confirmed address. */
+  requireVerifiedEmail: boolean;
   log: Logger;
 }
 
@@ -58,9 +64,10 @@ function classJson(liveClass: LiveClass) {
   return { ...liveClass, endsAt: new Date(liveClass.scheduledAt.getTime() + liveClass.durationMinutes * 60_000).toISOString() };
 }
 
-export const courseClassRoutes = ({ permissions, schedule, courses, log }: ClassRouteParts) =>
+export const courseClassRoutes = ({ permissions, schedule, courses, requireVerifiedEmail: verifiedOnly, log }: ClassRouteParts) =>
   new Hono<AppEnv>().post('/:courseId/classes', async (c) => {
     const { course } = await courseAccess(permissions, c, canEditCourse, editOnly);
+    requireVerifiedEmail(requireUser(c), verifiedOnly, 'teach');
     const body = await jsonBody(c, ClassCreateBody);
     await checkLessonOfCourse(courses, body.lessonId, course.id);
     const liveClass = await schedule.create(course.id, course.teacherId, body).catch(scheduleFailure);
@@ -79,11 +86,13 @@ export const classScheduleRoutes = (parts: ClassRouteParts) =>
       const body = await jsonBody(c, ClassUpdateBody);
       await checkLessonOfCourse(parts.courses, body.lessonId, course.id);
       const updated = await parts.schedule.update(liveClass, body).catch(scheduleFailure);
+      await parts.notices.classChanged(liveClass, updated);
       return c.json({ liveClass: classJson(updated) });
     })
     .post('/:classId/cancel', async (c) => {
       const { liveClass } = await classAccess(parts, c, canEditCourse, editOnly);
       const cancelled = await parts.schedule.cancel(liveClass).catch(scheduleFailure);
+      await parts.notices.classCancelled(cancelled);
       parts.log.info({ classId: liveClass.id }, 'class cancelled');
       return c.json({ liveClass: classJson(cancelled) });
     })

@@ -13,6 +13,7 @@ import { ApiFailure } from '../errors.ts';
 import { requireRole, requireUser, type AppEnv } from '../session.ts';
 import { jsonBody, queryParams } from '../validate.ts';
 import { courseAccess } from './access.ts';
+import { requireVerifiedEmail } from '../verified.ts';
 
 const editOnly = 'Only the course teacher or an admin may change this course';
 
@@ -26,10 +27,22 @@ export interface CourseRouteParts {
   lessonMedia: Pick<LessonMedia, 'forgetAccess'>;
   /** A deleted course's lesson videos stop transcoding. */
   transcodes: Pick<TranscodeQueue, 'forgetLessons'>;
+  /** LECTERN_REQUIRE_VERIFIED_EMAIL: creating courses and enrolling need a confirmed address. */
+  requireVerifiedEmail: boolean;
   log: Logger;
 }
 
-export const courseRoutes = ({ permissions, courses, schedule, progress, recordings, lessonMedia, transcodes, log }: CourseRouteParts) =>
+export const courseRoutes = ({
+  permissions,
+  courses,
+  schedule,
+  progress,
+  recordings,
+  lessonMedia,
+  transcodes,
+  requireVerifiedEmail: verifiedOnly,
+  log,
+}: CourseRouteParts) =>
   new Hono<AppEnv>()
     .get('/', async (c) => {
       const query = queryParams(c, CatalogQuery);
@@ -37,6 +50,7 @@ export const courseRoutes = ({ permissions, courses, schedule, progress, recordi
     })
     .post('/', async (c) => {
       const user = requireRole(c, 'teacher', 'admin');
+      requireVerifiedEmail(user, verifiedOnly, 'teach');
       const body = await jsonBody(c, CourseCreateBody);
       const course = await courses.create(user.id, body);
       log.info({ courseId: course.id, teacherId: user.id }, 'course created');
@@ -106,6 +120,7 @@ export const courseRoutes = ({ permissions, courses, schedule, progress, recordi
       const { role, course } = await courseAccess(permissions, c);
       if (role === 'teacher') throw new ApiFailure(409, 'own_course', 'You teach this course');
       if (!course.published) throw new ApiFailure(409, 'not_published', 'This course is not published yet');
+      if (role !== 'student') requireVerifiedEmail(user, verifiedOnly, 'enroll');
       await courses.enroll(user.id, course.id);
       return c.json({ enrolled: true }, role === 'student' ? 200 : 201);
     })
