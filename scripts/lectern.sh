@@ -13,7 +13,8 @@ case "$cmd" in
   start|dev|test|bench) lectern_require_packages ffmpeg ;;
 esac
 case "$cmd" in
-  test|bench) lectern_require_packages chromium fonts-dejavu-core ;;
+  test) lectern_require_packages chromium fonts-dejavu-core faketime ;;
+  bench) lectern_require_packages chromium fonts-dejavu-core ;;
 esac
 MEDIASOUP_WORKER_BIN=$(bash scripts/worker/build.sh | tail -n 1)  # progress goes to stderr, the path last
 export MEDIASOUP_WORKER_BIN

@@ -3,12 +3,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attendance, chatMessages, pollVotes, polls, questions } from '../../server/db/schema.ts';
 import { dbKinds } from '../helpers/databases.ts';
+import { dateInDays, nextDateWithOffset } from '../helpers/dates.ts';
 import { HttpClient, type RegisteredUser } from '../helpers/http-client.ts';
 import { registerPeople } from '../helpers/people.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
-/** A wall-clock date a few months ahead, in July so European summer time applies. */
-const nextJuly = `${new Date().getUTCFullYear() + 1}-07-01`;
+// Dates relative to today (tests/clock runs this file on other days of the year): one a few days ahead, and
+// the next days Berlin keeps summer time (UTC+2) and winter time (UTC+1), New York summer time (UTC-4).
+const soon = dateInDays(10);
+const berlinSummer = nextDateWithOffset('Europe/Berlin', '+02:00');
+const berlinWinter = nextDateWithOffset('Europe/Berlin', '+01:00');
+const newYorkSummer = nextDateWithOffset('America/New_York', '-04:00');
 
 describe.each(await dbKinds())('schedule and analytics API on %s', (kind) => {
   let server: TestServer;
@@ -32,16 +37,22 @@ describe.each(await dbKinds())('schedule and analytics API on %s', (kind) => {
     const res = await schedule(teacher.client, {
       title: 'Night sky',
       lessonId,
-      startsAtLocal: `${nextJuly}T18:30`,
+      startsAtLocal: `${berlinSummer}T18:30`,
       timeZone: 'Europe/Berlin',
       durationMinutes: 90,
     });
     expect(res.status).toBe(201);
-    expect(new Date(res.body.liveClass.scheduledAt).toISOString()).toBe(`${nextJuly}T16:30:00.000Z`); // CEST = UTC+2
+    expect(new Date(res.body.liveClass.scheduledAt).toISOString()).toBe(`${berlinSummer}T16:30:00.000Z`); // CEST = UTC+2
     expect(res.body.liveClass).toMatchObject({ timeZone: 'Europe/Berlin', durationMinutes: 90, status: 'scheduled', lessonId });
-    expect(res.body.liveClass.endsAt).toBe(`${nextJuly}T18:00:00.000Z`);
-    const ny = await schedule(teacher.client, { title: 'NY', startsAtLocal: `${nextJuly}T09:00`, timeZone: 'America/New_York' });
-    expect(new Date(ny.body.liveClass.scheduledAt).toISOString()).toBe(`${nextJuly}T13:00:00.000Z`); // EDT = UTC-4
+    expect(res.body.liveClass.endsAt).toBe(`${berlinSummer}T18:00:00.000Z`);
+    const winter = await schedule(teacher.client, {
+      title: 'Winter sky',
+      startsAtLocal: `${berlinWinter}T18:30`,
+      timeZone: 'Europe/Berlin',
+    });
+    expect(new Date(winter.body.liveClass.scheduledAt).toISOString()).toBe(`${berlinWinter}T17:30:00.000Z`); // CET = UTC+1
+    const ny = await schedule(teacher.client, { title: 'NY', startsAtLocal: `${newYorkSummer}T09:00`, timeZone: 'America/New_York' });
+    expect(new Date(ny.body.liveClass.scheduledAt).toISOString()).toBe(`${newYorkSummer}T13:00:00.000Z`); // EDT = UTC-4
   });
 
   it('validates scheduling and lets only the course teacher or an admin schedule', async () => {
@@ -53,15 +64,15 @@ describe.each(await dbKinds())('schedule and analytics API on %s', (kind) => {
       'timeZone',
       'title',
     ]);
-    const past = await schedule(teacher.client, { title: 'Late', startsAtLocal: '2020-01-01T10:00', timeZone: 'UTC' });
+    const past = await schedule(teacher.client, { title: 'Late', startsAtLocal: `${dateInDays(-1)}T10:00`, timeZone: 'UTC' });
     expect(past.status).toBe(409);
     expect(past.body.error.code).toBe('in_the_past');
     const foreignLesson = (await otherTeacher.client.post('/api/courses', { title: 'Other' })).body.course.id;
     const otherLesson = (await otherTeacher.client.post(`/api/courses/${foreignLesson}/lessons`, { title: 'x' })).body.lesson.id;
     expect(
-      (await schedule(teacher.client, { title: 'x', lessonId: otherLesson, startsAtLocal: `${nextJuly}T10:00`, timeZone: 'UTC' })).status,
+      (await schedule(teacher.client, { title: 'x', lessonId: otherLesson, startsAtLocal: `${soon}T10:00`, timeZone: 'UTC' })).status,
     ).toBe(400);
-    const body = { title: 'Nope', startsAtLocal: `${nextJuly}T10:00`, timeZone: 'UTC' };
+    const body = { title: 'Nope', startsAtLocal: `${soon}T10:00`, timeZone: 'UTC' };
     expect((await schedule(student.client, body)).status).toBe(403);
     expect((await schedule(otherTeacher.client, body)).status).toBe(403);
     expect((await schedule(new HttpClient(server.url), body)).status).toBe(401);
@@ -69,17 +80,17 @@ describe.each(await dbKinds())('schedule and analytics API on %s', (kind) => {
   });
 
   it('edits and cancels; students see the change (cancelled stays listed) in My schedule and the .ics', async () => {
-    const created = (await schedule(teacher.client, { title: 'Moon phases', startsAtLocal: `${nextJuly}T20:00`, timeZone: 'UTC' })).body
+    const created = (await schedule(teacher.client, { title: 'Moon phases', startsAtLocal: `${soon}T20:00`, timeZone: 'UTC' })).body
       .liveClass;
     expect((await student.client.patch(`/api/classes/${created.id}`, { title: 'Hacked' })).status).toBe(403);
     expect((await teacher.client.patch(`/api/classes/${created.id}`, { durationMinutes: 3 })).status).toBe(400);
     const edited = await teacher.client.patch(`/api/classes/${created.id}`, {
       title: 'Moon phases, part 1',
-      startsAtLocal: `${nextJuly}T21:00`,
+      startsAtLocal: `${soon}T21:00`,
       timeZone: 'Asia/Tokyo',
     });
     expect(edited.status).toBe(200);
-    expect(new Date(edited.body.liveClass.scheduledAt).toISOString()).toBe(`${nextJuly}T12:00:00.000Z`);
+    expect(new Date(edited.body.liveClass.scheduledAt).toISOString()).toBe(`${soon}T12:00:00.000Z`);
 
     const mine = await student.client.get('/api/schedule?days=366');
     const listed = mine.body.classes.find((k: { id: string }) => k.id === created.id);
@@ -111,7 +122,7 @@ describe.each(await dbKinds())('schedule and analytics API on %s', (kind) => {
     const text = String(ics.body);
     expect(text).toMatch(/^BEGIN:VCALENDAR\r\n/);
     const event = text.split('BEGIN:VEVENT').find((e) => e.includes(`class-${created.id}@lectern`))!;
-    expect(event).toContain(`DTSTART:${nextJuly.replace(/-/g, '')}T120000Z`);
+    expect(event).toContain(`DTSTART:${soon.replace(/-/g, '')}T120000Z`);
     expect(event).toContain('STATUS:CANCELLED');
     expect(event).toContain('SUMMARY:Moon phases\\, part 1 (Astronomy\\, for beginners)');
     const one = await student.client.get(`/api/classes/${created.id}/calendar.ics`);
@@ -120,9 +131,9 @@ describe.each(await dbKinds())('schedule and analytics API on %s', (kind) => {
   });
 
   it('gives the teacher attendance, viewers over time, participation and completion, with CSV; nobody else', async () => {
-    const liveClass = (await schedule(teacher.client, { title: 'Analytics class', startsAtLocal: `${nextJuly}T10:00`, timeZone: 'UTC' }))
-      .body.liveClass;
-    const t0 = new Date('2026-03-01T10:00:00Z').getTime();
+    const liveClass = (await schedule(teacher.client, { title: 'Analytics class', startsAtLocal: `${soon}T10:00`, timeZone: 'UTC' })).body
+      .liveClass;
+    const t0 = Date.now() - 2 * 86_400_000; // the class ran two days ago, whatever today is
     const at = (min: number) => new Date(t0 + min * 60_000);
     const db = server.db;
     await db.insert(attendance).values([
