@@ -120,9 +120,7 @@ describe('HLS in the browser', () => {
     const recordings = await server.hls.recordingsOfClass(f.classId);
     expect(recordings.length).toBeGreaterThanOrEqual(1);
     const recordingId = recordings[0]!.id;
-    await expect
-      .poll(async () => (await server.hls.recording(recordingId))?.status, { timeout: 60_000, interval: 500 })
-      .toBe('ready');
+    await expect.poll(async () => (await server.hls.recording(recordingId))?.status, { timeout: 60_000, interval: 500 }).toBe('ready');
     const rec = (await server.hls.recording(recordingId))!;
     expect(rec.lessonId).toBe(lesson!.id);
     expect(rec.durationSeconds).toBeGreaterThanOrEqual(6);

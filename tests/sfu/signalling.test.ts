@@ -272,9 +272,7 @@ describe.each(await dbKinds())('SFU signalling (%s)', (db) => {
     expect(presence.viewers.map((v: any) => v.displayName).sort()).toEqual(['Ada Teacher', 'Student 1', 'Student 2']);
     b.disconnect();
     await expect
-      .poll(
-        async () => (await server.db.select().from(attendance).where(eq(attendance.userId, f.students[1]!.user.id)))[0]?.leftAt,
-      )
+      .poll(async () => (await server.db.select().from(attendance).where(eq(attendance.userId, f.students[1]!.user.id)))[0]?.leftAt)
       .toBeTruthy();
 
     // The teacher drops: students see 'away', then 'interrupted' after the (1 s) grace period, then 'present'.

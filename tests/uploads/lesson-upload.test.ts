@@ -256,9 +256,7 @@ describe('uploaded lessons', () => {
     const lessonId = await newLesson('Interrupted');
     const res = await upload(teacher.client, lessonId, fs.readFileSync(makeVideo(tmp, 'long.mp4', 20, '480x270')));
     expect(res.status).toBe(202);
-    await expect
-      .poll(async () => (await server.transcodes.latestJob(lessonId))?.status, { timeout: 20_000, interval: 50 })
-      .toBe('running');
+    await expect.poll(async () => (await server.transcodes.latestJob(lessonId))?.status, { timeout: 20_000, interval: 50 }).toBe('running');
     // The server stops as a deployment's stop does: ffmpeg is killed, the row stays 'running', the scratch
     // output goes. A new server on the same data directory and database runs the job again (attempt 2).
     server = await server.restart(() => expect(filesUnder(path.join(server.dataDir, 'lessons', lessonId))).toEqual([]));
