@@ -1,9 +1,9 @@
 // Two server processes sharing PostgreSQL and Redis: a class's events cross from one to the other through
-// the Socket.io Redis adapter (chat, role-specific Q&A views, and a removal that disconnects a socket held by
-// the other process).
+// the Socket.io Redis adapter (raised hands and polls agreeing on both sides, chat, role-specific Q&A views, and a
+// removal that disconnects a socket held by the other process).
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChatMessage, Question } from '../../server/contracts/interaction.ts';
+import type { ChatMessage, Poll, PollResults, Question, RaisedHand } from '../../server/contracts/interaction.ts';
 import { registerUser } from '../helpers/http-client.ts';
 import { REDIS_PREFIX, redisChannels } from '../helpers/redis.ts';
 import { startProcessPair, type ProcessPair } from '../helpers/process-pair.ts';
@@ -34,6 +34,56 @@ describe('two server processes with the Redis adapter', () => {
     await pair?.stop();
   });
 
+  // Hands and polls first: the last test removes Bob from the class.
+  it('keeps one queue of raised hands, raised on either process and lowered from the other', async () => {
+    const [teacherOnA, aliceOnA, bobOnB] = await Promise.all([
+      joinAs(a.url, teacher, classId),
+      joinAs(a.url, alice, classId),
+      joinAs(b.url, bob, classId),
+    ]);
+    sockets.push(teacherOnA, aliceOnA, bobOnB);
+    const teacherSeesBob = nextEvent<{ hands: RaisedHand[] }>(teacherOnA, 'hands:changed', (e) => e.hands.length === 1);
+    await ok(bobOnB, 'hand:raise');
+    expect((await teacherSeesBob).hands.map((h) => h.displayName)).toEqual(['Bob on B']);
+    const bobSeesBoth = nextEvent<{ hands: RaisedHand[] }>(bobOnB, 'hands:changed', (e) => e.hands.length === 2);
+    await ok(aliceOnA, 'hand:raise');
+    expect((await bobSeesBoth).hands.map((h) => h.displayName)).toEqual(['Bob on B', 'Alice on A']); // first raised, first in line
+    const bobSeesLowered = nextEvent<{ hands: RaisedHand[] }>(bobOnB, 'hands:changed', (e) => e.hands.length === 1);
+    await ok(teacherOnA, 'hand:lower', { userId: bob.user.id });
+    expect((await bobSeesLowered).hands.map((h) => h.displayName)).toEqual(['Alice on A']);
+    const aliceSeesNone = nextEvent<{ hands: RaisedHand[] }>(aliceOnA, 'hands:changed', (e) => e.hands.length === 0);
+    await ok(teacherOnA, 'hand:lowerAll');
+    await aliceSeesNone;
+  });
+
+  it('runs a poll created on one process and voted on both, with live results for the teacher and then for all', async () => {
+    const [teacherOnA, aliceOnA, bobOnB] = sockets as [Socket, Socket, Socket];
+    const bobSeesPoll = nextEvent<Poll>(bobOnB, 'poll:updated');
+    const poll = await ok<Poll>(teacherOnA, 'poll:create', {
+      question: 'Which process?',
+      options: [{ label: 'A' }, { label: 'B' }],
+    });
+    expect((await bobSeesPoll).id).toBe(poll.id);
+    const [optionA, optionB] = poll.options as [Poll['options'][number], Poll['options'][number]];
+
+    // Bob votes on B: the teacher on A gets the live results, students do not (yet).
+    const liveResults = nextEvent<PollResults>(teacherOnA, 'poll:results', (r) => r.pollId === poll.id && r.voters === 1);
+    await ok(bobOnB, 'poll:vote', { pollId: poll.id, optionIds: [optionB.id] });
+    expect((await liveResults).counts).toMatchObject({ [optionB.id]: 1 });
+
+    // Shown to everyone: Alice's vote on A reaches Bob on B.
+    await ok(teacherOnA, 'poll:showResults', { pollId: poll.id, show: true });
+    const bobSeesTwo = nextEvent<PollResults>(bobOnB, 'poll:results', (r) => r.pollId === poll.id && r.voters === 2);
+    await ok(aliceOnA, 'poll:vote', { pollId: poll.id, optionIds: [optionA.id] });
+    expect((await bobSeesTwo).counts).toMatchObject({ [optionA.id]: 1, [optionB.id]: 1 });
+
+    // Closed on A: refused on B.
+    const bobSeesClosed = nextEvent<Poll>(bobOnB, 'poll:updated', (p) => p.id === poll.id && p.status === 'closed');
+    await ok(teacherOnA, 'poll:close', { pollId: poll.id });
+    await bobSeesClosed;
+    // Leaves the next test its own connections to count.
+    for (const socket of sockets.splice(0)) socket.disconnect();
+  });
   it('carries chat, Q&A and a removal from one process to the clients of the other', async () => {
     expect(a.url).not.toBe(b.url);
     // Both processes talk on this run's own channels, apart from any other run or deployment on this Redis.
