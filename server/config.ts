@@ -2,6 +2,9 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { ConfigError } from './config-error.ts';
+import { parseAnnouncedAddresses } from './sfu/rtc-addresses.ts';
+import type { IceServer, TurnOptions } from './net/turn-credentials.ts';
 
 const bool = z.enum(['1', '0', 'true', 'false', 'yes', 'no']).transform((v) => v === '1' || v === 'true' || v === 'yes');
 
@@ -38,7 +41,9 @@ const EnvSchema = z.object({
   // Media
   MEDIASOUP_WORKER_BIN: z.string().optional(),
   LECTERN_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
+  /** WebRTC listen address; a wildcard announces every usable address of this machine unless LECTERN_ANNOUNCED_IP says otherwise */
   LECTERN_LISTEN_IP: z.string().default('0.0.0.0'),
+  /** Comma-separated addresses (or host names) browsers reach the media server at: NAT, containers */
   LECTERN_ANNOUNCED_IP: z.string().optional(),
   /** First UDP/TCP port for the WebRtcServers (one port per worker) */
   LECTERN_RTC_PORT: z.coerce.number().int().min(0).max(65535).default(40000),
@@ -66,6 +71,17 @@ const EnvSchema = z.object({
         return z.NEVER;
       }
     }),
+  /** Comma-separated turn:/turns: URLs of coturn servers run with use-auth-secret; needs LECTERN_TURN_SECRET */
+  LECTERN_TURN_URLS: z.string().optional(),
+  /** coturn's static-auth-secret: signs the time-limited TURN credentials handed to each user */
+  LECTERN_TURN_SECRET: z.string().optional(),
+  /** Lifetime of a TURN credential; it must outlast the longest class (coturn checks it on every refresh) */
+  LECTERN_TURN_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 86400)
+    .default(86400),
   LECTERN_MAX_WEBRTC_VIEWERS: z.coerce.number().int().min(0).default(200),
   LECTERN_TEACHER_GRACE_SECONDS: z.coerce.number().int().min(0).default(30),
   /** An interrupted class (teacher gone past the grace period) ends itself after this many minutes */
@@ -128,11 +144,13 @@ export interface Config {
     workerBin: string | undefined;
     workers: number;
     listenIp: string;
-    announcedIp: string | undefined;
+    announcedIps: string[];
     rtcPort: number;
     rtcMinPort: number;
     rtcMaxPort: number;
-    iceServers: { urls: string | string[]; username?: string; credential?: string }[];
+    iceServers: IceServer[];
+    /** coturn with time-limited credentials (TURN REST API), when configured. */
+    turn: TurnOptions | undefined;
     maxWebRtcViewers: number;
     teacherGraceSeconds: number;
     interruptedEndMinutes: number;
@@ -159,10 +177,29 @@ export interface Config {
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration: ${lines.join('; ')}`);
   }
   const e = parsed.data;
+  const workers = e.LECTERN_WORKERS ?? Math.max(1, os.availableParallelism());
+  if (e.LECTERN_RTC_MIN_PORT > e.LECTERN_RTC_MAX_PORT)
+    throw new ConfigError(`LECTERN_RTC_MIN_PORT (${e.LECTERN_RTC_MIN_PORT}) is above LECTERN_RTC_MAX_PORT (${e.LECTERN_RTC_MAX_PORT})`);
+  if (e.LECTERN_RTC_PORT && e.LECTERN_RTC_PORT + workers - 1 > 65535)
+    throw new ConfigError(`LECTERN_RTC_PORT ${e.LECTERN_RTC_PORT} leaves no port for ${workers} workers (worker i uses port + i)`);
+  const turnUrls = (e.LECTERN_TURN_URLS ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
+  for (const url of turnUrls) {
+    if (!/^turns?:[^\s]+$/.test(url))
+      throw new ConfigError(`LECTERN_TURN_URLS: "${url}" is not a turn: or turns: URL (e.g. turns:turn.example.org:443?transport=tcp)`);
+  }
+  if (turnUrls.length > 0 && !e.LECTERN_TURN_SECRET)
+    throw new ConfigError("LECTERN_TURN_URLS is set but LECTERN_TURN_SECRET is not: set it to coturn's static-auth-secret");
+  if (turnUrls.length === 0 && e.LECTERN_TURN_SECRET)
+    throw new ConfigError('LECTERN_TURN_SECRET is set but LECTERN_TURN_URLS is not: list the TURN server URLs');
+  if (e.LECTERN_TURN_SECRET && e.LECTERN_TURN_SECRET.length < 16)
+    throw new ConfigError('LECTERN_TURN_SECRET is too short: use at least 16 random characters');
   return {
     env: e.NODE_ENV,
     host: e.HOST,
@@ -182,13 +219,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     mediaSecret: e.LECTERN_MEDIA_SECRET,
     media: {
       workerBin: e.MEDIASOUP_WORKER_BIN,
-      workers: e.LECTERN_WORKERS ?? Math.max(1, os.availableParallelism()),
+      workers,
       listenIp: e.LECTERN_LISTEN_IP,
-      announcedIp: e.LECTERN_ANNOUNCED_IP,
+      announcedIps: parseAnnouncedAddresses(e.LECTERN_ANNOUNCED_IP),
       rtcPort: e.LECTERN_RTC_PORT,
       rtcMinPort: e.LECTERN_RTC_MIN_PORT,
       rtcMaxPort: e.LECTERN_RTC_MAX_PORT,
       iceServers: e.LECTERN_ICE_SERVERS,
+      turn: turnUrls.length > 0 ? { urls: turnUrls, secret: e.LECTERN_TURN_SECRET!, ttlSeconds: e.LECTERN_TURN_TTL_SECONDS } : undefined,
       maxWebRtcViewers: e.LECTERN_MAX_WEBRTC_VIEWERS,
       teacherGraceSeconds: e.LECTERN_TEACHER_GRACE_SECONDS,
       interruptedEndMinutes: e.LECTERN_INTERRUPTED_END_MINUTES,

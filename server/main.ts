@@ -4,6 +4,8 @@ import http from 'node:http';
 import path from 'node:path';
 import { getRequestListener } from '@hono/node-server';
 import { loadConfig, type Config } from './config.ts';
+import { ConfigError } from './config-error.ts';
+import { offerDemoData } from './demo/demo-data.ts';
 import { createLogger } from './log.ts';
 import { openDatabase } from './db/client.ts';
 import { SessionStore } from './auth/session-store.ts';
@@ -67,6 +69,8 @@ import type { DatabaseHandle } from './db/client.ts';
  */
 export interface LecternServer {
   url: string;
+  /** The demo logins, when `demo` added them at start-up. */
+  demoLogins: string | undefined;
   port: number;
   config: Config;
   log: Logger;
@@ -90,6 +94,8 @@ export interface StartOptions {
   config?: Config;
   /** 'build' serves app/build; 'dev' runs Vite with hot reload; 'none' serves only the API (socket tests). */
   app?: 'build' | 'dev' | 'none';
+  /** Add the demo accounts, course and class before serving (`npm start -- --demo`). */
+  demo?: boolean;
 }
 
 const API_PREFIXES = ['/api/', '/health', '/media/', '/mail/'];
@@ -99,12 +105,13 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   const log = createLogger(config.logLevel);
   const database = await openDatabase({ url: config.databaseUrl, pgliteDir: path.join(config.dataDir, 'db') });
   log.info({ kind: database.kind }, 'database ready (migrations applied)');
+  const demo = await offerDemoData({ database, dataDir: config.dataDir, addNow: options.demo ?? false, log });
 
   const workers = new WorkerPool({
     size: config.media.workers,
     workerBin: config.media.workerBin,
     listenIp: config.media.listenIp,
-    announcedIp: config.media.announcedIp,
+    announcedIps: config.media.announcedIps,
     rtcPort: config.media.rtcPort,
     rtcMinPort: config.media.rtcMinPort,
     rtcMaxPort: config.media.rtcMaxPort,
@@ -350,6 +357,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       await hls.close(); // ffmpeg writes its last segments before the routers go
       rooms.close();
       workers.close();
+      await demo.close();
       await database.close();
       withdrawPages?.();
       log.info('lectern stopped');
@@ -358,6 +366,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   log.info({ url, app: appMode, workers: workers.health().alive, ffmpeg: ffmpeg.version }, 'lectern is listening');
   return {
     url,
+    demoLogins: demo.added,
     port,
     config,
     log,
@@ -379,8 +388,13 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
 // Run as a program: `node server/main.ts [--dev]`
 if (import.meta.main) {
   const dev = process.argv.includes('--dev');
-  const server = await startLectern({ app: dev ? 'dev' : 'build' });
+  const server = await startLectern({ app: dev ? 'dev' : 'build', demo: process.argv.includes('--demo') }).catch((err: unknown) => {
+    // A configuration that cannot work is one plain line; anything else keeps its stack for the bug report.
+    console.error(err instanceof ConfigError ? `lectern: cannot start: ${err.message}` : err);
+    process.exit(1);
+  });
   console.log(`\n  Lectern is live on ${server.url}  (health: ${server.url}/health)\n`);
+  if (server.demoLogins) console.log(`${server.demoLogins}\n`);
   const shutdown = (signal: string): void => {
     server.log.info({ signal }, 'shutting down');
     server.close().then(

@@ -2,6 +2,7 @@
 // file with the owner's pid turns that mistake (e.g. `npm run seed` while `npm start` runs) into a clear error.
 import fs from 'node:fs';
 import path from 'node:path';
+import { ConfigError } from '../config-error.ts';
 
 export class PgliteDirectoryLock {
   readonly #file: string;
@@ -21,7 +22,7 @@ export class PgliteDirectoryLock {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         const owner = Number(fs.readFileSync(file, 'utf8').trim());
         if (owner && isAlive(owner)) {
-          throw new Error(
+          throw new ConfigError(
             `The embedded database in ${dir} is in use by ${owner === process.pid ? 'this process' : `process ${owner} (a running npm start?)`}. ` +
               'Stop that process first, or use a PostgreSQL server through DATABASE_URL.',
           );

@@ -1,17 +1,20 @@
 // One mediasoup worker per core (configurable), each with a WebRtcServer so that all WebRTC traffic of a
-// worker shares one UDP and one TCP port (firewall-friendly). A worker that dies is replaced; the routers it
+// worker shares one UDP and one TCP port (firewall-friendly) on each address it announces (rtc-addresses.ts). A worker that dies is replaced; the routers it
 // carried close with it, which closes their rooms (clients then rejoin on a live worker). `workerdied` and
 // `workerreplaced` tell observers (health, tests).
 import { EventEmitter } from 'node:events';
 import * as mediasoup from 'mediasoup';
 import type { types as ms } from 'mediasoup';
 import type { Logger } from '../log.ts';
+import { ConfigError } from '../config-error.ts';
+import { planRtcAddresses, type RtcAddressPlan } from './rtc-addresses.ts';
 
 export interface WorkerPoolOptions {
   size: number;
   workerBin?: string | undefined;
   listenIp: string;
-  announcedIp?: string | undefined;
+  /** LECTERN_ANNOUNCED_IP, parsed: empty means "every usable address of this machine" under a wildcard. */
+  announcedIps: string[];
   /** First port of the WebRtcServers (worker i listens on port + i); 0 picks free ports. */
   rtcPort: number;
   rtcMinPort: number;
@@ -23,6 +26,8 @@ export interface PooledWorker {
   readonly index: number;
   readonly worker: ms.Worker;
   readonly webRtcServer: ms.WebRtcServer;
+  /** The UDP and TCP port its WebRtcServer listens on (on every announced address). */
+  readonly port: number;
   /** Routers currently open on this worker: the load measure for placing a new class. */
   routers: number;
 }
@@ -40,6 +45,8 @@ type WorkerPoolEvents = {
 
 export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   readonly #options: WorkerPoolOptions;
+  /** Where browsers reach the WebRtcServers; fixed at construction (a bad configuration throws there). */
+  readonly addresses: RtcAddressPlan;
   readonly #slots: (PooledWorker | undefined)[] = [];
   #closed = false;
   readonly #restartTimers = new Set<NodeJS.Timeout>();
@@ -47,6 +54,12 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   constructor(options: WorkerPoolOptions) {
     super();
     this.#options = options;
+    this.addresses = planRtcAddresses(options.listenIp, options.announcedIps);
+  }
+
+  /** The WebRtcServer ports: worker i listens on the first + i (0 = picked per worker from the range). */
+  get rtcPorts(): number[] {
+    return this.all().map((w) => w.port);
   }
 
   get closed(): boolean {
@@ -54,9 +67,21 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   }
 
   async start(): Promise<void> {
-    const started = await Promise.all(Array.from({ length: this.#options.size }, (_, i) => this.#spawn(i)));
+    const settled = await Promise.allSettled(Array.from({ length: this.#options.size }, (_, i) => this.#spawn(i)));
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const started = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    if (failed) {
+      for (const w of started) w.worker.close();
+      throw failed.reason;
+    }
     started.forEach((w, i) => (this.#slots[i] = w));
-    this.#options.log.info({ workers: started.map((w) => w.worker.pid) }, 'mediasoup workers started');
+    const { announced, warnings } = this.addresses;
+    const ports = started.map((w) => w.port);
+    this.#options.log.info(
+      { workers: started.map((w) => w.worker.pid), announced, ports },
+      `mediasoup workers started; browsers reach WebRTC at ${announced.join(', ')} (UDP and TCP port ${ports.join(', ')})`,
+    );
+    for (const warning of warnings) this.#options.log.warn(warning);
   }
 
   /** The alive worker with the fewest routers. */
@@ -103,18 +128,29 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       ...(o.workerBin ? { workerBin: o.workerBin } : {}),
       appData: { index },
     });
-    const listen = (protocol: 'udp' | 'tcp'): ms.WebRtcServerListenInfo => ({
-      protocol,
-      ip: o.listenIp,
-      ...(o.announcedIp ? { announcedAddress: o.announcedIp } : {}),
-      ...(o.rtcPort ? { port: o.rtcPort + index } : { portRange: { min: o.rtcMinPort, max: o.rtcMaxPort } }),
-    });
-    // A worker without its WebRtcServer (its port taken, say) is of no use: close it, or it outlives the failure.
-    const webRtcServer = await worker.createWebRtcServer({ listenInfos: [listen('udp'), listen('tcp')] }).catch((err: unknown) => {
+    const port = o.rtcPort ? o.rtcPort + index : undefined;
+    const listenInfos = this.addresses.endpoints.flatMap((endpoint) =>
+      (['udp', 'tcp'] as const).map((protocol): ms.WebRtcServerListenInfo => ({
+        protocol,
+        ...endpoint,
+        ...(port ? { port } : { portRange: { min: o.rtcMinPort, max: o.rtcMaxPort } }),
+      })),
+    );
+    let webRtcServer: ms.WebRtcServer;
+    try {
+      webRtcServer = await worker.createWebRtcServer({ listenInfos });
+    } catch (err) {
       worker.close();
-      throw err;
-    });
-    const pooled: PooledWorker = { index, worker, webRtcServer, routers: 0 };
+      const inUse = /EADDRINUSE|address already in use/i.test(String(err));
+      throw new ConfigError(
+        inUse
+          ? `WebRTC port ${port ?? `${o.rtcMinPort}-${o.rtcMaxPort}`} is already in use on ${this.addresses.endpoints.map((e) => e.ip).join(', ')} (another Lectern running?): stop it or set LECTERN_RTC_PORT`
+          : `WebRTC cannot listen on ${this.addresses.endpoints.map((e) => e.ip).join(', ')} port ${port ?? 'range'}: ${(err as Error).message}`,
+      );
+    }
+    // With a port range, every listen info may get its own port; the first is the one worth reporting.
+    const boundPort = port ?? webRtcServerPort(webRtcServer);
+    const pooled: PooledWorker = { index, worker, webRtcServer, port: await boundPort, routers: 0 };
     worker.on('died', (error) => this.#onDied(pooled, error));
     return pooled;
   }
@@ -145,4 +181,9 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     };
     attempt(500);
   }
+}
+
+async function webRtcServerPort(server: ms.WebRtcServer): Promise<number> {
+  const dump = await server.dump();
+  return dump.udpSockets[0]?.port ?? dump.tcpServers[0]?.port ?? 0;
 }

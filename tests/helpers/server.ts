@@ -23,7 +23,7 @@ export interface TestServer extends LecternServer {
 
 /** `env` is laid over the test environment; a variable given as undefined takes the product's default. */
 export async function startTestServer(
-  options: { db?: DbKind; app?: StartOptions['app']; env?: Record<string, string | undefined> } = {},
+  options: { db?: DbKind; app?: StartOptions['app']; env?: Record<string, string | undefined>; demo?: boolean } = {},
 ): Promise<TestServer> {
   const dbKind = options.db ?? 'pglite';
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-test-'));
@@ -31,14 +31,26 @@ export async function startTestServer(
   // Mail goes to this test process's SMTP catcher (registerUser follows the verification link from it).
   const smtp = { LECTERN_SMTP_URL: (await sharedMailCatcher()).url };
   const config = loadConfig({ ...process.env, ...serverEnv({ dataDir, databaseUrl: scratch?.url }), ...smtp, ...options.env });
-  return launch(config, options.app ?? 'none', dbKind, async () => {
-    await scratch?.drop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  return launch(
+    config,
+    options.app ?? 'none',
+    dbKind,
+    async () => {
+      await scratch?.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+    options.demo ?? false,
+  );
 }
 
-async function launch(config: Config, app: StartOptions['app'], dbKind: DbKind, cleanUp: () => Promise<void>): Promise<TestServer> {
-  const server = await startLectern({ config, app });
+async function launch(
+  config: Config,
+  app: StartOptions['app'],
+  dbKind: DbKind,
+  cleanUp: () => Promise<void>,
+  demo = false,
+): Promise<TestServer> {
+  const server = await startLectern({ config, app, demo });
   return {
     ...server,
     db: server.database.db,
