@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 // Two groups, one after the other: logic and socket tests two files at a time, then the media-heavy files
-// (ffmpeg ladders and transcodes, Chromium with fake devices) one at a time. On 2 cores, two ffmpeg ladders
+// (ffmpeg ladders and transcodes, Chromium with fake devices, network namespaces) one at a time. On 2 cores, two ffmpeg ladders
 // or two browsers at once starve each other, and a starved ffmpeg falls behind real time, which tests would
 // read as a product fault.
 const shared = {
@@ -10,7 +10,7 @@ const shared = {
   hookTimeout: 120_000,
   pool: 'forks' as const,
 };
-const media = ['tests/hls/**/*.test.ts', 'tests/browser/**/*.test.ts', 'tests/uploads/**/*.test.ts'];
+const media = ['tests/hls/**/*.test.ts', 'tests/browser/**/*.test.ts', 'tests/uploads/**/*.test.ts', 'tests/net/**/*.test.ts'];
 
 export default defineConfig({
   test: {

@@ -13,7 +13,7 @@ case "$cmd" in
   start|dev|test|bench) lectern_require_packages ffmpeg ;;
 esac
 case "$cmd" in
-  test) lectern_require_packages chromium fonts-dejavu-core faketime ;;
+  test) lectern_require_packages chromium fonts-dejavu-core faketime coturn nftables ;;
   bench) lectern_require_packages chromium fonts-dejavu-core ;;
 esac
 MEDIASOUP_WORKER_BIN=$(bash scripts/worker/build.sh | tail -n 1)  # progress goes to stderr, the path last

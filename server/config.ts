@@ -82,6 +82,8 @@ const EnvSchema = z.object({
     .min(60)
     .max(7 * 86400)
     .default(86400),
+  /** Simulcast layers of the teacher's camera (3: 1/4, 1/2 and full size; 1: one full-size stream, less work for the teacher's machine) */
+  LECTERN_CAMERA_LAYERS: z.coerce.number().int().min(1).max(3).default(3),
   LECTERN_MAX_WEBRTC_VIEWERS: z.coerce.number().int().min(0).default(200),
   LECTERN_TEACHER_GRACE_SECONDS: z.coerce.number().int().min(0).default(30),
   /** An interrupted class (teacher gone past the grace period) ends itself after this many minutes */
@@ -151,6 +153,7 @@ export interface Config {
     iceServers: IceServer[];
     /** coturn with time-limited credentials (TURN REST API), when configured. */
     turn: TurnOptions | undefined;
+    cameraLayers: number;
     maxWebRtcViewers: number;
     teacherGraceSeconds: number;
     interruptedEndMinutes: number;
@@ -227,6 +230,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       rtcMaxPort: e.LECTERN_RTC_MAX_PORT,
       iceServers: e.LECTERN_ICE_SERVERS,
       turn: turnUrls.length > 0 ? { urls: turnUrls, secret: e.LECTERN_TURN_SECRET!, ttlSeconds: e.LECTERN_TURN_TTL_SECONDS } : undefined,
+      cameraLayers: e.LECTERN_CAMERA_LAYERS,
       maxWebRtcViewers: e.LECTERN_MAX_WEBRTC_VIEWERS,
       teacherGraceSeconds: e.LECTERN_TEACHER_GRACE_SECONDS,
       interruptedEndMinutes: e.LECTERN_INTERRUPTED_END_MINUTES,

@@ -29,7 +29,9 @@ import { sfuSignalling } from './realtime/signalling.ts';
 import { ClassPresence } from './realtime/presence.ts';
 import { createHttpApp } from './http/app.ts';
 import { createSocketServer, type LecternIo } from './realtime/socket-server.ts';
-import { ClassMembership } from './realtime/class-membership.ts';
+import { ClassMembership, staffRoom } from './realtime/class-membership.ts';
+import { ConnectionQuality } from './sfu/connection-quality.ts';
+import { iceServersFor } from './net/turn-credentials.ts';
 import { Interaction } from './interaction/interaction.ts';
 import { registerInteraction } from './realtime/interaction-features.ts';
 import { createAppHandler } from './app-handler.ts';
@@ -312,7 +314,8 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       rooms,
       liveClasses,
       maxWebRtcViewers: config.media.maxWebRtcViewers,
-      iceServers: config.media.iceServers,
+      iceServersFor: (userId) => iceServersFor(config.media, userId),
+      cameraLayers: config.media.cameraLayers,
       log: log.child({ module: 'signalling' }),
     }),
   );
@@ -321,6 +324,13 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     log: log.child({ module: 'interaction' }),
     // Signed media URLs already handed out re-check access through a short cache: forget it on removal.
     onRemoved: (_classId, userId) => hls.forgetAccess(userId),
+  });
+  const quality = new ConnectionQuality({
+    rooms,
+    viewers: (classId) => liveClasses.presence(classId)?.viewers,
+    publish: (push) => void realtime.io.to(staffRoom(push.classId)).emit('quality:update', push),
+    turnUrls: config.media.turn?.urls ?? [],
+    log: log.child({ module: 'quality' }),
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -344,6 +354,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       clearInterval(purge);
+      quality.close();
       presence.close(); // no broadcasts once the Socket.io server (and its Redis clients) are going away
       interactionFeatures.close(); // sends the chat batches still collecting, stops their timers
       await realtime.close(); // also closes the HTTP server

@@ -112,7 +112,13 @@ export interface SourceInfo {
 }
 
 export type RouterInfo =
-  | { mode: 'webrtc'; routerRtpCapabilities: unknown; iceServers: { urls: string | string[]; username?: string; credential?: string }[] }
+  | {
+      mode: 'webrtc';
+      routerRtpCapabilities: unknown;
+      iceServers: { urls: string | string[]; username?: string; credential?: string }[];
+      /** Simulcast layers a publisher sends for the camera (1 = one full-size stream). */
+      cameraLayers: number;
+    }
   | { mode: 'hls'; reason: string };
 
 export type SfuJoined = { mode: 'webrtc'; sources: SourceInfo[]; onStage: boolean } | { mode: 'hls'; reason: string };

@@ -34,6 +34,7 @@ import type { RoomRegistry } from '../sfu/room-registry.ts';
 import type { ClassFeature, ClassMember } from './class-membership.ts';
 import { DomainError } from '../domain-error.ts';
 import { onRequest } from './requests.ts';
+import type { IceServer } from '../net/turn-credentials.ts';
 import { z } from 'zod';
 
 const Empty = z.object({}).optional();
@@ -55,8 +56,10 @@ export interface SignallingOptions {
   liveClasses: LiveClassLifecycle;
   /** Students per class on WebRTC (LECTERN_MAX_WEBRTC_VIEWERS); beyond it they watch over HLS. */
   maxWebRtcViewers: number;
-  /** STUN/TURN servers handed to browsers (LECTERN_ICE_SERVERS). */
-  iceServers: Config['media']['iceServers'];
+  /** STUN/TURN servers handed to a user's browser (LECTERN_ICE_SERVERS plus their own TURN credential). */
+  iceServersFor: (userId: string) => IceServer[];
+  /** Simulcast layers publishers send for the camera (LECTERN_CAMERA_LAYERS). */
+  cameraLayers: number;
   log: Logger;
 }
 
@@ -80,7 +83,7 @@ export function sfuSignalling(options: SignallingOptions): ClassFeature {
 }
 
 function attachSignalling(member: ClassMember, options: SignallingOptions): () => void {
-  const { rooms, liveClasses, maxWebRtcViewers, iceServers } = options;
+  const { rooms, liveClasses, maxWebRtcViewers, iceServersFor, cameraLayers } = options;
   const { socket, classId, role, user } = member;
   const log = options.log.child({ classId, userId: user.id });
   const offs: (() => void)[] = [];
@@ -155,7 +158,12 @@ function attachSignalling(member: ClassMember, options: SignallingOptions): () =
   on('sfu:getRouterRtpCapabilities', GetRouterRtpCapabilities, async (): Promise<RouterInfo> => {
     const room = await liveRoom();
     if (overCap(room)) return { mode: 'hls', reason: hlsReason };
-    return { mode: 'webrtc', routerRtpCapabilities: room.router.rtpCapabilities, iceServers };
+    return {
+      mode: 'webrtc',
+      routerRtpCapabilities: room.router.rtpCapabilities,
+      iceServers: iceServersFor(user.id),
+      cameraLayers,
+    };
   });
 
   on('sfu:join', SfuJoin, async ({ rtpCapabilities }): Promise<SfuJoined> => {

@@ -29,6 +29,10 @@ const CAMERA_ENCODINGS: RTCRtpEncodingParameters[] = [
   { scaleResolutionDownBy: 2, maxBitrate: 500_000, maxFramerate: 30 },
   { scaleResolutionDownBy: 1, maxBitrate: 1_800_000, maxFramerate: 30 },
 ];
+/** The top `layers` of the camera's simulcast; one layer is a single full-size stream (no simulcast). */
+function cameraEncodings(layers: number): RTCRtpEncodingParameters[] {
+  return layers <= 1 ? [{ maxBitrate: 1_800_000, maxFramerate: 30 }] : CAMERA_ENCODINGS.slice(-layers);
+}
 /** A screen share is one sharp layer: text must stay readable, motion matters less. */
 const SCREEN_ENCODINGS: RTCRtpEncodingParameters[] = [{ maxBitrate: 2_500_000, maxFramerate: 15 }];
 
@@ -71,6 +75,7 @@ export class SfuSession {
   readonly #fallbackToHls: boolean;
   #device: Device | undefined;
   #iceServers: RTCIceServer[] = [];
+  #cameraLayers = CAMERA_ENCODINGS.length;
   #send: types.Transport | undefined;
   #recv: types.Transport | undefined;
   #producers = new Map<MediaSourceName, types.Producer>();
@@ -164,6 +169,7 @@ export class SfuSession {
       if (generation !== this.#generation) return this.mode ?? 'webrtc';
       if (info.mode === 'hls') return this.#useHls('cap', info.reason);
       this.#iceServers = info.iceServers as RTCIceServer[];
+      this.#cameraLayers = info.cameraLayers;
       if (!this.#device?.loaded) {
         this.#device = await Device.factory();
         await this.#device.load({ routerRtpCapabilities: info.routerRtpCapabilities as types.RtpCapabilities });
@@ -228,7 +234,7 @@ export class SfuSession {
     const producer = await transport.produce({
       track,
       stopTracks: false,
-      ...(source === 'camera' ? { encodings: CAMERA_ENCODINGS, codecOptions: { videoGoogleStartBitrate: 1000 } } : {}),
+      ...(source === 'camera' ? { encodings: cameraEncodings(this.#cameraLayers), codecOptions: { videoGoogleStartBitrate: 1000 } } : {}),
       ...(source === 'screen' ? { encodings: SCREEN_ENCODINGS } : {}),
       ...(!video ? { codecOptions: { opusStereo: source === 'screen-audio', opusDtx: source === 'mic', opusFec: true } } : {}),
       appData: { source },
