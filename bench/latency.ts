@@ -13,7 +13,8 @@
 // --impair "delay=20ms,loss=1%[,jitter=5ms]" puts a userspace UDP relay (_impair-relay.ts) between the
 // student's page and the server (for P2P: between the two peer connections), delaying and dropping each way,
 // and measures sfu and p2p (or --paths) with freezes and NACK/PLI/RTX counts. Other options: --duration 20
-// (seconds per path after a warm-up, or BENCH_DURATION), --paths sfu,p2p.
+// (seconds per path after a warm-up, or BENCH_DURATION), --paths sfu,p2p, --dtx on|off (Opus DTX on the
+// microphone forced on every path, instead of as the product sets it).
 // Writes bench/results/latency.json ({sfu, sfuSingle, p2p, sfuHlsOff}: {p50, p95, frames} in ms) or, impaired,
 // bench/results/latency-impaired.json ({impair, sfu, p2p}: {p50, p95, frames, freezesOver500ms, freezesOver1s}).
 import fs from 'node:fs';
@@ -272,6 +273,7 @@ async function sfuPath(
         return original(c);
       };
     }`,
+      ...(o.dtx === 'product' ? [] : [FORCE_DTX(o.dtx === 'on')]),
     ]),
     f.teacher.client.cookieHeader,
   );
@@ -301,7 +303,7 @@ function relayDelta(a: RelayCounters, b: RelayCounters): RelayCounters {
 
 /** Runs on a page of the server only because media capture needs a secure context (127.0.0.1 is one). */
 async function p2pPath(browser: Browser, server: TestServer, o: RunOptions, shownWidth: number): Promise<PathResult> {
-  const context = await pageContext(browser, RECEIVER_SCALE, []);
+  const context = await pageContext(browser, RECEIVER_SCALE, o.dtx === 'product' ? [] : [FORCE_DTX(o.dtx === 'on')]);
   const page = await context.newPage();
   const relay = o.relay;
   if (relay) await page.exposeFunction('__impairMap', (host: string, port: number) => relay.map(host, port));
@@ -377,7 +379,19 @@ interface RunOptions {
   seconds: number;
   withAudio: boolean;
   relay: ImpairRelay | undefined;
+  /** Opus DTX on the microphone: as the product sets it ('product'), or forced on/off on every path. */
+  dtx: 'product' | 'on' | 'off';
 }
+
+/** Runs in a sending page: the remote description tells its Opus encoder to use DTX or not. */
+const FORCE_DTX = (on: boolean): string => `(() => {
+  const original = RTCPeerConnection.prototype.setRemoteDescription;
+  const munge = (sdp) => sdp.replace(/^(a=fmtp:\\d+ [^\\r\\n]*useinbandfec=1[^\\r\\n]*)$/gm, (line) =>
+    line.replace(/(;)?usedtx=\\d(;)?/, (m, a, b) => (a && b ? ';' : '')) + ';usedtx=${on ? 1 : 0}');
+  RTCPeerConnection.prototype.setRemoteDescription = function (d) {
+    return original.call(this, d && d.sdp && d.type === 'answer' ? { type: d.type, sdp: munge(d.sdp) } : d);
+  };
+})();`;
 
 /** The server each SFU variant runs against: the product's settings but for what the variant changes. */
 function serverEnv(name: PathName): Record<string, string> {
@@ -396,6 +410,7 @@ export default async function latency(args: string[]): Promise<void> {
       'no-audio': { type: 'boolean' },
       impair: { type: 'string' },
       paths: { type: 'string' },
+      dtx: { type: 'string' },
     },
   });
   const impairment: Impairment | undefined = values.impair ? parseImpairment(values.impair) : undefined;
@@ -406,12 +421,14 @@ export default async function latency(args: string[]): Promise<void> {
   // Host candidates as addresses, not mDNS names: the P2P relay must know where to send.
   const browser = await launchChromium(['--disable-features=WebRtcHideLocalIpsWithMdns']);
   const relay = impairment ? await ImpairRelay.start(impairment) : undefined;
-  const o: RunOptions = { seconds, withAudio, relay };
+  const dtx = (values.dtx ?? 'product') as RunOptions['dtx'];
+  if (!['product', 'on', 'off'].includes(dtx)) throw new Error('--dtx: on, off or product');
+  const o: RunOptions = { seconds, withAudio, relay, dtx };
   const results: Partial<Record<PathName, PathResult>> = {};
   const loads: number[] = [];
   try {
     process.stderr.write(
-      `latency: 1280x720 @ 30 fps, ${seconds} s per path, ${withAudio ? 'with' : 'without'} audio, paths ${paths.join(', ')}` +
+      `latency: 1280x720 @ 30 fps, ${seconds} s per path, ${withAudio ? 'with' : 'without'} audio (DTX ${dtx}), paths ${paths.join(', ')}` +
         `${impairment ? `, impaired ${describeImpairment(impairment)} each way (student side)` : ''}\n`,
     );
     let shownWidth = 1000;
@@ -489,7 +506,7 @@ export default async function latency(args: string[]): Promise<void> {
     `load average at the end: ${load}; 1-minute load after each path: ${loads.map((l) => l.toFixed(1)).join(', ')} (${os.availableParallelism()} cores)`,
   );
   const ratio = (a?: PathResult, b?: PathResult): number | undefined => (a && b ? Math.round((a.p95 / b.p95) * 100) / 100 : undefined);
-  const common = { seconds, audio: withAudio, loadAverage: os.loadavg(), loadAfterEachPath: loads, at: new Date().toISOString() };
+  const common = { seconds, audio: withAudio, dtx, loadAverage: os.loadavg(), loadAfterEachPath: loads, at: new Date().toISOString() };
   let out: string;
   let json: unknown;
   if (impairment) {

@@ -32,6 +32,7 @@ import { createSocketServer, type LecternIo } from './realtime/socket-server.ts'
 import { ClassMembership, staffRoom } from './realtime/class-membership.ts';
 import { ConnectionQuality } from './sfu/connection-quality.ts';
 import { iceServersFor } from './net/turn-credentials.ts';
+import { ConnectivityProbes } from './sfu/connectivity-probe.ts';
 import { Interaction } from './interaction/interaction.ts';
 import { registerInteraction } from './realtime/interaction-features.ts';
 import { createAppHandler } from './app-handler.ts';
@@ -325,6 +326,9 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     // Signed media URLs already handed out re-check access through a short cache: forget it on removal.
     onRemoved: (_classId, userId) => hls.forgetAccess(userId),
   });
+  // The pre-join connectivity check talks to the media server before (and without) joining a class.
+  const probes = new ConnectivityProbes(workers, config.media, log.child({ module: 'probe' }));
+  realtime.io.on('connection', (socket) => probes.attach(socket));
   const quality = new ConnectionQuality({
     rooms,
     viewers: (classId) => liveClasses.presence(classId)?.viewers,
@@ -355,6 +359,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     (closing ??= (async () => {
       clearInterval(purge);
       quality.close();
+      probes.close();
       presence.close(); // no broadcasts once the Socket.io server (and its Redis clients) are going away
       interactionFeatures.close(); // sends the chat batches still collecting, stops their timers
       await realtime.close(); // also closes the HTTP server

@@ -14,6 +14,10 @@ import { FORCE_RELAY, mediaPath, RECORD_PEER_CONNECTIONS } from '../helpers/webr
 import { askOk, createLiveClass, socketFor, type ClassFixture, type Person } from '../sfu/fixtures.ts';
 import type { QualityPush, StudentConnection } from '../../server/contracts/connection-quality.ts';
 import type { Socket } from 'socket.io-client';
+import fs from 'node:fs';
+import { stripTypeScriptTypes } from 'node:module';
+import path from 'node:path';
+import type { ConnectivityReport } from '../../app/src/lib/media/connectivity-check.ts';
 
 async function contextAs(browser: Browser, url: string, person: Person, scripts: string[] = []): Promise<BrowserContext> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
@@ -41,6 +45,23 @@ function relayCandidates(page: Page, server: { urls: string | string[]; username
     pc.close();
     return relays;
   }, server);
+}
+
+/** The app's pre-join check, run in `page` against the server through `socket` (that student's connection). */
+async function connectivityCheck(page: Page, socket: Socket): Promise<ConnectivityReport> {
+  const source = fs.readFileSync(path.join(import.meta.dirname, '../../app/src/lib/media/connectivity-check.ts'), 'utf8');
+  if (!(await page.evaluate(() => 'checkConnectivity' in window))) {
+    await page.exposeFunction('__ask', (event: string, payload: unknown) => askOk(socket, event, payload));
+    await page.addScriptTag({ type: 'module', content: `${stripTypeScriptTypes(source)}\nwindow.checkConnectivity = checkConnectivity;` });
+    await page.waitForFunction(() => 'checkConnectivity' in window);
+  }
+  return page.evaluate(() => {
+    const w = window as unknown as {
+      checkConnectivity(ask: unknown, o: unknown): Promise<ConnectivityReport>;
+      __ask(e: string, p: unknown): Promise<unknown>;
+    };
+    return w.checkConnectivity((e: string, p: unknown) => w.__ask(e, p), { timeoutMs: 6000 });
+  });
 }
 
 async function watchesOverWebRtc(page: Page): Promise<void> {
@@ -177,5 +198,54 @@ describe('TURN and TCP: WebRTC before HLS on hard networks', () => {
     expect(path.local).toMatchObject({ candidateType: 'relay', relayProtocol: 'tcp' });
     await expect.poll(() => connectionOf(f.students[2]!)?.via, { timeout: 20_000 }).toBe('relay');
     await page.context().close();
+  });
+
+  it('pre-join check: UDP, TCP and the relay all answer on an open network, with round-trip times', async () => {
+    const socket = await socketFor(server, f.students[0]!);
+    try {
+      const page = await (await contextAs(browser, server.url, f.students[0]!)).newPage();
+      await page.goto(`${server.url}/health`);
+      const report = await connectivityCheck(page, socket);
+      expect(report.udp).toMatchObject({ ok: true });
+      expect(report.tcp).toMatchObject({ ok: true });
+      expect(report.turn).toMatchObject({ ok: true, relayProtocol: 'udp' });
+      for (const p of [report.udp, report.tcp, report.turn]) expect(p.rttMs).toBeGreaterThanOrEqual(0);
+      expect(report.best).toBe('udp');
+      expect(report.summary).toMatch(/ready for live classes/);
+      await page.context().close();
+      // Probes are bounded per connection and close after use: a fourth at once is refused, then all free.
+      const taken = await Promise.all([1, 2, 3].map(() => askOk(socket, 'net:probe', {})));
+      await expect(askOk(socket, 'net:probe', {})).rejects.toThrow(/At most 3 probes/);
+      for (const t of taken) await askOk(socket, 'net:probeClose', { probeId: t.probeId });
+    } finally {
+      socket.close();
+    }
+  });
+
+  it('pre-join check behind firewalls: UDP blocked -> TCP; only web and TURN ports open -> the relay', async () => {
+    const socket = await socketFor(server, f.students[1]!);
+    const nsOrigin = `http://${network.hostIp}:${new URL(server.url).port}`;
+    nsBrowser ??= await network.launchChromium([nsOrigin]);
+    const page = await (await contextAs(nsBrowser, nsOrigin, f.students[1]!)).newPage();
+    try {
+      await page.goto(`${nsOrigin}/health`);
+      network.firewall(['meta l4proto udp drop']);
+      const udpBlocked = await connectivityCheck(page, socket);
+      expect(udpBlocked.udp.ok).toBe(false);
+      expect(udpBlocked.tcp.ok).toBe(true);
+      expect(udpBlocked.turn).toMatchObject({ ok: true, relayProtocol: 'tcp' });
+      expect(udpBlocked.best).toBe('tcp');
+      expect(udpBlocked.summary).toMatch(/blocks UDP/);
+      network.firewall([`tcp dport { ${new URL(server.url).port}, ${coturn.port} } accept`, 'drop']);
+      const onlyRelay = await connectivityCheck(page, socket);
+      expect(onlyRelay.udp.ok).toBe(false);
+      expect(onlyRelay.tcp.ok).toBe(false);
+      expect(onlyRelay.tcp.reason).toMatch(/cannot be reached over TCP/);
+      expect(onlyRelay.turn).toMatchObject({ ok: true, relayProtocol: 'tcp' });
+      expect(onlyRelay.best).toBe('turn');
+    } finally {
+      await page.context().close();
+      socket.close();
+    }
   });
 });
