@@ -114,10 +114,11 @@ describe('announced addresses', () => {
       rtcMaxPort: 49999,
       log,
     };
-    const expected = planRtcAddresses('0.0.0.0', []).announced;
+    const interfaces = os.networkInterfaces();
+    const expected = planRtcAddresses('0.0.0.0', [], interfaces).announced;
     expect(expected).toContain('127.0.0.1');
     expect(expected.length).toBe(
-      Object.values(os.networkInterfaces())
+      Object.values(interfaces)
         .flat()
         .filter((i) => i?.family === 'IPv4').length,
     );
