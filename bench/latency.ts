@@ -24,6 +24,7 @@ import { parseArgs } from 'node:util';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../tests/helpers/browser.ts';
 import { startTestServer, type TestServer } from '../tests/helpers/server.ts';
+import { RECORD_PEER_CONNECTIONS } from '../tests/helpers/webrtc-stats.ts';
 import { createLiveClass } from '../tests/sfu/fixtures.ts';
 import { clockCanvas, clockReader } from './_frame-clock.ts';
 import { describeImpairment, ImpairRelay, parseImpairment, type Impairment, type RelayCounters } from './_impair-relay.ts';
@@ -71,15 +72,6 @@ interface Breakdown {
   /** Video packets the receiver counted lost (after repair), percent of expected. */
   videoLossPct: number;
 }
-
-/** Runs in every page: keeps the page's RTCPeerConnections so the bench can read their statistics. */
-const RECORD_PEER_CONNECTIONS = `(() => {
-  const Native = window.RTCPeerConnection;
-  window.__pcs = [];
-  window.RTCPeerConnection = class extends Native {
-    constructor(...args) { super(...args); window.__pcs.push(this); }
-  };
-})();`;
 
 /** Runs in the receiving page: the gaps between presented frames of a video, for freezes. */
 const GAP_WATCH = `window.__watchGaps = (video) => {
