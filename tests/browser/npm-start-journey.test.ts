@@ -44,7 +44,7 @@ describe('npm start, as the README says, carries a live class over WebRTC', () =
     const courseId = course.body.course.id as string;
     expect((await teacher.client.post(`/api/courses/${courseId}/lessons`, { title: 'Sampling and aliasing' })).status).toBe(201);
     expect((await teacher.client.patch(`/api/courses/${courseId}`, { published: true })).status).toBe(200);
-    expect((await student.client.post(`/api/courses/${courseId}/enrollment`)).status).toBe(200);
+    expect((await student.client.post(`/api/courses/${courseId}/enrollment`)).status).toBe(201);
     const inAMinute = new Date(Date.now() + 60_000).toISOString().slice(0, 16);
     const scheduled = await teacher.client.post(`/api/courses/${courseId}/classes`, {
       title: 'Sampling',
