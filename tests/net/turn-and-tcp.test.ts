@@ -108,7 +108,7 @@ describe('TURN and TCP: WebRTC before HLS on hard networks', () => {
     teacherPage = await (await contextAs(browser, server.url, f.teacher)).newPage();
     await teacherPage.goto(`${server.url}/studio/${f.classId}`);
     await teacherPage.getByRole('button', { name: 'Go live' }).click({ timeout: 30_000 });
-    await expect.poll(() => teacherPage.getByTestId('studio-state').getAttribute('data-state'), { timeout: 30_000 }).toBe('live');
+    await teacherPage.locator('[data-testid="studio-state"][data-state="live"]').waitFor({ timeout: 30_000 });
     staff = await socketFor(server, f.teacher);
     staff.on('quality:update', (push: QualityPush) => {
       pushesToStaff++;
