@@ -71,6 +71,10 @@ interface Breakdown {
   rtx: number;
   /** Video packets the receiver counted lost (after repair), percent of expected. */
   videoLossPct: number;
+  /** Key frames: requests (PLI) that reached the sender, key frames it encoded (all layers), key frames decoded. */
+  senderPli: number;
+  keyFramesEncoded: number;
+  keyFramesDecoded: number;
 }
 
 /** Runs in the receiving page: the gaps between presented frames of a video, for freezes. */
@@ -112,6 +116,8 @@ function snapshot(page: Page, height: number): Promise<Counters> {
       (await pc.getStats()).forEach((s) => {
         if (s.type === 'outbound-rtp' && s.kind === 'video') {
           add('framesEncodedAll', s.framesEncoded);
+          add('keyFramesEncoded', s.keyFramesEncoded);
+          add('pliReceived', s.pliCount);
           if ((s.frameHeight ?? 0) >= height * 0.9) {
             add('encodeTime', s.totalEncodeTime);
             add('framesEncoded', s.framesEncoded);
@@ -123,6 +129,7 @@ function snapshot(page: Page, height: number): Promise<Counters> {
           add('vJbCount', s.jitterBufferEmittedCount);
           add('decodeTime', s.totalDecodeTime);
           add('framesDecoded', s.framesDecoded);
+          add('keyFramesDecoded', s.keyFramesDecoded);
           add('framesDropped', s.framesDropped);
           add('nack', s.nackCount);
           add('pli', s.pliCount);
@@ -167,6 +174,9 @@ function breakdown(sender: [Counters, Counters], receiver: [Counters, Counters])
     pli: d(receiver, 'pli'),
     rtx: d(receiver, 'rtx'),
     videoLossPct: per(d(receiver, 'vLost'), d(receiver, 'vLost') + d(receiver, 'vReceived'), 100),
+    senderPli: d(sender, 'pliReceived'),
+    keyFramesEncoded: d(sender, 'keyFramesEncoded'),
+    keyFramesDecoded: d(receiver, 'keyFramesDecoded'),
   };
 }
 
@@ -486,6 +496,8 @@ export default async function latency(args: string[]): Promise<void> {
           pli: b.pli,
           rtx: b.rtx,
           'video loss %': b.videoLossPct,
+          'PLI at sender': b.senderPli,
+          'key frames enc/dec': `${b.keyFramesEncoded}/${b.keyFramesDecoded}`,
         },
       ]),
     ),

@@ -181,7 +181,8 @@ describe('TURN and TCP: WebRTC before HLS on hard networks', () => {
     await watchesOverWebRtc(page);
     const path = await mediaPath(page);
     expect(path.remote).toMatchObject({ protocol: 'tcp', candidateType: 'host', address: network.hostIp });
-    expect(path.local?.candidateType).toBe('host');
+    // Chrome's active TCP candidate shows as host or peer-reflexive; never a relay here.
+    expect(['host', 'prflx']).toContain(path.local?.candidateType);
     await expect.poll(() => connectionOf(f.students[1]!)?.via, { timeout: 20_000 }).toBe('tcp');
     await page.context().close();
   });
