@@ -248,7 +248,7 @@ async function pageContext(browser: Browser, scale: number, scripts: string[]): 
 
 /** The UDP port of the server's WebRtcServer (the bench's server has one worker). */
 async function webRtcUdpPort(server: TestServer): Promise<number> {
-  const dump = await server.services.workers.all()[0]!.webRtcServer.dump();
+  const dump = await server.workers.all()[0]!.webRtcServer.dump();
   return dump.udpSockets[0]!.port;
 }
 
