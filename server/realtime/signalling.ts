@@ -28,7 +28,6 @@ import type { ClassroomPeer } from '../sfu/classroom-peer.ts';
 import type { ClassroomRoom, MediaSource } from '../sfu/classroom-room.ts';
 import type { ProducerAppData } from '../sfu/media-source.ts';
 import type { LiveClassLifecycle } from '../classes/live-class-lifecycle.ts';
-import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { RoomRegistry } from '../sfu/room-registry.ts';
 import type { ClassFeature, ClassMember } from './class-membership.ts';
