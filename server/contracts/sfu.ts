@@ -166,16 +166,9 @@ export interface PresencePush {
   totalViewers: number;
 }
 
-/** Pushed to the invited student as `stage:invited`; `stage:update` tells everyone who is on stage. */
-export interface StageInvitePush {
-  classId: string;
-  from: string;
-}
+/** `stage:update` tells everyone who is on stage and who is invited. */
 export interface StageUpdatePush {
   classId: string;
   userIds: string[];
   invited: string[];
 }
-
-/** Layer names for the UI and the size -> layer choice (camera: 3 simulcast layers, 1/4, 1/2 and full). */
-export const CAMERA_LAYER_HEIGHTS = [180, 360, 720] as const;
