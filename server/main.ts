@@ -20,11 +20,13 @@ import { ClassSchedule } from './courses/class-schedule.ts';
 import { LessonProgress } from './courses/lesson-progress.ts';
 import { LearningAnalytics } from './courses/learning-analytics.ts';
 import { TranscodeQueue } from './uploads/transcode-queue.ts';
-import { LessonMedia } from './uploads/lesson-media.ts';
+import { LessonVideos } from './uploads/lesson-videos.ts';
 import { MediaTokens } from './hls/media-tokens.ts';
+import { MediaAccess } from './hls/media-access.ts';
+import { Recordings } from './hls/recordings.ts';
 import { RoomRegistry } from './sfu/room-registry.ts';
 import { LiveClassLifecycle } from './classes/live-class-lifecycle.ts';
-import { HlsService } from './hls/hls-service.ts';
+import { LiveHls } from './hls/live-hls.ts';
 import { sfuSignalling } from './realtime/signalling.ts';
 import { ClassPresence } from './realtime/presence.ts';
 import { createHttpApp } from './http/app.ts';
@@ -81,9 +83,11 @@ export interface LecternServer {
   workers: WorkerPool;
   rooms: RoomRegistry;
   liveClasses: LiveClassLifecycle;
-  hls: HlsService;
+  liveHls: LiveHls;
+  recordings: Recordings;
+  mediaAccess: MediaAccess;
   transcodes: TranscodeQueue;
-  lessonMedia: LessonMedia;
+  lessonVideos: LessonVideos;
   interaction: Interaction;
   /** Sends the mail outbox (tests drain it). */
   mailer: MailDispatcher;
@@ -135,16 +139,20 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   const progress = new LessonProgress(db);
   const analytics = new LearningAnalytics(db);
   const interaction = new Interaction(db);
-  const mediaTokens = new MediaTokens(config.mediaSecret);
-  const lessonMedia = new LessonMedia({ tokens: mediaTokens, dataDir: config.dataDir, permissions, accounts });
+  const mediaAccess = new MediaAccess({ tokens: new MediaTokens(config.mediaSecret), permissions, accounts });
   const transcodes = new TranscodeQueue({
     db,
     dataDir: config.dataDir,
     ffmpegPath: config.ffmpegPath,
     ffprobePath: config.ffprobePath,
-    uploadsPerUploader: config.uploadsPerTeacher,
     log: log.child({ module: 'transcode' }),
-    playbackUrl: (lessonId, userId) => lessonMedia.playbackUrl(lessonId, userId),
+  });
+  const lessonVideos = new LessonVideos({
+    db,
+    dataDir: config.dataDir,
+    queue: transcodes,
+    access: mediaAccess,
+    uploadsPerUploader: config.uploadsPerTeacher,
   });
   const liveClasses = new LiveClassLifecycle({
     db,
@@ -182,24 +190,28 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   const profile = new AccountProfile({ db, dataDir: config.dataDir, ffmpegPath: config.ffmpegPath });
   const registrationLimiter = new RateLimiter({ max: config.registrationsPerHour, windowMs: 3600_000 });
 
-  const hls = new HlsService({
+  const recordings = new Recordings({
     db,
     dataDir: config.dataDir,
     ffmpegPath: config.ffmpegPath,
-    enabled: ffmpeg.found,
-    mediaSecret: config.mediaSecret,
-    tokens: mediaTokens,
-    permissions,
-    accounts,
-    listenIp: '127.0.0.1',
+    access: mediaAccess,
     log: log.child({ module: 'hls' }),
     // A replay became watchable: the notices scan mails the enrolled students now rather than on its next round.
-    onRecordingReady: () => notices.scanSoon(),
+    onReady: () => notices.scanSoon(),
   });
+  const liveHls = new LiveHls({
+    db,
+    recordings,
+    ffmpegPath: config.ffmpegPath,
+    enabled: ffmpeg.found,
+    listenIp: '127.0.0.1',
+    log: log.child({ module: 'hls' }),
+  });
+  lessonVideos.start();
   if (ffmpeg.found) await transcodes.start();
   // Every live class's room gets an HLS bridge; recordings a crashed process left behind are finalised now.
-  hls.follow(rooms);
-  if (ffmpeg.found) await hls.recoverInterrupted();
+  liveHls.follow(rooms);
+  if (ffmpeg.found) await recordings.recoverInterrupted(liveHls.recordingIds());
 
   const apiLog = log.child({ module: 'http' });
   const classRouteParts = {
@@ -241,19 +253,19 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
         courses,
         schedule,
         progress,
-        recordings: hls,
-        lessonMedia,
-        transcodes,
+        recordings,
+        mediaAccess,
+        videos: lessonVideos,
         requireVerifiedEmail: config.accounts.requireVerifiedEmail,
         log: apiLog,
       }),
       courseClasses: courseClassRoutes(classRouteParts),
       courseAnalytics: courseAnalyticsRoutes({ permissions, schedule, analytics }),
-      lessons: lessonRoutes({ permissions, courses, progress, transcodes, recordings: hls }),
+      lessons: lessonRoutes({ permissions, courses, progress, videos: lessonVideos, recordings }),
       progress: progressRoutes({ permissions, progress }),
       uploads: uploadRoutes({
         permissions,
-        transcodes,
+        videos: lessonVideos,
         courses,
         ffmpeg,
         ffprobePath: config.ffprobePath,
@@ -264,9 +276,9 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       classAnalytics: classAnalyticsRoutes({ permissions, schedule, analytics }),
       polls: pollRoutes({ permissions, polls: interaction.polls }),
       schedule: scheduleRoutes({ schedule, origin: config.origin }),
-      lessonMedia: lessonMediaRoutes(lessonMedia),
-      mediaApi: mediaApiRoutes({ hls, permissions, courses, progress }),
-      media: mediaRoutes({ hls, dataDir: config.dataDir }),
+      lessonMedia: lessonMediaRoutes({ access: mediaAccess, videos: lessonVideos }),
+      mediaApi: mediaApiRoutes({ liveHls, recordings, access: mediaAccess, permissions, courses, progress }),
+      media: mediaRoutes({ liveHls, recordings, access: mediaAccess }),
       accountRecovery: accountRecoveryRoutes({
         accounts,
         sessions,
@@ -324,7 +336,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     interaction,
     log: log.child({ module: 'interaction' }),
     // Signed media URLs already handed out re-check access through a short cache: forget it on removal.
-    onRemoved: (_classId, userId) => hls.forgetAccess(userId),
+    onRemoved: (_classId, userId) => mediaAccess.forget(userId),
   });
   // The pre-join connectivity check talks to the media server before (and without) joining a class.
   const probes = new ConnectivityProbes(workers, config.media, log.child({ module: 'probe' }));
@@ -370,7 +382,8 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       interaction.close();
       await new Promise((resolve) => setImmediate(resolve)); // lets the sockets' leave handlers queue their work
       await liveClasses.close();
-      await hls.close(); // ffmpeg writes its last segments before the routers go
+      await liveHls.close(); // ffmpeg writes its last segments before the routers go
+      await recordings.settled();
       rooms.close();
       workers.close();
       await demo.close();
@@ -390,9 +403,11 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     workers,
     rooms,
     liveClasses,
-    hls,
+    liveHls,
+    recordings,
+    mediaAccess,
     transcodes,
-    lessonMedia,
+    lessonVideos,
     interaction,
     mailer,
     notices,

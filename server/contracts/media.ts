@@ -7,9 +7,9 @@ export type RecordingStatus = z.infer<typeof RecordingStatus>;
 export const ClassIdParam = z.object({ classId: z.uuid({ message: 'classId must be a class id' }) });
 export const RecordingIdParam = z.object({ recordingId: z.uuid({ message: 'recordingId must be a recording id' }) });
 
-/** A rung directory name ("720p") and a segment or playlist file name: nothing that could leave the directory. */
+/** A rung directory name ("720p") and a media file's name in it: nothing that could leave the directory. */
 export const RungName = z.string().regex(/^[0-9]{2,4}p$/, 'not a rendition');
-export const SegmentFile = z.string().regex(/^run-[0-9]{1,6}-[0-9]{1,8}\.ts$/, 'not a segment');
+export const MediaFileName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}\.(?:ts|m4s|mp4)$/, 'not a media file');
 export const MediaToken = z.string().min(10).max(512);
 
 /** GET /api/media/classes/:classId/live */

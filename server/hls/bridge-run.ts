@@ -3,12 +3,10 @@
 // share starts, the teacher reconnects) or a crashed ffmpeg means a new run. close() releases everything.
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import type { types } from 'mediasoup';
 import type { Logger } from '../log.ts';
 import { FfmpegProcess } from './ffmpeg-process.ts';
 import { liveAudioStreams, type LiveStreams } from './ladder.ts';
-import type { FfmpegProgress } from './progress.ts';
 import { sendRtcpBye } from './rtcp-bye.ts';
 import { freeRtpPortPair, writeSdp, type SdpStream } from './sdp.ts';
 
@@ -41,7 +39,6 @@ export function runInputList(inputs: RunInputs): { name: RunStreamName; input: B
 type RunStreamName = BridgeSourceName | 'stage-mic';
 
 type BridgeRunEvents = {
-  progress: [FfmpegProgress];
   /** ffmpeg exited; `expected` when the run was stopped on purpose. */
   exit: [{ code: number | null; signal: NodeJS.Signals | null; expected: boolean; stderr: string }];
 };
@@ -78,7 +75,8 @@ export class BridgeRun extends EventEmitter<BridgeRunEvents> {
     router: types.Router;
     runId: number;
     inputs: RunInputs;
-    workDir: string;
+    /** Where the SDP describing the run's RTP is written (ffmpeg reads it). */
+    sdpPath: string;
     listenIp: string;
     keyFrameIntervalMs: number;
     log: Logger;
@@ -111,10 +109,9 @@ export class BridgeRun extends EventEmitter<BridgeRunEvents> {
         port: s.port,
         codec: s.consumer.rtpParameters.codecs[0]!,
       }));
-      const sdpPath = path.join(o.workDir, `run-${o.runId}.sdp`);
       // Inside the try: a failed write (the recording directory removed, a full disk) must not strand the transports.
-      await fs.writeFile(sdpPath, writeSdp(sdpStreams, o.listenIp));
-      return new BridgeRun(o.runId, sdpPath, streams, o.listenIp, o.keyFrameIntervalMs, o.log);
+      await fs.writeFile(o.sdpPath, writeSdp(sdpStreams, o.listenIp));
+      return new BridgeRun(o.runId, o.sdpPath, streams, o.listenIp, o.keyFrameIntervalMs, o.log);
     } catch (err) {
       for (const t of transports) t.close();
       throw err;
@@ -227,7 +224,6 @@ export class BridgeRun extends EventEmitter<BridgeRunEvents> {
         started = true;
         this.#scheduleKeyFrames(this.#keyFrameIntervalMs);
       }
-      this.emit('progress', p);
     });
     // A decoder that lost packets shows artefacts until the next key frame: ask for one now.
     ffmpeg.on('decodeerror', () => this.requestKeyFrame(false));

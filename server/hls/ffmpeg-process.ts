@@ -24,6 +24,7 @@ export class FfmpegProcess extends EventEmitter<FfmpegProcessEvents> {
   #stderrPartial = '';
   #exited = false;
   readonly #exitPromise: Promise<void>;
+  /** The last progress report, to tell when it moves. */
   #lastProgress: FfmpegProgress | null = null;
   /** When the progress report last moved (frames or output time). */
   #lastAdvanceAt = Date.now();
@@ -70,10 +71,6 @@ export class FfmpegProcess extends EventEmitter<FfmpegProcessEvents> {
 
   get exited(): boolean {
     return this.#exited;
-  }
-
-  get lastProgress(): FfmpegProgress | null {
-    return this.#lastProgress;
   }
 
   /** The last lines ffmpeg wrote to stderr (for logs when it fails). */

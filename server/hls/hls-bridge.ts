@@ -1,23 +1,18 @@
 // The HLS bridge of one live class: follows the room's media sources (the teacher's camera, screen, mic and
-// screen audio) into one ffmpeg per class that writes the ladder to the class's recording directory. Each
-// ffmpeg process is a run (BridgeRun); a crash restarts it with back-off, a change of sources starts a new
-// run, and every run's files stay, joined by discontinuities, for live viewers and the recording alike.
+// screen audio) into one ffmpeg per class that writes the ladder into the class's output (RunOutput, which is
+// also its recording). A source joins only once its RTP actually arrives: a producer that exists but carries
+// nothing (the teacher's browser never got through) would stall ffmpeg, and a class whose media never flowed
+// opens no output at all, so it leaves no recording behind. Each ffmpeg process is a run (BridgeRun); a crash
+// restarts it with back-off, a change of sources starts a new run, and every run's files stay, joined by
+// discontinuities, for live viewers (`renditions`) and the recording alike.
 import { EventEmitter } from 'node:events';
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import type { types } from 'mediasoup';
 import type { Logger } from '../log.ts';
 import { BridgeRun, runInputList, type BridgeSource, type RunInputs } from './bridge-run.ts';
-import {
-  buildLiveArgs,
-  ladderFor,
-  LIVE_TUNING,
-  SEGMENT_SECONDS,
-  writeMasterPlaylist,
-  type EncoderTuning,
-  type Rendition,
-} from './ladder.ts';
-import { writeRecordingManifest, type RecordingManifest } from './recording-files.ts';
+import { buildLiveArgs, ladderFor, LIVE_TUNING, SEGMENT_SECONDS, type EncoderTuning, type Rendition } from './ladder.ts';
+import type { RenditionSet } from './rendition-set.ts';
+import type { RunOutput } from './run-output.ts';
+import { RunRenditions } from './run-renditions.ts';
 
 /** What the bridge needs of a live class's room (ClassroomRoom satisfies it). */
 export interface HlsRoom extends EventEmitter<{ sourceadd: [BridgeSource]; sourceremove: [BridgeSource]; close: [] }> {
@@ -27,29 +22,40 @@ export interface HlsRoom extends EventEmitter<{ sourceadd: [BridgeSource]; sourc
   mediaSources(): BridgeSource[];
 }
 
+export interface HlsBridgeTimings {
+  /** First restart delay after ffmpeg dies; doubles up to maxRestartDelayMs. */
+  restartDelayMs: number;
+  maxRestartDelayMs: number;
+  /** Safety-net key frame requests while running (decode errors ask at once). */
+  keyFrameIntervalMs: number;
+  /** How long to wait for the first video frame to size the ladder. */
+  probeTimeoutMs: number;
+  /** How often a source that has not carried RTP yet is looked at again. */
+  flowPollMs: number;
+}
+
+const DEFAULT_TIMINGS: HlsBridgeTimings = {
+  restartDelayMs: 500,
+  maxRestartDelayMs: 15_000,
+  keyFrameIntervalMs: 10_000,
+  probeTimeoutMs: 8_000,
+  flowPollMs: 250,
+};
+
 export interface HlsBridgeOptions {
   room: HlsRoom;
-  /** The recording directory: one sub-directory per rung, the manifest, later the VOD playlists. */
-  outDir: string;
+  /** Opens the class's output (and so its recording), once: when media first flows. */
+  openOutput: () => Promise<RunOutput>;
   ffmpegPath: string;
   log: Logger;
-  /** Only this user's sources go into the stream (the teacher); every publisher's when unset. */
-  publisherId?: string;
+  /** This user's sources make the stream (the teacher); the microphones of others on stage join the mix. */
+  publisherId: string;
   listenIp?: string;
   tuning?: EncoderTuning;
-  segmentSeconds?: number;
-  /** First restart delay after ffmpeg dies; doubles up to maxRestartDelayMs. */
-  restartDelayMs?: number;
-  maxRestartDelayMs?: number;
-  /** Safety-net key frame requests while running (decode errors ask at once). */
-  keyFrameIntervalMs?: number;
-  /** How long to wait for the first video frame to size the ladder. */
-  probeTimeoutMs?: number;
+  timings?: Partial<HlsBridgeTimings>;
 }
 
 type HlsBridgeEvents = {
-  /** The ladder is fixed (master playlist written). */
-  ladder: [Rendition[]];
   runstart: [{ runId: number; pid: number | undefined }];
   runexit: [{ runId: number; code: number | null; signal: NodeJS.Signals | null; expected: boolean }];
   close: [];
@@ -58,18 +64,23 @@ type HlsBridgeEvents = {
 const HEALTHY_RUN_MS = 30_000;
 /** Students on stage whose voices go into the HLS mix (a stage is a few guests, not the class). */
 const MAX_STAGE_VOICES = 4;
+/** Every this many checks without media, the bridge says what it waits for. */
+const WAITING_LOG_EVERY = 40;
 /** At the end of a class, how long ffmpeg may take to catch up with media it has queued (a loaded box). */
 const END_DRAIN_MS = 15_000;
 
 export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
   readonly classId: string;
-  readonly outDir: string;
-  readonly #o: Required<Omit<HlsBridgeOptions, 'publisherId' | 'room' | 'log'>> & { publisherId: string | undefined };
+  readonly #o: Omit<Required<HlsBridgeOptions>, 'room' | 'log' | 'timings'> & HlsBridgeTimings;
   readonly #room: HlsRoom;
   readonly #log: Logger;
-  #ladder: Rendition[] | null = null;
-  readonly #runIds: number[] = [];
+  #output: RunOutput | null = null;
+  #renditions: RunRenditions | null = null;
   #nextRunId = 0;
+  /** Producers whose RTP has arrived at the router: only these go into a run. */
+  readonly #flowing = new Set<string>();
+  #flowTimer: NodeJS.Timeout | undefined;
+  #flowChecks = 0;
   #run: BridgeRun | null = null;
   /** The one chain of run changes: starts and stops never interleave. */
   #chain: Promise<void> = Promise.resolve();
@@ -78,9 +89,9 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
   #restartDelay: number;
   #closed = false;
   #closing: Promise<void> | undefined;
-  readonly #startedAt = new Date();
   readonly #onSourcesChanged = () => {
     this.#watchPauses();
+    this.#watchFlow();
     this.#scheduleReconfigure();
   };
   readonly #pauseWatches = new Map<types.Producer, () => void>();
@@ -90,19 +101,15 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
     super();
     this.#room = options.room;
     this.classId = options.room.classId;
-    this.outDir = options.outDir;
     this.#log = options.log.child({ classId: this.classId });
     this.#o = {
-      outDir: options.outDir,
+      ...DEFAULT_TIMINGS,
+      ...options.timings,
+      openOutput: options.openOutput,
       ffmpegPath: options.ffmpegPath,
       publisherId: options.publisherId,
       listenIp: options.listenIp ?? '127.0.0.1',
       tuning: options.tuning ?? LIVE_TUNING,
-      segmentSeconds: options.segmentSeconds ?? SEGMENT_SECONDS,
-      restartDelayMs: options.restartDelayMs ?? 500,
-      maxRestartDelayMs: options.maxRestartDelayMs ?? 15_000,
-      keyFrameIntervalMs: options.keyFrameIntervalMs ?? 10_000,
-      probeTimeoutMs: options.probeTimeoutMs ?? 8_000,
     };
     this.#restartDelay = this.#o.restartDelayMs;
   }
@@ -111,14 +118,29 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
     return this.#closed;
   }
 
+  /** What live viewers get: the ladder's playlists and segments, once media flowed and the ladder is fixed. */
+  get renditions(): RenditionSet | null {
+    return this.#renditions;
+  }
+
   /** The ladder, once the first video has been sized (null before). */
-  get ladder(): Rendition[] | null {
-    return this.#ladder;
+  get ladder(): readonly Rendition[] | null {
+    return this.#output?.ladder ?? null;
   }
 
   /** Runs that wrote (or are writing) output, oldest first. */
   get runIds(): readonly number[] {
-    return this.#runIds;
+    return this.#output?.runIds ?? [];
+  }
+
+  /** Whether any source's media has reached the bridge (and so the class has output and a recording). */
+  get mediaFlowed(): boolean {
+    return this.#output !== null;
+  }
+
+  /** How many times the bridge looked for media that had not arrived yet (a class stuck waiting shows here). */
+  get mediaChecks(): number {
+    return this.#flowChecks;
   }
 
   /** The running ffmpeg's pid (tests kill it to prove the bridge recovers). */
@@ -126,14 +148,14 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
     return this.#run?.pid;
   }
 
-  /** Starts following the room. The first run begins as soon as the room has a source. */
+  /** Starts following the room. The first run begins as soon as a source's media flows. */
   async start(): Promise<void> {
-    await fs.mkdir(this.outDir, { recursive: true });
     this.#room.on('sourceadd', this.#onSourcesChanged);
     this.#room.on('sourceremove', this.#onSourcesChanged);
     this.#room.once('close', this.#onRoomClose);
     if (this.#room.closed) return void this.close();
     this.#watchPauses();
+    this.#watchFlow();
     this.#scheduleReconfigure(0);
   }
 
@@ -148,33 +170,70 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
       this.#closed = true;
       clearTimeout(this.#restartTimer);
       clearTimeout(this.#reconfigureTimer);
+      clearTimeout(this.#flowTimer);
       this.#room.off('sourceadd', this.#onSourcesChanged);
       this.#room.off('sourceremove', this.#onSourcesChanged);
       this.#room.off('close', this.#onRoomClose);
       this.#watchPauses();
       // The end of the class: everything ffmpeg still holds goes into the recording.
       await this.#enqueue(() => this.#stopRun(END_DRAIN_MS));
-      this.#log.info({ runs: this.#runIds.length }, 'hls bridge closed');
+      this.#log.info({ runs: this.runIds.length, mediaFlowed: this.mediaFlowed }, 'hls bridge closed');
       this.emit('close');
     })());
+  }
+
+  /** The room's sources that belong in the stream: the teacher's, and the microphones of others (on stage). */
+  #candidates(): BridgeSource[] {
+    return this.#room.mediaSources().filter((s) => !s.producer.closed && (s.userId === this.#o.publisherId || s.source === 'mic'));
   }
 
   /**
    * The sources this bridge should be consuming now: the newest open producer of each kind of source of the
    * teacher, and the microphones of students on stage. A paused producer sends nothing, and ffmpeg would
    * wait for it (a paused camera overlay would freeze the screen, a muted mic the segments): it is left out
-   * until it resumes, and the run goes on with what flows (the screen alone, a black picture, silence).
+   * until it resumes, and the run goes on with what flows (the screen alone, a black picture, silence). So is
+   * a producer whose RTP has not arrived yet.
    */
   #wantedInputs(): RunInputs {
     const inputs: RunInputs = {};
     const stageMics: BridgeSource[] = [];
-    for (const s of this.#room.mediaSources()) {
-      if (s.producer.closed || s.producer.paused) continue;
-      if (!this.#o.publisherId || s.userId === this.#o.publisherId) inputs[s.source] = s;
-      else if (s.source === 'mic' && stageMics.length < MAX_STAGE_VOICES) stageMics.push(s);
+    for (const s of this.#candidates()) {
+      if (s.producer.paused || !this.#flowing.has(s.producer.id)) continue;
+      if (s.userId === this.#o.publisherId) inputs[s.source] = s;
+      else if (stageMics.length < MAX_STAGE_VOICES) stageMics.push(s);
     }
     if (stageMics.length) inputs.stageMics = stageMics;
     return inputs;
+  }
+
+  /**
+   * Looks at the sources whose RTP has not arrived yet until it does (the producer's receive statistics
+   * count packets), then reconsiders the run. Stops when every source has flowed; a new source restarts it.
+   */
+  #watchFlow(): void {
+    if (this.#closed || this.#flowTimer) return;
+    const waiting = () => this.#candidates().filter((s) => !this.#flowing.has(s.producer.id));
+    if (waiting().length === 0) return;
+    this.#flowTimer = setTimeout(async () => {
+      const arrived = await Promise.all(
+        waiting().map(async (s) => {
+          const stats = await s.producer.getStats().catch(() => []);
+          return stats.some((st) => st.packetCount > 0) ? s : null;
+        }),
+      );
+      this.#flowTimer = undefined;
+      if (this.#closed) return;
+      this.#flowChecks++;
+      const now = arrived.filter((s) => s !== null);
+      if (!now.length && this.#flowChecks % WAITING_LOG_EVERY === 0)
+        this.#log.warn({ waiting: waiting().map((s) => `${s.source}:${s.userId}`) }, 'published sources carry no media yet');
+      for (const s of now) {
+        this.#flowing.add(s.producer.id);
+        this.#log.info({ source: s.source, userId: s.userId, producerId: s.producer.id }, 'media flows');
+      }
+      if (now.length) this.#scheduleReconfigure();
+      this.#watchFlow();
+    }, this.#o.flowPollMs);
   }
 
   /** Follows pause and resume of every source in the room (the room itself only announces add and remove). */
@@ -222,7 +281,7 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
     if (current && current.join() === wanted.join()) return;
     await this.#stopRun();
     if (wanted.length === 0) {
-      this.#log.info('no sources to bridge; waiting');
+      this.#log.info('no media flowing to bridge; waiting');
       return;
     }
     try {
@@ -236,33 +295,32 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
   }
 
   async #startRun(inputs: RunInputs): Promise<void> {
+    // The first media of the class: from here on it has output, and a recording.
+    const output = (this.#output ??= await this.#o.openOutput());
     const runId = this.#nextRunId++;
     const run = await BridgeRun.create({
       router: this.#room.router,
       runId,
       inputs,
-      workDir: this.outDir,
+      sdpPath: output.sdpPath(runId),
       listenIp: this.#o.listenIp,
       keyFrameIntervalMs: this.#o.keyFrameIntervalMs,
       log: this.#log,
     });
     this.#run = run;
-    if (!this.#ladder) await this.#fixLadder(run);
+    if (!output.ladder) await this.#fixLadder(run, output);
     if (this.#closed || run.closed) return void (await run.close());
-    const ladder = this.#ladder!;
-    await Promise.all(ladder.map((r) => fs.mkdir(path.join(this.outDir, r.name), { recursive: true })));
-    this.#runIds.push(runId);
-    await this.#writeManifest();
+    await output.beginRun(runId);
     run.on('exit', (info) => this.#onRunExit(run, info));
     await run.startEncoder(
       this.#o.ffmpegPath,
       buildLiveArgs({
         sdpPath: run.sdpPath,
         streams: run.streams,
-        ladder,
-        outDir: this.outDir,
+        ladder: output.ladder!,
+        outDir: output.dir,
         runId,
-        segmentSeconds: this.#o.segmentSeconds,
+        segmentSeconds: SEGMENT_SECONDS,
         tuning: this.#o.tuning,
       }),
     );
@@ -270,23 +328,12 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
   }
 
   /** Sizes the ladder from the first video (top rung = the source when it is below 720p); once per class. */
-  async #fixLadder(run: BridgeRun): Promise<void> {
+  async #fixLadder(run: BridgeRun, output: RunOutput): Promise<void> {
     const size = await run.probeVideoSize(this.#o.ffmpegPath, this.#o.probeTimeoutMs);
-    this.#ladder = ladderFor(size ?? undefined);
-    this.#log.info({ source: size, ladder: this.#ladder.map((r) => `${r.width}x${r.height}`) }, 'hls ladder fixed');
-    await fs.writeFile(path.join(this.outDir, 'master.m3u8'), writeMasterPlaylist(this.#ladder));
-    this.emit('ladder', this.#ladder);
-  }
-
-  async #writeManifest(): Promise<void> {
-    const manifest: RecordingManifest = {
-      classId: this.classId,
-      ladder: this.#ladder ?? [],
-      runIds: [...this.#runIds],
-      segmentSeconds: this.#o.segmentSeconds,
-      startedAt: this.#startedAt.toISOString(),
-    };
-    await writeRecordingManifest(this.outDir, manifest);
+    const ladder = ladderFor(size ?? undefined);
+    this.#log.info({ source: size, ladder: ladder.map((r) => `${r.width}x${r.height}`) }, 'hls ladder fixed');
+    await output.fixLadder(ladder);
+    this.#renditions = new RunRenditions(output, 'live');
   }
 
   async #stopRun(drainMs = 0): Promise<void> {

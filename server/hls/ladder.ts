@@ -97,22 +97,6 @@ export function averageBandwidth(r: Rendition): number {
   return Math.round((r.videoBitrate + r.audioBitrate) * 1.05);
 }
 
-/** The master playlist: one EXT-X-STREAM-INF per rung, best first; `uriFor` says where the variant lives. */
-export function writeMasterPlaylist(
-  ladder: readonly Rendition[],
-  uriFor: (r: Rendition) => string = (r) => `${r.name}/index.m3u8`,
-): string {
-  const lines = ['#EXTM3U', '#EXT-X-VERSION:6', '#EXT-X-INDEPENDENT-SEGMENTS'];
-  for (const r of ladder) {
-    lines.push(
-      `#EXT-X-STREAM-INF:BANDWIDTH=${peakBandwidth(r)},AVERAGE-BANDWIDTH=${averageBandwidth(r)},` +
-        `RESOLUTION=${r.width}x${r.height},FRAME-RATE=${OUTPUT_FPS.toFixed(3)},CODECS="${r.videoCodec},${AUDIO_CODEC}",NAME="${r.name}"`,
-      uriFor(r),
-    );
-  }
-  return lines.join('\n') + '\n';
-}
-
 // --- ffmpeg arguments -------------------------------------------------------------------------------------
 
 /**
@@ -296,7 +280,7 @@ export function buildLiveArgs(o: LiveArgsOptions): string[] {
   }
   if (!hasAudio) {
     inputs.push('-re', '-f', 'lavfi', '-i', 'anullsrc=channel_layout=stereo:sample_rate=48000');
-    silenceInput = next++;
+    silenceInput = next;
   }
 
   const video = hasVideo ? buildVideoFilter(o.streams, 0, top)! : { graph: [`[${blackInput}:v]setsar=1[base]`], output: 'base' };
@@ -362,7 +346,7 @@ export interface VodArgsOptions {
 /**
  * ffmpeg arguments for an uploaded file: the same ladder as VOD HLS (`<outDir>/<rung>/index.m3u8` and
  * `seg-NNNNN.ts`, `<outDir>/master.m3u8` written by ffmpeg at the end; rewrite it with
- * writeMasterPlaylist(ladder) for exact attributes). Progress comes on stdout (`-progress pipe:1`): parse it
+ * renderMasterPlaylist(ladder) for exact attributes). Progress comes on stdout (`-progress pipe:1`): parse it
  * with FfmpegProgressParser and divide out_time by the input's duration for a percentage.
  */
 export function buildVodTranscodeArgs(o: VodArgsOptions): string[] {

@@ -1,27 +1,23 @@
-// Background transcodes of uploaded lesson videos. The transcode_jobs row is the whole state: on start, a
-// job left 'running' by a stopped server is queued again and restarted from scratch (HLS output of a
-// half-run is not trustworthy), up to MAX_ATTEMPTS. Output is written to a scratch directory and renamed
-// into place only when complete, so a failure never leaves a half-made lesson video behind.
-import { randomUUID } from 'node:crypto';
+// Background transcodes of uploaded lesson videos into the HLS ladder. The transcode_jobs row is the whole
+// state: on start, a job left 'running' by a stopped server is queued again and restarted from scratch (HLS
+// output of a half-run is not trustworthy), up to MAX_ATTEMPTS. Output is written to a scratch directory and
+// renamed into place (videoDir) only when complete, so a failure never leaves a half-made lesson video behind;
+// the job's outcome is the lesson's video state. Uploads, views and removal are LessonVideos' business.
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { and, asc, desc, eq, inArray } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
-import { lessons, transcodeJobs, type Lesson, type TranscodeJob as TranscodeJobRow } from '../db/schema.ts';
+import { lessons, transcodeJobs, type TranscodeJob as TranscodeJobRow } from '../db/schema.ts';
 import type { Logger } from '../log.ts';
-import type { LessonVideoView } from '../contracts/uploads.ts';
 import { probeMedia } from './media-probe.ts';
 import { TranscodeJob } from './transcode-job.ts';
-import { UploadRefused, UploadReservations, type UploadReservation } from './upload-reservations.ts';
-import { buildVodTranscodeArgs } from '../hls/ladder.ts';
+import { UploadRefused } from './upload-reservations.ts';
+import { buildVodTranscodeArgs, ladderFor } from '../hls/ladder.ts';
+import { renderMasterPlaylist } from '../hls/playlist.ts';
+import { MASTER_FILE } from '../hls/run-output.ts';
 
 export const MAX_ATTEMPTS = 3;
-
-export type TranscodeQueueEvents = {
-  progress: [jobId: string, lessonId: string, percent: number];
-  finished: [job: TranscodeJobRow];
-};
 
 export interface TranscodeQueueOptions {
   db: Database;
@@ -30,15 +26,14 @@ export interface TranscodeQueueOptions {
   ffprobePath: string;
   log: Logger;
   concurrency?: number;
-  /** Uploads one person may have arriving at once in this process (default 2). */
-  uploadsPerUploader?: number;
-  /** A signed URL of the lesson's master playlist for one viewer. */
-  playbackUrl: (lessonId: string, userId: string) => string;
 }
 
+export type TranscodeQueueEvents = {
+  /** A running job's progress in percent (for watching a transcode under way). */
+  progress: [jobId: string, lessonId: string, percent: number];
+};
+
 export class TranscodeQueue extends EventEmitter<TranscodeQueueEvents> {
-  /** Uploads arriving in this process, reserved before their bodies are read. */
-  readonly uploads: UploadReservations;
   readonly #o: Required<TranscodeQueueOptions>;
   readonly #running = new Map<string, { job: TranscodeJob; lessonId: string }>();
   /** Every #run in flight (including its probing, before ffmpeg exists), so close() can wait for them. */
@@ -48,23 +43,21 @@ export class TranscodeQueue extends EventEmitter<TranscodeQueueEvents> {
 
   constructor(options: TranscodeQueueOptions) {
     super();
-    this.#o = { concurrency: 1, uploadsPerUploader: 2, ...options };
-    this.uploads = new UploadReservations({ maxPerUploader: this.#o.uploadsPerUploader });
+    this.#o = { concurrency: 1, ...options };
   }
 
-  /** Where uploads land while arriving, relative paths of sources, and lesson outputs. */
-  get incomingDir(): string {
-    return path.join(this.#o.dataDir, 'uploads', 'incoming');
-  }
-
+  /** Everything of a lesson's video lives under here (the HLS set in videoDir, scratch runs beside it). */
   lessonDir(lessonId: string): string {
     return path.join(this.#o.dataDir, 'lessons', lessonId);
   }
 
-  /** Requeues jobs a previous process left running, clears stale partial files, starts work. */
+  /** The lesson's finished HLS set: master.m3u8 and one directory per rung. */
+  videoDir(lessonId: string): string {
+    return path.join(this.lessonDir(lessonId), 'hls');
+  }
+
+  /** Requeues jobs a previous process left running and starts work. */
   async start(): Promise<void> {
-    fs.rmSync(this.incomingDir, { recursive: true, force: true });
-    fs.mkdirSync(this.incomingDir, { recursive: true });
     const requeued = await this.#o.db
       .update(transcodeJobs)
       .set({ status: 'queued', progressPercent: 0 })
@@ -75,68 +68,39 @@ export class TranscodeQueue extends EventEmitter<TranscodeQueueEvents> {
   }
 
   /**
-   * Holds the lesson (and one of the uploader's upload slots) while a body arrives; throws UploadRefused when
-   * an upload for the lesson is arriving or its video is still being processed, or the uploader has too many
-   * uploads arriving. The caller releases the reservation once the upload is queued or has failed.
-   */
-  async reserveUpload(lessonId: string, uploaderId: string): Promise<UploadReservation> {
-    const reservation = this.uploads.reserve(lessonId, uploaderId);
-    try {
-      if (await this.busy(lessonId)) throw new UploadRefused('lesson_busy', 'A video for this lesson is still being processed');
-    } catch (err) {
-      reservation.release();
-      throw err;
-    }
-    return reservation;
-  }
-
-  /**
-   * Takes ownership of an already-probed source file (moved under the data dir) and queues its transcode.
-   * The lesson row is locked while checking that no job of it is queued or running, so two processes
-   * enqueueing for one lesson at once cannot both succeed: the second gets UploadRefused('lesson_busy').
+   * Queues the transcode of a source file (relative to the data directory; the job owns it from now on and
+   * removes it when done). The lesson row is locked while checking that no job of it is queued or running, so
+   * two processes enqueueing for one lesson at once cannot both succeed: the second gets
+   * UploadRefused('lesson_busy') and the source stays the caller's.
    */
   async enqueue(
     lessonId: string,
-    incomingFile: string,
+    sourceRel: string,
     meta: { originalName: string; sizeBytes: number; durationSeconds: number },
   ): Promise<TranscodeJobRow> {
-    // Unique per upload: two uploads of one lesson may arrive in the same millisecond (one is then refused).
-    const sourceRel = path.join(
-      'uploads',
-      'sources',
-      `${lessonId}-${randomUUID()}${path.extname(meta.originalName).slice(0, 10) || '.bin'}`,
-    );
-    const sourceAbs = path.join(this.#o.dataDir, sourceRel);
-    fs.mkdirSync(path.dirname(sourceAbs), { recursive: true });
-    fs.renameSync(incomingFile, sourceAbs);
-    try {
-      const job = await this.#o.db.transaction(async (tx) => {
-        await tx.select({ id: lessons.id }).from(lessons).where(eq(lessons.id, lessonId)).for('update');
-        const active = await tx
-          .select({ id: transcodeJobs.id })
-          .from(transcodeJobs)
-          .where(and(eq(transcodeJobs.lessonId, lessonId), inArray(transcodeJobs.status, ['queued', 'running'])))
-          .limit(1);
-        if (active.length) throw new UploadRefused('lesson_busy', 'A video for this lesson is still being processed');
-        const [row] = await tx
-          .insert(transcodeJobs)
-          .values({
-            lessonId,
-            sourcePath: sourceRel,
-            originalName: meta.originalName,
-            sizeBytes: meta.sizeBytes,
-            durationSeconds: Math.ceil(meta.durationSeconds),
-          })
-          .returning();
-        await tx.update(lessons).set({ videoStatus: 'processing', videoError: null }).where(eq(lessons.id, lessonId));
-        return row!;
-      });
-      this.pump();
-      return job;
-    } catch (err) {
-      fs.rmSync(sourceAbs, { force: true });
-      throw err;
-    }
+    const job = await this.#o.db.transaction(async (tx) => {
+      await tx.select({ id: lessons.id }).from(lessons).where(eq(lessons.id, lessonId)).for('update');
+      const active = await tx
+        .select({ id: transcodeJobs.id })
+        .from(transcodeJobs)
+        .where(and(eq(transcodeJobs.lessonId, lessonId), inArray(transcodeJobs.status, ['queued', 'running'])))
+        .limit(1);
+      if (active.length) throw new UploadRefused('lesson_busy', 'A video for this lesson is still being processed');
+      const [row] = await tx
+        .insert(transcodeJobs)
+        .values({
+          lessonId,
+          sourcePath: sourceRel,
+          originalName: meta.originalName,
+          sizeBytes: meta.sizeBytes,
+          durationSeconds: Math.ceil(meta.durationSeconds),
+        })
+        .returning();
+      await tx.update(lessons).set({ videoStatus: 'processing', videoError: null }).where(eq(lessons.id, lessonId));
+      return row!;
+    });
+    this.pump();
+    return job;
   }
 
   /** True while a job of this lesson is queued or running (one at a time per lesson). */
@@ -159,46 +123,14 @@ export class TranscodeQueue extends EventEmitter<TranscodeQueueEvents> {
     return rows[0] ?? null;
   }
 
-  /**
-   * The lesson's video state as `viewerId` sees it (with a playback URL signed for them when ready). The
-   * upload's details (file name, size, ffmpeg's error output) are for editors (the course's teacher and
-   * admins) only; everyone else sees the state alone.
-   */
-  async view(lesson: Lesson, viewerId: string, viewer: { editor: boolean }): Promise<LessonVideoView> {
-    const job = viewer.editor ? await this.latestJob(lesson.id) : null;
-    return {
-      lessonId: lesson.id,
-      status: lesson.videoStatus,
-      error: viewer.editor ? lesson.videoError : null,
-      job: job && {
-        id: job.id,
-        status: job.status,
-        progressPercent: job.progressPercent,
-        attempts: job.attempts,
-        originalName: job.originalName,
-        sizeBytes: job.sizeBytes,
-        error: job.error,
-      },
-      playbackUrl: lesson.videoStatus === 'ready' && lesson.videoPath ? this.#o.playbackUrl(lesson.id, viewerId) : null,
-    };
-  }
-
-  /** Stops work for lessons about to be deleted and removes their files (rows go with the lesson by cascade). */
-  async forgetLessons(lessonIds: string[]): Promise<void> {
+  /** Stops the running transcodes of these lessons (they are going away) and removes their sources. */
+  async cancel(lessonIds: string[]): Promise<void> {
     if (!lessonIds.length) return;
     const jobs = await this.#o.db.select().from(transcodeJobs).where(inArray(transcodeJobs.lessonId, lessonIds));
     for (const job of jobs) {
       this.#running.get(job.id)?.job.close();
       fs.rmSync(path.join(this.#o.dataDir, job.sourcePath), { force: true });
     }
-    for (const id of lessonIds) fs.rmSync(this.lessonDir(id), { recursive: true, force: true });
-  }
-
-  /** Removes a lesson's video (files and state). */
-  async removeVideo(lessonId: string): Promise<void> {
-    await this.forgetLessons([lessonId]);
-    await this.#o.db.delete(transcodeJobs).where(eq(transcodeJobs.lessonId, lessonId));
-    await this.#o.db.update(lessons).set({ videoStatus: 'none', videoPath: null, videoError: null }).where(eq(lessons.id, lessonId));
   }
 
   /** Starts queued jobs while there is room; safe to call any time. */
@@ -242,7 +174,7 @@ export class TranscodeQueue extends EventEmitter<TranscodeQueueEvents> {
   async #run(row: TranscodeJobRow): Promise<void> {
     const log = this.#o.log.child({ jobId: row.id, lessonId: row.lessonId, attempt: row.attempts });
     const source = path.join(this.#o.dataDir, row.sourcePath);
-    const finalDir = path.join(this.lessonDir(row.lessonId), 'hls');
+    const finalDir = this.videoDir(row.lessonId);
     const scratch = path.join(this.lessonDir(row.lessonId), `.hls-${row.id}`);
     if (row.attempts > MAX_ATTEMPTS) {
       await this.#fail(row, `Gave up after ${MAX_ATTEMPTS} attempts (the server stopped during each one)`, scratch, log);
@@ -256,16 +188,19 @@ export class TranscodeQueue extends EventEmitter<TranscodeQueueEvents> {
     fs.mkdirSync(scratch, { recursive: true });
 
     let args: string[];
+    let ladder: ReturnType<typeof ladderFor>;
     try {
       const probed = await probeMedia(this.#o.ffprobePath, source);
       // The same ladder as live classes (server/hls/ladder.ts), sized to the source.
+      ladder = ladderFor(
+        probed.height ? { width: probed.width || Math.round((probed.height * 16) / 9), height: probed.height } : undefined,
+      );
       args = buildVodTranscodeArgs({
         input: source,
         outDir: scratch,
+        ladder,
         hasAudio: probed.hasAudio,
         durationSeconds: probed.durationSeconds,
-        sourceWidth: probed.width,
-        sourceHeight: probed.height,
       });
     } catch (err) {
       await this.#fail(row, (err as Error).message, scratch, log);
@@ -297,26 +232,25 @@ export class TranscodeQueue extends EventEmitter<TranscodeQueueEvents> {
     });
     try {
       await job.done;
-      const master = path.join(scratch, 'master.m3u8');
+      const master = path.join(scratch, MASTER_FILE);
       if (!fs.existsSync(master)) throw new Error('ffmpeg finished without a master playlist');
+      // Our master, as recordings have it: the ladder's exact bandwidths, frame rate and codecs.
+      fs.writeFileSync(master, renderMasterPlaylist(ladder));
       fs.rmSync(finalDir, { recursive: true, force: true });
       fs.renameSync(scratch, finalDir);
-      const videoPath = path.relative(this.#o.dataDir, path.join(finalDir, 'master.m3u8'));
-      const finished = await this.#o.db.transaction(async (tx) => {
-        const [done] = await tx
+      const videoPath = path.relative(this.#o.dataDir, path.join(finalDir, MASTER_FILE));
+      await this.#o.db.transaction(async (tx) => {
+        await tx
           .update(transcodeJobs)
           .set({ status: 'ready', progressPercent: 100, finishedAt: new Date() })
-          .where(eq(transcodeJobs.id, row.id))
-          .returning();
+          .where(eq(transcodeJobs.id, row.id));
         await tx
           .update(lessons)
           .set({ videoStatus: 'ready', videoPath, videoError: null, durationSeconds: row.durationSeconds })
           .where(eq(lessons.id, row.lessonId));
-        return done;
       });
       fs.rmSync(source, { force: true });
       log.info({ videoPath }, 'transcode ready');
-      if (finished) this.emit('finished', finished);
     } catch (err) {
       if (job.closed && this.#closed) {
         // The server is stopping: leave the row 'running' so the next start requeues it.
@@ -337,11 +271,10 @@ export class TranscodeQueue extends EventEmitter<TranscodeQueueEvents> {
     fs.rmSync(scratch, { recursive: true, force: true });
     fs.rmSync(path.join(this.#o.dataDir, row.sourcePath), { force: true });
     log.warn({ reason }, 'transcode failed');
-    const [failed] = await this.#o.db
+    await this.#o.db
       .update(transcodeJobs)
       .set({ status: 'failed', error: reason, finishedAt: new Date() })
-      .where(eq(transcodeJobs.id, row.id))
-      .returning();
+      .where(eq(transcodeJobs.id, row.id));
     // A lesson with an earlier ready video keeps playing it; otherwise it shows the failure.
     const [lesson] = await this.#o.db.select().from(lessons).where(eq(lessons.id, row.lessonId)).limit(1);
     if (lesson) {
@@ -354,7 +287,6 @@ export class TranscodeQueue extends EventEmitter<TranscodeQueueEvents> {
         )
         .where(eq(lessons.id, row.lessonId));
     }
-    if (failed) this.emit('finished', failed);
   }
 
   /** Stops running ffmpegs; their rows stay 'running' and are requeued by the next start(). */

@@ -117,11 +117,11 @@ describe('HLS in the browser', () => {
     await teacherPage.getByRole('button', { name: 'Yes, end class' }).click();
     await studentPage.close();
 
-    const recordings = await server.hls.recordingsOfClass(f.classId);
+    const recordings = await server.recordings.ofClass(f.classId);
     expect(recordings.length).toBeGreaterThanOrEqual(1);
     const recordingId = recordings[0]!.id;
-    await expect.poll(async () => (await server.hls.recording(recordingId))?.status, { timeout: 60_000, interval: 500 }).toBe('ready');
-    const rec = (await server.hls.recording(recordingId))!;
+    await expect.poll(async () => (await server.recordings.byId(recordingId))?.status, { timeout: 60_000, interval: 500 }).toBe('ready');
+    const rec = (await server.recordings.byId(recordingId))!;
     expect(rec.lessonId).toBe(lesson!.id);
     expect(rec.durationSeconds).toBeGreaterThanOrEqual(6);
 

@@ -13,8 +13,8 @@ import {
   h264CodecString,
   ladderFor,
   peakBandwidth,
-  writeMasterPlaylist,
 } from '../../server/hls/ladder.ts';
+import { renderMasterPlaylist } from '../../server/hls/playlist.ts';
 import { FfmpegProgressParser } from '../../server/hls/progress.ts';
 import { parseMasterPlaylist, probeSegment, expectedProfile } from './hls-probe.ts';
 
@@ -55,9 +55,9 @@ describe('ladderFor', () => {
   });
 });
 
-describe('writeMasterPlaylist', () => {
+describe('renderMasterPlaylist', () => {
   it('lists every rung with BANDWIDTH, RESOLUTION and CODECS', () => {
-    const text = writeMasterPlaylist(ladderFor(), (r) => `${r.name}/index.m3u8?token=t`);
+    const text = renderMasterPlaylist(ladderFor(), (r) => `${r.name}/index.m3u8?token=t`);
     const variants = parseMasterPlaylist(text);
     expect(variants.map((v) => v.resolution)).toEqual(['1280x720', '854x480', '640x360']);
     expect(variants[0]!.codecs).toBe('avc1.4d401f,mp4a.40.2');

@@ -34,7 +34,7 @@ describe('class access and per-class bounds', () => {
     const removed = students[0]!;
     const stays = students[1]!;
     expect((await removed.client.get(`/api/media/classes/${classId}/live`)).status).toBe(200);
-    expect(await server.hls.mayWatchClass(removed.user.id, classId)).toBe(true); // now cached as allowed
+    expect(await server.mediaAccess.mayWatchClass(removed.user.id, classId)).toBe(true); // now cached as allowed
 
     const t = await joinAs(server.url, teacher, classId);
     await ok(t, 'moderation:remove', { userId: removed.user.id });
@@ -44,10 +44,10 @@ describe('class access and per-class bounds', () => {
     expect(live.body.error.code).toBe('forbidden');
     expect((await removed.client.get(`/api/media/classes/${classId}/recordings`)).status).toBe(403);
     // Signed URLs already handed out stop opening files too: the access cache forgets the removed student.
-    expect(await server.hls.mayWatchClass(removed.user.id, classId)).toBe(false);
+    expect(await server.mediaAccess.mayWatchClass(removed.user.id, classId)).toBe(false);
     // Everyone else keeps watching.
     expect((await stays.client.get(`/api/media/classes/${classId}/live`)).status).toBe(200);
-    expect(await server.hls.mayWatchClass(stays.user.id, classId)).toBe(true);
+    expect(await server.mediaAccess.mayWatchClass(stays.user.id, classId)).toBe(true);
     // And the class:join refusal still says why.
     const retry = await connectAs(server.url, removed);
     expect(await errorOf(retry, 'class:join', { classId })).toEqual({

@@ -29,7 +29,7 @@ describe('lesson media tokens', () => {
     const hls = path.join(server.dataDir, 'lessons', lessonId, 'hls');
     fs.mkdirSync(hls, { recursive: true });
     fs.writeFileSync(path.join(hls, 'master.m3u8'), '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=800000\n360p/index.m3u8\n');
-    const url = server.lessonMedia.playbackUrl(lessonId, people.student.user.id);
+    const url = server.lessonVideos.playbackUrl(lessonId, people.student.user.id);
     // While enrolled, the URL opens the playlist (and its children carry the token).
     const before = await fetch(server.url + url);
     expect(before.status).toBe(200);
@@ -38,6 +38,6 @@ describe('lesson media tokens', () => {
     expect((await people.student.client.request('DELETE', `/api/courses/${courseId}/enrollment`, {})).status).toBe(200);
     const after = await fetch(server.url + url);
     expect(after.status).toBe(403);
-    expect(await after.text()).toBe('You may no longer watch this lesson');
+    expect((await after.json()).error).toEqual({ code: 'forbidden', message: 'You may no longer watch this lesson' });
   });
 });

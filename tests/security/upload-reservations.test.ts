@@ -11,6 +11,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lessons, transcodeJobs } from '../../server/db/schema.ts';
 import { TranscodeQueue } from '../../server/uploads/transcode-queue.ts';
+import { LessonVideos } from '../../server/uploads/lesson-videos.ts';
 import { UploadRefused } from '../../server/uploads/upload-reservations.ts';
 import { dbKinds } from '../helpers/databases.ts';
 import type { RegisteredUser } from '../helpers/http-client.ts';
@@ -121,7 +122,7 @@ describe('lesson video upload reservations', () => {
     };
   }
 
-  const uploads = () => server.transcodes.uploads;
+  const uploads = () => server.lessonVideos.uploads;
   const jobsOf = (lessonId: string) => server.db.select().from(transcodeJobs).where(eq(transcodeJobs.lessonId, lessonId));
 
   it('refuses a second upload for a lesson while the first body is still arriving', async () => {
@@ -159,7 +160,7 @@ describe('lesson video upload reservations', () => {
     expect(uploads().inProgress(people.teacher.user.id)).toBe(0);
 
     const abandoned = slowUpload(people.teacher, lessonId, clip);
-    await expect.poll(() => filesUnder(server.transcodes.incomingDir).length).toBe(1);
+    await expect.poll(() => filesUnder(server.lessonVideos.incomingDir).length).toBe(1);
     abandoned.abort();
     await expect.poll(() => uploads().holds(lessonId)).toBe(false);
     expect(uploads().inProgress(people.teacher.user.id)).toBe(0);
@@ -201,7 +202,7 @@ describe('lesson video upload reservations', () => {
     expect((await upload(people.teacher, c, corrupt)).status).toBe(422);
     second.abort();
     await expect.poll(() => uploads().inProgress(people.teacher.user.id)).toBe(0);
-    expect(filesUnder(server.transcodes.incomingDir)).toEqual([]);
+    expect(filesUnder(server.lessonVideos.incomingDir)).toEqual([]);
     await expect.poll(async () => (await jobsOf(a))[0]?.status, { timeout: 30_000, interval: 200 }).toBe('ready');
   });
 });
@@ -232,17 +233,17 @@ describe.each(await dbKinds())('queueing a lesson video from two processes (%s)'
           ffprobePath: config.ffprobePath,
           log: server.log,
           concurrency: 0,
-          playbackUrl: () => '',
         }),
     );
-    const incoming = queues.map((q, i) => {
-      fs.mkdirSync(q.incomingDir, { recursive: true });
-      const file = path.join(q.incomingDir, `race-${i}.part`);
+    const videos = queues.map((queue) => new LessonVideos({ db: server.db, dataDir: config.dataDir, queue, access: server.mediaAccess }));
+    const incoming = videos.map((v, i) => {
+      fs.mkdirSync(v.incomingDir, { recursive: true });
+      const file = path.join(v.incomingDir, `race-${i}.part`);
       fs.writeFileSync(file, `upload ${i}`);
       return file;
     });
     const results = await Promise.allSettled(
-      queues.map((q, i) => q.enqueue(lessonId, incoming[i]!, { originalName: `take ${i}.mp4`, sizeBytes: 8, durationSeconds: 1 })),
+      videos.map((v, i) => v.accept(lessonId, incoming[i]!, { originalName: `take ${i}.mp4`, sizeBytes: 8, durationSeconds: 1 })),
     );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
@@ -253,7 +254,7 @@ describe.each(await dbKinds())('queueing a lesson video from two processes (%s)'
     expect(jobs[0]!.status).toBe('queued');
     // The refused upload's file is gone; only the queued one's source remains.
     expect(filesUnder(path.join(config.dataDir, 'uploads'))).toEqual([path.join(config.dataDir, jobs[0]!.sourcePath)]);
-    await server.transcodes.removeVideo(lessonId);
+    await server.lessonVideos.remove(lessonId);
     await Promise.all(queues.map((q) => q.close()));
   });
 });

@@ -5,10 +5,10 @@ import { canEditCourse, canWatchCourse, type Permissions } from '../../auth/perm
 import type { ClassSchedule } from '../../courses/class-schedule.ts';
 import { lessonSummary, LessonOrderError, type CourseCatalog } from '../../courses/course-catalog.ts';
 import type { LessonProgress } from '../../courses/lesson-progress.ts';
-import type { HlsService } from '../../hls/hls-service.ts';
+import type { MediaAccess } from '../../hls/media-access.ts';
+import type { Recordings } from '../../hls/recordings.ts';
 import type { Logger } from '../../log.ts';
-import type { LessonMedia } from '../../uploads/lesson-media.ts';
-import type { TranscodeQueue } from '../../uploads/transcode-queue.ts';
+import type { LessonVideos } from '../../uploads/lesson-videos.ts';
 import { ApiFailure } from '../errors.ts';
 import { requireRole, requireUser, type AppEnv } from '../session.ts';
 import { jsonBody, queryParams } from '../validate.ts';
@@ -22,11 +22,12 @@ export interface CourseRouteParts {
   courses: CourseCatalog;
   schedule: ClassSchedule;
   progress: LessonProgress;
-  /** The course's replays; forgets cached media access when a student leaves. */
-  recordings: Pick<HlsService, 'courseReplays' | 'forgetAccess'>;
-  lessonMedia: Pick<LessonMedia, 'forgetAccess'>;
-  /** A deleted course's lesson videos stop transcoding. */
-  transcodes: Pick<TranscodeQueue, 'forgetLessons'>;
+  /** The course's replays. */
+  recordings: Pick<Recordings, 'courseReplays'>;
+  /** Forgets cached media access when a student leaves. */
+  mediaAccess: Pick<MediaAccess, 'forget'>;
+  /** A deleted course's lesson videos stop transcoding and go. */
+  videos: Pick<LessonVideos, 'forgetLessons'>;
   /** LECTERN_REQUIRE_VERIFIED_EMAIL: creating courses and enrolling need a confirmed address. */
   requireVerifiedEmail: boolean;
   log: Logger;
@@ -38,8 +39,8 @@ export const courseRoutes = ({
   schedule,
   progress,
   recordings,
-  lessonMedia,
-  transcodes,
+  mediaAccess,
+  videos,
   requireVerifiedEmail: verifiedOnly,
   log,
 }: CourseRouteParts) =>
@@ -93,7 +94,7 @@ export const courseRoutes = ({
     .delete('/:courseId', async (c) => {
       const { course } = await courseAccess(permissions, c, canEditCourse, editOnly);
       const lessons = await courses.lessons(course.id);
-      await transcodes.forgetLessons(lessons.map((l) => l.id));
+      await videos.forgetLessons(lessons.map((l) => l.id));
       await courses.remove(course.id);
       log.info({ courseId: course.id }, 'course deleted');
       return c.json({ ok: true });
@@ -128,8 +129,7 @@ export const courseRoutes = ({
       const user = requireUser(c);
       const { course } = await courseAccess(permissions, c);
       await courses.unenroll(user.id, course.id);
-      // Media links already handed out re-check access through short caches: this process forgets at once.
-      lessonMedia.forgetAccess(user.id);
-      recordings.forgetAccess(user.id);
+      // Media links already handed out re-check access through a short cache: this process forgets at once.
+      mediaAccess.forget(user.id);
       return c.json({ enrolled: false });
     });

@@ -4,8 +4,8 @@ import { LessonUpdateBody } from '../../contracts/courses.ts';
 import { canEditCourse, canWatchCourse, type Permissions } from '../../auth/permissions.ts';
 import { lessonSummary, type CourseCatalog } from '../../courses/course-catalog.ts';
 import type { LessonProgress } from '../../courses/lesson-progress.ts';
-import type { HlsService } from '../../hls/hls-service.ts';
-import type { TranscodeQueue } from '../../uploads/transcode-queue.ts';
+import type { Recordings } from '../../hls/recordings.ts';
+import type { LessonVideos } from '../../uploads/lesson-videos.ts';
 import { requireUser, type AppEnv } from '../session.ts';
 import { jsonBody } from '../validate.ts';
 import { lessonAccess } from './access.ts';
@@ -17,12 +17,12 @@ export interface LessonRouteParts {
   courses: CourseCatalog;
   progress: LessonProgress;
   /** The lesson's uploaded video (and its transcode) */
-  transcodes: Pick<TranscodeQueue, 'view' | 'forgetLessons'>;
+  videos: Pick<LessonVideos, 'view' | 'forgetLessons'>;
   /** The replay of the lesson's live class. */
-  recordings: Pick<HlsService, 'lessonReplay'>;
+  recordings: Pick<Recordings, 'lessonReplay'>;
 }
 
-export const lessonRoutes = ({ permissions, courses, progress, transcodes, recordings }: LessonRouteParts) =>
+export const lessonRoutes = ({ permissions, courses, progress, videos, recordings }: LessonRouteParts) =>
   new Hono<AppEnv>()
     .get('/:lessonId', async (c) => {
       const user = requireUser(c);
@@ -32,7 +32,7 @@ export const lessonRoutes = ({ permissions, courses, progress, transcodes, recor
         courses.lessons(course.id),
         progress.get(user.id, lesson.id),
         // The upload's details (file name, ffmpeg's error) are the editors' business; students see the state.
-        transcodes.view(lesson, user.id, { editor }),
+        videos.view(lesson, user.id, { editor }),
         // The recording of the lesson's live class: what the lesson plays when no video was uploaded.
         recordings.lessonReplay(lesson.id, user.id),
       ]);
@@ -55,7 +55,7 @@ export const lessonRoutes = ({ permissions, courses, progress, transcodes, recor
     })
     .delete('/:lessonId', async (c) => {
       const { lesson } = await lessonAccess(permissions, c, canEditCourse, editOnly);
-      await transcodes.forgetLessons([lesson.id]);
+      await videos.forgetLessons([lesson.id]);
       await courses.removeLesson(lesson.id);
       return c.json({ ok: true });
     });

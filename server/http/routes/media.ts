@@ -1,174 +1,161 @@
 // Media: signed URLs (under /api/media, session-authenticated) and the HLS files they open (under /media,
-// token-authenticated so a CDN can sit in front). Playlists are generated per request with the token on
-// every URI; segments are immutable files.
+// token-authenticated so a CDN can sit in front). Each /media request checks the token and the holder's
+// access, then asks the rendition set of the live class, recording or lesson for the playlist or file.
 //
 //   GET /api/media/classes/:classId/live          -> LiveStreamView (signed master URL of the live class)
 //   GET /api/media/classes/:classId/recordings    -> RecordingView[]
 //   GET /api/media/recordings/:recordingId        -> ReplayView (recording, lesson, resume position)
 //   GET /media/classes/:classId/live/master.m3u8            ?token
 //   GET /media/classes/:classId/live/:rung/index.m3u8       ?token  (sliding window)
-//   GET /media/classes/:classId/live/:rung/:segment         ?token
+//   GET /media/classes/:classId/live/:rung/:file            ?token
 //   GET /media/recordings/:recordingId/master.m3u8          ?token
 //   GET /media/recordings/:recordingId/:rung/index.m3u8     ?token  (VOD, or EVENT while recording)
-//   GET /media/recordings/:recordingId/:rung/:segment       ?token
+//   GET /media/recordings/:recordingId/:rung/:file          ?token
 //   GET /media/recordings/:recordingId/thumbnail.jpg        ?token
-import fs from 'node:fs/promises';
-import path from 'node:path';
+//   /media/lessons/...: an uploaded lesson's video, the same three routes (lesson-media.ts)
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
-import { ClassIdParam, RecordingIdParam, RungName, SegmentFile, type LiveStreamView, type ReplayView } from '../../contracts/media.ts';
+import { ClassIdParam, MediaFileName, RecordingIdParam, RungName, type LiveStreamView, type ReplayView } from '../../contracts/media.ts';
 import type { Permissions } from '../../auth/permissions.ts';
 import type { CourseCatalog } from '../../courses/course-catalog.ts';
 import type { LessonProgress } from '../../courses/lesson-progress.ts';
-import type { Recording } from '../../db/schema.ts';
-import type { HlsService } from '../../hls/hls-service.ts';
-import { LIVE_WINDOW_SEGMENTS, writeMasterPlaylist, type Rendition } from '../../hls/ladder.ts';
-import { composeRuns, renderMediaPlaylist } from '../../hls/playlist.ts';
+import type { LiveHls } from '../../hls/live-hls.ts';
+import { MediaDenied, type MediaAccess, type MediaAudience } from '../../hls/media-access.ts';
+import type { Recordings } from '../../hls/recordings.ts';
 import type { MediaScope } from '../../hls/media-tokens.ts';
-import { readRecordingManifest, recordingDir, THUMBNAIL_FILE, VOD_PLAYLIST_FILE } from '../../hls/recording-files.ts';
+import { tokenQuery, type MediaResponse, type RenditionSet } from '../../hls/rendition-set.ts';
 import { ApiFailure, validationFailure } from '../errors.ts';
 import { requireUser, type AppEnv } from '../session.ts';
 
-const PLAYLIST_TYPE = 'application/vnd.apple.mpegurl';
-const LIVE_PLAYLIST_CACHE = 'private, max-age=1';
-const VOD_PLAYLIST_CACHE = 'private, max-age=300';
-const SEGMENT_CACHE = 'public, max-age=31536000, immutable';
+const Rung = z.object({ rung: RungName });
+/** LL-HLS blocking reload: answer once this media sequence number (and part) exists. Sets that do not block ignore it. */
+const BlockingReload = z.object({
+  _HLS_msn: z.coerce.number().int().min(0).optional(),
+  _HLS_part: z.coerce.number().int().min(0).optional(),
+});
+const RungFile = z.object({ rung: RungName, file: MediaFileName });
 
 export interface MediaRouteParts {
-  hls: HlsService;
-  /** Where recordings are written (LECTERN_DATA_DIR). */
-  dataDir: string;
+  liveHls: Pick<LiveHls, 'renditions'>;
+  recordings: Pick<Recordings, 'renditions'>;
+  access: Pick<MediaAccess, 'open'>;
 }
 
 export interface MediaApiRouteParts {
-  hls: HlsService;
+  liveHls: Pick<LiveHls, 'status'>;
+  recordings: Pick<Recordings, 'byId' | 'ofClass' | 'view'>;
+  access: Pick<MediaAccess, 'sign'>;
   permissions: Permissions;
   courses: Pick<CourseCatalog, 'lessonsByIds'>;
   progress: Pick<LessonProgress, 'get'>;
 }
 
-function params<S extends z.ZodType>(c: Context<AppEnv>, schema: S): z.infer<S> {
+export function params<S extends z.ZodType>(c: Context<AppEnv>, schema: S): z.infer<S> {
   const result = schema.safeParse(c.req.param());
   if (!result.success) throw validationFailure(result.error);
   return result.data;
 }
 
-/** Checks the URL's token for `scope` and that its holder may still watch `classId`; returns the token. */
-async function authorize({ hls }: { hls: HlsService }, c: Context<AppEnv>, scope: MediaScope, classId: string): Promise<string> {
+/** What a /media request opens: the token's scope, who must still be allowed in, and the set to ask. */
+export interface MediaTarget {
+  scope: MediaScope;
+  audience: MediaAudience;
+  renditions: () => RenditionSet | null;
+}
+
+/** Checks the URL's token for the target and that its holder may still watch; returns the token. */
+async function authorize(access: Pick<MediaAccess, 'open'>, c: Context<AppEnv>, target: MediaTarget): Promise<string> {
   const token = c.req.query('token');
-  const check = hls.tokens.verify(token, scope);
-  if (!check.ok) {
-    const message = check.reason === 'expired' ? 'This media link has expired; reload the page' : 'This media link is not valid';
-    throw new ApiFailure(403, check.reason === 'expired' ? 'token_expired' : 'token_invalid', message);
-  }
-  if (!(await hls.mayWatchClass(check.claims.userId, classId))) {
-    throw new ApiFailure(403, 'forbidden', 'You are not allowed into this class');
+  try {
+    await access.open(token, target.scope, target.audience);
+  } catch (err) {
+    if (err instanceof MediaDenied) throw new ApiFailure(403, err.code, err.message);
+    throw err;
   }
   return token!;
 }
 
-function playlist(c: Context<AppEnv>, body: string, cache: string): Response {
-  return c.body(body, 200, { 'content-type': PLAYLIST_TYPE, 'cache-control': cache, 'access-control-allow-origin': '*' });
+function send(c: Context<AppEnv>, response: MediaResponse | null, missing: string | ApiFailure): Response {
+  if (!response) throw typeof missing === 'string' ? new ApiFailure(404, 'not_found', missing) : missing;
+  return c.body(typeof response.body === 'string' ? response.body : new Uint8Array(response.body), 200, {
+    'content-type': response.contentType,
+    'cache-control': response.cacheControl,
+    'access-control-allow-origin': '*',
+  });
 }
 
-async function fileResponse(c: Context<AppEnv>, file: string, contentType: string, cache: string): Promise<Response> {
-  const data = await fs.readFile(file).catch(() => null);
-  if (!data) throw new ApiFailure(404, 'not_found', 'No such media file');
-  return c.body(new Uint8Array(data), 200, { 'content-type': contentType, 'cache-control': cache, 'access-control-allow-origin': '*' });
-}
-
-const masterFor = (ladder: readonly Rendition[], token: string) =>
-  writeMasterPlaylist(ladder, (r) => `${r.name}/${VOD_PLAYLIST_FILE}?token=${encodeURIComponent(token)}`);
-
-function liveBridge({ hls }: MediaRouteParts, classId: string) {
-  const live = hls.live(classId);
-  if (!live?.bridge.ladder) throw new ApiFailure(404, 'not_live', 'The class is not streaming right now');
-  return live;
-}
-
-function rungOf(ladder: readonly Rendition[] | null | undefined, name: string): Rendition {
-  const rung = ladder?.find((r) => r.name === name);
-  if (!rung) throw new ApiFailure(404, 'not_found', 'No such rendition');
-  return rung;
-}
-
-async function recordingFor({ hls }: { hls: HlsService }, recordingId: string): Promise<Recording> {
-  const row = await hls.recording(recordingId);
-  if (!row) throw new ApiFailure(404, 'not_found', 'No such recording');
-  return row;
-}
-
-/** The recording's class, for the files that need only the access check (segments, the thumbnail). */
-async function recordingClass({ hls }: MediaRouteParts, recordingId: string): Promise<string> {
-  const classId = await hls.classOfRecording(recordingId);
-  if (!classId) throw new ApiFailure(404, 'not_found', 'No such recording');
-  return classId;
-}
-
-export const mediaRoutes = (parts: MediaRouteParts) =>
-  new Hono<AppEnv>()
-    .get('/classes/:classId/live/master.m3u8', async (c) => {
-      const { classId } = params(c, ClassIdParam);
-      const token = await authorize(parts, c, { kind: 'class', id: classId }, classId);
-      return playlist(c, masterFor(liveBridge(parts, classId).bridge.ladder!, token), LIVE_PLAYLIST_CACHE);
+/**
+ * The three routes every rendition set answers (master, media playlist, file), for the target `find` makes of
+ * the request's parameters; `notThere` answers while the target has no media.
+ */
+export function renditionRoutes(
+  access: Pick<MediaAccess, 'open'>,
+  find: (c: Context<AppEnv>) => Promise<MediaTarget>,
+  notThere: { code: string; message: string },
+) {
+  const missing = () => new ApiFailure(404, notThere.code, notThere.message);
+  const setOf = (target: MediaTarget): RenditionSet => {
+    const set = target.renditions();
+    if (!set) throw missing();
+    return set;
+  };
+  return new Hono<AppEnv>()
+    .get('/master.m3u8', async (c) => {
+      const target = await find(c);
+      const token = await authorize(access, c, target);
+      return send(c, await setOf(target).masterPlaylist({ query: tokenQuery(token) }), missing());
     })
-    .get('/classes/:classId/live/:rung/index.m3u8', async (c) => {
-      const { classId, rung } = params(c, ClassIdParam.extend({ rung: RungName }));
-      const token = await authorize(parts, c, { kind: 'class', id: classId }, classId);
-      const { bridge } = liveBridge(parts, classId);
-      rungOf(bridge.ladder, rung);
-      const segments = await composeRuns(path.join(bridge.outDir, rung), bridge.runIds);
-      const body = renderMediaPlaylist(segments, {
-        type: 'live',
-        window: LIVE_WINDOW_SEGMENTS,
-        uriSuffix: `?token=${encodeURIComponent(token)}`,
-      });
-      return playlist(c, body, LIVE_PLAYLIST_CACHE);
+    .get('/:rung/index.m3u8', async (c) => {
+      const { rung } = params(c, Rung);
+      const reload = BlockingReload.safeParse(c.req.query());
+      if (!reload.success) throw validationFailure(reload.error);
+      const target = await find(c);
+      const token = await authorize(access, c, target);
+      const { _HLS_msn: msn, _HLS_part: part } = reload.data;
+      const request = {
+        query: tokenQuery(token),
+        signal: c.req.raw.signal,
+        ...(msn !== undefined ? { msn } : {}),
+        ...(part !== undefined ? { part } : {}),
+      };
+      return send(c, await setOf(target).mediaPlaylist(rung, request), 'No such rendition');
     })
-    .get('/classes/:classId/live/:rung/:segment', async (c) => {
-      const { classId, rung, segment } = params(c, ClassIdParam.extend({ rung: RungName, segment: SegmentFile }));
-      await authorize(parts, c, { kind: 'class', id: classId }, classId);
-      const { bridge } = liveBridge(parts, classId);
-      rungOf(bridge.ladder, rung);
-      return fileResponse(c, path.join(bridge.outDir, rung, segment), 'video/mp2t', SEGMENT_CACHE);
-    })
-    .get('/recordings/:recordingId/master.m3u8', async (c) => {
-      const { recordingId } = params(c, RecordingIdParam);
-      const row = await recordingFor(parts, recordingId);
-      const token = await authorize(parts, c, { kind: 'recording', id: recordingId }, row.classId);
-      const manifest = await readRecordingManifest(recordingDir(parts.dataDir, recordingId));
-      if (!manifest?.ladder.length) throw new ApiFailure(404, 'not_found', 'The recording has no media yet');
-      return playlist(
-        c,
-        masterFor(manifest.ladder as Rendition[], token),
-        row.status === 'ready' ? VOD_PLAYLIST_CACHE : LIVE_PLAYLIST_CACHE,
-      );
-    })
-    .get('/recordings/:recordingId/thumbnail.jpg', async (c) => {
-      const { recordingId } = params(c, RecordingIdParam);
-      await authorize(parts, c, { kind: 'recording', id: recordingId }, await recordingClass(parts, recordingId));
-      return fileResponse(c, path.join(recordingDir(parts.dataDir, recordingId), THUMBNAIL_FILE), 'image/jpeg', 'private, max-age=3600');
-    })
-    .get('/recordings/:recordingId/:rung/index.m3u8', async (c) => {
-      const { recordingId, rung } = params(c, RecordingIdParam.extend({ rung: RungName }));
-      const row = await recordingFor(parts, recordingId);
-      const token = await authorize(parts, c, { kind: 'recording', id: recordingId }, row.classId);
-      const dir = recordingDir(parts.dataDir, recordingId);
-      const manifest = await readRecordingManifest(dir);
-      rungOf(manifest?.ladder as Rendition[] | undefined, rung);
-      // Ready: the finalised VOD playlist. Still recording: everything so far, as an EVENT playlist.
-      const segments = await composeRuns(path.join(dir, rung), manifest!.runIds);
-      const body = renderMediaPlaylist(segments, {
-        type: row.status === 'ready' ? 'vod' : 'event',
-        uriSuffix: `?token=${encodeURIComponent(token)}`,
-      });
-      return playlist(c, body, row.status === 'ready' ? VOD_PLAYLIST_CACHE : LIVE_PLAYLIST_CACHE);
-    })
-    .get('/recordings/:recordingId/:rung/:segment', async (c) => {
-      const { recordingId, rung, segment } = params(c, RecordingIdParam.extend({ rung: RungName, segment: SegmentFile }));
-      await authorize(parts, c, { kind: 'recording', id: recordingId }, await recordingClass(parts, recordingId));
-      return fileResponse(c, path.join(recordingDir(parts.dataDir, recordingId), rung, segment), 'video/mp2t', SEGMENT_CACHE);
+    .get('/:rung/:file', async (c) => {
+      const { rung, file } = params(c, RungFile);
+      const target = await find(c);
+      await authorize(access, c, target);
+      return send(c, await setOf(target).file(rung, file), 'No such media file');
     });
+}
+
+export const mediaRoutes = ({ liveHls, recordings, access }: MediaRouteParts) => {
+  const liveClass = renditionRoutes(
+    access,
+    async (c) => {
+      const { classId } = params(c, ClassIdParam);
+      return { scope: { kind: 'class', id: classId }, audience: { kind: 'class', classId }, renditions: () => liveHls.renditions(classId) };
+    },
+    { code: 'not_live', message: 'The class is not streaming right now' },
+  );
+  const recordingTarget = async (c: Context<AppEnv>): Promise<MediaTarget> => {
+    const { recordingId } = params(c, RecordingIdParam);
+    const found = await recordings.renditions(recordingId);
+    if (!found) throw new ApiFailure(404, 'not_found', 'No such recording');
+    return {
+      scope: { kind: 'recording', id: recordingId },
+      audience: { kind: 'class', classId: found.classId },
+      renditions: () => found.renditions,
+    };
+  };
+  const recording = new Hono<AppEnv>()
+    .get('/thumbnail.jpg', async (c) => {
+      const target = await recordingTarget(c);
+      await authorize(access, c, target);
+      return send(c, await target.renditions()!.file(null, 'thumbnail.jpg'), 'No such media file');
+    })
+    .route('/', renditionRoutes(access, recordingTarget, { code: 'not_found', message: 'The recording has no media yet' }));
+  return new Hono<AppEnv>().route('/classes/:classId/live', liveClass).route('/recordings/:recordingId', recording);
+};
 
 export const mediaApiRoutes = (parts: MediaApiRouteParts) =>
   new Hono<AppEnv>()
@@ -177,15 +164,14 @@ export const mediaApiRoutes = (parts: MediaApiRouteParts) =>
       const { classId } = params(c, ClassIdParam);
       const access = await parts.permissions.classRole(user, classId);
       if (!access) throw new ApiFailure(403, 'forbidden', 'You are not allowed into this class');
-      const { token, expiresAt } = parts.hls.sign({ kind: 'class', id: classId }, user.id);
-      const live = parts.hls.live(classId);
-      const streaming = !!live?.bridge.ladder;
+      const { token, expiresAt } = parts.access.sign({ kind: 'class', id: classId }, user.id);
+      const status = parts.liveHls.status(classId);
       const view: LiveStreamView = {
         classId,
-        playlistUrl: streaming ? `/media/classes/${classId}/live/master.m3u8?token=${encodeURIComponent(token)}` : null,
+        playlistUrl: status === 'live' ? `/media/classes/${classId}/live/master.m3u8?${tokenQuery(token)}` : null,
         token,
         tokenExpiresAt: expiresAt.toISOString(),
-        status: streaming ? 'live' : live ? 'starting' : 'offline',
+        status,
       };
       return c.json(view);
     })
@@ -194,13 +180,14 @@ export const mediaApiRoutes = (parts: MediaApiRouteParts) =>
       const { classId } = params(c, ClassIdParam);
       const access = await parts.permissions.classRole(user, classId);
       if (!access) throw new ApiFailure(403, 'forbidden', 'You are not allowed into this class');
-      const rows = await parts.hls.recordingsOfClass(classId);
-      return c.json({ recordings: rows.map((r) => parts.hls.recordingView(r, user.id, access.liveClass.title)) });
+      const rows = await parts.recordings.ofClass(classId);
+      return c.json({ recordings: rows.map((r) => parts.recordings.view(r, user.id, access.liveClass.title)) });
     })
     .get('/recordings/:recordingId', async (c) => {
       const user = requireUser(c);
       const { recordingId } = params(c, RecordingIdParam);
-      const row = await recordingFor(parts, recordingId);
+      const row = await parts.recordings.byId(recordingId);
+      if (!row) throw new ApiFailure(404, 'not_found', 'No such recording');
       const access = await parts.permissions.classRole(user, row.classId);
       if (!access) throw new ApiFailure(403, 'forbidden', 'You are not allowed into this class');
       let lesson: ReplayView['lesson'] = null;
@@ -217,7 +204,7 @@ export const mediaApiRoutes = (parts: MediaApiRouteParts) =>
         }
       }
       const view: ReplayView = {
-        recording: parts.hls.recordingView(row, user.id, access.liveClass.title),
+        recording: parts.recordings.view(row, user.id, access.liveClass.title),
         lesson,
         resumeAtSeconds,
         completed,

@@ -8,7 +8,7 @@ import { canEditCourse, canWatchCourse, type Permissions } from '../../auth/perm
 import type { CourseCatalog } from '../../courses/course-catalog.ts';
 import type { FfmpegInfo } from '../../hls/ffmpeg-info.ts';
 import type { Logger } from '../../log.ts';
-import type { TranscodeQueue } from '../../uploads/transcode-queue.ts';
+import type { LessonVideos } from '../../uploads/lesson-videos.ts';
 import { probeMedia, ProbeError } from '../../uploads/media-probe.ts';
 import { receiveUpload, UploadTooLarge } from '../../uploads/upload-receiver.ts';
 import { UploadRefused } from '../../uploads/upload-reservations.ts';
@@ -21,7 +21,8 @@ const editOnly = "Only the course teacher or an admin may upload this lesson's v
 
 export interface UploadRouteParts {
   permissions: Permissions;
-  transcodes: TranscodeQueue;
+  /** Lesson videos: uploads arriving, their state, removal. */
+  videos: LessonVideos;
   courses: Pick<CourseCatalog, 'lessonsByIds'>;
   ffmpeg: FfmpegInfo;
   ffprobePath: string;
@@ -60,7 +61,7 @@ export const uploadRoutes = (parts: UploadRouteParts) =>
     .get('/:lessonId/video', async (c) => {
       const user = requireUser(c);
       const { lesson, role } = await lessonAccess(parts.permissions, c, canWatchCourse, 'Enroll in the course to watch its lessons');
-      return c.json({ video: await parts.transcodes.view(lesson, user.id, { editor: canEditCourse(role) }) });
+      return c.json({ video: await parts.videos.view(lesson, user.id, { editor: canEditCourse(role) }) });
     })
     .put('/:lessonId/video', async (c) => {
       const user = requireUser(c);
@@ -71,7 +72,7 @@ export const uploadRoutes = (parts: UploadRouteParts) =>
         refuseUnread(c, new ApiFailure(413, 'too_large', `The file is ${mib(declared)}; the limit is ${mib(max)}`));
       if (declared === 0) throw new ApiFailure(400, 'empty_upload', 'The file is empty');
       if (!parts.ffmpeg.found) refuseUnread(c, new ApiFailure(503, 'ffmpeg_missing', 'Video processing is not available on this server'));
-      const reservation = await parts.transcodes.reserveUpload(lesson.id, user.id).catch((err: unknown) => {
+      const reservation = await parts.videos.reserveUpload(lesson.id, user.id).catch((err: unknown) => {
         if (err instanceof UploadRefused) refuseUnread(c, refusal(err));
         throw err;
       });
@@ -83,16 +84,16 @@ export const uploadRoutes = (parts: UploadRouteParts) =>
     })
     .delete('/:lessonId/video', async (c) => {
       const { lesson } = await lessonAccess(parts.permissions, c, canEditCourse, editOnly);
-      await parts.transcodes.removeVideo(lesson.id);
+      await parts.videos.remove(lesson.id);
       return c.json({ ok: true });
     });
 
 /** Streams the body to disk, probes it and queues its transcode; every failure removes what was received. */
 async function receiveAndQueue(parts: UploadRouteParts, c: Context<AppEnv>, lesson: Lesson, userId: string): Promise<Response> {
-  const { transcodes, maxUploadBytes: max } = parts;
+  const { videos, maxUploadBytes: max } = parts;
   let received: { file: string; sizeBytes: number };
   try {
-    received = await receiveUpload(c.req.raw.body, transcodes.incomingDir, max);
+    received = await receiveUpload(c.req.raw.body, videos.incomingDir, max);
   } catch (err) {
     c.header('connection', 'close');
     if (err instanceof UploadTooLarge) throw new ApiFailure(413, 'too_large', `The file is larger than the limit of ${mib(max)}`);
@@ -111,15 +112,14 @@ async function receiveAndQueue(parts: UploadRouteParts, c: Context<AppEnv>, less
     throw err;
   }
   const originalName = fileName(c.req.header('x-file-name'));
-  const job = await transcodes
-    .enqueue(lesson.id, received.file, { originalName, sizeBytes: received.sizeBytes, durationSeconds })
+  const job = await videos
+    .accept(lesson.id, received.file, { originalName, sizeBytes: received.sizeBytes, durationSeconds })
     .catch((err: unknown) => {
-      fs.rmSync(received.file, { force: true });
       // Another server process queued a video for this lesson while this body arrived.
       if (err instanceof UploadRefused) throw refusal(err);
       throw err;
     });
   parts.log.info({ lessonId: lesson.id, jobId: job.id, bytes: received.sizeBytes }, 'lesson video uploaded');
   const [fresh] = await parts.courses.lessonsByIds([lesson.id]);
-  return c.json({ video: await transcodes.view(fresh ?? lesson, userId, { editor: true }) }, 202);
+  return c.json({ video: await videos.view(fresh ?? lesson, userId, { editor: true }) }, 202);
 }

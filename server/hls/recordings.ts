@@ -1,0 +1,203 @@
+// Recordings of live classes: the `recordings` row from the moment a class's media first reaches the bridge
+// to `ready` (or `failed`), finalising the files a bridge wrote (also those a stopped process left behind),
+// the queries the pages make, and each recording's rendition set for the /media routes.
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { and, desc, eq, inArray, notInArray } from 'drizzle-orm';
+import type { Database } from '../db/client.ts';
+import { lessons, liveClasses, recordings, type Recording } from '../db/schema.ts';
+import type { Logger } from '../log.ts';
+import type { RecordingView } from '../contracts/media.ts';
+import type { MediaAccess } from './media-access.ts';
+import { RecordingRenditions } from './recording-renditions.ts';
+import { MASTER_FILE, RunOutput, THUMBNAIL_FILE } from './run-output.ts';
+import { SEGMENT_SECONDS } from './ladder.ts';
+
+export interface RecordingsOptions {
+  db: Database;
+  dataDir: string;
+  ffmpegPath: string;
+  access: MediaAccess;
+  log: Logger;
+  /** Told when a recording became a watchable replay (e.g. to mail enrolled students). */
+  onReady?: (recording: Recording) => void;
+}
+
+/** recordingId -> where it is: never changes, so remembered (a replay's every segment needs it). */
+const LOCATION_CACHE = 10_000;
+
+export class Recordings {
+  readonly #o: RecordingsOptions;
+  readonly #finalising = new Map<string, Promise<Recording | undefined>>();
+  readonly #located = new Map<string, { classId: string; dir: string }>();
+
+  constructor(options: RecordingsOptions) {
+    this.#o = options;
+  }
+
+  /** Starts a class's recording: its row (status `recording`) and the empty output its bridge writes into. */
+  async begin(classId: string): Promise<{ recordingId: string; output: RunOutput }> {
+    const [liveClass] = await this.#o.db.select().from(liveClasses).where(eq(liveClasses.id, classId)).limit(1);
+    if (!liveClass) throw new Error(`No live class ${classId}`);
+    const recordingId = randomUUID();
+    const playlistPath = path.join('recordings', recordingId, MASTER_FILE);
+    await this.#o.db
+      .insert(recordings)
+      .values({ id: recordingId, classId, lessonId: liveClass.lessonId, playlistPath, status: 'recording' });
+    const output = await RunOutput.create(this.#dirOf(playlistPath), { classId, segmentSeconds: SEGMENT_SECONDS });
+    this.#o.log.info({ classId, recordingId }, 'recording started');
+    return { recordingId, output };
+  }
+
+  /**
+   * Closes the playlists (ENDLIST), measures, grabs a thumbnail and marks the recording ready, or failed when
+   * nothing playable is on disk. Idempotent; concurrent calls share one run.
+   */
+  finalise(recordingId: string): Promise<Recording | undefined> {
+    let running = this.#finalising.get(recordingId);
+    if (!running) {
+      running = this.#finalise(recordingId).finally(() => this.#finalising.delete(recordingId));
+      this.#finalising.set(recordingId, running);
+    }
+    return running;
+  }
+
+  /** Finalises recordings a previous process left in `recording`/`processing` (it stopped mid-class). */
+  async recoverInterrupted(stillRecording: readonly string[] = []): Promise<number> {
+    const unfinished = inArray(recordings.status, ['recording', 'processing']);
+    const stale = await this.#o.db
+      .select({ id: recordings.id })
+      .from(recordings)
+      .where(stillRecording.length ? and(unfinished, notInArray(recordings.id, [...stillRecording])) : unfinished);
+    for (const r of stale) await this.finalise(r.id);
+    if (stale.length) this.#o.log.info({ count: stale.length }, 'interrupted recordings finalised');
+    return stale.length;
+  }
+
+  /** Waits for every finalisation in flight. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.#finalising.values()]);
+  }
+
+  async byId(recordingId: string): Promise<Recording | undefined> {
+    const [row] = await this.#o.db.select().from(recordings).where(eq(recordings.id, recordingId)).limit(1);
+    if (row) this.#remember(row);
+    return row;
+  }
+
+  /**
+   * The recording's class (whose members may watch it) and its rendition set; undefined for no such
+   * recording. A recording deleted with its class is still refused, by the access check on the class.
+   */
+  async renditions(recordingId: string): Promise<{ classId: string; renditions: RecordingRenditions } | undefined> {
+    const where = this.#located.get(recordingId) ?? (await this.byId(recordingId), this.#located.get(recordingId));
+    if (!where) return undefined;
+    return { classId: where.classId, renditions: new RecordingRenditions(where.dir, async () => (await this.byId(recordingId))?.status) };
+  }
+
+  /** Recordings of a class, newest first. */
+  async ofClass(classId: string): Promise<Recording[]> {
+    return this.#o.db.select().from(recordings).where(eq(recordings.classId, classId)).orderBy(desc(recordings.createdAt));
+  }
+
+  /**
+   * The replays of a course's live classes for its page, newest first: ready ones to watch, and the ones
+   * still being recorded or processed (shown as such); failed ones are left out.
+   */
+  async courseReplays(courseId: string, userId: string): Promise<RecordingView[]> {
+    const rows = await this.#o.db
+      .select({ recording: recordings, title: liveClasses.title })
+      .from(recordings)
+      .innerJoin(liveClasses, eq(liveClasses.id, recordings.classId))
+      .where(and(eq(liveClasses.courseId, courseId), inArray(recordings.status, ['recording', 'processing', 'ready'])))
+      .orderBy(desc(recordings.createdAt));
+    return rows.map((r) => this.view(r.recording, userId, r.title));
+  }
+
+  /** The lesson's replay (its newest ready recording) as this user may watch it, or null. */
+  async lessonReplay(lessonId: string, userId: string): Promise<RecordingView | null> {
+    const [row] = await this.#o.db
+      .select({ recording: recordings, title: liveClasses.title })
+      .from(recordings)
+      .innerJoin(liveClasses, eq(liveClasses.id, recordings.classId))
+      .where(and(eq(recordings.lessonId, lessonId), eq(recordings.status, 'ready')))
+      .orderBy(desc(recordings.createdAt))
+      .limit(1);
+    return row ? this.view(row.recording, userId, row.title) : null;
+  }
+
+  /** The view of a recording the API returns, with signed URLs for this user. */
+  view(row: Recording, userId: string, classTitle: string): RecordingView {
+    const { token, expiresAt } = this.#o.access.sign({ kind: 'recording', id: row.id }, userId);
+    const base = `/media/recordings/${row.id}`;
+    return {
+      id: row.id,
+      classId: row.classId,
+      lessonId: row.lessonId,
+      title: classTitle,
+      status: row.status,
+      durationSeconds: row.durationSeconds,
+      sizeBytes: row.sizeBytes,
+      createdAt: row.createdAt.toISOString(),
+      readyAt: row.readyAt?.toISOString() ?? null,
+      playlistUrl: row.status === 'ready' || row.status === 'recording' ? `${base}/${MASTER_FILE}?token=${token}` : null,
+      thumbnailUrl: row.thumbnailPath ? `${base}/${THUMBNAIL_FILE}?token=${token}` : null,
+      tokenExpiresAt: expiresAt.toISOString(),
+      error: row.error,
+    };
+  }
+
+  async #finalise(recordingId: string): Promise<Recording | undefined> {
+    const db = this.#o.db;
+    const [started] = await db.update(recordings).set({ status: 'processing' }).where(eq(recordings.id, recordingId)).returning();
+    if (!started) return undefined;
+    const log = this.#o.log.child({ recordingId });
+    try {
+      const output = await RunOutput.open(this.#dirOf(started.playlistPath));
+      if (!output) throw new Error('No manifest: the class never produced media');
+      const done = await output.finalise(this.#o.ffmpegPath);
+      const [row] = await db
+        .update(recordings)
+        .set({
+          status: 'ready',
+          durationSeconds: Math.round(done.durationSeconds),
+          sizeBytes: done.sizeBytes,
+          thumbnailPath: done.thumbnail ? path.join(path.dirname(started.playlistPath), THUMBNAIL_FILE) : null,
+          error: null,
+          readyAt: new Date(),
+        })
+        .where(eq(recordings.id, recordingId))
+        .returning();
+      // The replay becomes the lesson's video length when the lesson had none yet.
+      if (row?.lessonId) {
+        await db
+          .update(lessons)
+          .set({ durationSeconds: Math.round(done.durationSeconds) })
+          .where(and(eq(lessons.id, row.lessonId), eq(lessons.durationSeconds, 0)));
+      }
+      log.info({ durationSeconds: done.durationSeconds, sizeBytes: done.sizeBytes, segments: done.segments }, 'recording ready');
+      if (row) this.#o.onReady?.(row);
+      return row;
+    } catch (err) {
+      const message = (err as Error).message;
+      log.warn({ err: message }, 'recording failed');
+      const [row] = await db
+        .update(recordings)
+        .set({ status: 'failed', error: message.slice(0, 500) })
+        .where(eq(recordings.id, recordingId))
+        .returning();
+      return row;
+    }
+  }
+
+  /** The recording's directory: where its row says its master playlist is. */
+  #dirOf(playlistPath: string): string {
+    return path.dirname(path.join(this.#o.dataDir, playlistPath));
+  }
+
+  #remember(row: Recording): void {
+    // Only a cache: past its bound it starts over.
+    if (this.#located.size >= LOCATION_CACHE) this.#located.clear();
+    this.#located.set(row.id, { classId: row.classId, dir: this.#dirOf(row.playlistPath) });
+  }
+}

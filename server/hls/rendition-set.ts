@@ -1,0 +1,65 @@
+// A rendition set: one ladder of HLS renditions as viewers fetch it, a master playlist naming the rungs, a
+// media playlist per rung, and the files they list. A live class, a recording and an uploaded lesson are each
+// one; the /media routes check the viewer's token and then only ask the set (a null answer is a 404).
+//
+// Sets today: RunRenditions (a live class's ffmpeg runs, as a sliding window or as the growing recording) and
+// VodRenditions (finished playlists on disk: a ready recording, a transcoded lesson). A live set backed by a
+// Low-Latency HLS packager answers the same three questions, with parts and blocking reloads (`msn`/`part`).
+import fs from 'node:fs/promises';
+
+export const PLAYLIST_CONTENT_TYPE = 'application/vnd.apple.mpegurl';
+
+/** What a route sends back: the body and the headers that depend on the content. */
+export interface MediaResponse {
+  body: string | Uint8Array;
+  contentType: string;
+  cacheControl: string;
+}
+
+/** How a playlist names what it lists: every URI gets `query` (the viewer's token), when there is one. */
+export interface PlaylistLinks {
+  query?: string;
+}
+
+/** A media playlist request; `msn`/`part` ask a set that blocks (LL-HLS) to answer once that part exists. */
+export interface PlaylistRequest extends PlaylistLinks {
+  msn?: number;
+  part?: number;
+  /** The viewer went away: a blocked request may stop waiting. */
+  signal?: AbortSignal;
+}
+
+export interface RenditionSet {
+  /** The master playlist, or null while the ladder is not known yet (no media so far). */
+  masterPlaylist(links: PlaylistLinks): Promise<MediaResponse | null>;
+  /** A rung's media playlist, or null for a rung the set does not have. */
+  mediaPlaylist(rung: string, request: PlaylistRequest): Promise<MediaResponse | null>;
+  /** A file of the set: a segment (or part, init section) of a rung, or a file of the whole set (rung null). */
+  file(rung: string | null, name: string): Promise<MediaResponse | null>;
+}
+
+/** `uri` with `query` appended (after `?`, or `&` when it has a query already). */
+export function withQuery(uri: string, query: string | undefined): string {
+  if (!query) return uri;
+  return `${uri}${uri.includes('?') ? '&' : '?'}${query}`;
+}
+
+/** The media token as playlist URIs carry it. */
+export function tokenQuery(token: string): string {
+  return `token=${encodeURIComponent(token)}`;
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  ts: 'video/mp2t',
+  m4s: 'video/iso.segment',
+  mp4: 'video/mp4',
+  jpg: 'image/jpeg',
+};
+
+/** Reads a file of a set; a file that is not there (yet, or any more) is null, like a name the set does not have. */
+export async function readMediaFile(file: string, cacheControl: string): Promise<MediaResponse | null> {
+  const data = await fs.readFile(file).catch(() => null);
+  if (!data) return null;
+  const ext = file.slice(file.lastIndexOf('.') + 1);
+  return { body: new Uint8Array(data), contentType: CONTENT_TYPES[ext] ?? 'application/octet-stream', cacheControl };
+}

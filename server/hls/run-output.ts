@@ -1,0 +1,202 @@
+// The files a live class's HLS bridge writes, which are also its recording. One directory holds:
+//   manifest.json              the ladder and the runs so far (rewritten at every run start)
+//   master.m3u8                written once the ladder is fixed
+//   <rung>/run-<N>.m3u8        ffmpeg's EVENT playlist of run N, and its segments run-<N>-00000.ts, ...
+//   run-<N>.sdp                the RTP description of run N (while it runs)
+// and after finalise(): <rung>/index.m3u8 (VOD: every run joined, ENDLIST) and thumbnail.jpg. Everything is
+// read back from the files alone, so a recording a stopped process left behind is finalised the same way.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { buildThumbnailArgs, runPlaylistName, type Rendition } from './ladder.ts';
+import {
+  composeRuns,
+  parseMediaPlaylist,
+  renderMasterPlaylist,
+  renderMediaPlaylist,
+  totalDuration,
+  type ComposedSegment,
+} from './playlist.ts';
+
+const RenditionSchema = z.object({
+  name: z.string().regex(/^[a-z0-9]+$/),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  videoBitrate: z.number().positive(),
+  audioBitrate: z.number().positive(),
+  profile: z.enum(['main', 'baseline']),
+  level: z.string(),
+  videoCodec: z.string(),
+});
+
+const ManifestSchema = z.object({
+  classId: z.string(),
+  ladder: z.array(RenditionSchema),
+  runIds: z.array(z.number().int().min(0)),
+  segmentSeconds: z.number().positive(),
+  startedAt: z.string(),
+});
+type Manifest = z.infer<typeof ManifestSchema>;
+
+export const MANIFEST_FILE = 'manifest.json';
+export const MASTER_FILE = 'master.m3u8';
+export const VOD_PLAYLIST_FILE = 'index.m3u8';
+export const THUMBNAIL_FILE = 'thumbnail.jpg';
+/** The segments ffmpeg writes for a run (see ladder.ts runSegmentPattern). */
+export const RUN_SEGMENT = /^run-[0-9]{1,6}-[0-9]{1,8}\.ts$/;
+
+export interface FinishedRecording {
+  durationSeconds: number;
+  sizeBytes: number;
+  thumbnail: boolean;
+  segments: number;
+}
+
+export class RunOutput {
+  readonly dir: string;
+  #manifest: Manifest;
+
+  private constructor(dir: string, manifest: Manifest) {
+    this.dir = dir;
+    this.#manifest = manifest;
+  }
+
+  /** A new, empty output for a class's bridge. */
+  static async create(dir: string, o: { classId: string; segmentSeconds: number }): Promise<RunOutput> {
+    await fs.mkdir(dir, { recursive: true });
+    const output = new RunOutput(dir, {
+      classId: o.classId,
+      ladder: [],
+      runIds: [],
+      segmentSeconds: o.segmentSeconds,
+      startedAt: new Date().toISOString(),
+    });
+    await output.#writeManifest();
+    return output;
+  }
+
+  /** The output in `dir` as its manifest describes it; null when there is none (the class never got media). */
+  static async open(dir: string): Promise<RunOutput | null> {
+    const text = await fs.readFile(path.join(dir, MANIFEST_FILE), 'utf8').catch(() => null);
+    if (!text) return null;
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      return null;
+    }
+    const parsed = ManifestSchema.safeParse(json);
+    return parsed.success ? new RunOutput(dir, parsed.data) : null;
+  }
+
+  /** The ladder, once fixed (null before the first run sized it). */
+  get ladder(): readonly Rendition[] | null {
+    return this.#manifest.ladder.length ? this.#manifest.ladder : null;
+  }
+
+  /** Runs that wrote (or are writing) output, oldest first. */
+  get runIds(): readonly number[] {
+    return this.#manifest.runIds;
+  }
+
+  rung(name: string): Rendition | undefined {
+    return this.#manifest.ladder.find((r) => r.name === name);
+  }
+
+  sdpPath(runId: number): string {
+    return path.join(this.dir, `run-${runId}.sdp`);
+  }
+
+  /** Fixes the ladder for the whole class (once): the master playlist and the rung directories. */
+  async fixLadder(ladder: readonly Rendition[]): Promise<void> {
+    if (this.ladder) throw new Error('The ladder is already fixed');
+    await Promise.all(ladder.map((r) => fs.mkdir(path.join(this.dir, r.name), { recursive: true })));
+    this.#manifest = { ...this.#manifest, ladder: [...ladder] };
+    await fs.writeFile(path.join(this.dir, MASTER_FILE), renderMasterPlaylist(ladder));
+    await this.#writeManifest();
+  }
+
+  /** Records that run `runId` writes output from now on (before its ffmpeg starts). */
+  async beginRun(runId: number): Promise<void> {
+    this.#manifest = { ...this.#manifest, runIds: [...this.#manifest.runIds, runId] };
+    await this.#writeManifest();
+  }
+
+  /** Every segment of a rung over all runs, numbered, with a discontinuity where a run starts. */
+  async segments(rung: string): Promise<ComposedSegment[]> {
+    const runs = await Promise.all(
+      this.runIds.map(async (runId) => {
+        // A run that died before its first segment has no playlist: it counts as empty.
+        const text = await fs.readFile(path.join(this.dir, rung, runPlaylistName(runId)), 'utf8').catch(() => '');
+        return parseMediaPlaylist(text).segments;
+      }),
+    );
+    return composeRuns(runs);
+  }
+
+  /** Where a segment of a rung is on disk; null for a name that is not one of ours. */
+  segmentPath(rung: string, name: string): string | null {
+    return this.rung(rung) && RUN_SEGMENT.test(name) ? path.join(this.dir, rung, name) : null;
+  }
+
+  /**
+   * Joins the runs of every rung into a VOD playlist (discontinuities between runs, ENDLIST), rewrites the
+   * master, removes leftovers of an interrupted segment, measures duration and size and grabs a thumbnail.
+   * Throws when nothing playable was recorded.
+   */
+  async finalise(ffmpegPath: string): Promise<FinishedRecording> {
+    const ladder = this.ladder;
+    if (!ladder) throw new Error('No manifest: the class never produced media');
+    let durationSeconds = 0;
+    let segments = 0;
+    for (const [i, rung] of ladder.entries()) {
+      const rungDir = path.join(this.dir, rung.name);
+      // A segment ffmpeg was writing when it was killed never made it into a playlist: drop its temp file.
+      for (const f of await fs.readdir(rungDir).catch(() => [] as string[]))
+        if (f.endsWith('.tmp')) await fs.rm(path.join(rungDir, f), { force: true });
+      const composed = await this.segments(rung.name);
+      await fs.writeFile(path.join(rungDir, VOD_PLAYLIST_FILE), renderMediaPlaylist(composed, { type: 'vod' }));
+      if (i === 0) {
+        durationSeconds = totalDuration(composed);
+        segments = composed.length;
+      }
+    }
+    if (segments === 0) throw new Error('The recording has no segments');
+    await fs.writeFile(path.join(this.dir, MASTER_FILE), renderMasterPlaylist(ladder));
+    let thumbnail: boolean;
+    try {
+      const top = path.join(this.dir, ladder[0]!.name, VOD_PLAYLIST_FILE);
+      // A frame a little into the class (the first seconds are often a black or settling picture).
+      await run(ffmpegPath, buildThumbnailArgs(top, path.join(this.dir, THUMBNAIL_FILE), Math.min(durationSeconds * 0.1, 30)), 30_000);
+      thumbnail = true;
+    } catch {
+      thumbnail = false;
+    }
+    return { durationSeconds, sizeBytes: await dirSize(this.dir), thumbnail, segments };
+  }
+
+  async #writeManifest(): Promise<void> {
+    const tmp = path.join(this.dir, `${MANIFEST_FILE}.tmp`);
+    await fs.writeFile(tmp, JSON.stringify(this.#manifest, null, 2));
+    await fs.rename(tmp, path.join(this.dir, MANIFEST_FILE));
+  }
+}
+
+async function dirSize(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) total += await dirSize(p);
+    else if (entry.isFile()) total += (await fs.stat(p)).size;
+  }
+  return total;
+}
+
+function run(bin: string, args: string[], timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(bin, args, { timeout: timeoutMs }, (err, _stdout, stderr) =>
+      err ? reject(new Error(`${err.message}: ${stderr.slice(-400)}`)) : resolve(),
+    );
+  });
+}

@@ -1,0 +1,144 @@
+// An uploaded lesson's video, as teachers and students deal with it: an upload arriving (the lesson and one of
+// the uploader's slots reserved while its body streams in), handed to the transcode queue, the state the
+// lesson page polls (with a playback URL signed for the viewer once ready), removal, and the finished HLS set
+// the /media routes serve.
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { eq } from 'drizzle-orm';
+import type { Database } from '../db/client.ts';
+import { lessons, transcodeJobs, type Lesson, type TranscodeJob as TranscodeJobRow } from '../db/schema.ts';
+import type { LessonVideoView } from '../contracts/uploads.ts';
+import type { MediaAccess } from '../hls/media-access.ts';
+import type { RenditionSet } from '../hls/rendition-set.ts';
+import { VodRenditions } from '../hls/vod-renditions.ts';
+import type { TranscodeQueue } from './transcode-queue.ts';
+import { UploadRefused, UploadReservations, type UploadReservation } from './upload-reservations.ts';
+
+export interface LessonVideosOptions {
+  db: Database;
+  dataDir: string;
+  queue: TranscodeQueue;
+  access: MediaAccess;
+  /** Uploads one person may have arriving at once in this process (default 2). */
+  uploadsPerUploader?: number;
+}
+
+/**
+ * A lesson's video may be replaced by a new upload with the same file names, so neither its playlists nor its
+ * segments are immutable: playlists for a few seconds, segments for as long as a token lives.
+ */
+const PLAYLIST_CACHE = 'private, max-age=5';
+const SEGMENT_CACHE = 'private, max-age=600';
+
+export class LessonVideos {
+  /** Uploads arriving in this process, reserved before their bodies are read. */
+  readonly uploads: UploadReservations;
+  readonly #o: LessonVideosOptions;
+
+  constructor(options: LessonVideosOptions) {
+    this.#o = options;
+    this.uploads = new UploadReservations({ maxPerUploader: options.uploadsPerUploader ?? 2 });
+  }
+
+  /** Where uploads land while arriving (emptied at start: nothing there outlives a process). */
+  get incomingDir(): string {
+    return path.join(this.#o.dataDir, 'uploads', 'incoming');
+  }
+
+  /** Clears partial uploads a stopped process left behind. */
+  start(): void {
+    fs.rmSync(this.incomingDir, { recursive: true, force: true });
+    fs.mkdirSync(this.incomingDir, { recursive: true });
+  }
+
+  /**
+   * Holds the lesson (and one of the uploader's upload slots) while a body arrives; throws UploadRefused when
+   * an upload for the lesson is arriving or its video is still being processed, or the uploader has too many
+   * uploads arriving. The caller releases the reservation once the upload is queued or has failed.
+   */
+  async reserveUpload(lessonId: string, uploaderId: string): Promise<UploadReservation> {
+    const reservation = this.uploads.reserve(lessonId, uploaderId);
+    try {
+      if (await this.#o.queue.busy(lessonId)) throw new UploadRefused('lesson_busy', 'A video for this lesson is still being processed');
+    } catch (err) {
+      reservation.release();
+      throw err;
+    }
+    return reservation;
+  }
+
+  /**
+   * Takes an arrived (and probed) upload under the data directory and queues its transcode; the file is
+   * removed when the queue refuses it (another process queued a video for the lesson meanwhile).
+   */
+  async accept(
+    lessonId: string,
+    incomingFile: string,
+    meta: { originalName: string; sizeBytes: number; durationSeconds: number },
+  ): Promise<TranscodeJobRow> {
+    // Unique per upload: two uploads of one lesson may arrive in the same millisecond (one is then refused).
+    const sourceRel = path.join(
+      'uploads',
+      'sources',
+      `${lessonId}-${randomUUID()}${path.extname(meta.originalName).slice(0, 10) || '.bin'}`,
+    );
+    const sourceAbs = path.join(this.#o.dataDir, sourceRel);
+    try {
+      fs.mkdirSync(path.dirname(sourceAbs), { recursive: true });
+      fs.renameSync(incomingFile, sourceAbs);
+      return await this.#o.queue.enqueue(lessonId, sourceRel, meta);
+    } catch (err) {
+      for (const file of [incomingFile, sourceAbs]) fs.rmSync(file, { force: true });
+      throw err;
+    }
+  }
+
+  /**
+   * The lesson's video state as `viewerId` sees it (with a playback URL signed for them when ready). The
+   * upload's details (file name, size, ffmpeg's error output) are for editors (the course's teacher and
+   * admins) only; everyone else sees the state alone.
+   */
+  async view(lesson: Lesson, viewerId: string, viewer: { editor: boolean }): Promise<LessonVideoView> {
+    const job = viewer.editor ? await this.#o.queue.latestJob(lesson.id) : null;
+    return {
+      lessonId: lesson.id,
+      status: lesson.videoStatus,
+      error: viewer.editor ? lesson.videoError : null,
+      job: job && {
+        id: job.id,
+        status: job.status,
+        progressPercent: job.progressPercent,
+        attempts: job.attempts,
+        originalName: job.originalName,
+        sizeBytes: job.sizeBytes,
+        error: job.error,
+      },
+      playbackUrl: lesson.videoStatus === 'ready' && lesson.videoPath ? this.playbackUrl(lesson.id, viewerId) : null,
+    };
+  }
+
+  /** URL of the lesson's master playlist for this viewer. */
+  playbackUrl(lessonId: string, userId: string): string {
+    const { token } = this.#o.access.sign({ kind: 'lesson', id: lessonId }, userId);
+    return `/media/lessons/${lessonId}/hls/master.m3u8?token=${encodeURIComponent(token)}`;
+  }
+
+  /** The lesson's finished HLS set (a missing one answers null to every request). */
+  renditions(lessonId: string): RenditionSet {
+    return new VodRenditions(this.#o.queue.videoDir(lessonId), { playlistCache: PLAYLIST_CACHE, segmentCache: SEGMENT_CACHE });
+  }
+
+  /** Stops work for lessons about to be deleted and removes their files (rows go with the lesson by cascade). */
+  async forgetLessons(lessonIds: string[]): Promise<void> {
+    await this.#o.queue.cancel(lessonIds);
+    for (const id of lessonIds) fs.rmSync(this.#o.queue.lessonDir(id), { recursive: true, force: true });
+  }
+
+  /** Removes a lesson's video (files and state). */
+  async remove(lessonId: string): Promise<void> {
+    await this.forgetLessons([lessonId]);
+    await this.#o.db.delete(transcodeJobs).where(eq(transcodeJobs.lessonId, lessonId));
+    await this.#o.db.update(lessons).set({ videoStatus: 'none', videoPath: null, videoError: null }).where(eq(lessons.id, lessonId));
+  }
+}

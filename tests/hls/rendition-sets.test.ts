@@ -1,0 +1,151 @@
+// Rendition sets on files laid out as the bridge and the transcoder write them: the live window and the
+// recording in progress (RunRenditions over a RunOutput), a finished set on disk (VodRenditions), and a
+// recording switching from one to the other when it is finalised. Every playlist is read back with hls-parser.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import HLS from 'hls-parser';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ladderFor, LIVE_WINDOW_SEGMENTS } from '../../server/hls/ladder.ts';
+import { RecordingRenditions } from '../../server/hls/recording-renditions.ts';
+import { RunOutput } from '../../server/hls/run-output.ts';
+import { RunRenditions } from '../../server/hls/run-renditions.ts';
+import { VodRenditions } from '../../server/hls/vod-renditions.ts';
+import type { RecordingStatus } from '../../server/contracts/media.ts';
+
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-renditions-'));
+afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+const ladder = ladderFor({ width: 640, height: 360 });
+
+/** What ffmpeg leaves for one run in one rung: its EVENT playlist and `count` one-second segments. */
+function writeRun(dir: string, rung: string, runId: number, count: number): void {
+  const lines = ['#EXTM3U', '#EXT-X-VERSION:6', '#EXT-X-TARGETDURATION:1', '#EXT-X-MEDIA-SEQUENCE:0', '#EXT-X-PLAYLIST-TYPE:EVENT'];
+  for (let i = 0; i < count; i++) {
+    const name = `run-${runId}-${String(i).padStart(5, '0')}.ts`;
+    lines.push('#EXTINF:1.000000,', name);
+    fs.writeFileSync(path.join(dir, rung, name), `segment ${runId}/${i}`);
+  }
+  fs.writeFileSync(path.join(dir, rung, `run-${runId}.m3u8`), lines.join('\n') + '\n');
+}
+
+function media(text: string): HLS.types.MediaPlaylist {
+  const parsed = HLS.parse(text);
+  if (parsed.isMasterPlaylist) throw new Error('a master playlist');
+  return parsed;
+}
+
+function master(text: string): HLS.types.MasterPlaylist {
+  const parsed = HLS.parse(text);
+  if (!parsed.isMasterPlaylist) throw new Error('a media playlist');
+  return parsed;
+}
+
+async function outputWithRuns(name: string, runs: number[]): Promise<RunOutput> {
+  const output = await RunOutput.create(path.join(scratch, name), { classId: 'c', segmentSeconds: 1 });
+  await output.fixLadder(ladder);
+  for (const [runId, count] of runs.entries()) {
+    await output.beginRun(runId);
+    for (const r of ladder) writeRun(output.dir, r.name, runId, count);
+  }
+  return output;
+}
+
+describe('RunRenditions', () => {
+  it('serves the live window of every run with the token on each URI, and only segments of known rungs', async () => {
+    const output = await outputWithRuns('live', [6, 0, 5]);
+    const live = new RunRenditions(output, 'live');
+    const m = await live.masterPlaylist({ query: 'token=abc' });
+    expect(m!.contentType).toBe('application/vnd.apple.mpegurl');
+    expect(master(String(m!.body)).variants.map((v) => [v.uri, v.resolution?.height])).toEqual(
+      ladder.map((r) => [`${r.name}/index.m3u8?token=abc`, r.height]),
+    );
+    const top = await live.mediaPlaylist(ladder[0]!.name, { query: 'token=abc' });
+    const parsed = media(String(top!.body));
+    expect(parsed.segments).toHaveLength(LIVE_WINDOW_SEGMENTS);
+    expect(parsed.endlist).toBe(false);
+    expect(parsed.playlistType).toBeUndefined();
+    // 11 segments in all, the newest 8 listed: numbered from 3, the run that wrote nothing skipped.
+    expect(parsed.mediaSequenceBase).toBe(3);
+    expect(parsed.segments.map((s) => s.uri.split('?')[0])).toContain('run-2-00000.ts');
+    expect(parsed.segments.find((s) => s.uri.startsWith('run-2-00000.ts'))!.discontinuity).toBe(true);
+    expect(parsed.segments.every((s) => s.uri.endsWith('?token=abc'))).toBe(true);
+    expect(top!.cacheControl).toBe('private, max-age=1');
+
+    const seg = await live.file(ladder[1]!.name, 'run-2-00001.ts');
+    expect(Buffer.from(seg!.body).toString()).toBe('segment 2/1');
+    expect(seg!.contentType).toBe('video/mp2t');
+    expect(seg!.cacheControl).toContain('immutable');
+    expect(await live.file('1080p', 'run-2-00001.ts')).toBeNull();
+    expect(await live.file(ladder[1]!.name, 'run-2.m3u8')).toBeNull();
+    expect(await live.file(ladder[1]!.name, 'run-9-00000.ts')).toBeNull();
+    expect(await live.mediaPlaylist('1080p', {})).toBeNull();
+  });
+
+  it('has no master playlist before the ladder is fixed', async () => {
+    const output = await RunOutput.create(path.join(scratch, 'empty'), { classId: 'c', segmentSeconds: 1 });
+    expect(await new RunRenditions(output, 'live').masterPlaylist({})).toBeNull();
+    expect(await RunOutput.open(path.join(scratch, 'nothing-here'))).toBeNull();
+  });
+});
+
+describe('VodRenditions and RecordingRenditions', () => {
+  it('serves a recording growing as EVENT, then its finalised VOD playlists from disk with the token added', async () => {
+    const output = await outputWithRuns('recording', [3, 2]);
+    let status: RecordingStatus = 'recording';
+    const recording = new RecordingRenditions(output.dir, async () => status);
+    const growing = media(String((await recording.mediaPlaylist(ladder[2]!.name, { query: 'token=t' }))!.body));
+    expect(growing.playlistType).toBe('EVENT');
+    expect(growing.segments).toHaveLength(5);
+
+    // The bridge stopped; finalising writes the VOD playlists the finished set serves from then on.
+    const done = await output.finalise('ffmpeg');
+    expect(done).toMatchObject({ durationSeconds: 5, segments: 5, thumbnail: false });
+    status = 'ready';
+    const vodText = String((await recording.mediaPlaylist(ladder[2]!.name, { query: 'token=t' }))!.body);
+    const vod = media(vodText);
+    expect(vod.playlistType).toBe('VOD');
+    expect(vod.endlist).toBe(true);
+    expect(vod.segments.map((s) => s.uri)).toEqual(
+      ['00000', '00001', '00002', '00000', '00001'].map((n, i) => `run-${i < 3 ? 0 : 1}-${n}.ts?token=t`),
+    );
+    expect(vod.segments.filter((s) => s.discontinuity)).toHaveLength(1);
+    // What is on disk has no token: it is added per viewer.
+    expect(fs.readFileSync(path.join(output.dir, ladder[2]!.name, 'index.m3u8'), 'utf8')).not.toContain('token');
+    const m = master(String((await recording.masterPlaylist({ query: 'token=t' }))!.body));
+    expect(m.variants.map((v) => v.uri)).toEqual(ladder.map((r) => `${r.name}/index.m3u8?token=t`));
+    expect((await recording.masterPlaylist({}))!.cacheControl).toBe('private, max-age=300');
+
+    status = 'failed';
+    expect(await recording.masterPlaylist({})).toBeNull();
+    expect(await recording.file(null, 'manifest.json')).toBeNull();
+    expect(await recording.file(ladder[0]!.name, '../manifest.json')).toBeNull();
+  });
+
+  it('serves a transcoded lesson (ffmpeg’s own VOD playlists) with the token on every URI', async () => {
+    const dir = path.join(scratch, 'lesson');
+    fs.mkdirSync(path.join(dir, '360p'), { recursive: true });
+    fs.writeFileSync(
+      path.join(dir, 'master.m3u8'),
+      '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=640x360,CODECS="avc1.4d401e,mp4a.40.2"\n360p/index.m3u8\n',
+    );
+    fs.writeFileSync(
+      path.join(dir, '360p', 'index.m3u8'),
+      '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXTINF:2.000000,\nseg-00000.ts\n#EXTINF:1.500000,\nseg-00001.ts\n#EXT-X-ENDLIST\n',
+    );
+    fs.writeFileSync(path.join(dir, '360p', 'seg-00001.ts'), 'last');
+    const lesson = new VodRenditions(dir, { playlistCache: 'private, max-age=5', segmentCache: 'private, max-age=600' });
+    expect(master(String((await lesson.masterPlaylist({ query: 'token=x%2By' }))!.body)).variants[0]!.uri).toBe(
+      '360p/index.m3u8?token=x%2By',
+    );
+    const vod = media(String((await lesson.mediaPlaylist('360p', { query: 'token=x' }))!.body));
+    expect(vod.segments.map((s) => [s.uri, s.duration])).toEqual([
+      ['seg-00000.ts?token=x', 2],
+      ['seg-00001.ts?token=x', 1.5],
+    ]);
+    expect((await lesson.file('360p', 'seg-00001.ts'))!.cacheControl).toBe('private, max-age=600');
+    expect(await lesson.file('360p', 'seg-00009.ts')).toBeNull();
+    expect(await lesson.mediaPlaylist('720p', {})).toBeNull();
+    expect(await lesson.file(null, 'master.m3u8')).toBeNull();
+  });
+});
