@@ -246,11 +246,6 @@ export class BridgeRun extends EventEmitter<BridgeRunEvents> {
     }
   }
 
-  /** Test and operations hook: the ffmpeg process dies as if it crashed. */
-  killEncoder(): void {
-    this.#ffmpeg?.kill();
-  }
-
   /**
    * Lets ffmpeg finish its segment and playlists, then releases the transports and consumers. The inputs
    * are stopped first; with `drainMs` (the end of a class) ffmpeg first works through what it has queued

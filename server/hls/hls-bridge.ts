@@ -159,11 +159,6 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
     this.#scheduleReconfigure(0);
   }
 
-  /** Test and operations hook: kill ffmpeg as a crash would. */
-  killEncoder(): void {
-    this.#run?.killEncoder();
-  }
-
   /** Stops ffmpeg cleanly (the last segment is written) and releases every transport; idempotent. */
   close(): Promise<void> {
     return (this.#closing ??= (async () => {

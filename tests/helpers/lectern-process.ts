@@ -3,7 +3,8 @@
 import { loadConfig } from '../../server/config.ts';
 import { startLectern } from '../../server/main.ts';
 
-const server = await startLectern({ config: loadConfig(process.env), app: 'none' });
+// LECTERN_TEST_APP=build serves the pages too (for a browser driving this process).
+const server = await startLectern({ config: loadConfig(process.env), app: process.env.LECTERN_TEST_APP === 'build' ? 'build' : 'none' });
 process.stdout.write(`${JSON.stringify({ url: server.url, pid: process.pid })}\n`);
 process.once('SIGTERM', () => {
   server.close().then(
