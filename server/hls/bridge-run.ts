@@ -52,6 +52,11 @@ interface RunStream {
 
 const STREAM_ORDER: BridgeSourceName[] = ['camera', 'screen', 'mic', 'screen-audio'];
 const START_KEYFRAME_MS = 500;
+/**
+ * A simulcast camera starts on its lower layers while the browser's bandwidth estimate ramps up: the probe
+ * waits this long at most for the top layer before it sizes the ladder.
+ */
+const TOP_LAYER_WAIT_MS = 4000;
 /** ffmpeg reports progress every 0.5 s while it works: this long without a change means its input is drained. */
 const DRAINED_QUIET_MS = 1200;
 
@@ -163,11 +168,18 @@ export class BridgeRun extends EventEmitter<BridgeRunEvents> {
 
   /**
    * Finds the primary video's size with a short-lived ffmpeg reading the same SDP (the encoder's ladder is
-   * fixed for the whole class, so it is chosen once, before any segment is written). Null on timeout.
+   * fixed for the whole class, so it is chosen once, before any segment is written). For a simulcast source
+   * that is the size of its top layer: the probe waits a little for it, and otherwise scales what it saw by
+   * the layers' known ratios. Null on timeout.
    */
   async probeVideoSize(ffmpegPath: string, timeoutMs: number): Promise<{ width: number; height: number } | null> {
     const primary = this.streams.screen ?? this.streams.camera;
     if (primary === undefined) return null;
+    const stream = this.#streams[primary]!;
+    await this.#resumeAll();
+    const timer = setInterval(() => this.requestKeyFrame(true), START_KEYFRAME_MS);
+    this.requestKeyFrame(true);
+    await topLayer(stream.consumer, TOP_LAYER_WAIT_MS);
     const probe = new FfmpegProcess(ffmpegPath, [
       '-hide_banner',
       '-nostdin',
@@ -189,16 +201,14 @@ export class BridgeRun extends EventEmitter<BridgeRunEvents> {
       'null',
       '-',
     ]);
-    await this.#resumeAll();
-    const timer = setInterval(() => this.requestKeyFrame(true), START_KEYFRAME_MS);
-    this.requestKeyFrame(true);
     try {
       return await new Promise((resolve) => {
         const timeout = setTimeout(() => resolve(null), timeoutMs);
-        probe.on('inputsize', ({ stream, width, height }) => {
-          if (stream !== primary) return;
+        probe.on('inputsize', ({ stream: index, width, height }) => {
+          if (index !== primary) return;
           clearTimeout(timeout);
-          resolve({ width, height });
+          const scale = topLayerScale(stream);
+          resolve({ width: Math.round(width * scale), height: Math.round(height * scale) });
         });
         probe.once('exit', () => {
           clearTimeout(timeout);
@@ -278,4 +288,39 @@ export class BridgeRun extends EventEmitter<BridgeRunEvents> {
       this.#streams.map((s) => (s.consumer.paused && !s.consumer.closed ? s.consumer.resume().catch(() => {}) : undefined)),
     );
   }
+}
+
+/** How many spatial layers a consumer can forward (a simulcast consumer's scalability mode says "L3T3"). */
+function spatialLayers(consumer: types.Consumer): number {
+  const match = /^[LS](\d+)/.exec(consumer.rtpParameters.encodings?.[0]?.scalabilityMode ?? '');
+  return match ? Number(match[1]) : 1;
+}
+
+/** Resolves once the consumer forwards its top spatial layer, or after `maxMs`. */
+function topLayer(consumer: types.Consumer, maxMs: number): Promise<void> {
+  const top = spatialLayers(consumer) - 1;
+  if (top <= 0 || (consumer.currentLayers?.spatialLayer ?? -1) >= top) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      consumer.off('layerschange', onChange);
+      resolve();
+    };
+    const onChange = (layers?: types.ConsumerLayers) => {
+      if ((layers?.spatialLayer ?? -1) >= top) done();
+    };
+    const timer = setTimeout(done, maxMs);
+    consumer.on('layerschange', onChange);
+  });
+}
+
+/**
+ * By how much the top layer is larger than the layer the consumer forwards now (1 for a single layer). Each
+ * simulcast layer is half the size of the one above it (the browser's default, and the studio's encodings).
+ */
+function topLayerScale(stream: RunStream): number {
+  const layers = spatialLayers(stream.consumer);
+  const current = stream.consumer.currentLayers?.spatialLayer;
+  if (layers <= 1 || current === undefined || current >= layers - 1) return 1;
+  return 2 ** (layers - 1 - current);
 }

@@ -216,15 +216,21 @@ describe('a live class on HLS', () => {
   });
 
   it('shows the shared screen with the camera as an overlay, in every rung, after a discontinuity', async () => {
-    const before = runId;
     await teacher.getByRole('button', { name: 'Share screen' }).click();
     runId = await nextRun(runId);
-    const text = await livePlaylist(top().name);
-    // The old run's last segments and the new run's first ones, joined by a discontinuity.
-    const playlist = mediaPlaylist(text);
-    const first = playlist.segments.find((s) => s.uri.startsWith(`run-${runId}-00000.ts`));
-    expect(first?.discontinuity).toBe(true);
-    expect(playlist.segments.some((s) => s.uri.startsWith(`run-${before}-`))).toBe(true);
+    // In the recording so far (an EVENT playlist of every segment), an earlier run's segments and the new
+    // run's, joined by a discontinuity.
+    const recordingId = server.services.liveHls.recordingOf(f.classId)!;
+    const recordingToken = server.services.mediaAccess.sign({ kind: 'recording', id: recordingId }, f.students[0]!.user.id).token;
+    const res = await fetch(
+      `${server.url}/media/recordings/${recordingId}/${top().name}/index.m3u8?token=${encodeURIComponent(recordingToken)}`,
+    );
+    const recording = mediaPlaylist(await res.text());
+    expect(recording.playlistType).toBe('EVENT');
+    const firstOfRun = recording.segments.findIndex((s) => s.uri.startsWith(`run-${runId}-00000.ts`));
+    expect(firstOfRun).toBeGreaterThan(0);
+    expect(recording.segments[firstOfRun]!.discontinuity).toBe(true);
+    expect(recording.segments[firstOfRun - 1]!.uri).not.toMatch(new RegExp(`^run-${runId}-`));
     for (const rung of bridge().ladder!) {
       const probe = await probeSegment(segmentUrl(rung.name, runId, 2));
       expect(`${probe.width}x${probe.height}`).toBe(`${rung.width}x${rung.height}`);
@@ -292,10 +298,14 @@ describe('a live class on HLS', () => {
     expect(next).toBeGreaterThan(runId);
     expect(bridge().ffmpegPid).not.toBe(pid);
     runId = await nextRun(runId);
-    const playlist = mediaPlaylist(await livePlaylist(bridge().ladder![2]!.name));
-    expect(playlist.segments.find((s) => s.uri.startsWith(`run-${runId}-00000.ts`))?.discontinuity).toBe(true);
-    const probe = await probeSegment(segmentUrl(bridge().ladder![2]!.name, runId, 1));
-    expect(probe.height).toBe(bridge().ladder![2]!.height);
+    const lowest = bridge().ladder!.at(-1)!;
+    const playlist = mediaPlaylist(await livePlaylist(lowest.name));
+    const firstOfRun = playlist.segments.findIndex((s) => s.uri.startsWith(`run-${runId}-00000.ts`));
+    // Listed after the old run's segments it carries the discontinuity; listed first, the window's sequence counts it.
+    if (firstOfRun > 0) expect(playlist.segments[firstOfRun]!.discontinuity).toBe(true);
+    else expect(playlist.discontinuitySequenceBase).toBeGreaterThan(0);
+    const probe = await probeSegment(segmentUrl(lowest.name, runId, 1));
+    expect(probe.height).toBe(lowest.height);
   });
 
   it('ends with a complete recording that covers the content sent until the end', async () => {
