@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Socket } from 'socket.io-client';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { askOk, cameraRtpParameters, createLiveClass, FAKE_DTLS, micRtpParameters, socketFor } from '../sfu/fixtures.ts';
+import { askOk, createLiveClass, goLiveWithSendTransport, produceFake, socketFor } from '../sfu/fixtures.ts';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -24,15 +24,9 @@ describe('a class whose media never flows', () => {
     const teacher: Socket = await socketFor(server, f.teacher);
     try {
       await askOk(teacher, 'class:join', { classId: f.classId });
-      await askOk(teacher, 'class:goLive', {});
-      const rtp = await askOk(teacher, 'sfu:getRouterRtpCapabilities', {});
-      await askOk(teacher, 'sfu:join', { rtpCapabilities: rtp.routerRtpCapabilities });
-      const send = await askOk(teacher, 'sfu:createTransport', { direction: 'send' });
-      await askOk(teacher, 'sfu:connectTransport', { transportId: send.id, dtlsParameters: FAKE_DTLS });
-      const produce = (kind: 'audio' | 'video', source: 'camera' | 'mic', rtpParameters: unknown) =>
-        askOk(teacher, 'sfu:produce', { transportId: send.id, kind, rtpParameters, source });
-      const camera = await produce('video', 'camera', cameraRtpParameters());
-      await produce('audio', 'mic', micRtpParameters());
+      const { send } = await goLiveWithSendTransport(teacher);
+      const camera = await produceFake(teacher, send.id, 'camera');
+      await produceFake(teacher, send.id, 'mic');
 
       const room = server.services.rooms.get(f.classId)!;
       expect(
