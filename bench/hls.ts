@@ -36,7 +36,7 @@ function cpuSecondsOf(pid: number | undefined): number | null {
 
 /** What the bridge has written so far in the top rung: the media sequence of its newest segment, and the seconds since `after`. */
 async function topRungProgress(server: TestServer, classId: string, after = -1): Promise<{ last: number; seconds: number }> {
-  const bridge = server.services.liveHls.bridge(classId);
+  const bridge = server.liveHls.bridge(classId);
   const rung = bridge?.ladder?.[0]?.name;
   const response = rung ? await bridge!.renditions!.mediaPlaylist(rung, {}) : null;
   if (!response) return { last: after, seconds: 0 };
@@ -93,7 +93,7 @@ async function measure(seconds: number): Promise<Measured> {
     process.stderr.write('hls: playing; warming up 10 s');
     await student.waitForTimeout(10_000);
 
-    const pid = server.services.liveHls.bridge(f.classId)?.ffmpegPid;
+    const pid = server.liveHls.bridge(f.classId)?.ffmpegPid;
     const cpuBefore = cpuSecondsOf(pid);
     const before = await topRungProgress(server, f.classId);
     const levels = new Set<string>();
@@ -111,7 +111,7 @@ async function measure(seconds: number): Promise<Measured> {
     };
     const wallSeconds = (Date.now() - started) / 1000;
     const after = await topRungProgress(server, f.classId, before.last);
-    const pidAfter = server.services.liveHls.bridge(f.classId)?.ffmpegPid;
+    const pidAfter = server.liveHls.bridge(f.classId)?.ffmpegPid;
     const cpuAfter = pidAfter === pid ? cpuSecondsOf(pid) : null;
     const samples = unsorted.sort((a, b) => a - b);
     const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? NaN;

@@ -67,7 +67,7 @@ async function shows(segment: string, region: Region): Promise<'camera' | 'scree
   return best!.d < 120 && best!.d * 2 < second!.d ? (best!.name as 'camera') : 'unclear';
 }
 
-const bridge = (): HlsBridge => server.services.liveHls.bridge(f.classId)!;
+const bridge = (): HlsBridge => server.liveHls.bridge(f.classId)!;
 const top = (): Rendition => bridge().ladder![0]!;
 const liveUrl = (file: string) => `${server.url}/media/classes/${f.classId}/live/${file}?token=${encodeURIComponent(token)}`;
 const segmentUrl = (rung: string, runId: number, index: number) => liveUrl(`${rung}/run-${runId}-${String(index).padStart(5, '0')}.ts`);
@@ -107,13 +107,10 @@ async function nextRun(afterRunId: number, segments = 3): Promise<number> {
 beforeAll(async () => {
   [server, browser] = await Promise.all([startTestServer({ app: 'build' }), launchChromium()]);
   f = await createLiveClass(server, { title: 'Signals, on HLS' });
-  const [lesson] = await server.services.db
-    .insert(lessons)
-    .values({ courseId: f.courseId, position: 1, title: 'Signals (replay)' })
-    .returning();
+  const [lesson] = await server.db.insert(lessons).values({ courseId: f.courseId, position: 1, title: 'Signals (replay)' }).returning();
   lessonId = lesson!.id;
-  await server.services.db.update(liveClasses).set({ lessonId }).where(eq(liveClasses.id, f.classId));
-  token = server.services.mediaAccess.sign({ kind: 'class', id: f.classId }, f.students[0]!.user.id).token;
+  await server.db.update(liveClasses).set({ lessonId }).where(eq(liveClasses.id, f.classId));
+  token = server.mediaAccess.sign({ kind: 'class', id: f.classId }, f.students[0]!.user.id).token;
   student = await (await contextFor(f.students[0]!, STAGE_TONE)).newPage();
   teacher = await (await contextFor(f.teacher, TEACHER_TONE)).newPage();
 });
@@ -133,7 +130,7 @@ describe('a live class on HLS', () => {
     await expect.poll(() => teacher.getByTestId('studio-state').getAttribute('data-state'), { timeout: 30_000 }).toBe('live');
 
     // What the browser published into the class's room: a simulcast VP8 camera and an Opus mic with DTX.
-    const room = server.services.rooms.get(f.classId)!;
+    const room = server.rooms.get(f.classId)!;
     await expect
       .poll(
         () =>
@@ -183,26 +180,21 @@ describe('a live class on HLS', () => {
     expect(teacherTone).toBeGreaterThan(0.6);
     expect(stageTone).toBeLessThan(0.05);
     // Media flowed, so the class has its recording from now on.
-    expect((await server.services.recordings.ofClass(f.classId)).map((r) => r.status)).toEqual(['recording']);
+    expect((await server.recordings.ofClass(f.classId)).map((r) => r.status)).toEqual(['recording']);
   });
 
   it('refuses playlists and segments to a user not allowed into the class, and refuses expired links', async () => {
     expect((await f.outsider.client.get(`/api/media/classes/${f.classId}/live`)).status).toBe(403);
     const urls = [liveUrl('master.m3u8'), segmentUrl(top().name, runId, 1)].map((u) => u.replace(/token=[^&]+/, ''));
     // No token, and a token of the outsider's own (as if leaked or issued before they lost access).
-    const outsiderToken = server.services.mediaAccess.sign({ kind: 'class', id: f.classId }, f.outsider.user.id).token;
+    const outsiderToken = server.mediaAccess.sign({ kind: 'class', id: f.classId }, f.outsider.user.id).token;
     for (const url of urls) {
       expect((await fetch(url)).status).toBe(403);
       const res = await fetch(url + `token=${encodeURIComponent(outsiderToken)}`);
       expect(res.status).toBe(403);
       expect((await res.json()).error.code).toBe('forbidden');
     }
-    const expired = server.services.mediaAccess.tokens.sign(
-      { kind: 'class', id: f.classId },
-      f.students[0]!.user.id,
-      60,
-      Date.now() - 600_000,
-    );
+    const expired = server.mediaAccess.tokens.sign({ kind: 'class', id: f.classId }, f.students[0]!.user.id, 60, Date.now() - 600_000);
     for (const url of urls) {
       const res = await fetch(url + `token=${encodeURIComponent(expired.token)}`);
       expect(res.status).toBe(403);
@@ -210,7 +202,7 @@ describe('a live class on HLS', () => {
     }
     // A token for another class does not open this one; the student's own does.
     const other = await createLiveClass(server, { title: 'Another class' });
-    const otherToken = server.services.mediaAccess.sign({ kind: 'class', id: other.classId }, f.students[0]!.user.id).token;
+    const otherToken = server.mediaAccess.sign({ kind: 'class', id: other.classId }, f.students[0]!.user.id).token;
     expect((await fetch(urls[0]! + `token=${encodeURIComponent(otherToken)}`)).status).toBe(403);
     expect((await fetch(urls[0]! + `token=${encodeURIComponent(token)}`)).status).toBe(200);
   });
@@ -220,8 +212,8 @@ describe('a live class on HLS', () => {
     runId = await nextRun(runId);
     // In the recording so far (an EVENT playlist of every segment), an earlier run's segments and the new
     // run's, joined by a discontinuity.
-    const recordingId = server.services.liveHls.recordingOf(f.classId)!;
-    const recordingToken = server.services.mediaAccess.sign({ kind: 'recording', id: recordingId }, f.students[0]!.user.id).token;
+    const recordingId = server.liveHls.recordingOf(f.classId)!;
+    const recordingToken = server.mediaAccess.sign({ kind: 'recording', id: recordingId }, f.students[0]!.user.id).token;
     const res = await fetch(
       `${server.url}/media/recordings/${recordingId}/${top().name}/index.m3u8?token=${encodeURIComponent(recordingToken)}`,
     );
@@ -256,7 +248,7 @@ describe('a live class on HLS', () => {
     await teacher.getByRole('button', { name: 'Turn camera on' }).click();
     await teacher.getByRole('button', { name: 'Stop sharing' }).click();
     // One new run or two (the two clicks may land in one reconfiguration or not): the last shows the camera.
-    const room = server.services.rooms.get(f.classId)!;
+    const room = server.rooms.get(f.classId)!;
     await expect.poll(() => room.mediaSources().some((s) => s.source === 'screen')).toBe(false);
     let shown = 'screen';
     for (let i = 0; i < 3 && shown !== 'camera'; i++) {
@@ -270,7 +262,7 @@ describe('a live class on HLS', () => {
   it('mixes the voice of a student on stage into the stream (and not their camera)', async () => {
     await teacher.getByRole('button', { name: 'Invite on stage' }).click({ timeout: 20_000 });
     await student.getByRole('button', { name: 'Join the stage' }).click({ timeout: 20_000 });
-    const room = server.services.rooms.get(f.classId)!;
+    const room = server.rooms.get(f.classId)!;
     await expect.poll(() => room.mediaSources().filter((s) => s.userId === f.students[0]!.user.id).length, { timeout: 30_000 }).toBe(2);
     const before = runId;
     runId = await nextRun(runId);
@@ -283,7 +275,7 @@ describe('a live class on HLS', () => {
     // The picture is still the teacher's camera, not the student's (both cameras show the same colour, but
     // the run's inputs are the teacher's camera and two microphones).
     const sdp = fs.readFileSync(
-      path.join(server.dataDir, 'recordings', server.services.liveHls.recordingOf(f.classId)!, `run-${runId}.sdp`),
+      path.join(server.dataDir, 'recordings', server.liveHls.recordingOf(f.classId)!, `run-${runId}.sdp`),
       'utf8',
     );
     expect(sdp.match(/^m=audio/gm)).toHaveLength(2);
@@ -312,15 +304,15 @@ describe('a live class on HLS', () => {
     const exits: { runId: number; code: number | null; signal: NodeJS.Signals | null; expected: boolean }[] = [];
     const b = bridge();
     b.on('runexit', (e) => exits.push(e));
-    const recordingId = server.services.liveHls.recordingOf(f.classId)!;
+    const recordingId = server.liveHls.recordingOf(f.classId)!;
     const lastRun = b.runIds.at(-1)!;
     const sentUntil = (await teacher.evaluate(() => (window as unknown as { __cameraTime: number }).__cameraTime)) as number;
     await teacher.getByRole('button', { name: 'End class' }).click();
     await teacher.getByRole('button', { name: 'Yes, end class' }).click();
     await expect
-      .poll(async () => (await server.services.recordings.byId(recordingId))?.status, { timeout: 90_000, interval: 500 })
+      .poll(async () => (await server.recordings.byId(recordingId))?.status, { timeout: 90_000, interval: 500 })
       .toMatch(/ready|failed/);
-    const rec = (await server.services.recordings.byId(recordingId))!;
+    const rec = (await server.recordings.byId(recordingId))!;
     expect(rec.error).toBeNull();
     expect(rec.status).toBe('ready');
     expect(rec.lessonId).toBe(lessonId);
@@ -342,7 +334,7 @@ describe('a live class on HLS', () => {
     for (const id of seenRuns) expect(listed).toContain(id);
     expect(vod.segments.filter((s) => s.discontinuity)).toHaveLength(listed.length - 1);
     expect(rec.durationSeconds).toBe(Math.round(vod.segments.reduce((sum, s) => sum + s.duration, 0)));
-    const [lesson] = await server.services.db.select().from(lessons).where(eq(lessons.id, lessonId));
+    const [lesson] = await server.db.select().from(lessons).where(eq(lessons.id, lessonId));
     expect(lesson!.durationSeconds).toBe(rec.durationSeconds);
     const thumb = await fetch(`${server.url}${replay.body.recording.thumbnailUrl}`);
     expect(thumb.headers.get('content-type')).toBe('image/jpeg');

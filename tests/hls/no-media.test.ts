@@ -28,15 +28,15 @@ describe('a class whose media never flows', () => {
       const camera = await produceFake(teacher, send.id, 'camera');
       await produceFake(teacher, send.id, 'mic');
 
-      const room = server.services.rooms.get(f.classId)!;
+      const room = server.rooms.get(f.classId)!;
       expect(
         room
           .mediaSources()
           .map((s) => s.source)
           .sort(),
       ).toEqual(['camera', 'mic']);
-      await expect.poll(() => server.services.liveHls.bridge(f.classId)).toBeDefined();
-      const bridge = server.services.liveHls.bridge(f.classId)!;
+      await expect.poll(() => server.liveHls.bridge(f.classId)).toBeDefined();
+      const bridge = server.liveHls.bridge(f.classId)!;
       const runs: number[] = [];
       bridge.on('runstart', ({ runId }) => runs.push(runId));
       // The bridge keeps looking (its flow checks go on: 20 of them, 5 s at its pace) and finds no packet.
@@ -46,8 +46,8 @@ describe('a class whose media never flows', () => {
       expect(runs).toEqual([]);
       expect(bridge.ffmpegPid).toBeUndefined();
       expect(bridge.mediaFlowed).toBe(false);
-      expect(server.services.liveHls.status(f.classId)).toBe('starting');
-      expect(await server.services.recordings.ofClass(f.classId)).toEqual([]);
+      expect(server.liveHls.status(f.classId)).toBe('starting');
+      expect(await server.recordings.ofClass(f.classId)).toEqual([]);
       // Students asking for the broadcast hear it is starting, and the media routes have nothing to serve.
       const view = (await f.students[0]!.client.get(`/api/media/classes/${f.classId}/live`)).body;
       expect(view).toMatchObject({ status: 'starting', playlistUrl: null });
@@ -59,13 +59,13 @@ describe('a class whose media never flows', () => {
       const closed = new Promise((resolve) => bridge.once('close', () => resolve(true)));
       await askOk(teacher, 'class:end', {});
       expect(await closed).toBe(true);
-      await server.services.recordings.settled();
+      await server.recordings.settled();
       expect(runs).toEqual([]);
-      expect(await server.services.recordings.ofClass(f.classId)).toEqual([]);
+      expect(await server.recordings.ofClass(f.classId)).toEqual([]);
       expect(fs.existsSync(path.join(server.dataDir, 'recordings')) ? fs.readdirSync(path.join(server.dataDir, 'recordings')) : []).toEqual(
         [],
       );
-      expect(server.services.liveHls.status(f.classId)).toBe('offline');
+      expect(server.liveHls.status(f.classId)).toBe('offline');
     } finally {
       teacher.disconnect();
     }
