@@ -209,9 +209,8 @@ export default async function chatBench(args: string[]): Promise<ChatBenchResult
     const clients = threads.reduce((n, t) => n + t.clients, 0);
     const clockOffsets = [];
     for (const t of threads) clockOffsets.push(await clockOffset(t));
-    log(
-      `all joined in ${((now() - started) / 1000).toFixed(1)} s; thread clock offsets ${clockOffsets.map((o) => `${(o * 1000).toFixed(0)} us`).join(', ')}; sending`,
-    );
+    const offsets = clockOffsets.map((o) => `${(o * 1000).toFixed(0)} us`).join(', ');
+    log(`all joined in ${((now() - started) / 1000).toFixed(1)} s; thread clock offsets ${offsets}; sending`);
     await sleep(1000);
 
     // Fixed total rate: message `seq` is due at sendStart + seq / rate. Every tick hands out what is due by
@@ -371,7 +370,9 @@ export default async function chatBench(args: string[]): Promise<ChatBenchResult
       'max (ms)': result.max,
       'first receipt p50 / p99 (ms)': `${round(percentile(firstReceipts, 50))} / ${round(percentile(firstReceipts, 99))}`,
       'first-to-last spread p50 / p99 (ms)': `${round(percentile(spreads, 50))} / ${round(percentile(spreads, 99))}`,
-      'send lag p50 / p99 / max (ms)': `${round(percentile(sendLags, 50))} / ${round(percentile(sendLags, 99))} / ${round(sendLags[sendLags.length - 1] ?? NaN)}`,
+      'send lag p50 / p99 / max (ms)': [percentile(sendLags, 50), percentile(sendLags, 99), sendLags[sendLags.length - 1] ?? NaN]
+        .map(round)
+        .join(' / '),
       'fully delivered / expected': `${fullyDelivered} / ${counted.length}`,
       lost,
       duplicates,

@@ -28,11 +28,14 @@ case "$cmd" in
   build) build_app ;;
   seed)  exec node scripts/seed.ts "$@" ;;
   test)
+    # Lint first (eslint + prettier --check, as `npm run lint`): style errors fail the run before the slow suite.
+    node_modules/.bin/eslint . && node_modules/.bin/prettier --check --log-level warn .
     build_app
     rc=0
     node_modules/.bin/vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json "$@" || rc=$?
     # One plain closing line that any CI reader understands.
-    node -e 'const r=JSON.parse(require("fs").readFileSync("test-results/vitest.json","utf8"));console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests+r.numTodoTests} skipped`)' || true
+    node -e 'const r = JSON.parse(require("fs").readFileSync("test-results/vitest.json", "utf8"));
+      console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`)' || true
     exit $rc ;;
   bench) build_app; exec node bench/run.ts "$@" ;;
   *) echo "lectern: unknown command '$cmd' (start|dev|build|seed|test|bench)" >&2; exit 2 ;;

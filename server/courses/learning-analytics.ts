@@ -124,17 +124,21 @@ export class LearningAnalytics {
       .from(lessons)
       .where(eq(lessons.courseId, course.id))
       .orderBy(asc(lessons.position));
+    // The student's progress rows on this course's lessons (each subquery below reads them).
+    const ownProgress = sql`from ${lessonProgress} join ${lessons} on ${lessons.id} = ${lessonProgress.lessonId}
+      where ${lessonProgress.userId} = ${users.id} and ${lessons.courseId} = ${course.id}`;
+    const lessonPercent = sql`case when ${lessonProgress.completed} then 100
+      when ${lessonProgress.durationSeconds} > 0 then least(100, ${lessonProgress.positionSeconds} * 100 / ${lessonProgress.durationSeconds})
+      else 0 end`;
     const students = await db
       .select({
         userId: users.id,
         displayName: users.displayName,
         email: users.email,
         enrolledAt: enrollments.createdAt,
-        completedLessons: sql<number>`(select count(*)::int from ${lessonProgress} join ${lessons} on ${lessons.id} = ${lessonProgress.lessonId} where ${lessonProgress.userId} = ${users.id} and ${lessons.courseId} = ${course.id} and ${lessonProgress.completed})`,
-        lastActivityAt: sql<
-          string | null
-        >`(select max(${lessonProgress.updatedAt}) from ${lessonProgress} join ${lessons} on ${lessons.id} = ${lessonProgress.lessonId} where ${lessonProgress.userId} = ${users.id} and ${lessons.courseId} = ${course.id})`,
-        watchedPercent: sql<number>`(select coalesce(sum(case when ${lessonProgress.completed} then 100 when ${lessonProgress.durationSeconds} > 0 then least(100, ${lessonProgress.positionSeconds} * 100 / ${lessonProgress.durationSeconds}) else 0 end), 0)::int from ${lessonProgress} join ${lessons} on ${lessons.id} = ${lessonProgress.lessonId} where ${lessonProgress.userId} = ${users.id} and ${lessons.courseId} = ${course.id})`,
+        completedLessons: sql<number>`(select count(*)::int ${ownProgress} and ${lessonProgress.completed})`,
+        lastActivityAt: sql<string | null>`(select max(${lessonProgress.updatedAt}) ${ownProgress})`,
+        watchedPercent: sql<number>`(select coalesce(sum(${lessonPercent}), 0)::int ${ownProgress})`,
       })
       .from(enrollments)
       .innerJoin(users, eq(users.id, enrollments.userId))

@@ -363,7 +363,8 @@ export function buildVodTranscodeArgs(o: VodArgsOptions): string[] {
     inputs.push('-f', 'lavfi', '-t', o.durationSeconds.toFixed(3), '-i', 'anullsrc=channel_layout=stereo:sample_rate=48000');
   }
   const graph = [
-    `[0:v:0]scale=${top.width}:${top.height}:force_original_aspect_ratio=decrease,pad=${top.width}:${top.height}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=${OUTPUT_FPS}[base]`,
+    `[0:v:0]scale=${top.width}:${top.height}:force_original_aspect_ratio=decrease,` +
+      `pad=${top.width}:${top.height}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=${OUTPUT_FPS}[base]`,
     ...ladderFilter('base', ladder),
     `[${o.hasAudio ? '0:a:0' : '1:a'}]asplit=${ladder.length}${ladder.map((_, i) => `[a${i}]`).join('')}`,
   ];

@@ -107,7 +107,8 @@ export function planRtcAddresses(listenIp: string, announced: string[], interfac
   if (!wildcard) {
     if (announced.length > 1) {
       throw new ConfigError(
-        `LECTERN_ANNOUNCED_IP lists ${announced.length} addresses, but LECTERN_LISTEN_IP=${listenIp} gives one socket: leave LECTERN_LISTEN_IP at 0.0.0.0 to announce several`,
+        `LECTERN_ANNOUNCED_IP lists ${announced.length} addresses, but LECTERN_LISTEN_IP=${listenIp} gives one socket: ` +
+          'leave LECTERN_LISTEN_IP at 0.0.0.0 to announce several',
       );
     }
     return { endpoints: [{ ip: listenIp, announcedAddress: announced[0]! }], announced, warnings };

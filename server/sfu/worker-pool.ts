@@ -142,10 +142,12 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     } catch (err) {
       worker.close();
       const inUse = /EADDRINUSE|address already in use/i.test(String(err));
+      const ips = this.addresses.endpoints.map((e) => e.ip).join(', ');
       throw new ConfigError(
         inUse
-          ? `WebRTC port ${port ?? `${o.rtcMinPort}-${o.rtcMaxPort}`} is already in use on ${this.addresses.endpoints.map((e) => e.ip).join(', ')} (another Lectern running?): stop it or set LECTERN_RTC_PORT`
-          : `WebRTC cannot listen on ${this.addresses.endpoints.map((e) => e.ip).join(', ')} port ${port ?? 'range'}: ${(err as Error).message}`,
+          ? `WebRTC port ${port ?? `${o.rtcMinPort}-${o.rtcMaxPort}`} is already in use on ${ips} (another Lectern running?): ` +
+              'stop it or set LECTERN_RTC_PORT'
+          : `WebRTC cannot listen on ${ips} port ${port ?? 'range'}: ${(err as Error).message}`,
       );
     }
     // With a port range, every listen info may get its own port; the first is the one worth reporting.

@@ -131,7 +131,18 @@ describe('VodRenditions and RecordingRenditions', () => {
     );
     fs.writeFileSync(
       path.join(dir, '360p', 'index.m3u8'),
-      '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXTINF:2.000000,\nseg-00000.ts\n#EXTINF:1.500000,\nseg-00001.ts\n#EXT-X-ENDLIST\n',
+      [
+        '#EXTM3U',
+        '#EXT-X-VERSION:3',
+        '#EXT-X-TARGETDURATION:2',
+        '#EXT-X-PLAYLIST-TYPE:VOD',
+        '#EXTINF:2.000000,',
+        'seg-00000.ts',
+        '#EXTINF:1.500000,',
+        'seg-00001.ts',
+        '#EXT-X-ENDLIST',
+        '',
+      ].join('\n'),
     );
     fs.writeFileSync(path.join(dir, '360p', 'seg-00001.ts'), 'last');
     const lesson = new VodRenditions(dir, { playlistCache: 'private, max-age=5', segmentCache: 'private, max-age=600' });

@@ -57,8 +57,9 @@ describe('media access across two server processes', () => {
   it('takes class and lesson media away from an unenrolled student on every process within the cache lifetime', async () => {
     // Tokens as the API hands them out (either process signs the same way with the shared secret).
     const tokens = new MediaTokens(SECRET);
-    const classUrl = `/media/classes/${classId}/live/master.m3u8?token=${encodeURIComponent(tokens.sign({ kind: 'class', id: classId }, student.user.id).token)}`;
-    const lessonUrl = `/media/lessons/${lessonId}/hls/master.m3u8?token=${encodeURIComponent(tokens.sign({ kind: 'lesson', id: lessonId }, student.user.id).token)}`;
+    const token = (kind: 'class' | 'lesson', id: string) => encodeURIComponent(tokens.sign({ kind, id }, student.user.id).token);
+    const classUrl = `/media/classes/${classId}/live/master.m3u8?token=${token('class', classId)}`;
+    const lessonUrl = `/media/lessons/${lessonId}/hls/master.m3u8?token=${token('lesson', lessonId)}`;
     const status = async (server: ServerProcess, url: string) => (await fetch(server.url + url)).status;
 
     // Allowed on both (404: the class is not streaming and no video was uploaded), and now cached as allowed.

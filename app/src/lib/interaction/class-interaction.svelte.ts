@@ -48,7 +48,8 @@ export class ClassInteraction {
   /** The last failure to show near the panel (e.g. "Slow down"). */
   notice = $state<string | null>(null);
 
-  readonly #listeners: [string, (...args: any[]) => void][] = [];
+  /** Removes each socket listener this panel added. */
+  readonly #unlisten: (() => void)[] = [];
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   #reactionKey = 0;
   #destroyed = false;
@@ -218,16 +219,15 @@ export class ClassInteraction {
 
   destroy(): void {
     this.#destroyed = true;
-    for (const [event, listener] of this.#listeners) this.socket.off(event, listener);
-    this.#listeners.length = 0;
+    for (const off of this.#unlisten.splice(0)) off();
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
   }
 
   // ---- internals ----
-  #listen(event: string, listener: (...args: any[]) => void): void {
+  #listen<A extends unknown[]>(event: string, listener: (...args: A) => void): void {
     this.socket.on(event, listener);
-    this.#listeners.push([event, listener]);
+    this.#unlisten.push(() => this.socket.off(event, listener));
   }
 
   /** Sends a request; a refusal becomes the panel's notice and resolves undefined. */

@@ -58,7 +58,8 @@ function answerSdp(info: ProbeInfo, mid: string, kind: 'udp' | 'tcp' | 'turn'): 
     `a=max-message-size:${info.sctpParameters?.maxMessageSize ?? 262144}`,
     ...candidates.map(
       (c) =>
-        `a=candidate:${c.foundation} 1 ${c.protocol} ${c.priority} ${c.address} ${c.port} typ host${c.protocol === 'tcp' ? ` tcptype ${c.tcpType ?? 'passive'}` : ''}`,
+        `a=candidate:${c.foundation} 1 ${c.protocol} ${c.priority} ${c.address} ${c.port} typ host` +
+        (c.protocol === 'tcp' ? ` tcptype ${c.tcpType ?? 'passive'}` : ''),
     ),
     'a=end-of-candidates',
     '',

@@ -82,7 +82,8 @@ export class SfuSession {
   /** What this user asked to publish (and whether paused): what a rebuild publishes again. */
   #wanted = new Map<MediaSourceName, { track: MediaStreamTrack; paused: boolean }>();
   #consumers = new Map<string, types.Consumer>();
-  #listeners: [string, (...args: any[]) => void][] = [];
+  /** Removes each socket listener this session added. */
+  readonly #unlisten: (() => void)[] = [];
   #iceTimers = new Map<string, ReturnType<typeof setTimeout>>();
   /** ICE restarts tried per transport since it was last connected. */
   #iceRestarts = new Map<string, number>();
@@ -305,15 +306,14 @@ export class SfuSession {
     this.state = 'closed';
     this.#generation++;
     this.#teardown();
-    for (const [event, fn] of this.#listeners) this.#socket.off(event, fn);
-    this.#listeners = [];
+    for (const off of this.#unlisten.splice(0)) off();
   }
 
   // ---------------------------------------------------------------------------------------------------------
 
-  #listen(event: string, fn: (...args: any[]) => void): void {
+  #listen<A extends unknown[]>(event: string, fn: (...args: A) => void): void {
     this.#socket.on(event, fn);
-    this.#listeners.push([event, fn]);
+    this.#unlisten.push(() => this.#socket.off(event, fn));
   }
 
   #teardown(): void {
