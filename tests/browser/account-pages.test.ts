@@ -44,7 +44,7 @@ describe('account pages', () => {
     await expect.poll(() => lost.getByTestId('notice').textContent()).toContain('If an account uses this address');
     const reset = await mail.waitFor((m) => m.to.includes(person.user.email) && /reset your lectern password/i.test(m.subject));
     await lost.goto(linkIn(reset, `${server.url}/reset-password`).href);
-    await lost.getByLabel('New password').fill('a brand new password');
+    await lost.getByLabel('New password', { exact: true }).fill('a brand new password');
     await lost.getByRole('button', { name: 'Set new password' }).click();
     await lost.waitForURL(`${server.url}/`);
     await expect.poll(() => lost.getByTestId('current-user').textContent()).toContain('Rosa Reset');
