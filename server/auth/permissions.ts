@@ -3,10 +3,8 @@ import { and, eq } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import { classRestrictions, courses, enrollments, lessons, liveClasses, type Course, type Lesson, type LiveClass } from '../db/schema.ts';
 import type { SessionUser } from './session-store.ts';
-
-export type ClassRole = 'teacher' | 'admin' | 'student';
-/** 'visitor': may see a published course's page but not its lessons, classes or replays. */
-export type CourseRole = 'teacher' | 'admin' | 'student' | 'visitor';
+import type { ClassRole } from '../contracts/live-class.ts';
+import type { CourseRole } from '../contracts/courses.ts';
 
 /** Whether the user may enter a class, and if not, why (so each caller can say it in its own words). */
 export type ClassEntry =

@@ -1,12 +1,13 @@
 // Read models for live classes: what the home page and the API list.
 import { and, asc, desc, eq, gte, or, sql } from 'drizzle-orm';
+import type { ClassStatus } from '../contracts/live-class.ts';
 import type { Database } from '../db/client.ts';
 import { courses, liveClasses, users } from '../db/schema.ts';
 
 export interface ClassSummary {
   id: string;
   title: string;
-  status: 'scheduled' | 'live' | 'ended' | 'cancelled';
+  status: ClassStatus;
   scheduledAt: Date;
   startedAt: Date | null;
   courseId: string;

@@ -1,4 +1,6 @@
 // Teacher analytics: per live class and per course.
+import type { ClassStatus } from './live-class.ts';
+
 export interface AttendanceRow {
   userId: string;
   displayName: string;
@@ -11,7 +13,7 @@ export interface AttendanceRow {
 export interface ClassAnalytics {
   classId: string;
   title: string;
-  status: 'scheduled' | 'live' | 'ended' | 'cancelled';
+  status: ClassStatus;
   peakViewers: number;
   totalViewers: number;
   attendance: AttendanceRow[];

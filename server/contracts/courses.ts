@@ -102,5 +102,6 @@ export interface LessonSummary {
   videoError: string | null;
 }
 
-/** What a viewer may do with a course; mirrors the server's checks. */
+/** What a viewer may do with a course (server/auth/permissions.ts decides it); 'visitor': may see a published
+ * course's page but not its lessons, classes or replays. */
 export type CourseRole = 'teacher' | 'admin' | 'student' | 'visitor';

@@ -2,6 +2,7 @@
 // the payload schema of every client event and the shapes the server sends back, shared by server and app.
 // Every string and list is bounded here, so the server rejects an oversized payload before touching the database.
 import { z } from 'zod';
+import type { ClassRole } from './live-class.ts';
 
 export const LIMITS = {
   chatBody: 1000,
@@ -102,7 +103,7 @@ export type PollVote = z.input<typeof PollVote>;
 export interface Author {
   id: string;
   displayName: string;
-  role: 'teacher' | 'admin' | 'student';
+  role: ClassRole;
 }
 
 export interface ChatMessage {

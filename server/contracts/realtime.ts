@@ -1,5 +1,6 @@
 // The request/acknowledge envelope every Socket.io event uses, shared by server and app.
 import { z } from 'zod';
+import type { ClassRole, ClassStatus } from './live-class.ts';
 
 export type AckOk<T> = { ok: true; data: T };
 export type AckError = { ok: false; error: { code: string; message: string } };
@@ -14,12 +15,10 @@ export const MAX_SOCKETS_PER_PERSON = 5;
 export const ClassJoin = z.object({ classId: z.uuid({ message: 'classId must be a class id' }) });
 export type ClassJoin = z.infer<typeof ClassJoin>;
 
-export type ClassRole = 'teacher' | 'admin' | 'student';
-
 export interface ClassJoined {
   classId: string;
   role: ClassRole;
   title: string;
-  status: 'scheduled' | 'live' | 'ended' | 'cancelled';
+  status: ClassStatus;
   user: { id: string; displayName: string; role: 'student' | 'teacher' | 'admin' };
 }

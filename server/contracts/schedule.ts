@@ -1,5 +1,6 @@
 // Scheduling live classes: the teacher picks a wall-clock time in a time zone; the server stores UTC.
 import { z } from 'zod';
+import type { ClassRole, ClassStatus } from './live-class.ts';
 
 export function isTimeZone(value: string): boolean {
   try {
@@ -58,7 +59,7 @@ export interface ScheduledClass {
   id: string;
   title: string;
   description: string;
-  status: 'scheduled' | 'live' | 'ended' | 'cancelled';
+  status: ClassStatus;
   scheduledAt: string;
   endsAt: string;
   timeZone: string;
@@ -68,5 +69,5 @@ export interface ScheduledClass {
   lessonId: string | null;
   teacherName: string;
   /** How the viewer relates to it */
-  role: 'teacher' | 'student' | 'admin';
+  role: ClassRole;
 }

@@ -1,10 +1,9 @@
-// The SFU signalling and live-class lifecycle messages, shared by the server (validation) and the app (types).
+// The SFU signalling messages, shared by the server (validation) and the app (types).
 // Ids are always ones the server handed out; capabilities and RTP parameters are bounded here and checked in
 // depth by mediasoup itself.
 import { z } from 'zod';
 
 const Id = z.string().min(1).max(64, { message: 'id is too long' });
-const Uuid = z.uuid({ message: 'must be an id' });
 
 /** What a producer carries. The camera is simulcast; the screen share is its own producer (plus its audio). */
 export const MediaSourceName = z.enum(['camera', 'mic', 'screen', 'screen-audio']);
@@ -98,9 +97,6 @@ export const HlsCause = z.enum(['choice', 'ice', 'cap']);
 export type HlsCause = z.infer<typeof HlsCause>;
 export const UseHls = z.object({ cause: HlsCause });
 
-export const StageRef = z.object({ userId: Uuid });
-export const StageAnswer = z.object({ accept: z.boolean() });
-
 /** One producer a client can consume. */
 export interface SourceInfo {
   producerId: string;
@@ -138,37 +134,4 @@ export interface ConsumerInfo {
   userId: string;
   rtpParameters: unknown;
   producerPaused: boolean;
-}
-
-/** Pushed as `class:status` whenever the lifecycle moves; `teacher` tells whether the teacher is connected. */
-export interface ClassStatusPush {
-  classId: string;
-  status: 'scheduled' | 'live' | 'ended' | 'cancelled';
-  teacher: 'present' | 'away' | 'interrupted';
-  startedAt: string | null;
-  endedAt: string | null;
-}
-
-export interface PresenceViewer {
-  userId: string;
-  displayName: string;
-  role: 'teacher' | 'admin' | 'student';
-  mode: 'webrtc' | 'hls' | 'waiting';
-  onStage: boolean;
-}
-
-/** Pushed as `presence:update`: who is in the class and how many students watch. */
-export interface PresencePush {
-  classId: string;
-  viewers: PresenceViewer[];
-  studentCount: number;
-  peakViewers: number;
-  totalViewers: number;
-}
-
-/** `stage:update` tells everyone who is on stage and who is invited. */
-export interface StageUpdatePush {
-  classId: string;
-  userIds: string[];
-  invited: string[];
 }

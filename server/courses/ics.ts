@@ -1,5 +1,6 @@
-// iCalendar (RFC 5545) for scheduled classes: UTC times (every client understands them), the teacher's
-// zone as an X-property for display, CANCELLED status so calendars strike through a cancelled class.
+// iCalendar (RFC 5545) for scheduled classes: times in UTC, which every client reads and shows in its user's own
+// zone, so the file carries no VTIMEZONE (the class's zone matters only to the teacher who scheduled it: a class
+// is one instant, not a recurring wall-clock time). CANCELLED status lets calendars strike a cancelled class.
 
 export interface IcsEvent {
   uid: string;

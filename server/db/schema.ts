@@ -2,6 +2,7 @@
 // Unique constraints stand wherever a duplicate would be a bug (one vote per user per poll, one upvote per
 // user per question, one enrollment per user per course).
 import { sql } from 'drizzle-orm';
+import { CLASS_STATUSES } from '../contracts/live-class.ts';
 import {
   boolean,
   check,
@@ -22,7 +23,7 @@ const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull(
 const tz = (name: string) => timestamp(name, { withTimezone: true });
 
 export const userRole = pgEnum('user_role', ['student', 'teacher', 'admin']);
-export const classStatus = pgEnum('class_status', ['scheduled', 'live', 'ended', 'cancelled']);
+export const classStatus = pgEnum('class_status', CLASS_STATUSES);
 export const recordingStatus = pgEnum('recording_status', ['recording', 'processing', 'ready', 'failed']);
 export const questionStatus = pgEnum('question_status', ['open', 'answered', 'dismissed']);
 export const pollKind = pgEnum('poll_kind', ['single', 'multiple']);

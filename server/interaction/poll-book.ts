@@ -6,6 +6,7 @@ import { LIMITS, type Poll, type PollCreate, type PollResults } from '../contrac
 import type { z } from 'zod';
 import type { Database } from '../db/client.ts';
 import { pollOptions, polls, pollVotes, type PollOptionRow, type PollRow } from '../db/schema.ts';
+import { toCsv, type CsvValue } from '../csv.ts';
 import { DomainError } from '../domain-error.ts';
 import { isoDate } from './authors.ts';
 
@@ -179,34 +180,28 @@ export class PollBook {
       'voters',
       'percent',
     ];
-    const lines = [header];
+    const rows: CsvValue[][] = [];
     for (const record of (await this.list(classId)).reverse()) {
       const results = await this.results(record);
       for (const o of record.options) {
         const votes = results.counts[o.id] ?? 0;
         const percent = results.voters === 0 ? 0 : Math.round((votes / results.voters) * 1000) / 10;
-        lines.push([
+        rows.push([
           record.poll.id,
           record.poll.question,
           record.poll.kind,
           record.poll.isQuiz ? 'yes' : 'no',
           record.poll.status,
           isoDate(record.poll.createdAt),
-          String(o.position + 1),
+          o.position + 1,
           o.label,
           record.poll.isQuiz ? (o.isCorrect ? 'yes' : 'no') : '',
-          String(votes),
-          String(results.voters),
-          String(percent),
+          votes,
+          results.voters,
+          percent,
         ]);
       }
     }
-    return lines.map((cells) => cells.map(csvCell).join(',')).join('\r\n') + '\r\n';
+    return toCsv(header, rows);
   }
-}
-
-/** Quotes a CSV cell; a leading = + - @ is defused so that a spreadsheet never runs it as a formula. */
-export function csvCell(value: string): string {
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }

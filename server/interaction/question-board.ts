@@ -3,6 +3,7 @@
 // then time; the teacher marks answered, pins one question and dismisses.
 import { and, asc, desc, eq, ne, sql } from 'drizzle-orm';
 import { LIMITS, type Question, type QuestionStatus } from '../contracts/interaction.ts';
+import type { ClassRole } from '../contracts/live-class.ts';
 import type { Database } from '../db/client.ts';
 import { liveClasses, questions, questionVotes, users } from '../db/schema.ts';
 import { DomainError } from '../domain-error.ts';
@@ -19,7 +20,7 @@ export interface QuestionRecord {
   votes: number;
   createdAt: Date;
   authorName: string;
-  authorRole: 'teacher' | 'admin' | 'student';
+  authorRole: ClassRole;
 }
 
 export class QuestionBoard {

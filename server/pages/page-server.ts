@@ -5,7 +5,8 @@
 // adapter-node bundles the app separately from the server, so the app cannot be handed this object through a
 // constructor: main.ts publishes it in one process-wide slot and the app's server code reads it from there.
 // The slot holds this narrow interface only.
-import type { ClassRole, Permissions } from '../auth/permissions.ts';
+import type { Permissions } from '../auth/permissions.ts';
+import type { ClassRole } from '../contracts/live-class.ts';
 import type { SessionCookies } from '../auth/session-cookies.ts';
 import type { SessionUser } from '../auth/session-store.ts';
 import type { ClassCatalog, ClassSummary } from '../classes/class-catalog.ts';

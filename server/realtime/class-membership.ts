@@ -4,7 +4,8 @@
 // owns what its features created for it.
 import type { Socket } from 'socket.io';
 import { z } from 'zod';
-import { ClassJoin, MAX_SOCKETS_PER_PERSON, type ClassJoined, type ClassRole } from '../contracts/realtime.ts';
+import { ClassJoin, MAX_SOCKETS_PER_PERSON, type ClassJoined } from '../contracts/realtime.ts';
+import type { ClassRole } from '../contracts/live-class.ts';
 import type { SessionUser } from '../auth/session-store.ts';
 import { canModerate, type Permissions } from '../auth/permissions.ts';
 import type { LiveClass } from '../db/schema.ts';

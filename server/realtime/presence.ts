@@ -2,7 +2,7 @@
 // counts, teacher grace period); the lifecycle's changes are broadcast to the class room. Presence is
 // throttled per class so a hundred students joining at once send a handful of updates, not ten thousand,
 // and only the staff get the viewer list: students get the counts, so a big class costs O(n), not O(n^2).
-import type { ClassStatusPush, PresencePush, StageUpdatePush } from '../contracts/sfu.ts';
+import type { ClassStatusPush, PresencePush, StageUpdatePush } from '../contracts/live-class.ts';
 import type { LiveClassLifecycle } from '../classes/live-class-lifecycle.ts';
 import { canModerate } from '../auth/permissions.ts';
 import { classRoom, staffRoom, type ClassFeature } from './class-membership.ts';

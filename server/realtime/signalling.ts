@@ -14,8 +14,6 @@ import {
   RestartIce,
   SetPreferredLayers,
   SfuJoin,
-  StageAnswer,
-  StageRef,
   UseHls,
   type ConsumerInfo,
   type RouterInfo,
@@ -23,6 +21,7 @@ import {
   type SourceInfo,
   type TransportInfo,
 } from '../contracts/sfu.ts';
+import { StageAnswer, StageRef } from '../contracts/live-class.ts';
 import { canModerate } from '../auth/permissions.ts';
 import type { ClassroomPeer } from '../sfu/classroom-peer.ts';
 import type { ClassroomRoom, MediaSource } from '../sfu/classroom-room.ts';

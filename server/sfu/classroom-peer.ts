@@ -2,7 +2,7 @@
 // producers and consumers. Closing the peer closes the transports, which closes everything on them.
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
-import type { ClassRole } from '../contracts/realtime.ts';
+import type { ClassRole } from '../contracts/live-class.ts';
 
 export interface ClassroomPeerInfo {
   /** The socket id: one peer per connection, so a second tab is a second peer. */

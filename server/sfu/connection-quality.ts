@@ -5,7 +5,7 @@ import dns from 'node:dns/promises';
 import net from 'node:net';
 import type { types } from 'mediasoup';
 import { MAX_QUALITY_ENTRIES, QUALITY_INTERVAL_MS, type QualityPush, type StudentConnection } from '../contracts/connection-quality.ts';
-import type { PresenceViewer } from '../contracts/sfu.ts';
+import type { PresenceViewer } from '../contracts/live-class.ts';
 import type { Logger } from '../log.ts';
 import type { ClassroomPeer } from './classroom-peer.ts';
 import type { ClassroomRoom } from './classroom-room.ts';

@@ -1,7 +1,7 @@
 // The token buckets behind "slow down", on a controlled clock, and the CSV cell quoting of the poll export.
 import { describe, expect, it } from 'vitest';
 import { FloodControl } from '../../server/interaction/flood-control.ts';
-import { csvCell } from '../../server/interaction/poll-book.ts';
+import { csvCell } from '../../server/csv.ts';
 
 describe('FloodControl', () => {
   it('allows the burst, refuses with the time until the next token, and refills at the steady rate', () => {
@@ -34,5 +34,8 @@ describe('csvCell', () => {
     expect(csvCell('+cmd')).toBe("'+cmd");
     expect(csvCell('@SUM(A1)')).toBe("'@SUM(A1)");
     expect(csvCell('=HYPERLINK("x")')).toBe(`"'=HYPERLINK(""x"")"`);
+    // Numbers are data, not formulas; an empty cell is empty.
+    expect(csvCell(-5)).toBe('-5');
+    expect(csvCell(null)).toBe('');
   });
 });

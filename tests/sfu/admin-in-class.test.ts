@@ -5,7 +5,7 @@
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatMessage, Poll, Question } from '../../server/contracts/interaction.ts';
-import type { PresencePush } from '../../server/contracts/sfu.ts';
+import type { PresencePush } from '../../server/contracts/live-class.ts';
 import { registerPeople, type People } from '../helpers/people.ts';
 import { insertClass } from '../helpers/live-class.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';

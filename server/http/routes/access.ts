@@ -2,7 +2,8 @@
 // answering 404 for what they may not see and 403 for what they may see but not do.
 import type { Context } from 'hono';
 import { z } from 'zod';
-import type { CourseRole, Permissions } from '../../auth/permissions.ts';
+import type { Permissions } from '../../auth/permissions.ts';
+import type { CourseRole } from '../../contracts/courses.ts';
 import type { Course, Lesson } from '../../db/schema.ts';
 import { ApiFailure } from '../errors.ts';
 import type { AppEnv } from '../session.ts';

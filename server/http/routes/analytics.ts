@@ -3,7 +3,7 @@ import { Hono, type Context } from 'hono';
 import { canEditCourse, type Permissions } from '../../auth/permissions.ts';
 import type { ClassSchedule } from '../../courses/class-schedule.ts';
 import type { LearningAnalytics } from '../../courses/learning-analytics.ts';
-import { toCsv } from '../../courses/csv.ts';
+import { toCsv } from '../../csv.ts';
 import { ApiFailure } from '../errors.ts';
 import { requireUser, type AppEnv } from '../session.ts';
 import { courseAccess, idParam } from './access.ts';

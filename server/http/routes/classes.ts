@@ -2,7 +2,8 @@
 // calendar file). Joining and running a class belong to the live-class modules.
 import { Hono, type Context } from 'hono';
 import { ClassCreateBody, ClassUpdateBody } from '../../contracts/schedule.ts';
-import { canEditCourse, canWatchCourse, type CourseRole, type Permissions } from '../../auth/permissions.ts';
+import { canEditCourse, canWatchCourse, type Permissions } from '../../auth/permissions.ts';
+import type { CourseRole } from '../../contracts/courses.ts';
 import { ScheduleError, type ClassSchedule } from '../../courses/class-schedule.ts';
 import { classCalendar } from '../../courses/calendar-export.ts';
 import type { CourseCatalog } from '../../courses/course-catalog.ts';

@@ -4,7 +4,7 @@ import { error, redirect } from '@sveltejs/kit';
 import { z } from 'zod';
 import { pageServer } from '../../../../server/pages/page-server.ts';
 import type { SessionUser } from '../../../../server/auth/session-store.ts';
-import type { ClassRole } from '@lectern/contracts/realtime';
+import type { ClassRole, ClassStatus } from '@lectern/contracts/live-class';
 
 export interface ClassPageData {
   classId: string;
@@ -12,7 +12,7 @@ export interface ClassPageData {
   liveClass: {
     id: string;
     title: string;
-    status: 'scheduled' | 'live' | 'ended' | 'cancelled';
+    status: ClassStatus;
     scheduledAt: string;
     teacherId: string;
   } | null;
