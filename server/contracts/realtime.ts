@@ -12,6 +12,9 @@ export type Ack<T> = AckOk<T> | AckError;
  */
 export const MAX_SOCKETS_PER_PERSON = 5;
 
+/** The payload of a request that needs none. */
+export const NoPayload = z.object({}).optional();
+
 export const ClassJoin = z.object({ classId: z.uuid({ message: 'classId must be a class id' }) });
 export type ClassJoin = z.infer<typeof ClassJoin>;
 

@@ -97,6 +97,13 @@ export const HlsCause = z.enum(['choice', 'ice', 'cap']);
 export type HlsCause = z.infer<typeof HlsCause>;
 export const UseHls = z.object({ cause: HlsCause });
 
+/** A STUN/TURN server for the browser's RTCPeerConnection (TURN with the user's own time-limited credential). */
+export interface IceServerInfo {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
 /** One producer a client can consume. */
 export interface SourceInfo {
   producerId: string;
@@ -111,7 +118,7 @@ export type RouterInfo =
   | {
       mode: 'webrtc';
       routerRtpCapabilities: unknown;
-      iceServers: { urls: string | string[]; username?: string; credential?: string }[];
+      iceServers: IceServerInfo[];
       /** Simulcast layers a publisher sends for the camera (1 = one full-size stream). */
       cameraLayers: number;
     }
@@ -134,4 +141,24 @@ export interface ConsumerInfo {
   userId: string;
   rtpParameters: unknown;
   producerPaused: boolean;
+}
+
+// ---- The pre-join connectivity check: probe transports (a data channel only; server/sfu/connectivity-probe.ts) ----
+export const ProbeRef = z.object({ probeId: Id });
+export const ProbeConnect = ProbeRef.extend({ dtlsParameters: DtlsParameters });
+
+export interface ProbeInfo {
+  probeId: string;
+  iceParameters: unknown;
+  iceCandidates: unknown[];
+  dtlsParameters: unknown;
+  sctpParameters: unknown;
+  iceServers: IceServerInfo[];
+}
+
+export interface ProbeStatus {
+  iceState: string;
+  dtlsState: string;
+  /** How the probe's traffic reaches the server, once connected. */
+  protocol: 'udp' | 'tcp' | undefined;
 }

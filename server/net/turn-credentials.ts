@@ -2,13 +2,10 @@
 // `use-auth-secret` + `static-auth-secret`: the username is "<expiry unix seconds>:<user id>" and the password is
 // base64(HMAC-SHA1(secret, username)). Nothing is stored: coturn recomputes the password from the shared secret
 // and refuses a username whose time has passed. Each user gets their own when they join a class's media.
+import type { IceServerInfo } from '../contracts/sfu.ts';
 import { createHmac } from 'node:crypto';
 
-export interface IceServer {
-  urls: string | string[];
-  username?: string;
-  credential?: string;
-}
+export type IceServer = IceServerInfo;
 
 export interface TurnOptions {
   /** turn:/turns: URLs of the TURN servers (all sharing one secret). */

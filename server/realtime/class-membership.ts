@@ -2,15 +2,13 @@
 // class's room and attaches every class feature (SFU signalling, chat, Q&A, polls, hands, presence) to it.
 // Leaving (`class:leave`, joining another class, or disconnecting) runs each feature's cleanup: the member
 // owns what its features created for it.
-import type { Socket } from 'socket.io';
-import { z } from 'zod';
-import { ClassJoin, MAX_SOCKETS_PER_PERSON, type ClassJoined } from '../contracts/realtime.ts';
+import { ClassJoin, MAX_SOCKETS_PER_PERSON, NoPayload, type ClassJoined } from '../contracts/realtime.ts';
 import type { ClassRole } from '../contracts/live-class.ts';
 import type { SessionUser } from '../auth/session-store.ts';
 import { canModerate, type Permissions } from '../auth/permissions.ts';
 import type { LiveClass } from '../db/schema.ts';
 import type { Logger } from '../log.ts';
-import type { LecternIo } from './socket-server.ts';
+import type { LecternIo, LecternSocket } from './socket-server.ts';
 import { DomainError } from '../domain-error.ts';
 import { onRequest } from './requests.ts';
 
@@ -18,7 +16,7 @@ export interface ClassMember {
   readonly classId: string;
   readonly role: ClassRole;
   readonly user: SessionUser;
-  readonly socket: Socket;
+  readonly socket: LecternSocket;
   readonly liveClass: LiveClass;
   /** Socket.io room of the class: io.to(member.room) reaches everyone in it (across processes with Redis). */
   readonly room: string;
@@ -72,7 +70,7 @@ export class ClassMembership {
     this.#admissions.push(check);
   }
 
-  #onConnection(socket: Socket): void {
+  #onConnection(socket: LecternSocket): void {
     const log = this.#log.child({ userId: socket.data.user?.id });
     let current: { member: ClassMember; cleanups: (() => void | Promise<void>)[] } | undefined;
     // Joins and leaves of one socket run one at a time, in the order they arrived: two joins sent at once, or a
@@ -144,7 +142,7 @@ export class ClassMembership {
     };
 
     onRequest(socket, 'class:join', ClassJoin, ({ classId }) => serially(() => join(classId)), log);
-    onRequest(socket, 'class:leave', z.object({}).optional(), () => serially(leave).then(() => ({ left: true })), log);
+    onRequest(socket, 'class:leave', NoPayload, () => serially(leave).then(() => ({ left: true as const })), log);
     socket.on('disconnect', () => void serially(leave));
   }
 

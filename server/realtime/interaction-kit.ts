@@ -1,13 +1,14 @@
 // What every class interaction feature shares: its dependencies, the extra rooms of a class (staff, one per
 // user), role checks, flood control and broadcasts that differ by role. Broadcasts always go through rooms,
 // so that the Redis adapter carries them to the other server processes.
-import type { z } from 'zod';
+import type { RequestName, RequestSchema } from '../contracts/protocol.ts';
+import type { ServerToClientEvents } from '../contracts/protocol.ts';
 import { canModerate } from '../auth/permissions.ts';
 import { FLOOD_RULES, type Interaction } from '../interaction/interaction.ts';
 import type { Logger } from '../log.ts';
 import { staffRoom, type ClassMember } from './class-membership.ts';
 import { DomainError } from '../domain-error.ts';
-import { onRequest } from './requests.ts';
+import { onRequest, type RequestHandler } from './requests.ts';
 import type { LecternIo } from './socket-server.ts';
 
 export interface InteractionContext {
@@ -57,10 +58,19 @@ export async function assertAllowed(ctx: InteractionContext, member: ClassMember
 }
 
 /** Sends the staff version of an event to the staff room and the student version to everyone else. */
-export function emitByRole(ctx: InteractionContext, member: ClassMember, event: string, staff: unknown, students: unknown): void {
+export function emitByRole<E extends 'question:updated' | 'poll:updated'>(
+  ctx: InteractionContext,
+  member: ClassMember,
+  event: E,
+  staff: Parameters<ServerToClientEvents[E]>[0],
+  students: Parameters<ServerToClientEvents[E]>[0],
+): void {
   const staffOnly = staffRoom(member.classId);
-  ctx.io.to(staffOnly).emit(event, staff);
-  ctx.io.to(member.room).except(staffOnly).emit(event, students);
+  ctx.io.to(staffOnly).emit(event, ...([staff] as Parameters<ServerToClientEvents[E]>));
+  ctx.io
+    .to(member.room)
+    .except(staffOnly)
+    .emit(event, ...([students] as Parameters<ServerToClientEvents[E]>));
 }
 
 /** Registers request handlers for one member and returns one function that removes them all. */
@@ -74,7 +84,7 @@ export class MemberHandlers {
     this.#log = log;
   }
 
-  on<S extends z.ZodType, R>(event: string, schema: S, handler: (data: z.infer<S>) => Promise<R> | R): this {
+  on<E extends RequestName>(event: E, schema: RequestSchema<E>, handler: RequestHandler<E>): this {
     this.#detach.push(onRequest(this.#member.socket, event, schema, handler, this.#log));
     return this;
   }

@@ -31,11 +31,10 @@ import type { Logger } from '../log.ts';
 import type { RoomRegistry } from '../sfu/room-registry.ts';
 import type { ClassFeature, ClassMember } from './class-membership.ts';
 import { DomainError } from '../domain-error.ts';
-import { onRequest } from './requests.ts';
+import { onRequest, type RequestHandler } from './requests.ts';
+import { NoPayload } from '../contracts/realtime.ts';
+import type { RequestName, RequestSchema } from '../contracts/protocol.ts';
 import type { IceServer } from '../net/turn-credentials.ts';
-import { z } from 'zod';
-
-const Empty = z.object({}).optional();
 
 function sourceInfo(source: MediaSource): SourceInfo {
   const appData = source.producer.appData as ProducerAppData;
@@ -90,7 +89,7 @@ function attachSignalling(member: ClassMember, options: SignallingOptions): () =
   /** Set by the member's cleanup: a request still awaiting must not create a peer nobody will close. */
   let left = false;
 
-  const on = <S extends z.ZodType, R>(event: string, schema: S, handler: (data: z.infer<S>) => Promise<R> | R): void => {
+  const on = <E extends RequestName>(event: E, schema: RequestSchema<E>, handler: RequestHandler<E>): void => {
     offs.push(onRequest(socket, event, schema, handler, log));
   };
 
@@ -303,11 +302,11 @@ function attachSignalling(member: ClassMember, options: SignallingOptions): () =
   });
 
   // Lifecycle: only the class's teacher goes live; the teacher or an admin may end it.
-  on('class:goLive', Empty, async () => {
+  on('class:goLive', NoPayload, async () => {
     if (role !== 'teacher') throw new DomainError('forbidden', "Only the class's teacher can go live");
     return liveClasses.goLive(classId);
   });
-  on('class:end', Empty, async () => {
+  on('class:end', NoPayload, async () => {
     if (!canModerate(role)) throw new DomainError('forbidden', 'Only the teacher can end the class');
     return liveClasses.end(classId);
   });
@@ -324,7 +323,7 @@ function attachSignalling(member: ClassMember, options: SignallingOptions): () =
     return { removed: true };
   });
   on('stage:answer', StageAnswer, async ({ accept }) => ({ onStage: await liveClasses.answerInvite(classId, user.id, accept) }));
-  on('stage:leave', Empty, async () => {
+  on('stage:leave', NoPayload, async () => {
     await liveClasses.removeFromStage(classId, user.id);
     return { onStage: false };
   });

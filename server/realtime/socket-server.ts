@@ -1,7 +1,8 @@
 // Socket.io on the same HTTP server and port as the API and pages. A socket is authenticated by the same
 // session cookie as HTTP; with REDIS_URL the Redis adapter lets several processes share class rooms.
 import type { Server as HttpServer } from 'node:http';
-import { Server, type DefaultEventsMap } from 'socket.io';
+import { Server, type Socket } from 'socket.io';
+import type { ClientToServerEvents, ServerToClientEvents } from '../contracts/protocol.ts';
 import type { SessionCookies } from '../auth/session-cookies.ts';
 import type { SessionStore, SessionUser } from '../auth/session-store.ts';
 import type { Logger } from '../log.ts';
@@ -11,7 +12,9 @@ export interface SocketData {
   sessionId: string;
 }
 
-export type LecternIo = Server<DefaultEventsMap, DefaultEventsMap, Record<string, never>, SocketData>;
+/** The Socket.io server, typed by the protocol (contracts/protocol.ts); processes send each other nothing directly. */
+export type LecternIo = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+export type LecternSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
 /** Every socket of one login session: logging out (or the session expiring) disconnects them all. */
 export function sessionRoom(sessionId: string): string {

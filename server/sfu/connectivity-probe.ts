@@ -3,44 +3,18 @@
 // only, or a TURN relay, and reads whether that worked and the round-trip time from its own ICE statistics. The
 // server answers with the same addresses and TURN credentials a class would get, so the check tests the real
 // path. Bounded: a few probes per connection, each closed after PROBE_LIFETIME_MS or when the connection goes.
-import type { Socket } from 'socket.io';
 import type { types } from 'mediasoup';
-import { z } from 'zod';
+import { ProbeConnect, ProbeRef, type ProbeInfo, type ProbeStatus } from '../contracts/sfu.ts';
+import { NoPayload } from '../contracts/realtime.ts';
 import { DomainError } from '../domain-error.ts';
 import type { Logger } from '../log.ts';
 import { onRequest } from '../realtime/requests.ts';
 import { iceServersFor, type IceServer, type TurnOptions } from '../net/turn-credentials.ts';
+import type { LecternSocket } from '../realtime/socket-server.ts';
 import type { WorkerPool } from './worker-pool.ts';
 
 export const MAX_PROBES_PER_CONNECTION = 3;
 export const PROBE_LIFETIME_MS = 30_000;
-
-const ProbeRef = z.object({ probeId: z.string().min(1).max(64) });
-const ProbeConnect = ProbeRef.extend({
-  dtlsParameters: z.looseObject({
-    role: z.enum(['auto', 'client', 'server']).optional(),
-    fingerprints: z
-      .array(z.object({ algorithm: z.string().max(16), value: z.string().max(256) }))
-      .min(1)
-      .max(8),
-  }),
-});
-
-export interface ProbeInfo {
-  probeId: string;
-  iceParameters: types.IceParameters;
-  iceCandidates: types.IceCandidate[];
-  dtlsParameters: types.DtlsParameters;
-  sctpParameters: types.SctpParameters | undefined;
-  iceServers: IceServer[];
-}
-
-export interface ProbeStatus {
-  iceState: string;
-  dtlsState: string;
-  /** How the probe's traffic reaches the server, once connected. */
-  protocol: 'udp' | 'tcp' | undefined;
-}
 
 export class ConnectivityProbes {
   readonly #workers: WorkerPool;
@@ -71,7 +45,7 @@ export class ConnectivityProbes {
   }
 
   /** Adds the probe requests to an authenticated connection; its transports close with it. */
-  attach(socket: Socket): void {
+  attach(socket: LecternSocket): void {
     const probes = new Map<string, { transport: types.WebRtcTransport; timer: NodeJS.Timeout }>();
     const log = this.#log.child({ userId: socket.data.user?.id });
     const own = (probeId: string): types.WebRtcTransport => {
@@ -90,7 +64,7 @@ export class ConnectivityProbes {
     onRequest(
       socket,
       'net:probe',
-      z.object({}).optional(),
+      NoPayload,
       async (): Promise<ProbeInfo> => {
         if (this.#closed) throw new DomainError('gone', 'The server is shutting down');
         if (probes.size >= MAX_PROBES_PER_CONNECTION)

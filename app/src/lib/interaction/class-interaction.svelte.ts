@@ -1,15 +1,12 @@
 // The side panel's state for one joined class: the snapshot from `interaction:sync`, kept current by the
 // server's broadcasts, plus unread counts per tab. One instance per join; destroy() detaches every listener
 // and timer it created.
-import type { Socket } from 'socket.io-client';
 import { SvelteSet } from 'svelte/reactivity';
 import type { ClassJoined } from '@lectern/contracts/realtime';
 import {
   InteractionEvents as E,
   InteractionRequests as R,
   type ChatMessage,
-  type ChatPage,
-  type InteractionSnapshot,
   type Poll,
   type PollCreate,
   type PollResults,
@@ -18,7 +15,8 @@ import {
   type Reaction,
   type ReactionShown,
 } from '@lectern/contracts/interaction';
-import { request, RequestError } from '#lib/realtime/socket.ts';
+import type { RequestName, RequestPayload, RequestResult, ServerToClientEvents } from '@lectern/contracts/protocol';
+import { listen, request, RequestError, type ClassSocket } from '#lib/realtime/socket.ts';
 
 export type PanelTab = 'chat' | 'questions' | 'polls';
 
@@ -26,7 +24,7 @@ export type PanelTab = 'chat' | 'questions' | 'polls';
 const REACTION_MS = 4000;
 
 export class ClassInteraction {
-  readonly socket: Socket;
+  readonly socket: ClassSocket;
   readonly joined: ClassJoined;
   readonly staff: boolean;
   readonly myId: string;
@@ -54,7 +52,7 @@ export class ClassInteraction {
   #reactionKey = 0;
   #destroyed = false;
 
-  constructor(socket: Socket, joined: ClassJoined) {
+  constructor(socket: ClassSocket, joined: ClassJoined) {
     this.socket = socket;
     this.joined = joined;
     this.staff = joined.role === 'teacher' || joined.role === 'admin';
@@ -99,7 +97,7 @@ export class ClassInteraction {
   }
 
   async sync(): Promise<void> {
-    const snapshot = await this.#call<InteractionSnapshot>(R.sync);
+    const snapshot = await this.#call(R.sync, {});
     if (!snapshot || this.#destroyed) return;
     this.messages = snapshot.chat.messages;
     this.hasMoreChat = snapshot.chat.hasMore;
@@ -122,7 +120,7 @@ export class ClassInteraction {
 
   // ---- chat ----
   async sendChat(body: string): Promise<boolean> {
-    const message = await this.#call<ChatMessage>(R.chatSend, { body });
+    const message = await this.#call(R.chatSend, { body });
     if (message) this.#onChat(message);
     return message !== undefined;
   }
@@ -130,7 +128,7 @@ export class ClassInteraction {
   async loadOlderChat(): Promise<void> {
     const first = this.messages[0];
     if (!first || !this.hasMoreChat) return;
-    const page = await this.#call<ChatPage>(R.chatHistory, { before: first.id });
+    const page = await this.#call(R.chatHistory, { before: first.id });
     if (!page) return;
     const known = new Set(this.messages.map((m) => m.id));
     this.messages = [...page.messages.filter((m) => !known.has(m.id)), ...this.messages];
@@ -143,7 +141,7 @@ export class ClassInteraction {
 
   // ---- Q&A ----
   async ask(body: string, anonymous: boolean): Promise<boolean> {
-    const q = await this.#call<Question>(R.questionAsk, { body, anonymous });
+    const q = await this.#call(R.questionAsk, { body, anonymous });
     if (q) {
       this.asked.add(q.id);
       this.#onQuestion(q);
@@ -153,7 +151,7 @@ export class ClassInteraction {
 
   async toggleVote(q: Question): Promise<void> {
     const voting = !this.voted.has(q.id);
-    const updated = await this.#call<Question>(voting ? R.questionVote : R.questionUnvote, { questionId: q.id });
+    const updated = await this.#call(voting ? R.questionVote : R.questionUnvote, { questionId: q.id });
     if (!updated) return;
     if (voting) this.voted.add(q.id);
     else this.voted.delete(q.id);
@@ -170,13 +168,13 @@ export class ClassInteraction {
 
   // ---- polls ----
   async createPoll(input: PollCreate): Promise<boolean> {
-    const poll = await this.#call<Poll>(R.pollCreate, input);
+    const poll = await this.#call(R.pollCreate, input);
     if (poll) this.#onPoll(poll);
     return poll !== undefined;
   }
 
   async vote(pollId: string, optionIds: string[]): Promise<boolean> {
-    const done = await this.#call<{ optionIds: string[] }>(R.pollVote, { pollId, optionIds });
+    const done = await this.#call(R.pollVote, { pollId, optionIds });
     if (done) this.ballots = { ...this.ballots, [pollId]: done.optionIds };
     return done !== undefined;
   }
@@ -191,17 +189,17 @@ export class ClassInteraction {
 
   // ---- hands, reactions, moderation ----
   async toggleHand(): Promise<void> {
-    const result = await this.#call<{ hands: RaisedHand[] }>(this.raisedHand ? R.handLower : R.handRaise, {});
+    const result = await this.#call(this.raisedHand ? R.handLower : R.handRaise, {});
     if (result) this.hands = result.hands;
   }
 
   async lowerHand(userId: string): Promise<void> {
-    const result = await this.#call<{ hands: RaisedHand[] }>(R.handLower, { userId });
+    const result = await this.#call(R.handLower, { userId });
     if (result) this.hands = result.hands;
   }
 
   async lowerAllHands(): Promise<void> {
-    const result = await this.#call<{ hands: RaisedHand[] }>(R.handLowerAll, {});
+    const result = await this.#call(R.handLowerAll, {});
     if (result) this.hands = result.hands;
   }
 
@@ -225,15 +223,14 @@ export class ClassInteraction {
   }
 
   // ---- internals ----
-  #listen<A extends unknown[]>(event: string, listener: (...args: A) => void): void {
-    this.socket.on(event, listener);
-    this.#unlisten.push(() => this.socket.off(event, listener));
+  #listen<E extends keyof ServerToClientEvents>(event: E, listener: ServerToClientEvents[E]): void {
+    this.#unlisten.push(listen(this.socket, event, listener));
   }
 
   /** Sends a request; a refusal becomes the panel's notice and resolves undefined. */
-  async #call<T>(event: string, payload: unknown = {}): Promise<T | undefined> {
+  async #call<E extends RequestName>(event: E, payload: RequestPayload<E>): Promise<RequestResult<E> | undefined> {
     try {
-      const data = await request<T>(this.socket, event, payload);
+      const data = await request(this.socket, event, payload);
       this.notice = null;
       return data;
     } catch (err) {

@@ -1,5 +1,4 @@
 // Small display helpers for the learning pages.
-import type { ClassStatus } from '@lectern/contracts/live-class';
 
 /** 75 -> "1:15", 3725 -> "1:02:05" */
 export function clock(seconds: number): string {
@@ -43,9 +42,4 @@ export function zones(): string[] {
   return [own, ...all.filter((z) => z !== own)];
 }
 
-export const statusLabel: Record<ClassStatus, string> = {
-  scheduled: 'Scheduled',
-  live: 'Live now',
-  ended: 'Ended',
-  cancelled: 'Cancelled',
-};
+export const statusLabel: Record<string, string> = { scheduled: 'Scheduled', live: 'Live now', ended: 'Ended', cancelled: 'Cancelled' };

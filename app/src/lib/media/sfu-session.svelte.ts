@@ -5,9 +5,9 @@
 // cannot connect (ICE fails and a restart does not heal it while signalling works) moves to the broadcast
 // (HLS); so does one who asks for it. In HLS mode the server holds nothing for them: no transport, no consumer.
 import { Device, type types } from 'mediasoup-client';
-import type { Socket } from 'socket.io-client';
-import type { ConsumerInfo, HlsCause, MediaSourceName, RouterInfo, SfuJoined, SourceInfo, TransportInfo } from '@lectern/contracts/sfu';
-import { request } from '#lib/realtime/socket.ts';
+import type { HlsCause, MediaSourceName, SourceInfo } from '@lectern/contracts/sfu';
+import type { ServerToClientEvents } from '@lectern/contracts/protocol';
+import { listen, request, type ClassSocket } from '#lib/realtime/socket.ts';
 
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'failed' | 'closed';
 
@@ -70,7 +70,7 @@ export class SfuSession {
   onStage = $state(false);
   error = $state<string | undefined>(undefined);
 
-  readonly #socket: Socket;
+  readonly #socket: ClassSocket;
   readonly #wantConsume: boolean;
   readonly #fallbackToHls: boolean;
   #device: Device | undefined;
@@ -94,7 +94,7 @@ export class SfuSession {
   #recvOpening: Promise<types.Transport> | undefined;
   #sendOpening: Promise<types.Transport> | undefined;
 
-  constructor(socket: Socket, options: SfuSessionOptions = {}) {
+  constructor(socket: ClassSocket, options: SfuSessionOptions = {}) {
     this.#socket = socket;
     this.#wantConsume = options.consume ?? true;
     this.#fallbackToHls = options.fallbackToHls ?? false;
@@ -109,7 +109,7 @@ export class SfuSession {
     });
   }
 
-  get socket(): Socket {
+  get socket(): ClassSocket {
     return this.#socket;
   }
 
@@ -166,7 +166,7 @@ export class SfuSession {
     this.state = this.state === 'idle' ? 'connecting' : 'reconnecting';
     this.error = undefined;
     try {
-      const info = await request<RouterInfo>(this.#socket, 'sfu:getRouterRtpCapabilities', {});
+      const info = await request(this.#socket, 'sfu:getRouterRtpCapabilities', {});
       if (generation !== this.#generation) return this.mode ?? 'webrtc';
       if (info.mode === 'hls') return this.#useHls('cap', info.reason);
       this.#iceServers = info.iceServers as RTCIceServer[];
@@ -175,7 +175,7 @@ export class SfuSession {
         this.#device = await Device.factory();
         await this.#device.load({ routerRtpCapabilities: info.routerRtpCapabilities as types.RtpCapabilities });
       }
-      const joined = await request<SfuJoined>(this.#socket, 'sfu:join', { rtpCapabilities: this.#device.rtpCapabilities });
+      const joined = await request(this.#socket, 'sfu:join', { rtpCapabilities: this.#device.rtpCapabilities });
       if (generation !== this.#generation) return this.mode ?? 'webrtc';
       if (joined.mode === 'hls') return this.#useHls('cap', joined.reason);
       this.mode = 'webrtc';
@@ -311,9 +311,8 @@ export class SfuSession {
 
   // ---------------------------------------------------------------------------------------------------------
 
-  #listen<A extends unknown[]>(event: string, fn: (...args: A) => void): void {
-    this.#socket.on(event, fn);
-    this.#unlisten.push(() => this.#socket.off(event, fn));
+  #listen<E extends keyof ServerToClientEvents>(event: E, fn: ServerToClientEvents[E]): void {
+    this.#unlisten.push(listen(this.#socket, event, fn));
   }
 
   #teardown(): void {
@@ -335,7 +334,7 @@ export class SfuSession {
   async #createTransport(direction: 'send' | 'recv'): Promise<types.Transport> {
     const device = this.#device;
     if (!device) throw new Error('The media session has not started');
-    const info = await request<TransportInfo>(this.#socket, 'sfu:createTransport', { direction });
+    const info = await request(this.#socket, 'sfu:createTransport', { direction });
     const options = {
       id: info.id,
       iceParameters: info.iceParameters as types.IceParameters,
@@ -351,11 +350,11 @@ export class SfuSession {
     });
     if (direction === 'send') {
       transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
-        request<{ producerId: string }>(this.#socket, 'sfu:produce', {
+        request(this.#socket, 'sfu:produce', {
           transportId: transport.id,
           kind,
           rtpParameters,
-          source: appData.source,
+          source: appData.source as MediaSourceName,
         }).then(({ producerId }) => callback({ id: producerId }), errback);
       });
     }
@@ -417,9 +416,9 @@ export class SfuSession {
     }
     this.#iceRestarts.set(transport.id, restarts + 1);
     this.#armIceTimer(transport, ICE_RESTART_TIMEOUT_MS);
-    request<{ iceParameters: types.IceParameters }>(this.#socket, 'sfu:restartIce', { transportId: transport.id })
+    request(this.#socket, 'sfu:restartIce', { transportId: transport.id })
       .then(({ iceParameters }) => {
-        if (!transport.closed) return transport.restartIce({ iceParameters });
+        if (!transport.closed) return transport.restartIce({ iceParameters: iceParameters as types.IceParameters });
       })
       .catch(() => {
         // The transport is gone on the server (its peer closed): rebuild from scratch. Offline, the socket's
@@ -477,7 +476,7 @@ export class SfuSession {
     const generation = this.#generation;
     try {
       const transport = await this.#ensureRecv();
-      const c = await request<ConsumerInfo>(this.#socket, 'sfu:consume', { producerId: info.producerId });
+      const c = await request(this.#socket, 'sfu:consume', { producerId: info.producerId });
       if (generation !== this.#generation || transport.closed) return;
       const consumer = await transport.consume({
         id: c.consumerId,
