@@ -27,7 +27,9 @@ import { Recordings } from './hls/recordings.ts';
 import { RoomRegistry } from './sfu/room-registry.ts';
 import { LiveClassLifecycle } from './classes/live-class-lifecycle.ts';
 import { LiveHls } from './hls/live-hls.ts';
-import { sfuSignalling } from './realtime/signalling.ts';
+import { mediaSignalling } from './realtime/media-signalling.ts';
+import { goLiveFeature } from './realtime/go-live-feature.ts';
+import { stageFeature } from './realtime/stage-feature.ts';
 import { ClassPresence } from './realtime/presence.ts';
 import { createHttpApp } from './http/app.ts';
 import { createSocketServer, type LecternIo } from './realtime/socket-server.ts';
@@ -154,13 +156,6 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     access: mediaAccess,
     uploadsPerUploader: config.uploadsPerTeacher,
   });
-  const liveClasses = new LiveClassLifecycle({
-    db,
-    rooms,
-    graceSeconds: config.media.teacherGraceSeconds,
-    interruptedEndMinutes: config.media.interruptedEndMinutes,
-    log: log.child({ module: 'live-class' }),
-  });
   // Mail: links need the public address; without LECTERN_ORIGIN it is known once the server listens.
   let publicOrigin = config.origin ?? '';
   const mailLog = log.child({ module: 'mail' });
@@ -209,8 +204,15 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   });
   lessonVideos.start();
   if (ffmpeg.found) await transcodes.start();
-  // Every live class's room gets an HLS bridge; recordings a crashed process left behind are finalised now.
-  liveHls.follow(rooms);
+  const liveClasses = new LiveClassLifecycle({
+    db,
+    rooms,
+    liveHls,
+    graceSeconds: config.media.teacherGraceSeconds,
+    interruptedEndMinutes: config.media.interruptedEndMinutes,
+    log: log.child({ module: 'live-class' }),
+  });
+  // Recordings a crashed process left behind are finalised now.
   if (ffmpeg.found) await recordings.recoverInterrupted(liveHls.recordingIds());
 
   const apiLog = log.child({ module: 'http' });
@@ -322,9 +324,11 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   const membership = new ClassMembership(realtime.io, { permissions, log: log.child({ module: 'realtime' }) });
   const presence = new ClassPresence(realtime.io, liveClasses);
   membership.use(presence.feature);
+  const classLog = log.child({ module: 'live-class' });
+  membership.use(goLiveFeature({ liveClasses, log: classLog }));
+  membership.use(stageFeature({ liveClasses, log: classLog }));
   membership.use(
-    sfuSignalling({
-      rooms,
+    mediaSignalling({
       liveClasses,
       maxWebRtcViewers: config.media.maxWebRtcViewers,
       iceServersFor: (userId) => iceServersFor(config.media, userId),

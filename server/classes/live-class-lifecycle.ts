@@ -1,8 +1,11 @@
-// The life of a live class in this process: scheduled -> live (the teacher goes live; the room opens) ->
-// ended (every transport closes). It also keeps who is present, the teacher's grace period when they drop,
-// attendance rows (join/leave/watch time per student), peak and total viewers, and who is on stage. A
-// teacher who never comes back does not leave a class live forever: after the grace period it is interrupted,
-// and after a longer limit it ends by itself (the room closes, so the recording is finalised).
+// The live classes of this process, each the one owner of its media: scheduled -> live (the teacher goes live;
+// the class opens its SFU room and attaches its HLS bridge) -> ended (the room closes, every transport with it,
+// and the bridge finalises the recording). Only here are rooms opened (going live, or a client asking for the
+// media of a live class whose room is gone: a server restart, a dead worker) and closed (the end). It also keeps
+// who is present, the teacher's grace period when they drop, attendance rows (join/leave/watch time per
+// student), peak and total viewers, and who is on stage (stored here only: a peer asks, and leaving the stage
+// is the peer's own leaveStage()). A teacher who never comes back does not leave a class live forever: after
+// the grace period it is interrupted, and after a longer limit it ends by itself.
 // Everything for one class runs in order (a per-class queue), so a join racing a go-live cannot double-count.
 import { EventEmitter } from 'node:events';
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
@@ -11,6 +14,8 @@ import { attendance, liveClasses, type LiveClass } from '../db/schema.ts';
 import type { ClassRole, ClassStatusPush, PresencePush, PresenceViewer, StageUpdatePush } from '../contracts/live-class.ts';
 import { DomainError } from '../domain-error.ts';
 import type { RoomRegistry } from '../sfu/room-registry.ts';
+import type { ClassroomRoom } from '../sfu/classroom-room.ts';
+import type { LiveHls } from '../hls/live-hls.ts';
 import type { Logger } from '../log.ts';
 
 export interface PresentMember {
@@ -39,19 +44,21 @@ interface ClassState {
   graceTimer: NodeJS.Timeout | undefined;
   invited: Set<string>;
   onStage: Set<string>;
+  /** The class's SFU room while it is live and open (the HLS bridge follows it). */
+  room: ClassroomRoom | undefined;
 }
 
 type LifecycleEvents = {
   status: [ClassStatusPush];
   presence: [PresencePush];
   stage: [StageUpdatePush];
-  /** A student left the stage (the teacher removed them, or they left): their producers must close. */
-  stageleave: [classId: string, userId: string];
 };
 
 export interface LiveClassLifecycleOptions {
   db: Database;
   rooms: RoomRegistry;
+  /** Bridges each room into HLS and the recording (the bridge closes with the room). */
+  liveHls: Pick<LiveHls, 'attach'>;
   graceSeconds: number;
   /** How long a class stays interrupted (teacher gone past the grace period) before it ends by itself. */
   interruptedEndMinutes: number;
@@ -61,6 +68,7 @@ export interface LiveClassLifecycleOptions {
 export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
   readonly #db: Database;
   readonly #rooms: RoomRegistry;
+  readonly #liveHls: Pick<LiveHls, 'attach'>;
   readonly #graceMs: number;
   readonly #interruptedEndMs: number;
   readonly #log: Logger;
@@ -73,6 +81,7 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
     this.setMaxListeners(0);
     this.#db = options.db;
     this.#rooms = options.rooms;
+    this.#liveHls = options.liveHls;
     this.#graceMs = options.graceSeconds * 1000;
     this.#interruptedEndMs = options.interruptedEndMinutes * 60_000;
     this.#log = options.log;
@@ -96,6 +105,18 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
 
   isOnStage(classId: string, userId: string): boolean {
     return this.#classes.get(classId)?.onStage.has(userId) ?? false;
+  }
+
+  /**
+   * The room of a live class, opened again when it is gone (the server restarted mid-class, or its worker died
+   * and the clients rebuild their media). Refuses when the class is not live.
+   */
+  room(classId: string): Promise<ClassroomRoom> {
+    return this.#serial(classId, async (state) => {
+      if (state.status !== 'live')
+        throw new DomainError('not_live', state.status === 'ended' ? 'This class has ended' : 'This class is not live yet');
+      return this.#openRoom(state);
+    });
   }
 
   /** A member joined the class (any status). Opens their attendance when the class is live. */
@@ -122,10 +143,7 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
       state.members.delete(socketId);
       await this.#closeAttendance(present);
       const stillHere = [...state.members.values()].some((m) => m.userId === present.userId);
-      if (!stillHere && state.onStage.delete(present.userId)) {
-        this.emit('stageleave', classId, present.userId);
-        this.emit('stage', this.stage(classId));
-      }
+      if (!stillHere && state.onStage.delete(present.userId)) this.emit('stage', this.stage(classId));
       if (!stillHere) state.invited.delete(present.userId);
       if (present.role === 'teacher' && !stillHere && state.status === 'live') this.#startGrace(state);
       this.#emitPresence(state);
@@ -162,7 +180,7 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
       }
       const wasLive = state.status === 'live';
       Object.assign(state, { status: row.status, startedAt: row.startedAt, endedAt: row.endedAt });
-      await this.#rooms.open(classId);
+      await this.#openRoom(state);
       for (const present of state.members.values()) await this.#openAttendance(state, present);
       if (!wasLive) this.#log.info({ classId }, 'class is live');
       this.emit('status', this.#statusOf(state));
@@ -187,7 +205,7 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
       for (const present of state.members.values()) await this.#closeAttendance(present);
       state.onStage.clear();
       state.invited.clear();
-      this.#rooms.closeRoom(classId);
+      state.room?.close();
       this.#log.info({ classId, peakViewers: state.peakViewers, totalViewers: state.totalViewers }, 'class ended');
       this.emit('status', this.#statusOf(state));
       this.#emitPresence(state);
@@ -217,9 +235,9 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
 
   removeFromStage(classId: string, userId: string): Promise<void> {
     return this.#serial(classId, async (state) => {
-      const was = state.onStage.delete(userId) || state.invited.delete(userId);
-      if (!was) return;
-      this.emit('stageleave', classId, userId);
+      const wasOnStage = state.onStage.delete(userId);
+      if (!wasOnStage && !state.invited.delete(userId)) return;
+      if (wasOnStage) for (const peer of state.room?.peers() ?? []) if (peer.userId === userId) peer.leaveStage();
       this.emit('stage', this.stage(classId));
     });
   }
@@ -278,7 +296,22 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
       graceTimer: undefined,
       invited: new Set(),
       onStage: new Set(),
+      room: undefined,
     };
+  }
+
+  /** The one place a room opens: on the least-loaded worker, with its HLS bridge carrying the teacher's media. */
+  async #openRoom(state: ClassState): Promise<ClassroomRoom> {
+    if (state.room && !state.room.closed) return state.room;
+    const room = await this.#rooms.open(state.classId);
+    state.room = room;
+    room.once('close', () => {
+      if (state.room === room) state.room = undefined;
+    });
+    this.#liveHls
+      .attach(room, state.teacherId)
+      .catch((err: unknown) => this.#log.error({ err, classId: state.classId }, 'hls bridge failed to start'));
+    return room;
   }
 
   #statusOf(state: ClassState): ClassStatusPush {

@@ -64,7 +64,7 @@ export interface Requests {
   // Membership (server/realtime/class-membership.ts)
   'class:join': Request<typeof ClassJoin, ClassJoined>;
   'class:leave': Request<typeof NoPayload, { left: true }>;
-  // Go live and end (server/realtime/class-lifecycle-feature.ts)
+  // Go live and end (server/realtime/go-live-feature.ts)
   'class:goLive': Request<typeof NoPayload, ClassStatusPush>;
   'class:end': Request<typeof NoPayload, ClassStatusPush>;
   // Stage (server/realtime/stage-feature.ts)

@@ -1,4 +1,5 @@
-// Live HLS for the classes of this process: one HlsBridge per live class's room. A bridge starts its ffmpeg
+// Live HLS for the classes of this process: one HlsBridge per live class's room (the live class attaches it when
+// it opens its room, see classes/live-class-lifecycle.ts). A bridge starts its ffmpeg
 // once the teacher's media flows, and only then does the class get a recording (its row and the directory the
 // bridge writes: live viewers and the recording share those files). When the room closes, the bridge stops
 // and the recording is finalised. Owns its bridges: close() stops them all and finalises their recordings.
@@ -22,12 +23,6 @@ export interface LiveHlsOptions {
   tuning?: EncoderTuning;
 }
 
-/** Something that announces live rooms (RoomRegistry satisfies it). */
-export interface RoomSource {
-  on(event: 'roomopen', listener: (room: HlsRoom) => void): unknown;
-  off(event: 'roomopen', listener: (room: HlsRoom) => void): unknown;
-}
-
 /** A class's live stream as the API reports it. */
 export type LiveStatus = 'offline' | 'starting' | 'live';
 
@@ -41,20 +36,11 @@ export class LiveHls {
   readonly #o: LiveHlsOptions;
   readonly #log: Logger;
   readonly #live = new Map<string, LiveEntry>();
-  #rooms: RoomSource | undefined;
-  readonly #onRoomOpen = (room: HlsRoom) =>
-    void this.attach(room).catch((err: unknown) => this.#log.error({ err, classId: room.classId }, 'hls bridge failed to start'));
   #closed = false;
 
   constructor(options: LiveHlsOptions) {
     this.#o = options;
     this.#log = options.log;
-  }
-
-  /** Attaches a bridge to every room that opens from now on. */
-  follow(rooms: RoomSource): void {
-    this.#rooms = rooms;
-    rooms.on('roomopen', this.#onRoomOpen);
   }
 
   /**
@@ -124,7 +110,6 @@ export class LiveHls {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#rooms?.off('roomopen', this.#onRoomOpen);
     const open = [...this.#live.values()];
     await Promise.all(open.map((e) => e.bridge.close()));
     await Promise.all(open.flatMap((e) => e.recordingId() ?? []).map((id) => this.#o.recordings.finalise(id)));

@@ -1,15 +1,16 @@
 // What every class interaction feature shares: its dependencies, the extra rooms of a class (staff, one per
 // user), role checks, flood control and broadcasts that differ by role. Broadcasts always go through rooms,
 // so that the Redis adapter carries them to the other server processes.
-import type { RequestName, RequestSchema } from '../contracts/protocol.ts';
 import type { ServerToClientEvents } from '../contracts/protocol.ts';
 import { canModerate } from '../auth/permissions.ts';
 import { FLOOD_RULES, type Interaction } from '../interaction/interaction.ts';
 import type { Logger } from '../log.ts';
 import { staffRoom, type ClassMember } from './class-membership.ts';
 import { DomainError } from '../domain-error.ts';
-import { onRequest, type RequestHandler } from './requests.ts';
 import type { LecternIo } from './socket-server.ts';
+
+/** Each feature registers its requests for a member through one of these (see requests.ts). */
+export { MemberHandlers } from './requests.ts';
 
 export interface InteractionContext {
   io: LecternIo;
@@ -71,25 +72,4 @@ export function emitByRole<E extends 'question:updated' | 'poll:updated'>(
     .to(member.room)
     .except(staffOnly)
     .emit(event, ...([students] as Parameters<ServerToClientEvents[E]>));
-}
-
-/** Registers request handlers for one member and returns one function that removes them all. */
-export class MemberHandlers {
-  readonly #member: ClassMember;
-  readonly #log: Logger;
-  readonly #detach: (() => void)[] = [];
-
-  constructor(member: ClassMember, log: Logger) {
-    this.#member = member;
-    this.#log = log;
-  }
-
-  on<E extends RequestName>(event: E, schema: RequestSchema<E>, handler: RequestHandler<E>): this {
-    this.#detach.push(onRequest(this.#member.socket, event, schema, handler, this.#log));
-    return this;
-  }
-
-  detachAll(): void {
-    for (const off of this.#detach.splice(0)) off();
-  }
 }

@@ -6,6 +6,7 @@ import type { RequestName, RequestResult, RequestSchema } from '../contracts/pro
 import type { Ack } from '../contracts/realtime.ts';
 import { DomainError } from '../domain-error.ts';
 import type { Logger } from '../log.ts';
+import type { ClassMember } from './class-membership.ts';
 import type { LecternSocket } from './socket-server.ts';
 
 export function describeIssues(error: z.ZodError): string {
@@ -43,4 +44,25 @@ export function onRequest<E extends RequestName>(
   const untyped = socket as unknown as { on(event: string, fn: typeof listener): void; off(event: string, fn: typeof listener): void };
   untyped.on(event, listener);
   return () => void untyped.off(event, listener);
+}
+
+/** Registers request handlers for one member and returns one function that removes them all. */
+export class MemberHandlers {
+  readonly #member: ClassMember;
+  readonly #log: Logger;
+  readonly #detach: (() => void)[] = [];
+
+  constructor(member: ClassMember, log: Logger) {
+    this.#member = member;
+    this.#log = log;
+  }
+
+  on<E extends RequestName>(event: E, schema: RequestSchema<E>, handler: RequestHandler<E>): this {
+    this.#detach.push(onRequest(this.#member.socket, event, schema, handler, this.#log));
+    return this;
+  }
+
+  detachAll(): void {
+    for (const off of this.#detach.splice(0)) off();
+  }
 }

@@ -10,6 +10,8 @@ export interface ClassroomPeerInfo {
   userId: string;
   displayName: string;
   role: ClassRole;
+  /** Whether the user is on stage now (asked, never stored here: the live class keeps who is on stage). */
+  onStage?: () => boolean;
 }
 
 type ClassroomPeerEvents = {
@@ -28,11 +30,10 @@ export class ClassroomPeer extends EventEmitter<ClassroomPeerEvents> {
   readonly role: ClassRole;
   /** Set by sfu:join; consumers are only created for codecs the device can decode. */
   rtpCapabilities: types.RtpCapabilities | undefined;
-  /** A student the teacher invited on stage may publish camera and mic. */
-  onStage = false;
   readonly transports = new Map<string, types.WebRtcTransport>();
   readonly producers = new Map<string, types.Producer>();
   readonly consumers = new Map<string, types.Consumer>();
+  readonly #onStage: () => boolean;
   #closed = false;
 
   constructor(info: ClassroomPeerInfo) {
@@ -41,6 +42,7 @@ export class ClassroomPeer extends EventEmitter<ClassroomPeerEvents> {
     this.userId = info.userId;
     this.displayName = info.displayName;
     this.role = info.role;
+    this.#onStage = info.onStage ?? (() => false);
   }
 
   get closed(): boolean {
@@ -49,7 +51,7 @@ export class ClassroomPeer extends EventEmitter<ClassroomPeerEvents> {
 
   /** Teachers publish; students only while on stage. */
   get mayProduce(): boolean {
-    return this.role === 'teacher' || this.onStage;
+    return this.role === 'teacher' || this.#onStage();
   }
 
   addTransport(transport: types.WebRtcTransport): void {
@@ -73,9 +75,10 @@ export class ClassroomPeer extends EventEmitter<ClassroomPeerEvents> {
     consumer.on('producerresume', () => this.emit('consumerresume', consumer.id, producerId));
   }
 
-  /** Closes every producer the peer publishes (leaving the stage), keeping its receive side. */
-  closeProducers(): void {
+  /** The user left the stage (or was taken off it): what it publishes and its send side close; it keeps receiving. */
+  leaveStage(): void {
     for (const producer of [...this.producers.values()]) producer.close();
+    for (const transport of [...this.transports.values()]) if (transport.appData.direction === 'send') transport.close();
   }
 
   close(): void {

@@ -1,5 +1,6 @@
-// The classroom rooms of this process, by class id. Opening is idempotent and safe under concurrency (two
-// students asking for the router at once get the same room); a room that closes leaves the registry.
+// The classroom rooms of this process, by class id: where a room is made (its Router on the least-loaded worker)
+// and found. Only the live class opens and closes its room (classes/live-class-lifecycle.ts); opening is
+// idempotent and safe under concurrency; a room that closes leaves the registry.
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.ts';
 import type { WorkerPool } from './worker-pool.ts';
@@ -54,11 +55,6 @@ export class RoomRegistry extends EventEmitter<RoomRegistryEvents> {
       this.#opening.set(classId, opening);
     }
     return opening;
-  }
-
-  /** Closes the class's room (the class ended): every transport, producer and consumer in it goes. */
-  closeRoom(classId: string): void {
-    this.#rooms.get(classId)?.close();
   }
 
   close(): void {

@@ -1,7 +1,8 @@
-// SFU signalling as a class feature: request/acknowledge events that let a member's browser build its
-// mediasoup-client Device and transports, publish (teacher, or a student on stage) and consume, plus the
-// teacher's go live / end class and the stage invitations. The member's peer owns every transport, producer
-// and consumer it makes; the member's cleanup closes the peer, so nothing outlives a vanished client.
+// Media signalling as a class feature: request/acknowledge events that let a member's browser build its
+// mediasoup-client Device and transports, publish (the teacher, or a student on stage) and consume, or watch
+// the broadcast (HLS) instead. The live class hands out its room (classes/live-class-lifecycle.ts); the
+// member's peer in it owns every transport, producer and consumer it makes, and the member's cleanup closes
+// the peer, so nothing outlives a vanished client.
 import { ortc, type types } from 'mediasoup';
 import {
   ConnectTransport,
@@ -21,18 +22,14 @@ import {
   type SourceInfo,
   type TransportInfo,
 } from '../contracts/sfu.ts';
-import { StageAnswer, StageRef } from '../contracts/live-class.ts';
-import { canModerate } from '../auth/permissions.ts';
 import type { ClassroomPeer } from '../sfu/classroom-peer.ts';
 import type { ClassroomRoom, MediaSource } from '../sfu/classroom-room.ts';
 import type { ProducerAppData } from '../sfu/media-source.ts';
 import type { LiveClassLifecycle } from '../classes/live-class-lifecycle.ts';
 import type { Logger } from '../log.ts';
-import type { RoomRegistry } from '../sfu/room-registry.ts';
 import type { ClassFeature, ClassMember } from './class-membership.ts';
 import { DomainError } from '../domain-error.ts';
 import { onRequest, type RequestHandler } from './requests.ts';
-import { NoPayload } from '../contracts/realtime.ts';
 import type { RequestName, RequestSchema } from '../contracts/protocol.ts';
 import type { IceServer } from '../net/turn-credentials.ts';
 
@@ -48,9 +45,9 @@ function sourceInfo(source: MediaSource): SourceInfo {
   };
 }
 
-export interface SignallingOptions {
-  rooms: RoomRegistry;
-  liveClasses: LiveClassLifecycle;
+export interface MediaSignallingOptions {
+  /** The live class: its room, who is on stage, how each member receives media. */
+  liveClasses: Pick<LiveClassLifecycle, 'room' | 'status' | 'isOnStage' | 'setMode'>;
   /** Students per class on WebRTC (LECTERN_MAX_WEBRTC_VIEWERS); beyond it they watch over HLS. */
   maxWebRtcViewers: number;
   /** STUN/TURN servers handed to a user's browser (LECTERN_ICE_SERVERS plus their own TURN credential). */
@@ -60,31 +57,18 @@ export interface SignallingOptions {
   log: Logger;
 }
 
-/** Builds the feature; the lifecycle's stage changes are applied to every room's peers once, here. */
-export function sfuSignalling(options: SignallingOptions): ClassFeature {
-  const { rooms, liveClasses } = options;
-
-  liveClasses.on('stage', ({ classId, userIds }) => {
-    for (const peer of rooms.get(classId)?.peers() ?? []) if (peer.role === 'student') peer.onStage = userIds.includes(peer.userId);
-  });
-  liveClasses.on('stageleave', (classId, userId) => {
-    for (const peer of rooms.get(classId)?.peers() ?? []) {
-      if (peer.userId !== userId) continue;
-      peer.onStage = false;
-      peer.closeProducers();
-      for (const t of [...peer.transports.values()]) if (t.appData.direction === 'send') t.close();
-    }
-  });
-
+export function mediaSignalling(options: MediaSignallingOptions): ClassFeature {
   return (member) => attachSignalling(member, options);
 }
 
-function attachSignalling(member: ClassMember, options: SignallingOptions): () => void {
-  const { rooms, liveClasses, maxWebRtcViewers, iceServersFor, cameraLayers } = options;
+function attachSignalling(member: ClassMember, options: MediaSignallingOptions): () => void {
+  const { liveClasses, maxWebRtcViewers, iceServersFor, cameraLayers } = options;
   const { socket, classId, role, user } = member;
   const log = options.log.child({ classId, userId: user.id });
   const offs: (() => void)[] = [];
   let peer: ClassroomPeer | undefined;
+  /** The room the peer was added to (a dead worker's room closes, and its peers with it). */
+  let peerRoom: ClassroomRoom | undefined;
   let detachRoom: (() => void) | undefined;
   /** Set by the member's cleanup: a request still awaiting must not create a peer nobody will close. */
   let left = false;
@@ -93,15 +77,10 @@ function attachSignalling(member: ClassMember, options: SignallingOptions): () =
     offs.push(onRequest(socket, event, schema, handler, log));
   };
 
-  const liveRoom = async (): Promise<ClassroomRoom> => {
-    const status = await liveClasses.status(classId);
-    if (status.status !== 'live')
-      throw new DomainError('not_live', status.status === 'ended' ? 'This class has ended' : 'This class is not live yet');
-    return rooms.open(classId);
-  };
+  const liveRoom = (): Promise<ClassroomRoom> => liveClasses.room(classId);
 
   const currentPeer = (): { peer: ClassroomPeer; room: ClassroomRoom } => {
-    const room = rooms.get(classId);
+    const room = peerRoom;
     if (!peer || peer.closed || !room || room.closed) throw new DomainError('not_joined', 'Join the media session (sfu:join) first');
     return { peer, room };
   };
@@ -179,10 +158,11 @@ function attachSignalling(member: ClassMember, options: SignallingOptions): () =
     }
     detachRoom?.();
     peer?.close();
-    const p = room.addPeer({ id: socket.id, userId: user.id, displayName: user.displayName, role });
+    const onStage = (): boolean => liveClasses.isOnStage(classId, user.id);
+    const p = room.addPeer({ id: socket.id, userId: user.id, displayName: user.displayName, role, onStage });
     p.rtpCapabilities = caps;
-    p.onStage = liveClasses.isOnStage(classId, user.id);
     peer = p;
+    peerRoom = room;
     attachRoom(room, p);
     await liveClasses.setMode(classId, socket.id, 'webrtc');
     return {
@@ -191,7 +171,7 @@ function attachSignalling(member: ClassMember, options: SignallingOptions): () =
         .mediaSources()
         .filter((s) => s.userId !== user.id)
         .map(sourceInfo),
-      onStage: p.onStage,
+      onStage: onStage(),
     };
   });
 
@@ -299,33 +279,6 @@ function attachSignalling(member: ClassMember, options: SignallingOptions): () =
   on('sfu:requestKeyFrame', ConsumerRef, async ({ consumerId }) => {
     await ownConsumer(consumerId).requestKeyFrame();
     return { requested: true };
-  });
-
-  // Lifecycle: only the class's teacher goes live; the teacher or an admin may end it.
-  on('class:goLive', NoPayload, async () => {
-    if (role !== 'teacher') throw new DomainError('forbidden', "Only the class's teacher can go live");
-    return liveClasses.goLive(classId);
-  });
-  on('class:end', NoPayload, async () => {
-    if (!canModerate(role)) throw new DomainError('forbidden', 'Only the teacher can end the class');
-    return liveClasses.end(classId);
-  });
-
-  // Stage: the teacher invites a student; the student accepts (then publishes camera+mic) or declines.
-  on('stage:invite', StageRef, async ({ userId }) => {
-    if (!canModerate(role)) throw new DomainError('forbidden', 'Only the teacher can invite on stage');
-    await liveClasses.invite(classId, userId);
-    return { invited: true };
-  });
-  on('stage:remove', StageRef, async ({ userId }) => {
-    if (!canModerate(role)) throw new DomainError('forbidden', 'Only the teacher can remove someone from the stage');
-    await liveClasses.removeFromStage(classId, userId);
-    return { removed: true };
-  });
-  on('stage:answer', StageAnswer, async ({ accept }) => ({ onStage: await liveClasses.answerInvite(classId, user.id, accept) }));
-  on('stage:leave', NoPayload, async () => {
-    await liveClasses.removeFromStage(classId, user.id);
-    return { onStage: false };
   });
 
   return () => {
