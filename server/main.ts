@@ -376,6 +376,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       clearInterval(purge);
       quality.close();
       probes.close();
+      await membership.close(); // every member leaves its class: their media peers close, attendance rows close
       presence.close(); // no broadcasts once the Socket.io server (and its Redis clients) are going away
       interactionFeatures.close(); // sends the chat batches still collecting, stops their timers
       await realtime.close(); // also closes the HTTP server
@@ -384,10 +385,9 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       await transcodes.close();
       await appHandler?.close();
       interaction.close();
-      await new Promise((resolve) => setImmediate(resolve)); // lets the sockets' leave handlers queue their work
-      await liveClasses.close();
-      await liveHls.close(); // ffmpeg writes its last segments before the routers go
-      await recordings.settled();
+      await liveClasses.close(); // each class closes its bridge (ffmpeg writes its last segments), then its room
+      await liveHls.close();
+      await recordings.settled(); // the recordings of those bridges are finalised
       rooms.close();
       workers.close();
       await demo.close();

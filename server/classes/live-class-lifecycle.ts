@@ -8,6 +8,7 @@
 // the grace period it is interrupted, and after a longer limit it ends by itself.
 // Everything for one class runs in order (a per-class queue), so a join racing a go-live cannot double-count.
 import { EventEmitter } from 'node:events';
+import { AwaitQueue } from 'awaitqueue';
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import { attendance, liveClasses, type LiveClass } from '../db/schema.ts';
@@ -15,6 +16,7 @@ import type { ClassRole, ClassStatusPush, PresencePush, PresenceViewer, StageUpd
 import { DomainError } from '../domain-error.ts';
 import type { RoomRegistry } from '../sfu/room-registry.ts';
 import type { ClassroomRoom } from '../sfu/classroom-room.ts';
+import type { HlsBridge } from '../hls/hls-bridge.ts';
 import type { LiveHls } from '../hls/live-hls.ts';
 import type { Logger } from '../log.ts';
 
@@ -44,8 +46,9 @@ interface ClassState {
   graceTimer: NodeJS.Timeout | undefined;
   invited: Set<string>;
   onStage: Set<string>;
-  /** The class's SFU room while it is live and open (the HLS bridge follows it). */
+  /** The class's SFU room while it is live and open, and the HLS bridge on it (it closes with the room). */
   room: ClassroomRoom | undefined;
+  bridge: Promise<HlsBridge | undefined> | undefined;
 }
 
 type LifecycleEvents = {
@@ -73,7 +76,8 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
   readonly #interruptedEndMs: number;
   readonly #log: Logger;
   readonly #classes = new Map<string, ClassState>();
-  readonly #queues = new Map<string, Promise<void>>();
+  /** One queue per class with work in flight. */
+  readonly #queues = new Map<string, AwaitQueue>();
   #closed = false;
 
   constructor(options: LiveClassLifecycleOptions) {
@@ -242,23 +246,33 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
     });
   }
 
-  /** Waits for queued work, closes open attendance rows and stops timers (server shutdown). */
+  /**
+   * Server shutdown (the classes stay live for the next process): waits for queued work, stops the timers,
+   * closes the open attendance rows, and closes each class's media: its bridge first (ffmpeg writes its last
+   * segments into the recording while the room still carries them), then its room.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all(this.#queues.values());
-    for (const state of this.#classes.values()) {
-      clearTimeout(state.graceTimer);
-      for (const present of state.members.values()) await this.#closeAttendance(present).catch(() => {});
-    }
+    await Promise.all([...this.#queues.values()].map((queue) => queue.push(async () => {})));
+    await Promise.all(
+      [...this.#classes.values()].map(async (state) => {
+        clearTimeout(state.graceTimer);
+        for (const present of state.members.values()) await this.#closeAttendance(present).catch(() => {});
+        const { room, bridge } = state;
+        await (await bridge)?.close();
+        room?.close();
+      }),
+    );
     this.#classes.clear();
   }
 
   // ---------------------------------------------------------------------------------------------------------
 
   #serial<T>(classId: string, work: (state: ClassState) => Promise<T>): Promise<T> {
-    const previous = this.#queues.get(classId) ?? Promise.resolve();
-    const result = previous.then(async () => {
+    let queue = this.#queues.get(classId);
+    if (!queue) this.#queues.set(classId, (queue = new AwaitQueue()));
+    const ran = queue.push(async () => {
       let state = this.#classes.get(classId);
       if (!state) {
         state = await this.#load(classId);
@@ -268,15 +282,12 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
       }
       return work(state);
     });
-    const tail = result.then(
-      () => {},
-      () => {},
-    );
-    this.#queues.set(classId, tail);
-    void tail.then(() => {
-      if (this.#queues.get(classId) === tail) this.#queues.delete(classId);
-    });
-    return result;
+    // A class with nothing queued needs no queue.
+    const forget = (): void => {
+      if (queue.size === 0 && this.#queues.get(classId) === queue) this.#queues.delete(classId);
+    };
+    ran.then(forget, forget);
+    return ran;
   }
 
   async #load(classId: string): Promise<ClassState> {
@@ -297,6 +308,7 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
       invited: new Set(),
       onStage: new Set(),
       room: undefined,
+      bridge: undefined,
     };
   }
 
@@ -304,13 +316,14 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
   async #openRoom(state: ClassState): Promise<ClassroomRoom> {
     if (state.room && !state.room.closed) return state.room;
     const room = await this.#rooms.open(state.classId);
-    state.room = room;
-    room.once('close', () => {
-      if (state.room === room) state.room = undefined;
+    const bridge = this.#liveHls.attach(room, state.teacherId).catch((err: unknown) => {
+      this.#log.error({ err, classId: state.classId }, 'hls bridge failed to start');
+      return undefined;
     });
-    this.#liveHls
-      .attach(room, state.teacherId)
-      .catch((err: unknown) => this.#log.error({ err, classId: state.classId }, 'hls bridge failed to start'));
+    Object.assign(state, { room, bridge });
+    room.once('close', () => {
+      if (state.room === room) Object.assign(state, { room: undefined, bridge: undefined });
+    });
     return room;
   }
 

@@ -5,6 +5,7 @@
 // opens no output at all, so it leaves no recording behind. Each ffmpeg process is a run (BridgeRun); a crash
 // restarts it with back-off, a change of sources starts a new run, and every run's files stay, joined by
 // discontinuities, for live viewers (`renditions`) and the recording alike.
+import { AwaitQueue } from 'awaitqueue';
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import type { Logger } from '../log.ts';
@@ -83,7 +84,8 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
   #flowChecks = 0;
   #run: BridgeRun | null = null;
   /** The one chain of run changes: starts and stops never interleave. */
-  #chain: Promise<void> = Promise.resolve();
+  /** The bridge's steps (reconfigure, restart, close) run one at a time, in order. */
+  readonly #steps = new AwaitQueue();
   #restartTimer: NodeJS.Timeout | undefined;
   #reconfigureTimer: NodeJS.Timeout | undefined;
   #restartDelay: number;
@@ -261,9 +263,7 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
   }
 
   #enqueue(step: () => Promise<void>): Promise<void> {
-    const next = this.#chain.then(step).catch((err: unknown) => this.#log.error({ err }, 'hls bridge step failed'));
-    this.#chain = next;
-    return next;
+    return this.#steps.push(step).catch((err: unknown) => this.#log.error({ err }, 'hls bridge step failed'));
   }
 
   async #reconfigure(): Promise<void> {

@@ -9,6 +9,7 @@ import { canModerate, type Permissions } from '../auth/permissions.ts';
 import type { LiveClass } from '../db/schema.ts';
 import type { Logger } from '../log.ts';
 import type { LecternIo, LecternSocket } from './socket-server.ts';
+import { AwaitQueue } from 'awaitqueue';
 import { DomainError } from '../domain-error.ts';
 import { onRequest } from './requests.ts';
 
@@ -48,6 +49,9 @@ export class ClassMembership {
   readonly #admissions: ClassAdmission[] = [];
   /** `classId:userId` -> the ids of that person's sockets in that class (in this process). */
   readonly #seats = new Map<string, Set<string>>();
+  /** Socket id -> what makes that socket leave its class (queued behind its joins and leaves). */
+  readonly #connections = new Map<string, () => Promise<void>>();
+  #closed = false;
 
   constructor(io: LecternIo, options: { permissions: Pick<Permissions, 'classEntry'>; log: Logger }) {
     this.#io = io;
@@ -76,12 +80,8 @@ export class ClassMembership {
     // Joins and leaves of one socket run one at a time, in the order they arrived: two joins sent at once, or a
     // disconnect while a join is attaching features, would otherwise leave handlers or presence behind that no
     // cleanup ever reaches.
-    let queue: Promise<unknown> = Promise.resolve();
-    const serially = <T>(step: () => Promise<T>): Promise<T> => {
-      const run = queue.then(step);
-      queue = run.catch(() => {});
-      return run;
-    };
+    const queue = new AwaitQueue();
+    const serially = <T>(step: () => Promise<T>): Promise<T> => queue.push(step);
 
     const leave = async (): Promise<void> => {
       const left = current;
@@ -100,6 +100,7 @@ export class ClassMembership {
     };
 
     const join = async (classId: string): Promise<ClassJoined> => {
+      if (this.#closed) throw new DomainError('gone', 'The server is shutting down');
       const user = socket.data.user;
       const access = await this.#permissions.classEntry(user, classId);
       if (!access.ok) {
@@ -143,7 +144,19 @@ export class ClassMembership {
 
     onRequest(socket, 'class:join', ClassJoin, ({ classId }) => serially(() => join(classId)), log);
     onRequest(socket, 'class:leave', NoPayload, () => serially(leave).then(() => ({ left: true as const })), log);
-    socket.on('disconnect', () => void serially(leave));
+    this.#connections.set(socket.id, () => serially(leave));
+    socket.on('disconnect', () => {
+      void serially(leave).finally(() => this.#connections.delete(socket.id));
+    });
+  }
+
+  /**
+   * Server shutdown: joins are refused and every member leaves its class (each feature's cleanup runs: the
+   * media peer closes, presence leaves the live class and closes the attendance row). Resolves when all is done.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#connections.values()].map((leave) => leave()));
   }
 
   #takeSeat(member: ClassMember, socketId: string): void {

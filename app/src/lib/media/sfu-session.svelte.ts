@@ -4,6 +4,7 @@
 // server restarted) or a socket reconnect rebuilds everything through `start()` again. A viewer whose WebRTC
 // cannot connect (ICE fails and a restart does not heal it while signalling works) moves to the broadcast
 // (HLS); so does one who asks for it. In HLS mode the server holds nothing for them: no transport, no consumer.
+import { AwaitQueue } from 'awaitqueue';
 import { Device, type types } from 'mediasoup-client';
 import type { HlsCause, MediaSourceName, SourceInfo } from '@lectern/contracts/sfu';
 import type { ServerToClientEvents } from '@lectern/contracts/protocol';
@@ -90,7 +91,7 @@ export class SfuSession {
   /** Bumped by every rebuild: work begun for an older generation stops (or undoes itself) when it sees it. */
   #generation = 0;
   /** start() and useHls() run one at a time, in order: a rebuild never interleaves with another. */
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #queue = new AwaitQueue();
   #recvOpening: Promise<types.Transport> | undefined;
   #sendOpening: Promise<types.Transport> | undefined;
 
@@ -153,9 +154,7 @@ export class SfuSession {
   }
 
   #serial<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(work, work);
-    this.#queue = run.catch(() => {});
-    return run;
+    return this.#queue.push(work);
   }
 
   async #start(): Promise<'webrtc' | 'hls'> {
