@@ -35,6 +35,8 @@ import { createHttpApp } from './http/app.ts';
 import { createSocketServer, type LecternIo } from './realtime/socket-server.ts';
 import { ClassMembership, staffRoom } from './realtime/class-membership.ts';
 import { ConnectionQuality } from './sfu/connection-quality.ts';
+import { TeacherMediaFlow } from './sfu/teacher-media-flow.ts';
+import { TeacherMediaFeature } from './realtime/teacher-media-feature.ts';
 import { iceServersFor } from './net/turn-credentials.ts';
 import { ConnectivityProbes } from './sfu/connectivity-probe.ts';
 import { Interaction } from './interaction/interaction.ts';
@@ -327,6 +329,10 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   const classLog = log.child({ module: 'live-class' });
   membership.use(goLiveFeature({ liveClasses, log: classLog }));
   membership.use(stageFeature({ liveClasses, log: classLog }));
+  // The studio says "live" only once the teacher's media reaches the media server; students learn when it does not.
+  const teacherMediaFlow = new TeacherMediaFlow({ rooms, log: log.child({ module: 'teacher-media' }) });
+  const teacherMedia = new TeacherMediaFeature(realtime.io, teacherMediaFlow);
+  membership.use(teacherMedia.feature);
   membership.use(
     mediaSignalling({
       liveClasses,
@@ -375,6 +381,8 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     (closing ??= (async () => {
       clearInterval(purge);
       quality.close();
+      teacherMedia.close();
+      teacherMediaFlow.close();
       probes.close();
       await membership.close(); // every member leaves its class: their media peers close, attendance rows close
       presence.close(); // no broadcasts once the Socket.io server (and its Redis clients) are going away

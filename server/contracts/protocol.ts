@@ -50,6 +50,7 @@ import type {
   SfuJoin,
   SfuJoined,
   SourceInfo,
+  TeacherMediaPush,
   TransportInfo,
   UseHls,
 } from './sfu.ts';
@@ -145,6 +146,8 @@ export interface ServerToClientEvents {
   'sfu:consumerClosed': (consumer: ConsumerNotice) => void;
   'sfu:consumerPaused': (consumer: ConsumerNotice) => void;
   'sfu:consumerResumed': (consumer: ConsumerNotice) => void;
+  /** Which of the teacher's sources reach the media server (to the class, and to each member as they join). */
+  'sfu:teacherMedia': (media: TeacherMediaPush) => void;
   /** The media server restarted under a live class: the client rebuilds its media. */
   'sfu:reset': (reset: { reason: string }) => void;
   // Interaction

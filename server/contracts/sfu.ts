@@ -143,6 +143,19 @@ export interface ConsumerInfo {
   producerPaused: boolean;
 }
 
+/**
+ * Pushed as `sfu:teacherMedia` to the class (and to each member as they join): which of the teacher's published
+ * sources the media server actually receives RTP for. The studio says "live" only when something flows; the
+ * class page tells students when the teacher is live but their media does not get through.
+ */
+export interface TeacherMediaPush {
+  classId: string;
+  /** Sources the teacher publishes (open producers on the media server). */
+  published: MediaSourceName[];
+  /** Of those, the ones whose packets arrived within the last few seconds. */
+  flowing: MediaSourceName[];
+}
+
 // ---- The pre-join connectivity check: probe transports (a data channel only; server/sfu/connectivity-probe.ts) ----
 export const ProbeRef = z.object({ probeId: Id });
 export const ProbeConnect = ProbeRef.extend({ dtlsParameters: DtlsParameters });

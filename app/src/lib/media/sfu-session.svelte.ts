@@ -70,6 +70,13 @@ export class SfuSession {
   published = $state<Partial<Record<MediaSourceName, { producerId: string; paused: boolean }>>>({});
   onStage = $state(false);
   error = $state<string | undefined>(undefined);
+  /** The send transport's connection (publishers): 'none' while there is none. */
+  sendConnection = $state<RTCPeerConnectionState | 'none'>('none');
+  /**
+   * The send transport did not connect in time (first try, or after an ICE restart): the media server looks
+   * unreachable from here over UDP and TCP (and the relay, if one is configured). Cleared once it connects.
+   */
+  sendUnreachable = $state(false);
 
   readonly #socket: ClassSocket;
   readonly #wantConsume: boolean;
@@ -94,6 +101,8 @@ export class SfuSession {
   readonly #queue = new AwaitQueue();
   #recvOpening: Promise<types.Transport> | undefined;
   #sendOpening: Promise<types.Transport> | undefined;
+  /** The current send transport has been connected at least once. */
+  #sendConnectedOnce = false;
 
   constructor(socket: ClassSocket, options: SfuSessionOptions = {}) {
     this.#socket = socket;
@@ -112,6 +121,11 @@ export class SfuSession {
 
   get socket(): ClassSocket {
     return this.#socket;
+  }
+
+  /** The server handed out a TURN relay (so "unreachable" means: not even through the relay). */
+  get hasRelay(): boolean {
+    return this.#iceServers.some((s) => [s.urls].flat().some((u) => /^turns?:/.test(u)));
   }
 
   /**
@@ -328,6 +342,8 @@ export class SfuSession {
     this.#consumers.clear();
     this.remote = [];
     this.published = {};
+    this.sendConnection = 'none';
+    this.sendUnreachable = false;
   }
 
   async #createTransport(direction: 'send' | 'recv'): Promise<types.Transport> {
@@ -363,6 +379,13 @@ export class SfuSession {
 
   #onTransportState(transport: types.Transport, state: RTCPeerConnectionState): void {
     if (transport.closed || this.state === 'closed') return;
+    if (transport === this.#send) {
+      this.sendConnection = state;
+      if (state === 'connected') {
+        this.sendUnreachable = false;
+        this.#sendConnectedOnce = true;
+      }
+    }
     if (state === 'connected') {
       clearTimeout(this.#iceTimers.get(transport.id));
       this.#iceTimers.delete(transport.id);
@@ -386,7 +409,11 @@ export class SfuSession {
       transport.id,
       setTimeout(() => {
         this.#iceTimers.delete(transport.id);
-        if (!transport.closed && transport.connectionState !== 'connected') this.#recoverIce(transport);
+        if (transport.closed || transport.connectionState === 'connected') return;
+        // Never connected, or still not after a restart: say so (a brief drop gets its restart first).
+        if (transport === this.#send && (!this.#sendConnectedOnce || (this.#iceRestarts.get(transport.id) ?? 0) > 0))
+          this.sendUnreachable = true;
+        this.#recoverIce(transport);
       }, ms),
     );
   }
@@ -403,6 +430,8 @@ export class SfuSession {
       // Nothing published on it any more (a student who left the stage): nothing to heal, just let it go.
       transport.close();
       this.#send = undefined;
+      this.sendConnection = 'none';
+      this.sendUnreachable = false;
       if (!this.#recv || this.#recv.connectionState === 'connected') this.state = 'connected';
       return;
     }
@@ -463,6 +492,8 @@ export class SfuSession {
     if (direction === 'send') {
       this.#send = transport;
       this.#sendOpening = undefined;
+      this.#sendConnectedOnce = false;
+      this.sendConnection = transport.connectionState;
     } else {
       this.#recv = transport;
       this.#recvOpening = undefined;
