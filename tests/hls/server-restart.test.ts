@@ -1,6 +1,8 @@
 // A server process that dies mid-class (SIGKILL: nothing gets to finalise anything) leaves its class's
-// recording in `recording`; the next process finalises it at start-up from what is on disk. Real processes
-// sharing PostgreSQL and the data directory, and a real teacher page publishing into the first one.
+// recording in `recording`; the next process finalises it at start-up from what is on disk. A process told to
+// stop mid-class (SIGTERM) closes by ownership: each live class closes its HLS bridge and room, the recording
+// is finalised before the process exits, and no ffmpeg or mediasoup worker outlives it. Real processes sharing
+// PostgreSQL and the data directory, and a real teacher page publishing into them.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -39,6 +41,7 @@ describe('a server restart mid-class', () => {
 
   beforeAll(async () => {
     scratch = await createScratchDatabase();
+    database = await openDatabase({ url: scratch.url, pgliteDir: path.join(dataDir, 'unused') });
     browser = await launchChromium();
   });
   afterAll(async () => {
@@ -49,27 +52,24 @@ describe('a server restart mid-class', () => {
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('finalises the recording the dead process left behind, from the files on disk', async () => {
-    const first = await start();
-    database = await openDatabase({ url: scratch.url, pgliteDir: path.join(dataDir, 'unused') });
-    const teacher = await registerUser(first.url, 'teacher', 'Restart Teacher');
-    const student = await registerUser(first.url, 'student', 'Restart Student');
+  /** The teacher's page goes live in `server` with known media; resolves once the recording has segments. */
+  async function liveClassWithSegments(server: ServerProcess, title: string) {
+    const teacher = await registerUser(server.url, 'teacher', `${title} Teacher`);
+    const student = await registerUser(server.url, 'student', `${title} Student`);
     const { classId } = await insertClass(database.db, {
       teacherId: teacher.user.id,
       studentIds: [student.user.id],
-      title: 'Interrupted class',
+      title,
       courseTitle: 'Restarts',
       live: false,
     });
     const context = await browser.newContext();
     const [name, value] = teacher.client.cookieHeader.split('=') as [string, string];
-    await context.addCookies([{ name, value, url: first.url }]);
+    await context.addCookies([{ name, value, url: server.url }]);
     await context.addInitScript(knownMediaScript(440));
     const page = await context.newPage();
-    await page.goto(`${first.url}/studio/${classId}`);
+    await page.goto(`${server.url}/studio/${classId}`);
     await page.getByRole('button', { name: 'Go live' }).click({ timeout: 30_000 });
-
-    // Media flows: the recording exists and its runs have written a few segments.
     const row = async () => (await database.db.select().from(recordings).where(eq(recordings.classId, classId)))[0];
     await expect.poll(async () => (await row())?.status, { timeout: 60_000, interval: 250 }).toBe('recording');
     const dir = path.join(dataDir, path.dirname((await row())!.playlistPath));
@@ -81,16 +81,54 @@ describe('a server restart mid-class', () => {
       return rung && fs.existsSync(path.join(dir, rung)) ? fs.readdirSync(path.join(dir, rung)).filter((f) => f.endsWith('.ts')).length : 0;
     };
     await expect.poll(segmentsOnDisk, { timeout: 60_000, interval: 250 }).toBeGreaterThanOrEqual(3);
+    return { context, row, student };
+  }
 
-    // The process dies with everything it started (its ffmpeg would otherwise keep the ports).
-    const children = execFileSync('pgrep', ['-P', String(first.child.pid)], { encoding: 'utf8' })
+  /** The server process's children by program name (the mediasoup worker and ffmpeg). */
+  const childrenOf = (pid: number) =>
+    execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
       .trim()
       .split('\n')
-      .filter(Boolean);
+      .filter(Boolean)
+      .map((child) => ({ pid: Number(child), name: fs.readFileSync(`/proc/${child}/comm`, 'utf8').trim() }));
+  /** Running (a zombie waiting for its reaper has exited). */
+  const running = (pid: number) => {
+    try {
+      return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+
+  it('stopped by SIGTERM mid-class, finalises the recording and leaves no ffmpeg or worker behind', async () => {
+    const server = await start();
+    const { context, row } = await liveClassWithSegments(server, 'Stopped class');
+    const children = childrenOf(server.child.pid!);
+    expect(children.map((c) => c.name)).toEqual(expect.arrayContaining(['ffmpeg', 'mediasoup-worker']));
+
+    const exited = new Promise<number | null>((resolve) => server.child.once('exit', (code) => resolve(code)));
+    server.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    await context.close();
+
+    // Finalised by the process itself before it exited: no next process was needed.
+    const rec = (await row())!;
+    expect(rec.status).toBe('ready');
+    expect(rec.error).toBeNull();
+    expect(rec.durationSeconds).toBeGreaterThanOrEqual(2);
+    expect(children.filter((c) => running(c.pid))).toEqual([]);
+  });
+
+  it('finalises the recording the dead process left behind, from the files on disk', async () => {
+    const first = await start();
+    const { context, row, student } = await liveClassWithSegments(first, 'Interrupted class');
+
+    // The process dies with everything it started (its ffmpeg would otherwise keep the ports).
+    const children = childrenOf(first.child.pid!);
     first.child.kill('SIGKILL');
-    for (const pid of children) {
+    for (const { pid } of children) {
       try {
-        process.kill(Number(pid), 'SIGKILL');
+        process.kill(pid, 'SIGKILL');
       } catch {
         // already gone
       }
