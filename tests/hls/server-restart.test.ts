@@ -90,7 +90,7 @@ describe('a server restart mid-class', () => {
       .trim()
       .split('\n')
       .filter(Boolean)
-      .map((child) => ({ pid: Number(child), name: fs.readFileSync(`/proc/${child}/comm`, 'utf8').trim() }));
+      .map((child) => ({ pid: Number(child), name: path.basename(fs.readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0')[0]!) }));
   /** Running (a zombie waiting for its reaper has exited). */
   const running = (pid: number) => {
     try {
