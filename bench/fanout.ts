@@ -394,7 +394,8 @@ export default async function fanout(args: string[]): Promise<void> {
       await sleep(200);
     }
     process.stderr.write(
-      `fanout: teacher live (${CAMERA_LAYERS.length} VP8 layers + Opus); worker pid ${worker.pid}${pinned ? ` on CPU ${SFU_CPU}, clients on CPU ${CLIENT_CPU}` : ', unpinned'}\n`,
+      `fanout: teacher live (${CAMERA_LAYERS.length} VP8 layers + Opus); worker pid ${worker.pid}` +
+        `${pinned ? ` on CPU ${SFU_CPU}, clients on CPU ${CLIENT_CPU}` : ', unpinned'}\n`,
     );
 
     const addStudent = async (i: number): Promise<Student> => {
@@ -498,7 +499,8 @@ export default async function fanout(args: string[]): Promise<void> {
       process.stderr.write(
         `fanout: ${row.students} students, ${row.consumers} consumers: worker ${row.workerCpuPercent}% (proc ${row.workerCpuPercentProc}%), ` +
           `egress ${row.egressMbps} Mbps, loss ${row.lossPercent}% (video ${row.videoLossPercent}%), late ${row.latePercent}%, ` +
-          `layers ${JSON.stringify(layers)}, receivers ${row.receiversCpuPercent}% loop p99 ${row.receiversLoopP99Ms} ms, cores ${row.coresBusyPercent.join('/')}%\n`,
+          `layers ${JSON.stringify(layers)}, receivers ${row.receiversCpuPercent}% loop p99 ${row.receiversLoopP99Ms} ms, ` +
+          `cores ${row.coresBusyPercent.join('/')}%\n`,
       );
       // Receivers that fell behind lose packets in their own socket buffers: not the SFU's loss.
       if (row.receiversLoopP99Ms > RECEIVERS_BEHIND_MS) {
@@ -540,7 +542,8 @@ export default async function fanout(args: string[]): Promise<void> {
       ? 'no step passed'
       : measuredFull
         ? `measured: ${best.consumers} consumers with the worker's core at ${best.workerCpuPercent} %`
-        : `scaled: ${best.consumers} consumers took ${best.workerCpuPercent} % of the worker's core at ${best.lossPercent} % loss; the ramp stopped because ${stopReason}`,
+        : `scaled: ${best.consumers} consumers took ${best.workerCpuPercent} % of the worker's core at ${best.lossPercent} % loss; ` +
+          `the ramp stopped because ${stopReason}`,
     stopReason,
     goal: { consumersPerCore: 500, lossPercent: PASS_LOSS_PERCENT },
     steps,
