@@ -12,15 +12,47 @@ export const CHROMIUM_FLAGS = [
   '--disable-component-update',
   '--disable-sync',
   '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--autoplay-policy=no-user-gesture-required',
 ];
+/** Answers every camera/microphone prompt with "allow", as if the user had clicked it. */
+const ACCEPT_DEVICE_PROMPTS = '--use-fake-ui-for-media-stream';
+/** Lets pages play sound before any user gesture. */
+const AUTOPLAY_WITHOUT_GESTURE = '--autoplay-policy=no-user-gesture-required';
 
-export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
+/**
+ * How the browser treats the page, beyond the flags every test browser has. The defaults suit most tests
+ * (devices allowed, sound plays at once); `browserDefaults` gives the page what a user's Chrome does: sound
+ * only after a gesture, and camera/microphone only when permitted (a test answers with grantPermissions or
+ * denyDevices).
+ */
+export interface ChromiumPolicies {
+  browserDefaults?: boolean;
+}
+
+export function launchChromium(extraArgs: string[] = [], policies: ChromiumPolicies = {}): Promise<Browser> {
+  const policyFlags = policies.browserDefaults ? [] : [ACCEPT_DEVICE_PROMPTS, AUTOPLAY_WITHOUT_GESTURE];
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [...CHROMIUM_FLAGS, ...extraArgs],
+    args: [...CHROMIUM_FLAGS, ...policyFlags, ...extraArgs],
   });
+}
+
+/**
+ * Denies camera and microphone to `origin` in the page's browser context, as a user who clicked "Block" (or a
+ * site setting) does: getUserMedia then fails with NotAllowedError, without a prompt.
+ */
+export async function denyDevices(page: Page, origin: string): Promise<void> {
+  const pageSession = await page.context().newCDPSession(page);
+  const { targetInfo } = await pageSession.send('Target.getTargetInfo');
+  await pageSession.detach();
+  const browserSession = await page.context().browser()!.newBrowserCDPSession();
+  for (const name of ['camera', 'microphone'])
+    await browserSession.send('Browser.setPermission', {
+      permission: { name },
+      setting: 'denied',
+      origin,
+      browserContextId: targetInfo.browserContextId,
+    });
+  await browserSession.detach();
 }
 
 /** A browser context logged in as `person`: their session cookie for the server at `url`. */
