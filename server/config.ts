@@ -36,6 +36,11 @@ const EnvSchema = z.object({
   LECTERN_TRUST_PROXY: bool.default(false),
   /** Accounts one address may create per hour (argon2 makes each one cost ~19 MiB and tens of ms) */
   LECTERN_REGISTRATIONS_PER_HOUR: z.coerce.number().int().min(1).default(20),
+  /** Bearer token for /metrics (besides loopback) and the detailed /health (besides admins) */
+  LECTERN_METRICS_TOKEN: z
+    .string()
+    .optional()
+    .refine((s) => !s || s.length >= 16, { message: 'must be at least 16 characters' }),
   /** Signs short-lived media URLs (HLS); generated per process when unset */
   LECTERN_MEDIA_SECRET: z.string().min(16).optional(),
   // Media
@@ -142,6 +147,7 @@ export interface Config {
   trustProxy: boolean;
   registrationsPerHour: number;
   mediaSecret: string | undefined;
+  metricsToken: string | undefined;
   media: {
     workerBin: string | undefined;
     workers: number;
@@ -220,6 +226,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: e.LECTERN_TRUST_PROXY,
     registrationsPerHour: e.LECTERN_REGISTRATIONS_PER_HOUR,
     mediaSecret: e.LECTERN_MEDIA_SECRET,
+    metricsToken: e.LECTERN_METRICS_TOKEN || undefined,
     media: {
       workerBin: e.MEDIASOUP_WORKER_BIN,
       workers,

@@ -32,6 +32,8 @@ import { goLiveFeature } from './realtime/go-live-feature.ts';
 import { stageFeature } from './realtime/stage-feature.ts';
 import { ClassPresence } from './realtime/presence.ts';
 import { createHttpApp } from './http/app.ts';
+import { SecurityHeaders } from './http/security-headers.ts';
+import { OperatorAccess } from './http/operator-access.ts';
 import { createSocketServer, type LecternIo } from './realtime/socket-server.ts';
 import { ClassMembership, staffRoom } from './realtime/class-membership.ts';
 import { ConnectionQuality } from './sfu/connection-quality.ts';
@@ -218,6 +220,8 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   if (ffmpeg.found) await recordings.recoverInterrupted(liveHls.recordingIds());
 
   const apiLog = log.child({ module: 'http' });
+  const operatorAccess = new OperatorAccess({ token: config.metricsToken, trustProxy: config.trustProxy });
+  let closing: Promise<void> | undefined;
   const classRouteParts = {
     permissions,
     schedule,
@@ -241,7 +245,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   const api = createHttpApp(
     { origin: config.origin, cookies, log: apiLog },
     {
-      health: healthRoutes({ database, workers, ffmpeg }),
+      health: healthRoutes({ database, workers, ffmpeg, access: operatorAccess, closing: () => closing !== undefined }),
       auth: authRoutes({
         accounts,
         sessions,
@@ -308,11 +312,19 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   // The pages' server code reaches this process through one narrow facade (see pages/page-server.ts).
   const withdrawPages = appHandler ? publishPageServer(createPageServer({ cookies, classes, courses, permissions })) : undefined;
 
+  const securityHeaders = new SecurityHeaders({ https: config.origin?.startsWith('https:') ?? false });
   httpServer.on('request', (req, res) => {
     const url = req.url ?? '/';
     if (url.startsWith('/socket.io/')) return; // answered by Socket.io's own listener
-    if (API_PREFIXES.some((p) => url.startsWith(p)) || !appHandler) return void apiListener(req, res);
-    appHandler.handle(req, res, () => void apiListener(req, res));
+    if (API_PREFIXES.some((p) => url.startsWith(p)) || !appHandler) {
+      securityHeaders.applyToData(res);
+      return void apiListener(req, res);
+    }
+    securityHeaders.applyToPage(res);
+    appHandler.handle(req, res, () => {
+      securityHeaders.applyToData(res);
+      void apiListener(req, res);
+    });
   });
   const realtime = await createSocketServer(httpServer, {
     origin: config.origin,
@@ -376,7 +388,6 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   }, config.sessionPurgeSeconds * 1000);
   purge.unref();
 
-  let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       clearInterval(purge);

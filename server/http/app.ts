@@ -2,7 +2,6 @@
 // concern and is built (in main.ts) with only the parts it uses.
 import { Hono } from 'hono';
 import { csrf } from 'hono/csrf';
-import { secureHeaders } from 'hono/secure-headers';
 import type { SessionCookies } from '../auth/session-cookies.ts';
 import type { Logger } from '../log.ts';
 import { apiErrorHandler } from './errors.ts';
@@ -50,7 +49,7 @@ export function createHttpApp({ origin, cookies, log }: HttpAppOptions, routes: 
   const app = new Hono<AppEnv>();
   app.onError(apiErrorHandler(log));
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404));
-  app.use('*', secureHeaders({ crossOriginResourcePolicy: false, crossOriginOpenerPolicy: false }));
+  // Security headers are set for every answer (pages too) where main.ts dispatches: see security-headers.ts.
   // Cookie-authenticated writes only from our own origin (SameSite=Lax covers the rest).
   app.use('/api/*', csrf(origin ? { origin } : {}));
   app.use('*', sessionMiddleware(cookies, { tokenOnly: ['/media/'] }));

@@ -1,6 +1,7 @@
 // A live class end to end in real Chromium: the teacher goes live from the studio with a fake camera and
 // microphone, a student's classroom decodes the video and receives the audio through the real SFU, the screen
-// share appears, the class ends for the student, and someone not enrolled is turned away.
+// share appears, the class ends for the student, and someone not enrolled is turned away. All of it under the
+// pages' Content-Security-Policy, which blocks nothing the pages do.
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, PROBE } from '../helpers/browser.ts';
@@ -16,11 +17,23 @@ const RECORD_PEER_CONNECTIONS = `(() => {
   };
 })();`;
 
+/** Keeps every Content-Security-Policy violation the page reports. */
+const RECORD_CSP_VIOLATIONS = `(() => {
+  window.__cspViolations = [];
+  document.addEventListener('securitypolicyviolation', (e) => {
+    window.__cspViolations.push(e.effectiveDirective + ' ' + (e.blockedURI || 'inline') + ' at ' + e.sourceFile + ':' + e.lineNumber + ' ' + location.pathname);
+  });
+})();`;
+
+const cspViolations = (page: Page): Promise<string[]> =>
+  page.evaluate(() => (window as unknown as { __cspViolations: string[] }).__cspViolations);
+
 async function contextFor(browser: Browser, server: TestServer, person: Person): Promise<BrowserContext> {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const [name, value] = person.client.cookieHeader.split('=') as [string, string];
   await context.addCookies([{ name, value, url: server.url }]);
   await context.addInitScript(RECORD_PEER_CONNECTIONS);
+  await context.addInitScript(RECORD_CSP_VIOLATIONS);
   return context;
 }
 
@@ -73,7 +86,11 @@ describe('live class in the browser', () => {
     await student.goto(`${server.url}/classes/${f.classId}`);
     await expect.poll(() => student.getByTestId('class-waiting').count()).toBe(1);
 
-    await teacher.goto(`${server.url}/studio/${f.classId}`);
+    const studio = await teacher.goto(`${server.url}/studio/${f.classId}`);
+    // The policy is there (with SvelteKit's nonce for its own scripts), and the studio is not to be framed.
+    const csp = (await studio!.allHeaders())['content-security-policy'];
+    expect(csp).toMatch(/script-src 'self' 'nonce-[^']+'/);
+    expect(csp).toContain("frame-ancestors 'none'");
     await expect.poll(() => frames(teacher, 'camera-preview'), { timeout: 15_000 }).toBeGreaterThan(5);
     await expect.poll(() => teacher.getByTestId('mic-level').count()).toBe(1);
     await teacher.getByRole('button', { name: 'Go live' }).click();
@@ -109,6 +126,7 @@ describe('live class in the browser', () => {
     await expect.poll(() => student.getByTestId('class-ended').count(), { timeout: 10_000 }).toBe(1);
     await expect.poll(() => teacher.getByTestId('studio-state').getAttribute('data-state')).toBe('ended');
     expect(server.rooms.get(f.classId)).toBeUndefined();
+    for (const page of [teacher, student, outsider]) expect(await cspViolations(page)).toEqual([]);
 
     await Promise.all([teacher.context().close(), student.context().close(), outsider.context().close()]);
   });

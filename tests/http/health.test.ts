@@ -1,8 +1,14 @@
-// /health reports the database, the mediasoup workers and ffmpeg, and turns 503 when a part is down.
+// /health answers the overall status to anyone and the parts (database, mediasoup workers, ffmpeg) only to an
+// admin or with LECTERN_METRICS_TOKEN; it turns 503 when a part is down. /health/live and /health/ready are
+// for load balancers and orchestrators.
 import { once } from 'node:events';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerPeople, type People } from '../helpers/people.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+const TOKEN = 'health-test-token-0123456789';
+const withToken = { headers: { authorization: `Bearer ${TOKEN}` } };
 
 /** Listens on 127.0.0.1:`port` (TCP) until closed: a port someone else holds. */
 function hold(port: number): net.Server {
@@ -24,16 +30,34 @@ async function freePortPair(): Promise<number> {
 
 describe('GET /health', () => {
   let server: TestServer;
+  let people: People;
   let rtcPort: number;
   beforeAll(async () => {
     rtcPort = await freePortPair();
     // Fixed ports (the product's default mode), so a replacement worker needs its port back.
-    server = await startTestServer({ env: { LECTERN_WORKERS: '2', LECTERN_RTC_PORT: String(rtcPort) } });
+    server = await startTestServer({ env: { LECTERN_WORKERS: '2', LECTERN_RTC_PORT: String(rtcPort), LECTERN_METRICS_TOKEN: TOKEN } });
+    people = await registerPeople(server);
   });
   afterAll(() => server?.stop());
 
-  it('is 200 with the database up, every worker alive and ffmpeg found', async () => {
+  it('tells anyone only the overall status: no versions, pids or parts', async () => {
     const res = await fetch(`${server.url}/health`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'ok' });
+    // Logged in without the admin role, or with a wrong token: the same.
+    expect((await people.teacher.client.get('/health')).body).toEqual({ status: 'ok' });
+    const wrong = await fetch(`${server.url}/health`, { headers: { authorization: `Bearer ${TOKEN}x` } });
+    expect(await wrong.json()).toEqual({ status: 'ok' });
+  });
+
+  it('shows an admin the parts', async () => {
+    const res = await people.admin.client.get('/health');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: 'ok', database: { ok: true, kind: 'pglite' }, workers: { configured: 2, alive: 2 } });
+  });
+
+  it('is 200 with the database up, every worker alive and ffmpeg found', async () => {
+    const res = await fetch(`${server.url}/health`, withToken);
     expect(res.status).toBe(200);
     const body = await res.json();
     expect(body.status).toBe('ok');
@@ -69,17 +93,33 @@ describe('GET /health', () => {
     for (const w of pool.all()) process.kill(w.worker.pid, 'SIGKILL');
     await bothDied;
     await Promise.all(held.map((s) => s.listening || once(s, 'listening')));
-    const res = await fetch(`${server.url}/health`);
+    const res = await fetch(`${server.url}/health`, withToken);
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ status: 'degraded', workers: { configured: 2, alive: 0 } });
+    expect((await fetch(`${server.url}/health`)).status).toBe(503);
+    // Not ready without a worker (a load balancer sends it no class), yet alive (no restart needed).
+    const ready = await fetch(`${server.url}/health/ready`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toEqual({ status: 'not_ready' });
+    expect((await fetch(`${server.url}/health/live`)).status).toBe(200);
 
     // The ports come free: the pool keeps retrying and both workers are back.
     let back = 0;
     const bothBack = new Promise<void>((resolve) => pool.on('workerreplaced', () => ++back === 2 && resolve()));
     await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
     await bothBack;
-    const again = await fetch(`${server.url}/health`);
+    const again = await fetch(`${server.url}/health`, withToken);
     expect(again.status).toBe(200);
     expect((await again.json()).workers.alive).toBe(2);
+    expect((await fetch(`${server.url}/health/ready`)).status).toBe(200);
+  });
+
+  it('answers live and ready while all is well', async () => {
+    const live = await fetch(`${server.url}/health/live`);
+    expect(live.status).toBe(200);
+    expect(await live.json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${server.url}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready' });
   });
 });

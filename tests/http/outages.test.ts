@@ -16,8 +16,11 @@ const ERROR = 50;
 const WARN = 40;
 const INFO = 30;
 
+const TOKEN = 'outage-test-token-0123456789';
+
+/** The detailed /health (with the operator's token). */
 async function health(server: ServerProcess): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${server.url}/health`);
+  const res = await fetch(`${server.url}/health`, { headers: { authorization: `Bearer ${TOKEN}` } });
   return { status: res.status, body: await res.json() };
 }
 
@@ -39,7 +42,11 @@ describe('the PostgreSQL database going down and coming back', () => {
     scratch = await createScratchDatabase();
     databaseName = new URL(scratch.url).pathname.slice(1);
     admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-    server = await ServerProcess.start({ ...serverEnv({ dataDir, databaseUrl: scratch.url }), LOG_LEVEL: 'info' });
+    server = await ServerProcess.start({
+      ...serverEnv({ dataDir, databaseUrl: scratch.url }),
+      LOG_LEVEL: 'info',
+      LECTERN_METRICS_TOKEN: TOKEN,
+    });
     student = await registerUser(server.url, 'student', 'Patient Student');
   });
   afterAll(async () => {
@@ -59,6 +66,11 @@ describe('the PostgreSQL database going down and coming back', () => {
     expect(down.body).toMatchObject({ status: 'degraded', database: { ok: false, kind: 'postgres' } });
     expect(down.body.workers.alive).toBe(1); // the rest is reported as it is
     expect(down.body.ffmpeg.found).toBe(true);
+    // Without the token: the status and nothing else; a load balancer takes it out of rotation.
+    const anonymous = await fetch(`${server.url}/health`);
+    expect([anonymous.status, await anonymous.json()]).toEqual([503, { status: 'degraded' }]);
+    const ready = await fetch(`${server.url}/health/ready`);
+    expect([ready.status, await ready.json()]).toEqual([503, { status: 'not_ready' }]);
 
     // A request that needs the database: a clear, generic error for the user, the cause in the log.
     const me = await student.client.get('/api/auth/me');
@@ -96,7 +108,12 @@ describe('ffmpeg missing', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-noffmpeg-'));
   let server: ServerProcess;
   beforeAll(async () => {
-    server = await ServerProcess.start({ ...serverEnv({ dataDir }), LOG_LEVEL: 'info', FFMPEG_PATH: path.join(dataDir, 'no-ffmpeg-here') });
+    server = await ServerProcess.start({
+      ...serverEnv({ dataDir }),
+      LOG_LEVEL: 'info',
+      LECTERN_METRICS_TOKEN: TOKEN,
+      FFMPEG_PATH: path.join(dataDir, 'no-ffmpeg-here'),
+    });
   });
   afterAll(async () => {
     await server?.stop();
