@@ -3,6 +3,7 @@
 import http from 'node:http';
 import path from 'node:path';
 import { getRequestListener } from '@hono/node-server';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { loadConfig, type Config } from './config.ts';
 import { ConfigError } from './config-error.ts';
 import { offerDemoData } from './demo/demo-data.ts';
@@ -34,6 +35,10 @@ import { ClassPresence } from './realtime/presence.ts';
 import { createHttpApp } from './http/app.ts';
 import { SecurityHeaders } from './http/security-headers.ts';
 import { OperatorAccess } from './http/operator-access.ts';
+import { metricsRoutes } from './http/routes/metrics.ts';
+import { HttpMetrics } from './metrics/http-metrics.ts';
+import { MediaMetrics } from './metrics/media-metrics.ts';
+import { ActivityMetrics } from './metrics/activity-metrics.ts';
 import { createSocketServer, type LecternIo } from './realtime/socket-server.ts';
 import { ClassMembership, staffRoom } from './realtime/class-membership.ts';
 import { ConnectionQuality } from './sfu/connection-quality.ts';
@@ -111,7 +116,7 @@ export interface StartOptions {
   demo?: boolean;
 }
 
-const API_PREFIXES = ['/api/', '/health', '/media/', '/mail/'];
+const API_PREFIXES = ['/api/', '/health', '/metrics', '/media/', '/mail/'];
 
 export async function startLectern(options: StartOptions = {}): Promise<LecternServer> {
   const config = options.config ?? loadConfig();
@@ -132,6 +137,11 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   });
   const [ffmpeg] = await Promise.all([probeFfmpeg(config.ffmpegPath), workers.start()]);
   const rooms = new RoomRegistry(workers, log.child({ module: 'sfu' }));
+  // /metrics: one registry per server (tests run several in a process); process figures (event-loop lag,
+  // memory, GC) come from prom-client's defaults.
+  const metricsRegistry = new Registry();
+  collectDefaultMetrics({ register: metricsRegistry });
+  const httpMetrics = new HttpMetrics(metricsRegistry);
   if (!ffmpeg.found) log.warn({ path: config.ffmpegPath }, 'ffmpeg not found: HLS and recordings are unavailable');
 
   const db = database.db;
@@ -217,6 +227,14 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     log: log.child({ module: 'live-class' }),
   });
   // Recordings a crashed process left behind are finalised now.
+  const mediaMetrics = new MediaMetrics({
+    registry: metricsRegistry,
+    workers,
+    rooms,
+    viewers: (classId) => liveClasses.presence(classId)?.viewers,
+    bridge: (classId) => liveHls.bridge(classId),
+    log: log.child({ module: 'metrics' }),
+  });
   if (ffmpeg.found) await recordings.recoverInterrupted(liveHls.recordingIds());
 
   const apiLog = log.child({ module: 'http' });
@@ -243,8 +261,9 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     log: apiLog,
   };
   const api = createHttpApp(
-    { origin: config.origin, cookies, log: apiLog },
+    { origin: config.origin, cookies, log: apiLog, requestMetrics: httpMetrics.middleware() },
     {
+      metrics: metricsRoutes({ registry: metricsRegistry, access: operatorAccess }),
       health: healthRoutes({ database, workers, ffmpeg, access: operatorAccess, closing: () => closing !== undefined }),
       auth: authRoutes({
         accounts,
@@ -321,6 +340,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       return void apiListener(req, res);
     }
     securityHeaders.applyToPage(res);
+    httpMetrics.observeNode(req, res, url.startsWith('/_app/') ? 'app-file' : 'page');
     appHandler.handle(req, res, () => {
       securityHeaders.applyToData(res);
       void apiListener(req, res);
@@ -354,8 +374,15 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       log: log.child({ module: 'signalling' }),
     }),
   );
+  const activityMetrics = new ActivityMetrics({
+    registry: metricsRegistry,
+    db,
+    socketConnections: () => realtime.io.engine.clientsCount,
+  });
+  transcodes.on('finished', (outcome, seconds) => activityMetrics.observeTranscode(outcome, seconds));
   const interactionFeatures = registerInteraction(membership, {
     interaction,
+    tally: activityMetrics.tally,
     log: log.child({ module: 'interaction' }),
     // Signed media URLs already handed out re-check access through a short cache: forget it on removal.
     onRemoved: (_classId, userId) => mediaAccess.forget(userId),
@@ -367,6 +394,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     rooms,
     viewers: (classId) => liveClasses.presence(classId)?.viewers,
     publish: (push) => void realtime.io.to(staffRoom(push.classId)).emit('quality:update', push),
+    summarise: (summary) => mediaMetrics.observeDelivery(summary),
     turnUrls: config.media.turn?.urls ?? [],
     log: log.child({ module: 'quality' }),
   });
@@ -394,6 +422,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       quality.close();
       teacherMedia.close();
       teacherMediaFlow.close();
+      mediaMetrics.close();
       probes.close();
       await membership.close(); // every member leaves its class: their media peers close, attendance rows close
       presence.close(); // no broadcasts once the Socket.io server (and its Redis clients) are going away

@@ -71,6 +71,7 @@ export class BridgeRun extends EventEmitter<BridgeRunEvents> {
   #ffmpeg: FfmpegProcess | null = null;
   #keyFrameTimer: NodeJS.Timeout | undefined;
   #lastKeyFrameRequest = 0;
+  #speed = Number.NaN;
   #stopping = false;
   #closed = false;
   readonly startedAt = Date.now();
@@ -153,6 +154,11 @@ export class BridgeRun extends EventEmitter<BridgeRunEvents> {
     return this.#closed;
   }
 
+  /** The encoder's last reported speed as a multiple of real time (NaN before its first report). */
+  get speed(): number {
+    return this.#speed;
+  }
+
   get pid(): number | undefined {
     return this.#ffmpeg?.pid;
   }
@@ -230,6 +236,7 @@ export class BridgeRun extends EventEmitter<BridgeRunEvents> {
     this.#log.info({ pid: ffmpeg.pid, streams: this.streams }, 'ffmpeg started');
     let started = false;
     ffmpeg.on('progress', (p) => {
+      this.#speed = p.speed;
       if (!started && p.frame > 0) {
         started = true;
         this.#scheduleKeyFrames(this.#keyFrameIntervalMs);

@@ -89,6 +89,7 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
   #restartTimer: NodeJS.Timeout | undefined;
   #reconfigureTimer: NodeJS.Timeout | undefined;
   #restartDelay: number;
+  #restarts = 0;
   #closed = false;
   #closing: Promise<void> | undefined;
   readonly #onSourcesChanged = () => {
@@ -143,6 +144,23 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
   /** How many times the bridge looked for media that had not arrived yet (a class stuck waiting shows here). */
   get mediaChecks(): number {
     return this.#flowChecks;
+  }
+
+  /** The running ffmpeg's speed as a multiple of real time; null while none runs or before it reports. */
+  get ffmpegSpeed(): number | null {
+    const speed = this.#run?.running ? this.#run.speed : Number.NaN;
+    return Number.isFinite(speed) ? speed : null;
+  }
+
+  /** Times ffmpeg died unexpectedly and was restarted. */
+  get restarts(): number {
+    return this.#restarts;
+  }
+
+  /** Segments written so far for the ladder's top rung, over every run (0 before the ladder is fixed). */
+  async segmentsWritten(): Promise<number> {
+    const top = this.#output?.ladder?.[0];
+    return top ? (await this.#output!.segments(top.name)).length : 0;
   }
 
   /** The running ffmpeg's pid (tests kill it to prove the bridge recovers). */
@@ -341,6 +359,7 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
     this.emit('runexit', { runId: run.runId, code: info.code, signal: info.signal, expected: info.expected });
     if (info.expected || this.#closed) return;
     if (Date.now() - run.startedAt > HEALTHY_RUN_MS) this.#restartDelay = this.#o.restartDelayMs;
+    this.#restarts++;
     this.#log.warn(
       { runId: run.runId, code: info.code, signal: info.signal, stderr: info.stderr.split('\n').slice(-8) },
       'ffmpeg exited; restarting',

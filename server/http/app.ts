@@ -1,6 +1,6 @@
 // The HTTP API as a table of contents: which route module answers which path. Every route module owns one
 // concern and is built (in main.ts) with only the parts it uses.
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { csrf } from 'hono/csrf';
 import type { SessionCookies } from '../auth/session-cookies.ts';
 import type { Logger } from '../log.ts';
@@ -11,6 +11,8 @@ type Routes = Hono<AppEnv>;
 
 export interface ApiRoutes {
   health: Routes;
+  /** Prometheus metrics (loopback or LECTERN_METRICS_TOKEN). */
+  metrics: Routes;
   auth: Routes;
   courses: Routes;
   courseClasses: Routes;
@@ -43,18 +45,22 @@ export interface HttpAppOptions {
   origin: string | undefined;
   cookies: SessionCookies;
   log: Logger;
+  /** Measures every request for /metrics (HttpMetrics). */
+  requestMetrics: MiddlewareHandler;
 }
 
-export function createHttpApp({ origin, cookies, log }: HttpAppOptions, routes: ApiRoutes): Hono<AppEnv> {
+export function createHttpApp({ origin, cookies, log, requestMetrics }: HttpAppOptions, routes: ApiRoutes): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.onError(apiErrorHandler(log));
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404));
+  app.use('*', requestMetrics);
   // Security headers are set for every answer (pages too) where main.ts dispatches: see security-headers.ts.
   // Cookie-authenticated writes only from our own origin (SameSite=Lax covers the rest).
   app.use('/api/*', csrf(origin ? { origin } : {}));
   app.use('*', sessionMiddleware(cookies, { tokenOnly: ['/media/'] }));
 
   app.route('/health', routes.health);
+  app.route('/metrics', routes.metrics);
   app.route('/api/auth', routes.auth);
   app.route('/api/account', routes.accountRecovery);
   app.route('/api/account', routes.profile);

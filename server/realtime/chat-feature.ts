@@ -24,6 +24,7 @@ export function chatFeature(ctx: InteractionContext, fanOut: ChatFanOut): ClassF
         await assertAllowed(ctx, member, 'muted');
         const message = await ctx.interaction.chat.post(classId, { id: user.id, displayName: user.displayName, role: member.role }, body);
         fanOut.send(classId, message);
+        ctx.tally.chatMessage();
         return message;
       })
       .on(InteractionRequests.chatHistory, ChatHistory, ({ before, limit }): Promise<ChatPage> => {

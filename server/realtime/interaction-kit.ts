@@ -5,6 +5,7 @@ import type { ServerToClientEvents } from '../contracts/protocol.ts';
 import { canModerate } from '../auth/permissions.ts';
 import { FLOOD_RULES, type Interaction } from '../interaction/interaction.ts';
 import type { Logger } from '../log.ts';
+import type { InteractionTally } from '../metrics/activity-metrics.ts';
 import { staffRoom, type ClassMember } from './class-membership.ts';
 import { DomainError } from '../domain-error.ts';
 import type { LecternIo } from './socket-server.ts';
@@ -15,6 +16,8 @@ export { MemberHandlers } from './requests.ts';
 export interface InteractionContext {
   io: LecternIo;
   interaction: Interaction;
+  /** Counts accepted chat messages, questions and votes for /metrics. */
+  tally: InteractionTally;
   log: Logger;
   /** Called after a student was removed from a class (e.g. to drop cached media access decisions). */
   onRemoved?: (classId: string, userId: string) => void;

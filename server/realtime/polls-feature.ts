@@ -45,6 +45,7 @@ export function pollsFeature(ctx: InteractionContext): ClassFeature {
         throttle(ctx, member, 'vote');
         await assertAllowed(ctx, member, 'removed');
         const { record, changed } = await book.vote(classId, pollId, user.id, optionIds);
+        ctx.tally.vote('poll');
         const results = await book.results(record);
         const to = record.poll.showResults ? ctx.io.to(member.room) : ctx.io.to(staffRoom(classId));
         to.emit(InteractionEvents.pollResults, results);

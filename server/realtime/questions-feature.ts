@@ -50,6 +50,7 @@ export function questionsFeature(ctx: InteractionContext): ClassFeature {
         throttle(ctx, member, 'question');
         await assertAllowed(ctx, member, 'muted');
         const q = await board.ask(classId, user.id, body, anonymous);
+        ctx.tally.question();
         publish(member, q);
         return answer(q);
       })
@@ -57,6 +58,7 @@ export function questionsFeature(ctx: InteractionContext): ClassFeature {
         throttle(ctx, member, 'vote');
         await assertAllowed(ctx, member, 'removed');
         const q = await board.vote(classId, questionId, user.id);
+        ctx.tally.vote('question');
         publish(member, q);
         return answer(q);
       })

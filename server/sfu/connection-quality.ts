@@ -17,6 +17,8 @@ export interface ConnectionQualityOptions {
   viewers: (classId: string) => PresenceViewer[] | undefined;
   /** Delivers a class's push to its staff. */
   publish: (push: QualityPush) => void;
+  /** Receives every live class's totals each round (metrics), students or not. */
+  summarise?: (summary: ClassMediaSummary) => void;
   /** TURN server URLs: media arriving from their addresses came through a relay. */
   turnUrls: string[];
   log: Logger;
@@ -32,6 +34,29 @@ async function relayAddresses(urls: string[]): Promise<Set<string>> {
     else for (const { address } of await dns.lookup(host, { all: true }).catch(() => [])) out.add(address);
   }
   return out;
+}
+
+/** A live class's WebRTC delivery over all its students, from the same round of statistics. */
+export interface ClassMediaSummary {
+  classId: string;
+  /** What the SFU sends the class's students, in bits per second. */
+  egressBitsPerSecond: number;
+  /** Mean fraction of packets lost towards the students with statistics; null without any. */
+  lossRatio: number | null;
+  /** Mean round-trip time to those students, in seconds; null without any. */
+  rttSeconds: number | null;
+}
+
+const mean = (values: number[]): number | null => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : null);
+
+export function summarise(classId: string, students: StudentConnection[]): ClassMediaSummary {
+  const webrtc = students.filter((s) => s.mode === 'webrtc');
+  return {
+    classId,
+    egressBitsPerSecond: webrtc.reduce((sum, s) => sum + (s.kbps ?? 0) * 1000, 0),
+    lossRatio: mean(webrtc.flatMap((s) => (s.lossPct === undefined ? [] : [s.lossPct / 100]))),
+    rttSeconds: mean(webrtc.flatMap((s) => (s.rttMs === undefined ? [] : [s.rttMs / 1000]))),
+  };
 }
 
 const SEVERITY = (s: StudentConnection): number =>
@@ -88,7 +113,10 @@ export class ConnectionQuality {
 
   async #forRoom(room: ClassroomRoom, relays: Set<string>): Promise<QualityPush | undefined> {
     const viewers = (this.#o.viewers(room.classId) ?? []).filter((v) => v.role === 'student');
-    if (viewers.length === 0) return undefined;
+    if (viewers.length === 0) {
+      this.#o.summarise?.(summarise(room.classId, []));
+      return undefined;
+    }
     const layersOf = new Map(room.mediaSources().map((s) => [s.producer.id, s.producer.rtpParameters.encodings?.length ?? 1]));
     const peersByUser = new Map<string, ClassroomPeer>();
     for (const peer of room.peers()) if (peer.role === 'student' && peer.rtpCapabilities) peersByUser.set(peer.userId, peer);
@@ -99,6 +127,7 @@ export class ConnectionQuality {
         return v.mode === 'webrtc' && peer ? { ...base, ...(await peerStats(peer, relays, layersOf)) } : base;
       }),
     );
+    if (!room.closed) this.#o.summarise?.(summarise(room.classId, students));
     students.sort((a, b) => SEVERITY(b) - SEVERITY(a));
     return {
       classId: room.classId,

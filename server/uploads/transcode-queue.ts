@@ -31,6 +31,8 @@ export interface TranscodeQueueOptions {
 export type TranscodeQueueEvents = {
   /** A running job's progress in percent (for watching a transcode under way). */
   progress: [jobId: string, lessonId: string, percent: number];
+  /** A job ran to its end: its outcome and how long it ran (metrics). */
+  finished: [outcome: 'ready' | 'failed', seconds: number];
 };
 
 export class TranscodeQueue extends EventEmitter<TranscodeQueueEvents> {
@@ -213,6 +215,7 @@ export class TranscodeQueue extends EventEmitter<TranscodeQueueEvents> {
     }
     const job = new TranscodeJob({ id: row.id, ffmpegPath: this.#o.ffmpegPath, args, durationSeconds: row.durationSeconds || 1 });
     this.#running.set(row.id, { job, lessonId: row.lessonId });
+    const startedAt = Date.now();
     log.info('transcode started');
     let lastWrite = 0;
     let lastPercent = 0;
@@ -251,6 +254,7 @@ export class TranscodeQueue extends EventEmitter<TranscodeQueueEvents> {
       });
       fs.rmSync(source, { force: true });
       log.info({ videoPath }, 'transcode ready');
+      this.emit('finished', 'ready', (Date.now() - startedAt) / 1000);
     } catch (err) {
       if (job.closed && this.#closed) {
         // The server is stopping: leave the row 'running' so the next start requeues it.
@@ -271,6 +275,7 @@ export class TranscodeQueue extends EventEmitter<TranscodeQueueEvents> {
     fs.rmSync(scratch, { recursive: true, force: true });
     fs.rmSync(path.join(this.#o.dataDir, row.sourcePath), { force: true });
     log.warn({ reason }, 'transcode failed');
+    this.emit('finished', 'failed', row.startedAt ? (Date.now() - row.startedAt.getTime()) / 1000 : 0);
     await this.#o.db
       .update(transcodeJobs)
       .set({ status: 'failed', error: reason, finishedAt: new Date() })
