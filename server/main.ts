@@ -36,6 +36,10 @@ import { createHttpApp } from './http/app.ts';
 import { SecurityHeaders } from './http/security-headers.ts';
 import { OperatorAccess } from './http/operator-access.ts';
 import { metricsRoutes } from './http/routes/metrics.ts';
+import { openApiRoutes } from './http/routes/openapi.ts';
+import { API_OPERATIONS } from './http/openapi/api-operations.ts';
+import { buildOpenApiDocument } from './http/openapi/openapi-document.ts';
+import packageJson from '../package.json' with { type: 'json' };
 import { HttpMetrics } from './metrics/http-metrics.ts';
 import { MediaMetrics } from './metrics/media-metrics.ts';
 import { ActivityMetrics } from './metrics/activity-metrics.ts';
@@ -105,6 +109,8 @@ export interface LecternServer {
   /** Class reminders and notices (tests run its scan). */
   notices: ClassNotices;
   io: LecternIo;
+  /** Every HTTP route the API serves (method and Hono pattern): the OpenAPI test checks each is described. */
+  httpRoutes: readonly { method: string; path: string }[];
   close(): Promise<void>;
 }
 
@@ -264,6 +270,9 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     { origin: config.origin, cookies, log: apiLog, requestMetrics: httpMetrics.middleware() },
     {
       metrics: metricsRoutes({ registry: metricsRegistry, access: operatorAccess }),
+      openApi: openApiRoutes({
+        document: buildOpenApiDocument(API_OPERATIONS, { version: packageJson.version, serverUrl: config.origin }),
+      }),
       health: healthRoutes({ database, workers, ffmpeg, access: operatorAccess, closing: () => closing !== undefined }),
       auth: authRoutes({
         accounts,
@@ -464,6 +473,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     mailer,
     notices,
     io: realtime.io,
+    httpRoutes: api.routes.filter((r) => r.method !== 'ALL').map(({ method, path }) => ({ method, path })),
     close,
   };
 }

@@ -13,6 +13,8 @@ export interface ApiRoutes {
   health: Routes;
   /** Prometheus metrics (loopback or LECTERN_METRICS_TOKEN). */
   metrics: Routes;
+  /** The OpenAPI document and its reference page. */
+  openApi: Routes;
   auth: Routes;
   courses: Routes;
   courseClasses: Routes;
@@ -61,6 +63,7 @@ export function createHttpApp({ origin, cookies, log, requestMetrics }: HttpAppO
 
   app.route('/health', routes.health);
   app.route('/metrics', routes.metrics);
+  app.route('/api', routes.openApi);
   app.route('/api/auth', routes.auth);
   app.route('/api/account', routes.accountRecovery);
   app.route('/api/account', routes.profile);

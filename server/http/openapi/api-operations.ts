@@ -1,0 +1,197 @@
+// Every HTTP operation Lectern serves, described once for the OpenAPI document (openapi-document.ts): its
+// request schemas are the zod contracts the routes validate with, so the document cannot drift from what the
+// server accepts; tests/http/openapi.test.ts checks that every mounted route is listed here.
+import { z } from 'zod';
+import {
+  AccountDeleteBody,
+  ForgotPasswordBody,
+  HandOverBody,
+  PasswordChangeBody,
+  ProfileUpdateBody,
+  ResetPasswordBody,
+  VerifyEmailBody,
+} from '../../contracts/account.ts';
+import { LoginBody, RegisterBody } from '../../contracts/auth.ts';
+import {
+  CatalogQuery,
+  CourseCreateBody,
+  CourseUpdateBody,
+  LessonCreateBody,
+  LessonOrderBody,
+  LessonUpdateBody,
+} from '../../contracts/courses.ts';
+import { AcceptInvitationBody, InvitationRegisterBody, InviteBody } from '../../contracts/invitations.ts';
+import { MailPreferencesBody, UnsubscribeBody } from '../../contracts/mail.ts';
+import { ProgressBody } from '../../contracts/progress.ts';
+import { ClassCreateBody, ClassUpdateBody, ScheduleQuery } from '../../contracts/schedule.ts';
+
+/** Who may call an operation (shown as its security and in its description). */
+export type Audience = 'anyone' | 'session' | 'admin' | 'operator' | 'media-token';
+
+/** What an operation answers with on success. */
+export type Produces = 'json' | 'csv' | 'calendar' | 'hls' | 'image' | 'text' | 'html' | 'prometheus' | 'redirect' | 'none';
+
+export interface ApiOperation {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  /** Hono's pattern, as mounted: /api/courses/:courseId */
+  path: string;
+  tag: string;
+  summary: string;
+  audience: Audience;
+  produces: Produces;
+  /** The JSON body it validates (application/json), or 'binary' for a raw upload. */
+  body?: z.ZodType | 'binary';
+  query?: z.ZodObject;
+  /** Success status when not 200. */
+  status?: 201 | 204 | 303;
+}
+
+const TokenQuery = z.object({ token: z.string().min(10).max(400) });
+const MediaTokenQuery = z.object({ token: z.string().describe('The signed media token of the URL the API handed out') });
+
+const op = (
+  method: ApiOperation['method'],
+  path: string,
+  tag: string,
+  summary: string,
+  audience: Audience,
+  extra: Partial<Omit<ApiOperation, 'method' | 'path' | 'tag' | 'summary' | 'audience'>> = {},
+): ApiOperation => ({ method, path, tag, summary, audience, produces: 'json', ...extra });
+
+/** The HLS files of one rendition set (a live class, a recording, a lesson video) under `base`. */
+const hlsOperations = (base: string, tag: string, what: string): ApiOperation[] => [
+  op('get', `${base}/master.m3u8`, tag, `Master playlist of ${what}`, 'media-token', { produces: 'hls', query: MediaTokenQuery }),
+  op(
+    'get',
+    `${base}/:rung/index.m3u8`,
+    tag,
+    `Media playlist of one rendition of ${what} (LL-HLS blocking reload with _HLS_msn/_HLS_part)`,
+    'media-token',
+    {
+      produces: 'hls',
+      query: MediaTokenQuery,
+    },
+  ),
+  op('get', `${base}/:rung/:file`, tag, `A segment or init file of ${what}`, 'media-token', { produces: 'hls', query: MediaTokenQuery }),
+];
+
+export const API_OPERATIONS: ApiOperation[] = [
+  // Operations
+  op(
+    'get',
+    '/health',
+    'Operations',
+    'Overall status (200 ok, 503 degraded); the parts in detail for an admin or the metrics token',
+    'anyone',
+  ),
+  op('get', '/health/live', 'Operations', 'Liveness: the process answers', 'anyone'),
+  op('get', '/health/ready', 'Operations', 'Readiness: database, a mediasoup worker, not shutting down (else 503)', 'anyone'),
+  op('get', '/metrics', 'Operations', 'Prometheus metrics (from this machine, or with the metrics token)', 'operator', {
+    produces: 'prometheus',
+  }),
+  op('get', '/api/openapi.json', 'Operations', 'This OpenAPI document', 'anyone'),
+  op('get', '/api/docs', 'Operations', 'The API reference page for this document', 'anyone', { produces: 'html' }),
+  // Accounts
+  op('post', '/api/auth/register', 'Accounts', 'Create an account (student or teacher) and log in', 'anyone', {
+    body: RegisterBody,
+    status: 201,
+  }),
+  op('post', '/api/auth/login', 'Accounts', 'Log in with email and password', 'anyone', { body: LoginBody }),
+  op('post', '/api/auth/logout', 'Accounts', 'Log out (ends this session)', 'session'),
+  op('get', '/api/auth/me', 'Accounts', 'The logged-in user', 'session'),
+  op('post', '/api/account/verification', 'Accounts', 'Mail the address confirmation link again', 'session'),
+  op('post', '/api/account/verify-email', 'Accounts', 'Confirm the address with the mailed token', 'anyone', { body: VerifyEmailBody }),
+  op(
+    'post',
+    '/api/account/forgot-password',
+    'Accounts',
+    'Mail a password reset link (same answer whether or not the address has an account)',
+    'anyone',
+    {
+      body: ForgotPasswordBody,
+    },
+  ),
+  op('post', '/api/account/reset-password', 'Accounts', 'Choose a new password with the mailed token (ends every session)', 'anyone', {
+    body: ResetPasswordBody,
+  }),
+  op('get', '/api/account', 'Accounts', 'The profile', 'session'),
+  op('patch', '/api/account', 'Accounts', 'Change the display name', 'session', { body: ProfileUpdateBody }),
+  op('delete', '/api/account', 'Accounts', 'Delete the account (password required)', 'session', { body: AccountDeleteBody }),
+  op('put', '/api/account/password', 'Accounts', 'Change the password (ends the other sessions)', 'session', { body: PasswordChangeBody }),
+  op('put', '/api/account/avatar', 'Accounts', 'Upload a profile picture (JPEG, PNG or WebP)', 'session', { body: 'binary' }),
+  op('delete', '/api/account/avatar', 'Accounts', 'Remove the profile picture', 'session'),
+  op('get', '/api/account/sessions', 'Accounts', 'The devices logged in to the account', 'session'),
+  op('delete', '/api/account/sessions/:sessionId', 'Accounts', 'Log one device out', 'session'),
+  op('get', '/api/users/:userId/avatar', 'Accounts', "A user's profile picture", 'anyone', { produces: 'image' }),
+  op('get', '/api/account/mail-preferences', 'Mail', 'Which notices the account receives', 'session'),
+  op('put', '/api/account/mail-preferences', 'Mail', 'Switch notices on or off', 'session', { body: MailPreferencesBody }),
+  op('get', '/api/mail/unsubscribe', 'Mail', 'What an unsubscribe link would switch off', 'anyone', { query: TokenQuery }),
+  op('post', '/api/mail/unsubscribe', 'Mail', 'Unsubscribe with a link token', 'anyone', { body: UnsubscribeBody }),
+  op('post', '/mail/unsubscribe', 'Mail', 'RFC 8058 one-click unsubscribe (posted by mail clients)', 'anyone', {
+    produces: 'text',
+    query: TokenQuery,
+  }),
+  op('get', '/mail/unsubscribe', 'Mail', 'The unsubscribe link: redirects to the unsubscribe page', 'anyone', {
+    produces: 'redirect',
+    query: TokenQuery,
+    status: 303,
+  }),
+  // Courses and lessons
+  op('get', '/api/courses', 'Courses', 'The catalog: search, filters, pages', 'anyone', { query: CatalogQuery }),
+  op('post', '/api/courses', 'Courses', 'Create a course', 'session', { body: CourseCreateBody, status: 201 }),
+  op('get', '/api/courses/:courseId', 'Courses', 'A course with its lessons and classes', 'anyone'),
+  op('patch', '/api/courses/:courseId', 'Courses', 'Change a course', 'session', { body: CourseUpdateBody }),
+  op('delete', '/api/courses/:courseId', 'Courses', 'Delete a course', 'session'),
+  op('post', '/api/courses/:courseId/lessons', 'Courses', 'Add a lesson', 'session', { body: LessonCreateBody, status: 201 }),
+  op('put', '/api/courses/:courseId/lesson-order', 'Courses', 'Reorder the lessons', 'session', { body: LessonOrderBody }),
+  op('post', '/api/courses/:courseId/enrollment', 'Courses', 'Enroll in a course', 'session'),
+  op('delete', '/api/courses/:courseId/enrollment', 'Courses', 'Leave a course', 'session'),
+  op('post', '/api/courses/:courseId/handover', 'Courses', 'Hand a course over to another teacher', 'session', { body: HandOverBody }),
+  op('post', '/api/courses/:courseId/invitations', 'Invitations', 'Invite people by address', 'session', { body: InviteBody, status: 201 }),
+  op('get', '/api/courses/:courseId/invitations', 'Invitations', "A course's invitations", 'session'),
+  op('delete', '/api/courses/:courseId/invitations/:invitationId', 'Invitations', 'Revoke an invitation', 'session'),
+  op('get', '/api/invitations/:token', 'Invitations', 'What an invitation link offers', 'anyone'),
+  op('post', '/api/invitations/accept', 'Invitations', 'Accept an invitation (enrolls)', 'session', { body: AcceptInvitationBody }),
+  op('post', '/api/invitations/register', 'Invitations', 'Create an account from an invitation and accept it', 'anyone', {
+    body: InvitationRegisterBody,
+    status: 201,
+  }),
+  op('get', '/api/lessons/:lessonId', 'Courses', 'A lesson (with signed media URLs for those who may watch it)', 'anyone'),
+  op('patch', '/api/lessons/:lessonId', 'Courses', 'Change a lesson', 'session', { body: LessonUpdateBody }),
+  op('delete', '/api/lessons/:lessonId', 'Courses', 'Delete a lesson', 'session'),
+  op('get', '/api/lessons/:lessonId/progress', 'Progress', "The student's position and completion in a lesson", 'session'),
+  op('put', '/api/lessons/:lessonId/progress', 'Progress', "Save the student's position", 'session', { body: ProgressBody }),
+  op('get', '/api/lessons/:lessonId/video', 'Lesson videos', "The lesson video's state (processing, ready, failed)", 'session'),
+  op('put', '/api/lessons/:lessonId/video', 'Lesson videos', 'Upload the lesson video (transcoded to HLS in the background)', 'session', {
+    body: 'binary',
+    status: 201,
+  }),
+  op('delete', '/api/lessons/:lessonId/video', 'Lesson videos', 'Remove the lesson video', 'session'),
+  ...hlsOperations('/media/lessons/:lessonId/hls', 'Lesson videos', 'a lesson video'),
+  // Live classes and schedule
+  op('post', '/api/courses/:courseId/classes', 'Classes', 'Schedule a live class', 'session', { body: ClassCreateBody, status: 201 }),
+  op('get', '/api/classes/:classId/schedule', 'Classes', "A class's schedule", 'anyone'),
+  op('patch', '/api/classes/:classId', 'Classes', 'Move or rename a class', 'session', { body: ClassUpdateBody }),
+  op('post', '/api/classes/:classId/cancel', 'Classes', 'Cancel a class (enrolled students are told)', 'session'),
+  op('get', '/api/classes/:classId/calendar.ics', 'Classes', 'The class as an iCalendar event', 'anyone', { produces: 'calendar' }),
+  op('get', '/api/schedule', 'Classes', 'Classes coming up for the user', 'session', { query: ScheduleQuery }),
+  op('get', '/api/schedule/calendar.ics', 'Classes', 'Classes coming up as an iCalendar feed', 'session', {
+    produces: 'calendar',
+    query: ScheduleQuery,
+  }),
+  op('get', '/api/classes/:classId/polls.csv', 'Classes', "A class's poll results as CSV", 'session', { produces: 'csv' }),
+  op('get', '/api/classes/:classId/analytics', 'Analytics', 'Attendance and participation of a class', 'session'),
+  op('get', '/api/classes/:classId/analytics.csv', 'Analytics', 'Attendance of a class as CSV', 'session', { produces: 'csv' }),
+  op('get', '/api/courses/:courseId/analytics', 'Analytics', 'Progress and attendance of a course', 'session'),
+  op('get', '/api/courses/:courseId/analytics.csv', 'Analytics', 'Progress of a course as CSV', 'session', { produces: 'csv' }),
+  // Live and recorded media
+  op('get', '/api/media/classes/:classId/live', 'Media', "The live class's HLS state and a signed URL", 'session'),
+  op('get', '/api/media/classes/:classId/recordings', 'Media', "A class's recordings", 'session'),
+  op('get', '/api/media/recordings/:recordingId', 'Media', 'A recording with a signed URL', 'session'),
+  ...hlsOperations('/media/classes/:classId/live', 'Media', 'a live class'),
+  ...hlsOperations('/media/recordings/:recordingId', 'Media', 'a recording'),
+  op('get', '/media/recordings/:recordingId/thumbnail.jpg', 'Media', "A recording's thumbnail", 'media-token', {
+    produces: 'image',
+    query: MediaTokenQuery,
+  }),
+];
