@@ -36,6 +36,10 @@ import { createHttpApp } from './http/app.ts';
 import { SecurityHeaders } from './http/security-headers.ts';
 import { OperatorAccess } from './http/operator-access.ts';
 import { metricsRoutes } from './http/routes/metrics.ts';
+import { adminRoutes } from './http/routes/admin.ts';
+import { AuditLog } from './admin/audit-log.ts';
+import { AdminAccounts } from './admin/admin-accounts.ts';
+import { AdminOverview } from './admin/admin-overview.ts';
 import { openApiRoutes } from './http/routes/openapi.ts';
 import { API_OPERATIONS } from './http/openapi/api-operations.ts';
 import { buildOpenApiDocument } from './http/openapi/openapi-document.ts';
@@ -244,6 +248,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   if (ffmpeg.found) await recordings.recoverInterrupted(liveHls.recordingIds());
 
   const apiLog = log.child({ module: 'http' });
+  const auditLog = new AuditLog(db, log.child({ module: 'audit' }));
   const operatorAccess = new OperatorAccess({ token: config.metricsToken, trustProxy: config.trustProxy });
   let closing: Promise<void> | undefined;
   const classRouteParts = {
@@ -270,6 +275,18 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     { origin: config.origin, cookies, log: apiLog, requestMetrics: httpMetrics.middleware() },
     {
       metrics: metricsRoutes({ registry: metricsRegistry, access: operatorAccess }),
+      admin: adminRoutes({
+        accounts: new AdminAccounts({ db, sessions, audit: auditLog }),
+        overview: new AdminOverview({
+          db,
+          viewers: (classId) => liveClasses.presence(classId)?.viewers,
+          figures: (classId) => mediaMetrics.lastFigures(classId),
+          hlsStatus: (classId) => liveHls.status(classId),
+          bridge: (classId) => liveHls.bridge(classId),
+        }),
+        audit: auditLog,
+        log: apiLog,
+      }),
       openApi: openApiRoutes({
         document: buildOpenApiDocument(API_OPERATIONS, { version: packageJson.version, serverUrl: config.origin }),
       }),
@@ -392,6 +409,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   const interactionFeatures = registerInteraction(membership, {
     interaction,
     tally: activityMetrics.tally,
+    audit: auditLog,
     log: log.child({ module: 'interaction' }),
     // Signed media URLs already handed out re-check access through a short cache: forget it on removal.
     onRemoved: (_classId, userId) => mediaAccess.forget(userId),

@@ -7,7 +7,7 @@ import { hashPassword, verifyPassword } from './passwords.ts';
 import type { SessionUser } from './session-store.ts';
 
 export class AccountError extends Error {
-  readonly code: 'email_taken' | 'invalid_credentials';
+  readonly code: 'email_taken' | 'invalid_credentials' | 'account_disabled';
   constructor(code: AccountError['code'], message: string) {
     super(message);
     this.code = code;
@@ -46,7 +46,7 @@ export class Accounts {
 
   async authenticate(email: string, password: string): Promise<SessionUser> {
     const rows = await this.#db
-      .select({ ...publicColumns, passwordHash: users.passwordHash })
+      .select({ ...publicColumns, passwordHash: users.passwordHash, disabledAt: users.disabledAt })
       .from(users)
       .where(eq(sql`lower(${users.email})`, email.toLowerCase()))
       .limit(1);
@@ -59,7 +59,9 @@ export class Accounts {
     if (!(await verifyPassword(row.passwordHash, password))) {
       throw new AccountError('invalid_credentials', 'Wrong email or password');
     }
-    const { passwordHash: _hash, ...user } = row;
+    // Only after the right password: the answer tells nothing about an account to someone who guesses.
+    if (row.disabledAt) throw new AccountError('account_disabled', 'This account is disabled; ask an administrator');
+    const { passwordHash: _hash, disabledAt: _disabled, ...user } = row;
     return user;
   }
 

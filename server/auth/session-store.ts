@@ -75,7 +75,7 @@ export class SessionStore extends EventEmitter<SessionStoreEvents> {
     if (!/^[a-z2-7]{32}$/.test(token)) return null;
     const id = sessionIdFromToken(token);
     const rows = await this.#db
-      .select({ session: sessions, user: sessionUserColumns })
+      .select({ session: sessions, user: sessionUserColumns, disabledAt: users.disabledAt })
       .from(sessions)
       .innerJoin(users, eq(users.id, sessions.userId))
       .where(eq(sessions.id, id))
@@ -83,7 +83,8 @@ export class SessionStore extends EventEmitter<SessionStoreEvents> {
     const row = rows[0];
     if (!row) return null;
     const now = this.#now();
-    if (row.session.expiresAt.getTime() <= now) {
+    // A disabled account keeps no session, however it got one (disabling ends them; this closes any gap).
+    if (row.session.expiresAt.getTime() <= now || row.disabledAt) {
       await this.#db.delete(sessions).where(eq(sessions.id, id));
       this.emit('invalidate', [id]);
       return null;

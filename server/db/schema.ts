@@ -48,6 +48,8 @@ export const users = pgTable(
     avatarPath: text('avatar_path'),
     /** Set when the account was deleted: the row stays, anonymised, so chat and votes keep an author */
     deletedAt: tz('deleted_at'),
+    /** Set while an admin has disabled the account: it cannot log in and had its sessions ended */
+    disabledAt: tz('disabled_at'),
   },
   (t) => [uniqueIndex('users_email_unique').on(sql`lower(${t.email})`)],
 );
@@ -497,6 +499,26 @@ export const courseInvitations = pgTable(
   ],
 );
 
+/**
+ * What admins and moderators did (role changes, disabled accounts, removals, mutes, deleted messages), for the
+ * admins' audit view. Ids without foreign keys: an entry outlives what it names; `detail` keeps the names as
+ * they were.
+ */
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    createdAt: createdAt(),
+    actorId: uuid('actor_id'),
+    action: text('action').notNull(),
+    targetUserId: uuid('target_user_id'),
+    classId: uuid('class_id'),
+    detail: jsonb('detail').$type<Record<string, unknown>>().notNull().default({}),
+  },
+  (t) => [index('audit_events_created_idx').on(t.createdAt)],
+);
+
+export type AuditEventRow = typeof auditEvents.$inferSelect;
 export type User = typeof users.$inferSelect;
 export type Session = typeof sessions.$inferSelect;
 export type Course = typeof courses.$inferSelect;

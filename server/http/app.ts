@@ -15,6 +15,8 @@ export interface ApiRoutes {
   metrics: Routes;
   /** The OpenAPI document and its reference page. */
   openApi: Routes;
+  /** Admins: accounts, live classes, failures, audit. */
+  admin: Routes;
   auth: Routes;
   courses: Routes;
   courseClasses: Routes;
@@ -64,6 +66,7 @@ export function createHttpApp({ origin, cookies, log, requestMetrics }: HttpAppO
   app.route('/health', routes.health);
   app.route('/metrics', routes.metrics);
   app.route('/api', routes.openApi);
+  app.route('/api/admin', routes.admin);
   app.route('/api/auth', routes.auth);
   app.route('/api/account', routes.accountRecovery);
   app.route('/api/account', routes.profile);

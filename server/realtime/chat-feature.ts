@@ -37,6 +37,7 @@ export function chatFeature(ctx: InteractionContext, fanOut: ChatFanOut): ClassF
         if (deleted) {
           fanOut.flush(classId); // the message may still be collecting: its members get it before its deletion
           ctx.io.to(member.room).emit(InteractionEvents.chatDeleted, { messageId });
+          await ctx.audit.record({ actorId: user.id, action: 'class.chat_deleted', classId, detail: { messageId } });
         }
         return { messageId, deleted };
       });

@@ -14,9 +14,9 @@ import { questionsFeature } from './questions-feature.ts';
 
 export function registerInteraction(
   membership: ClassMembership,
-  { interaction, tally, log, onRemoved }: Pick<InteractionContext, 'interaction' | 'tally' | 'log' | 'onRemoved'>,
+  { interaction, tally, audit, log, onRemoved }: Pick<InteractionContext, 'interaction' | 'tally' | 'audit' | 'log' | 'onRemoved'>,
 ): { close(): void } {
-  const ctx: InteractionContext = { io: membership.io, interaction, tally, log, ...(onRemoved ? { onRemoved } : {}) };
+  const ctx: InteractionContext = { io: membership.io, interaction, tally, audit, log, ...(onRemoved ? { onRemoved } : {}) };
   membership.use(interactionFeature(ctx));
   const chatFanOut = new ChatFanOut(membership.io);
   membership.use(chatFeature(ctx, chatFanOut));

@@ -6,6 +6,7 @@ import { canModerate } from '../auth/permissions.ts';
 import { FLOOD_RULES, type Interaction } from '../interaction/interaction.ts';
 import type { Logger } from '../log.ts';
 import type { InteractionTally } from '../metrics/activity-metrics.ts';
+import type { AuditLog } from '../admin/audit-log.ts';
 import { staffRoom, type ClassMember } from './class-membership.ts';
 import { DomainError } from '../domain-error.ts';
 import type { LecternIo } from './socket-server.ts';
@@ -18,6 +19,8 @@ export interface InteractionContext {
   interaction: Interaction;
   /** Counts accepted chat messages, questions and votes for /metrics. */
   tally: InteractionTally;
+  /** Keeps the moderators' actions (mutes, removals, deleted messages) for the admins' audit view. */
+  audit: Pick<AuditLog, 'record'>;
   log: Logger;
   /** Called after a student was removed from a class (e.g. to drop cached media access decisions). */
   onRemoved?: (classId: string, userId: string) => void;

@@ -17,6 +17,13 @@ export function moderationFeature(ctx: InteractionContext): ClassFeature {
         const notice = { userId, muted };
         ctx.io.to([staffRoom(classId), personRoom(classId, userId)]).emit(InteractionEvents.moderationMuted, notice);
         ctx.log.info({ classId, userId, muted, by: user.id }, 'student mute changed');
+        if (changed)
+          await ctx.audit.record({
+            actorId: user.id,
+            action: muted ? 'class.student_muted' : 'class.student_unmuted',
+            targetUserId: userId,
+            classId,
+          });
         return { ...notice, changed };
       })
       .on(InteractionRequests.moderationRemove, StudentRef, async ({ userId }) => {
@@ -31,6 +38,7 @@ export function moderationFeature(ctx: InteractionContext): ClassFeature {
         for (const s of sockets) s.disconnect();
         if (handWasRaised) ctx.io.to(member.room).emit(InteractionEvents.handsChanged, { hands: await hands.list(classId) });
         ctx.log.info({ classId, userId, by: user.id, sockets: sockets.length }, 'student removed from class');
+        await ctx.audit.record({ actorId: user.id, action: 'class.student_removed', targetUserId: userId, classId });
         return { ...notice, disconnected: sockets.length };
       });
     return () => handlers.detachAll();

@@ -2,6 +2,7 @@
 // request schemas are the zod contracts the routes validate with, so the document cannot drift from what the
 // server accepts; tests/http/openapi.test.ts checks that every mounted route is listed here.
 import { z } from 'zod';
+import { AdminUserUpdateBody, AdminUsersQuery, AuditQuery } from '../../contracts/admin.ts';
 import {
   AccountDeleteBody,
   ForgotPasswordBody,
@@ -91,6 +92,16 @@ export const API_OPERATIONS: ApiOperation[] = [
   }),
   op('get', '/api/openapi.json', 'Operations', 'This OpenAPI document', 'anyone'),
   op('get', '/api/docs', 'Operations', 'The API reference page for this document', 'anyone', { produces: 'html' }),
+  // Administration
+  op('get', '/api/admin/users', 'Administration', 'Accounts with their roles: search, filter by role, pages', 'admin', {
+    query: AdminUsersQuery,
+  }),
+  op('patch', '/api/admin/users/:userId', 'Administration', 'Change a role, disable (ends its sessions) or enable an account', 'admin', {
+    body: AdminUserUpdateBody,
+  }),
+  op('get', '/api/admin/live-classes', 'Administration', 'Classes live now: viewers, bitrate, loss, RTT, HLS bridge', 'admin'),
+  op('get', '/api/admin/failures', 'Administration', 'Recent failed recordings and transcodes with their reasons', 'admin'),
+  op('get', '/api/admin/audit', 'Administration', 'What admins and moderators did, newest first', 'admin', { query: AuditQuery }),
   // Accounts
   op('post', '/api/auth/register', 'Accounts', 'Create an account (student or teacher) and log in', 'anyone', {
     body: RegisterBody,
