@@ -48,7 +48,7 @@ describe("the studio's honest state when the teacher's media cannot reach the me
     network?.close();
   });
 
-  it('says the media server cannot be reached (studio and class page), then turns live once media flows', async () => {
+  it('says the media server cannot be reached (studio and class page), turns live once media flows, and not live when it stops', async () => {
     const webPort = new URL(server.url).port;
     network.firewall([`tcp dport ${webPort} accept`, 'drop']);
     const origin = `http://${network.hostIp}:${webPort}`;
@@ -96,5 +96,15 @@ describe("the studio's honest state when the teacher's media cannot reach the me
     expect(await teacher.getByTestId('studio-media-problem').count()).toBe(0);
     await expect.poll(async () => (await mediaPath(student)).framesDecoded, { timeout: 40_000 }).toBeGreaterThan(10);
     await expect.poll(() => student.getByTestId('teacher-media-blocked').count(), { timeout: 20_000 }).toBe(0);
+
+    // Mid-class, the firewall closes again: the studio stops saying "live" and says why; students are told.
+    network.firewall([`tcp dport ${webPort} accept`, 'drop']);
+    await expect.poll(() => studioState(teacher), { timeout: 20_000 }).not.toBe('live');
+    await expect.poll(() => studioState(teacher), { timeout: 40_000 }).toBe('blocked');
+    await expect.poll(() => student.getByTestId('teacher-media-blocked').count(), { timeout: 20_000 }).toBe(1);
+    network.firewall([]);
+    await expect.poll(() => studioState(teacher), { timeout: 40_000 }).toBe('live');
+    const decoded = (await mediaPath(student)).framesDecoded;
+    await expect.poll(async () => (await mediaPath(student)).framesDecoded, { timeout: 40_000 }).toBeGreaterThan(decoded + 10);
   });
 });
