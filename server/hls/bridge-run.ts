@@ -3,6 +3,7 @@
 // share starts, the teacher reconnects) or a crashed ffmpeg means a new run. close() releases everything.
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import type { types } from 'mediasoup';
 import type { Logger } from '../log.ts';
 import { FfmpegProcess } from './ffmpeg-process.ts';
@@ -228,10 +229,13 @@ export class BridgeRun extends EventEmitter<BridgeRunEvents> {
     }
   }
 
-  /** Starts ffmpeg with `args` and keeps asking for key frames until it has decoded its first frames. */
-  async startEncoder(ffmpegPath: string, args: readonly string[]): Promise<void> {
+  /**
+   * Starts ffmpeg with `args` and keeps asking for key frames until it has decoded its first frames. Returns
+   * ffmpeg's `outputPipes` output pipes (file descriptors 3, 4, ...).
+   */
+  async startEncoder(ffmpegPath: string, args: readonly string[], outputPipes = 0): Promise<Readable[]> {
     if (this.#closed) throw new Error('The bridge run is closed');
-    const ffmpeg = new FfmpegProcess(ffmpegPath, args);
+    const ffmpeg = new FfmpegProcess(ffmpegPath, args, outputPipes);
     this.#ffmpeg = ffmpeg;
     this.#log.info({ pid: ffmpeg.pid, streams: this.streams }, 'ffmpeg started');
     let started = false;
@@ -251,6 +255,7 @@ export class BridgeRun extends EventEmitter<BridgeRunEvents> {
     await this.#resumeAll();
     this.requestKeyFrame(true);
     this.#scheduleKeyFrames(START_KEYFRAME_MS);
+    return ffmpeg.outputs;
   }
 
   /** Asks every video producer of this run for a key frame (throttled to one a second unless `force`). */

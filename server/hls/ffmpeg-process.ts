@@ -3,6 +3,7 @@
 // closes its outputs: the last segment and playlist are written) and kills it when it does not.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import type { Readable } from 'node:stream';
 import { FfmpegProgressParser, type FfmpegProgress } from './progress.ts';
 
 type FfmpegProcessEvents = {
@@ -31,9 +32,13 @@ export class FfmpegProcess extends EventEmitter<FfmpegProcessEvents> {
   /** Which part of ffmpeg's stream report stderr is in: stream lines look alike under Input and Output. */
   #section: 'input' | 'output' | 'other' = 'other';
 
-  constructor(ffmpegPath: string, args: readonly string[]) {
+  /** Output pipes after stdin, stdout and stderr (file descriptors 3, 4, ...), as asked for by `outputPipes`. */
+  readonly outputs: Readable[];
+
+  constructor(ffmpegPath: string, args: readonly string[], outputPipes = 0) {
     super();
-    this.#child = spawn(ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.#child = spawn(ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe', ...Array<'pipe'>(outputPipes).fill('pipe')] });
+    this.outputs = this.#child.stdio.slice(3).map((s) => s as Readable);
     const parser = new FfmpegProgressParser();
     this.#child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       for (const p of parser.push(chunk)) {

@@ -13,6 +13,7 @@ import { BridgeRun, runInputList, type BridgeSource, type RunInputs } from './br
 import { buildLiveArgs, ladderFor, LIVE_TUNING, SEGMENT_SECONDS, type EncoderTuning, type Rendition } from './ladder.ts';
 import type { RenditionSet } from './rendition-set.ts';
 import type { RunOutput } from './run-output.ts';
+import { RunPackager } from './run-packager.ts';
 import { RunRenditions } from './run-renditions.ts';
 
 /** What the bridge needs of a live class's room (ClassroomRoom satisfies it). */
@@ -69,6 +70,18 @@ const MAX_STAGE_VOICES = 4;
 const WAITING_LOG_EVERY = 40;
 /** At the end of a class, how long ffmpeg may take to catch up with media it has queued (a loaded box). */
 const END_DRAIN_MS = 15_000;
+/** After ffmpeg exits, how long its last fragments may take to reach the disk. */
+const PACKAGER_DRAIN_MS = 5_000;
+
+function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    void promise.finally(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
 
 export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
   readonly classId: string;
@@ -83,6 +96,8 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
   #flowTimer: NodeJS.Timeout | undefined;
   #flowChecks = 0;
   #run: BridgeRun | null = null;
+  /** The newest run's packager: the live edge (parts) that viewers see. */
+  #packager: RunPackager | null = null;
   /** The one chain of run changes: starts and stops never interleave. */
   /** The bridge's steps (reconfigure, restart, close) run one at a time, in order. */
   readonly #steps = new AwaitQueue();
@@ -325,18 +340,22 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
     if (this.#closed || run.closed) return void (await run.close());
     await output.beginRun(runId);
     run.on('exit', (info) => this.#onRunExit(run, info));
-    await run.startEncoder(
+    const ladder = output.ladder!;
+    const packager = new RunPackager({
+      runId,
+      outDir: output.dir,
+      rungs: ladder.map((r) => r.name),
+      segmentSeconds: SEGMENT_SECONDS,
+      previousSegments: await Promise.all(ladder.map(async (r) => (await output.segments(r.name)).length)),
+      log: this.#log,
+    });
+    const pipes = await run.startEncoder(
       this.#o.ffmpegPath,
-      buildLiveArgs({
-        sdpPath: run.sdpPath,
-        streams: run.streams,
-        ladder: output.ladder!,
-        outDir: output.dir,
-        runId,
-        segmentSeconds: SEGMENT_SECONDS,
-        tuning: this.#o.tuning,
-      }),
+      buildLiveArgs({ sdpPath: run.sdpPath, streams: run.streams, ladder, segmentSeconds: SEGMENT_SECONDS, tuning: this.#o.tuning }),
+      ladder.length,
     );
+    packager.consume(pipes);
+    this.#packager = packager;
     this.emit('runstart', { runId, pid: run.pid });
   }
 
@@ -346,13 +365,16 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
     const ladder = ladderFor(size ?? undefined);
     this.#log.info({ source: size, ladder: ladder.map((r) => `${r.width}x${r.height}`) }, 'hls ladder fixed');
     await output.fixLadder(ladder);
-    this.#renditions = new RunRenditions(output, 'live');
+    this.#renditions = new RunRenditions(output, 'live', () => this.#packager);
   }
 
   async #stopRun(drainMs = 0): Promise<void> {
     const run = this.#run;
     this.#run = null;
     await run?.close({ drainMs });
+    // The run's last segment goes to disk before anything reads the runs again (the next run, the recording).
+    const packager = this.#packager;
+    if (run && packager?.runId === run.runId) await withTimeout(packager.finished(), PACKAGER_DRAIN_MS);
   }
 
   #onRunExit(run: BridgeRun, info: { code: number | null; signal: NodeJS.Signals | null; expected: boolean; stderr: string }): void {

@@ -9,6 +9,12 @@ export const SEGMENT_SECONDS = 1;
 export const OUTPUT_FPS = 30;
 /** How many segments a live variant playlist lists (the rest stay on disk for the recording). */
 export const LIVE_WINDOW_SEGMENTS = 8;
+/**
+ * Low-Latency HLS parts: ffmpeg closes a fragment once a track has ~250 ms in it (and at every key frame),
+ * so a part holds at most 8 frames at 30 fps; PART-TARGET is that, rounded up.
+ */
+export const PART_FRAGMENT_SECONDS = 0.25;
+export const PART_TARGET_SECONDS = 0.267;
 export const AUDIO_CODEC = 'mp4a.40.2'; // AAC-LC
 
 export interface Rendition {
@@ -131,10 +137,6 @@ export interface LiveArgsOptions {
   sdpPath: string;
   streams: LiveStreams;
   ladder: readonly Rendition[];
-  /** Directory with one sub-directory per rung (created by the caller). */
-  outDir: string;
-  /** Distinguishes the files of each ffmpeg run (a restart starts a new run, after a discontinuity). */
-  runId: number;
   segmentSeconds?: number;
   tuning?: EncoderTuning;
 }
@@ -143,8 +145,16 @@ export interface LiveArgsOptions {
 export function runPlaylistName(runId: number): string {
   return `run-${runId}.m3u8`;
 }
-export function runSegmentPattern(runId: number): string {
-  return `run-${runId}-%05d.ts`;
+/** The fragmented MP4 initialisation section of a run (EXT-X-MAP). */
+export function runInitName(runId: number): string {
+  return `run-${runId}-init.mp4`;
+}
+export function runSegmentName(runId: number, index: number): string {
+  return `run-${runId}-${String(index).padStart(5, '0')}.m4s`;
+}
+/** Part `part` of segment `index` (served from memory while it is among the newest). */
+export function runPartName(runId: number, index: number, part: number): string {
+  return `run-${runId}-${String(index).padStart(5, '0')}-p${part}.m4s`;
 }
 
 /** The picture of the class: the screen with the camera as a small overlay when sharing, else the camera. */
@@ -223,9 +233,69 @@ function encoderArgs(ladder: readonly Rendition[], segmentSeconds: number, tunin
   return args;
 }
 
+/** One rung as its own output: its encoders, and fragmented MP4 (a fragment every ~250 ms) to a pipe. */
+function liveRungOutput(r: Rendition, i: number, segmentSeconds: number, tuning: EncoderTuning, pipeFd: number): string[] {
+  const gop = Math.round(OUTPUT_FPS * segmentSeconds);
+  return [
+    '-map',
+    `[v${i}]`,
+    '-map',
+    `[a${i}]`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    tuning.preset,
+    '-tune',
+    'zerolatency',
+    '-threads',
+    String(tuning.threads),
+    '-g',
+    String(gop),
+    '-keyint_min',
+    String(gop),
+    '-sc_threshold',
+    '0',
+    '-force_key_frames',
+    `expr:gte(t,n_forced*${segmentSeconds})`,
+    '-pix_fmt',
+    'yuv420p',
+    '-profile:v',
+    r.profile,
+    '-level:v',
+    r.level,
+    '-b:v',
+    String(r.videoBitrate),
+    '-maxrate:v',
+    String(Math.round(r.videoBitrate * 1.25)),
+    '-bufsize:v',
+    String(Math.round(r.videoBitrate * 1.25)),
+    '-c:a',
+    'aac',
+    '-ar',
+    '48000',
+    '-ac',
+    '2',
+    '-b:a',
+    String(r.audioBitrate),
+    '-f',
+    'mp4',
+    '-movflags',
+    '+frag_keyframe+empty_moov+default_base_moof',
+    '-frag_duration',
+    String(Math.round(PART_FRAGMENT_SECONDS * 1e6)),
+    // Each fragment goes down the pipe as soon as it is closed, not when the buffer fills.
+    '-flush_packets',
+    '1',
+    `pipe:${pipeFd}`,
+  ];
+}
+
 function varStreamMap(ladder: readonly Rendition[]): string {
   return ladder.map((r, i) => `v:${i},a:${i},name:${r.name}`).join(' ');
 }
+
+/** The first file descriptor of the live outputs' pipes (after stdin, stdout and stderr): rung i writes to 3 + i. */
+export const LIVE_PIPE_FD = 3;
 
 /**
  * The audio of the class: the teacher's microphone, mixed with the shared screen's audio and the voices of
@@ -241,9 +311,9 @@ function audioFilter(streams: LiveStreams, input: number, silenceInput: number |
 }
 
 /**
- * ffmpeg arguments for one live run: RTP described by an SDP in, every rung out as HLS (MPEG-TS segments,
- * an EVENT playlist per rung that keeps every segment: the live window is cut from it when serving, and the
- * whole of it becomes the recording). Progress goes to stdout as key=value blocks.
+ * ffmpeg arguments for one live run: RTP described by an SDP in, every rung out as fragmented MP4 on its own
+ * pipe (rung i on file descriptor LIVE_PIPE_FD + i), which RunPackager cuts into LL-HLS parts and segments.
+ * Progress goes to stdout as key=value blocks.
  */
 export function buildLiveArgs(o: LiveArgsOptions): string[] {
   const seg = o.segmentSeconds ?? SEGMENT_SECONDS;
@@ -286,10 +356,6 @@ export function buildLiveArgs(o: LiveArgsOptions): string[] {
   const video = hasVideo ? buildVideoFilter(o.streams, 0, top)! : { graph: [`[${blackInput}:v]setsar=1[base]`], output: 'base' };
   const graph = [...video.graph, ...ladderFilter(video.output, o.ladder), ...audioFilter(o.streams, 0, silenceInput, o.ladder.length)];
 
-  const maps: string[] = [];
-  o.ladder.forEach((_, i) => maps.push('-map', `[v${i}]`));
-  o.ladder.forEach((_, i) => maps.push('-map', `[a${i}]`));
-
   return [
     '-hide_banner',
     '-nostdin',
@@ -301,25 +367,7 @@ export function buildLiveArgs(o: LiveArgsOptions): string[] {
     ...inputs,
     '-filter_complex',
     graph.join(';'),
-    ...maps,
-    ...encoderArgs(o.ladder, seg, tuning, true),
-    '-f',
-    'hls',
-    '-hls_time',
-    String(seg),
-    '-hls_list_size',
-    '0',
-    '-hls_playlist_type',
-    'event',
-    '-hls_flags',
-    'independent_segments+temp_file+program_date_time',
-    '-hls_segment_type',
-    'mpegts',
-    '-hls_segment_filename',
-    `${o.outDir}/%v/${runSegmentPattern(o.runId)}`,
-    '-var_stream_map',
-    varStreamMap(o.ladder),
-    `${o.outDir}/%v/${runPlaylistName(o.runId)}`,
+    ...o.ladder.flatMap((r, i) => liveRungOutput(r, i, seg, tuning, LIVE_PIPE_FD + i)),
   ];
 }
 

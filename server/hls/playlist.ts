@@ -6,7 +6,7 @@ import HLS from 'hls-parser';
 import { AUDIO_CODEC, averageBandwidth, OUTPUT_FPS, peakBandwidth, type Rendition } from './ladder.ts';
 import { withQuery } from './rendition-set.ts';
 
-const { MasterPlaylist, MediaPlaylist, Segment, Variant } = HLS.types;
+const { MasterPlaylist, MediaInitializationSection, MediaPlaylist, PartialSegment, RenditionReport, Segment, Variant } = HLS.types;
 
 /** Our playlists' version: 6 allows what we use (EXT-X-INDEPENDENT-SEGMENTS, decimal durations). */
 const VERSION = 6;
@@ -14,6 +14,28 @@ const VERSION = 6;
 export interface SegmentEntry {
   uri: string;
   duration: number;
+  /** The initialisation section (EXT-X-MAP) of a fragmented MP4 segment. */
+  map?: string;
+}
+
+/** A Low-Latency HLS part as a playlist lists it. */
+export interface PartEntry {
+  uri: string;
+  duration: number;
+  independent: boolean;
+}
+
+/** The live edge of a Low-Latency HLS rendition (see renderMediaPlaylist). */
+export interface LowLatencyEdge {
+  partTarget: number;
+  /** PART-HOLD-BACK: how far behind the newest part a player should play. */
+  partHoldBack: number;
+  /** Parts of recent finished segments, by media sequence number. */
+  parts: ReadonlyMap<number, readonly PartEntry[]>;
+  /** The segment being written: its parts so far and the part that comes next (EXT-X-PRELOAD-HINT). */
+  current: { sequence: number; discontinuity: boolean; map?: string; parts: readonly PartEntry[]; hint: string } | null;
+  /** Where the other rungs are (EXT-X-RENDITION-REPORT). */
+  reports: readonly { uri: string; lastMsn: number; lastPart: number }[];
 }
 
 export interface ParsedPlaylist {
@@ -45,7 +67,13 @@ export function parseMediaPlaylist(text: string): ParsedPlaylist {
   if (!playlist || playlist.isMasterPlaylist) return { targetDuration: 0, segments: [], ended: false };
   return {
     targetDuration: playlist.targetDuration,
-    segments: playlist.segments.map((s) => ({ uri: s.uri, duration: Number.isFinite(s.duration) ? s.duration : 0 })),
+    segments: playlist.segments
+      .filter((s) => s.uri)
+      .map((s) => ({
+        uri: s.uri,
+        duration: Number.isFinite(s.duration) ? s.duration : 0,
+        ...(s.map?.uri ? { map: s.map.uri } : {}),
+      })),
     ended: playlist.endlist,
   };
 }
@@ -64,6 +92,8 @@ export interface RenderOptions extends RenderLinks {
   type: 'live' | 'event' | 'vod';
   /** Live: how many of the newest segments to list. */
   window?: number;
+  /** Live: Low-Latency HLS parts, preload hint, server control and rendition reports. */
+  lowLatency?: LowLatencyEdge;
 }
 
 interface RenderLinks {
@@ -74,9 +104,21 @@ interface RenderLinks {
 export function renderMediaPlaylist(all: readonly ComposedSegment[], o: RenderOptions): string {
   const list = o.type === 'live' && o.window ? all.slice(Math.max(0, all.length - o.window)) : all;
   const first = list[0];
+  const ll = o.lowLatency;
   // The first listed segment's discontinuity number: every discontinuity up to and including it.
   const discontinuitySequenceBase = first ? all.slice(0, first.sequence + 1).filter((s) => s.discontinuity).length : 0;
   let discontinuitySequence = discontinuitySequenceBase;
+  const mapOf = (uri: string | undefined) => (uri ? new MediaInitializationSection({ uri: withQuery(uri, o.query) }) : undefined);
+  const partsOf = (parts: readonly PartEntry[]) =>
+    parts.map(
+      (p) =>
+        new PartialSegment({
+          hint: false,
+          uri: withQuery(p.uri, o.query),
+          duration: Number(p.duration.toFixed(3)),
+          independent: p.independent,
+        }),
+    );
   const segments = list.map((s) => {
     const discontinuity = s.discontinuity && s !== first;
     if (discontinuity) discontinuitySequence++;
@@ -86,18 +128,50 @@ export function renderMediaPlaylist(all: readonly ComposedSegment[], o: RenderOp
       discontinuity,
       mediaSequenceNumber: s.sequence,
       discontinuitySequence,
+      map: mapOf(s.map),
+      parts: partsOf(ll?.parts.get(s.sequence) ?? []),
     });
   });
+  const current = ll?.current;
+  if (current) {
+    // The segment being written: its parts so far and a hint of the next one, no EXTINF yet.
+    const discontinuity = current.discontinuity && segments.length > 0;
+    if (discontinuity) discontinuitySequence++;
+    segments.push(
+      new Segment({
+        discontinuity,
+        mediaSequenceNumber: current.sequence,
+        discontinuitySequence,
+        map: mapOf(current.map),
+        parts: [...partsOf(current.parts), new PartialSegment({ hint: true, uri: withQuery(current.hint, o.query) })],
+      }),
+    );
+  }
+  const targetDuration = Math.max(1, ...list.map((s) => Math.ceil(s.duration)));
   return HLS.stringify(
     new MediaPlaylist({
       version: VERSION,
       independentSegments: true,
-      targetDuration: Math.max(1, ...list.map((s) => Math.ceil(s.duration))),
-      mediaSequenceBase: first?.sequence ?? 0,
+      targetDuration,
+      mediaSequenceBase: first?.sequence ?? current?.sequence ?? 0,
       discontinuitySequenceBase,
       ...(o.type === 'live' ? {} : { playlistType: o.type === 'vod' ? 'VOD' : 'EVENT' }),
       endlist: o.type === 'vod',
       segments,
+      ...(ll
+        ? {
+            // HOLD-BACK (players without parts): three target durations, as the specification asks at least.
+            lowLatencyCompatibility: {
+              canBlockReload: true,
+              holdBack: 3 * targetDuration,
+              partHoldBack: ll.partHoldBack,
+            } as HLS.types.MediaPlaylist['lowLatencyCompatibility'],
+            partTargetDuration: ll.partTarget,
+            renditionReports: ll.reports.map(
+              (r) => new RenditionReport({ uri: withQuery(r.uri, o.query), lastMSN: r.lastMsn, lastPart: r.lastPart }),
+            ),
+          }
+        : {}),
     }),
   );
 }
@@ -134,7 +208,15 @@ export function retargetPlaylist(text: string, links: RenderLinks): string | nul
   if (playlist.isMasterPlaylist) {
     for (const v of playlist.variants) v.uri = withQuery(v.uri, links.query);
   } else {
-    for (const s of playlist.segments) s.uri = withQuery(s.uri, links.query);
+    const maps = new Set<HLS.types.MediaInitializationSection>();
+    for (const s of playlist.segments) {
+      s.uri = withQuery(s.uri, links.query);
+      // Segments of one run share one map object: its URI gets the token once.
+      if (s.map && !maps.has(s.map)) {
+        maps.add(s.map);
+        s.map.uri = withQuery(s.map.uri, links.query);
+      }
+    }
   }
   return HLS.stringify(playlist);
 }

@@ -3,8 +3,8 @@
 // one; the /media routes check the viewer's token and then only ask the set (a null answer is a 404).
 //
 // Sets today: RunRenditions (a live class's ffmpeg runs, as a sliding window or as the growing recording) and
-// VodRenditions (finished playlists on disk: a ready recording, a transcoded lesson). A live set backed by a
-// Low-Latency HLS packager answers the same three questions, with parts and blocking reloads (`msn`/`part`).
+// VodRenditions (finished playlists on disk: a ready recording, a transcoded lesson). The live set is backed
+// by the Low-Latency HLS packager of the newest run, with parts and blocking reloads (`msn`/`part`).
 import fs from 'node:fs/promises';
 
 export const PLAYLIST_CONTENT_TYPE = 'application/vnd.apple.mpegurl';
@@ -36,6 +36,22 @@ export interface RenditionSet {
   mediaPlaylist(rung: string, request: PlaylistRequest): Promise<MediaResponse | null>;
   /** A file of the set: a segment (or part, init section) of a rung, or a file of the whole set (rung null). */
   file(rung: string | null, name: string): Promise<MediaResponse | null>;
+}
+
+/**
+ * A playlist request the set will not answer: a blocking reload asking for a part too far ahead (400), or one
+ * whose part did not appear in time (503, the player asks again).
+ */
+export class PlaylistRefused extends Error {
+  readonly status: 400 | 503;
+  readonly code: string;
+
+  constructor(status: 400 | 503, code: string, message: string) {
+    super(message);
+    this.name = 'PlaylistRefused';
+    this.status = status;
+    this.code = code;
+  }
 }
 
 /** `uri` with `query` appended (after `?`, or `&` when it has a query already). */

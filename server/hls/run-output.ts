@@ -1,7 +1,8 @@
 // The files a live class's HLS bridge writes, which are also its recording. One directory holds:
 //   manifest.json              the ladder and the runs so far (rewritten at every run start)
 //   master.m3u8                written once the ladder is fixed
-//   <rung>/run-<N>.m3u8        ffmpeg's EVENT playlist of run N, and its segments run-<N>-00000.ts, ...
+//   <rung>/run-<N>.m3u8        the EVENT playlist of run N (RunPackager writes it), its fragmented MP4
+//                              initialisation section run-<N>-init.mp4 and segments run-<N>-00000.m4s, ...
 //   run-<N>.sdp                the RTP description of run N (while it runs)
 // and after finalise(): <rung>/index.m3u8 (VOD: every run joined, ENDLIST) and thumbnail.jpg. Everything is
 // read back from the files alone, so a recording a stopped process left behind is finalised the same way.
@@ -17,6 +18,7 @@ import {
   renderMediaPlaylist,
   totalDuration,
   type ComposedSegment,
+  type SegmentEntry,
 } from './playlist.ts';
 
 const RenditionSchema = z.object({
@@ -43,8 +45,8 @@ export const MANIFEST_FILE = 'manifest.json';
 export const MASTER_FILE = 'master.m3u8';
 export const VOD_PLAYLIST_FILE = 'index.m3u8';
 export const THUMBNAIL_FILE = 'thumbnail.jpg';
-/** The segments ffmpeg writes for a run (see ladder.ts runSegmentPattern). */
-export const RUN_SEGMENT = /^run-[0-9]{1,6}-[0-9]{1,8}\.ts$/;
+/** The files a run leaves in a rung: its segments and their initialisation section (ladder.ts names them). */
+export const RUN_SEGMENT = /^run-[0-9]{1,6}-(?:[0-9]{1,8}\.m4s|init\.mp4)$/;
 
 export interface FinishedRecording {
   durationSeconds: number;
@@ -125,14 +127,20 @@ export class RunOutput {
 
   /** Every segment of a rung over all runs, numbered, with a discontinuity where a run starts. */
   async segments(rung: string): Promise<ComposedSegment[]> {
-    const runs = await Promise.all(
-      this.runIds.map(async (runId) => {
-        // A run that died before its first segment has no playlist: it counts as empty.
-        const text = await fs.readFile(path.join(this.dir, rung, runPlaylistName(runId)), 'utf8').catch(() => '');
-        return parseMediaPlaylist(text).segments;
-      }),
+    return composeRuns(await this.runSegments(rung));
+  }
+
+  /** The segments of each run in a rung, as their playlists list them (all runs, or all but `exceptRun`). */
+  async runSegments(rung: string, exceptRun?: number): Promise<SegmentEntry[][]> {
+    return Promise.all(
+      this.runIds
+        .filter((runId) => runId !== exceptRun)
+        .map(async (runId) => {
+          // A run that died before its first segment has no playlist: it counts as empty.
+          const text = await fs.readFile(path.join(this.dir, rung, runPlaylistName(runId)), 'utf8').catch(() => '');
+          return parseMediaPlaylist(text).segments;
+        }),
     );
-    return composeRuns(runs);
   }
 
   /** Where a segment of a rung is on disk; null for a name that is not one of ours. */

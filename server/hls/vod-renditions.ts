@@ -22,7 +22,7 @@ export interface VodRenditionsOptions {
 }
 
 const RUNG = /^[0-9]{2,4}p$/;
-const SEGMENT = /^[a-z0-9-]{1,40}\.ts$/;
+const SEGMENT = /^[a-z0-9-]{1,40}\.(?:ts|m4s|mp4)$/;
 
 export class VodRenditions implements RenditionSet {
   readonly dir: string;

@@ -96,12 +96,19 @@ describe('HLS in the browser', () => {
 
     // The student asks for the low-bandwidth broadcast (as ?mode=hls does from a link).
     const studentPage = await (await contextFor(student)).newPage();
+    const mediaRequests: string[] = [];
+    studentPage.on('request', (r) => {
+      if (r.url().includes('/media/')) mediaRequests.push(new URL(r.url()).pathname + new URL(r.url()).search);
+    });
     await studentPage.goto(`${server.url}/classes/${f.classId}?mode=hls`);
     await expect.poll(() => studentPage.getByTestId('hls-live').count(), { timeout: 30_000 }).toBe(1);
     expect(await studentPage.getByTestId('viewer-mode').textContent()).toContain('HLS');
     await expect.poll(() => videoTime(studentPage), { timeout: 45_000 }).toBeGreaterThan(1);
     const t1 = await videoTime(studentPage);
     await expect.poll(() => videoTime(studentPage), { timeout: 15_000 }).toBeGreaterThan(t1 + 1);
+    // hls.js plays it as Low-Latency HLS: blocking playlist reloads, and parts rather than only whole segments.
+    expect(mediaRequests.some((u) => /\/index\.m3u8\?.*_HLS_msn=\d+/.test(u))).toBe(true);
+    expect(mediaRequests.some((u) => /-p\d+\.m4s\?/.test(u))).toBe(true);
 
     // Chat works the same in HLS mode: the teacher sees the student's message.
     await studentPage.locator('#chat-input').fill('Hello from the broadcast');

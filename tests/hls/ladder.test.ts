@@ -69,19 +69,29 @@ describe('renderMasterPlaylist', () => {
 describe('buildLiveArgs', () => {
   const ladder = ladderFor();
   it('decodes once and splits into one encoder per rung, key frames forced on segment boundaries', () => {
-    const args = buildLiveArgs({ sdpPath: '/x/run.sdp', streams: { camera: 0, mic: 1 }, ladder, outDir: '/out', runId: 3 });
+    const args = buildLiveArgs({ sdpPath: '/x/run.sdp', streams: { camera: 0, mic: 1 }, ladder });
     const graph = args[args.indexOf('-filter_complex') + 1]!;
     expect(graph).toContain('split=3');
     expect(graph).toContain('[0:0]scale=1280:720');
     expect(args[args.indexOf('-force_key_frames') + 1]).toBe('expr:gte(t,n_forced*1)');
     expect(args).toContain('zerolatency');
-    expect(args[args.indexOf('-var_stream_map') + 1]).toBe('v:0,a:0,name:720p v:1,a:1,name:480p v:2,a:2,name:360p');
-    expect(args.at(-1)).toBe('/out/%v/run-3.m3u8');
+    // One fragmented MP4 output per rung, each on its own pipe (rung i on fd 3 + i), fragments of ~250 ms.
+    expect(args.filter((a) => a.startsWith('pipe:') && a !== 'pipe:1')).toEqual(['pipe:3', 'pipe:4', 'pipe:5']);
+    expect(args.filter((a) => a === '-frag_duration').length).toBe(3);
+    expect(args[args.indexOf('-movflags') + 1]).toBe('+frag_keyframe+empty_moov+default_base_moof');
+    const outputs = args
+      .slice(args.indexOf('-filter_complex') + 2)
+      .join(' ')
+      .split(/pipe:[345]/);
+    ladder.forEach((r, i) => {
+      expect(outputs[i]).toContain(`-map [v${i}] -map [a${i}]`);
+      expect(outputs[i]).toContain(`-b:v ${r.videoBitrate}`);
+    });
     expect(args[args.indexOf('-i') + 1]).toBe('/x/run.sdp');
   });
 
   it('composites the screen with the camera as an overlay when both are there', () => {
-    const args = buildLiveArgs({ sdpPath: 's', streams: { camera: 0, screen: 1, mic: 2 }, ladder, outDir: '/o', runId: 0 });
+    const args = buildLiveArgs({ sdpPath: 's', streams: { camera: 0, screen: 1, mic: 2 }, ladder });
     const graph = args[args.indexOf('-filter_complex') + 1]!;
     expect(graph).toMatch(/\[0:1\]scale=1280:720.*\[screen\]/);
     expect(graph).toMatch(/\[0:0\]scale=-2:180.*\[pip\]/);
@@ -89,21 +99,21 @@ describe('buildLiveArgs', () => {
   });
 
   it('mixes the voices of students on stage into the class audio', () => {
-    const args = buildLiveArgs({ sdpPath: 's', streams: { camera: 0, mic: 1, stageAudio: [2, 3] }, ladder, outDir: '/o', runId: 0 });
+    const args = buildLiveArgs({ sdpPath: 's', streams: { camera: 0, mic: 1, stageAudio: [2, 3] }, ladder });
     const graph = args[args.indexOf('-filter_complex') + 1]!;
     expect(graph).toContain('[0:1][0:2][0:3]amix=inputs=3:');
     expect(args.join(' ')).not.toContain('anullsrc');
     // A stage voice alone (the teacher muted) is the class audio as it is.
-    const alone = buildLiveArgs({ sdpPath: 's', streams: { camera: 0, stageAudio: [1] }, ladder, outDir: '/o', runId: 0 });
+    const alone = buildLiveArgs({ sdpPath: 's', streams: { camera: 0, stageAudio: [1] }, ladder });
     const aloneGraph = alone[alone.indexOf('-filter_complex') + 1]!;
     expect(aloneGraph).toContain('[0:1]aresample');
     expect(aloneGraph).not.toContain('amix');
   });
 
   it('fills a missing microphone with silence so every rung still carries audio', () => {
-    const args = buildLiveArgs({ sdpPath: 's', streams: { camera: 0 }, ladder, outDir: '/o', runId: 0 });
+    const args = buildLiveArgs({ sdpPath: 's', streams: { camera: 0 }, ladder });
     expect(args.join(' ')).toContain('anullsrc');
-    expect(() => buildLiveArgs({ sdpPath: 's', streams: {}, ladder, outDir: '/o', runId: 0 })).toThrow(/at least one/);
+    expect(() => buildLiveArgs({ sdpPath: 's', streams: {}, ladder })).toThrow(/at least one/);
   });
 });
 

@@ -6,6 +6,7 @@
 // (ffprobe), access, the picture following screen share and a paused camera, the stage voice heard in the
 // mix, a killed ffmpeg, and the recording, which must cover the content that was sent.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import HLS from 'hls-parser';
 import { eq } from 'drizzle-orm';
@@ -70,7 +71,27 @@ async function shows(segment: string, region: Region): Promise<'camera' | 'scree
 const bridge = (): HlsBridge => server.liveHls.bridge(f.classId)!;
 const top = (): Rendition => bridge().ladder![0]!;
 const liveUrl = (file: string) => `${server.url}/media/classes/${f.classId}/live/${file}?token=${encodeURIComponent(token)}`;
-const segmentUrl = (rung: string, runId: number, index: number) => liveUrl(`${rung}/run-${runId}-${String(index).padStart(5, '0')}.ts`);
+const segmentUrl = (rung: string, runId: number, index: number) => liveUrl(`${rung}/run-${runId}-${String(index).padStart(5, '0')}.m4s`);
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-live-hls-'));
+
+/** A fragmented MP4 segment as a file ffmpeg reads on its own: its initialisation section (EXT-X-MAP) and the segment. */
+async function joined(segment: string, init: string): Promise<string> {
+  const [a, b] = await Promise.all(
+    [init, segment].map(async (url) => {
+      const res = await fetch(url);
+      if (res.status !== 200) throw new Error(`${url}: ${res.status}`);
+      return Buffer.from(await res.arrayBuffer());
+    }),
+  );
+  const file = path.join(scratch, `${seenFiles++}.mp4`);
+  fs.writeFileSync(file, Buffer.concat([a!, b!]));
+  return file;
+}
+let seenFiles = 0;
+
+/** A live segment of a run, with its run's init section. */
+const segmentFile = (rung: string, runId: number, index: number) =>
+  joined(segmentUrl(rung, runId, index), liveUrl(`${rung}/run-${runId}-init.mp4`));
 
 async function livePlaylist(rung: string): Promise<string> {
   const res = await fetch(liveUrl(`${rung}/index.m3u8`));
@@ -93,7 +114,7 @@ async function nextRun(afterRunId: number, segments = 3): Promise<number> {
         const runId = bridge().runIds.at(-1);
         if (runId === undefined || runId <= afterRunId || !bridge().ladder) return false;
         const text = await livePlaylist(top().name).catch(() => '');
-        if (!text.includes(`run-${runId}-${String(segments - 1).padStart(5, '0')}.ts`)) return false;
+        if (!text.includes(`run-${runId}-${String(segments - 1).padStart(5, '0')}.m4s`)) return false;
         found = runId;
         seenRuns.push(runId);
         return true;
@@ -118,6 +139,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await server?.stop();
+  fs.rmSync(scratch, { recursive: true, force: true });
 });
 
 describe('a live class on HLS', () => {
@@ -162,9 +184,9 @@ describe('a live class on HLS', () => {
     for (const v of variants) {
       const rung = v.uri.split('/')[0]!;
       const res = await fetch(segmentUrl(rung, runId, 1));
-      expect(res.headers.get('content-type')).toBe('video/mp2t');
+      expect(res.headers.get('content-type')).toBe('video/iso.segment');
       expect(res.headers.get('cache-control')).toContain('immutable');
-      const probe = await probeSegment(segmentUrl(rung, runId, 1));
+      const probe = await probeSegment(await segmentFile(rung, runId, 1));
       expect(`${probe.width}x${probe.height}`).toBe(v.resolution);
       const [videoCodec, audioCodec] = v.codecs.split(',');
       expect(probe.videoCodec).toBe('h264');
@@ -174,9 +196,31 @@ describe('a live class on HLS', () => {
       expect(probe.audioCodec).toBe('aac');
       expect(probe.audioProfile).toBe('LC');
     }
+    // Low-Latency HLS: parts of the newest segments and of the one being written, a preload hint, blocking
+    // reloads and where the other rungs are; whole segments listed too, for players without LL-HLS.
+    const live = mediaPlaylist(await livePlaylist(top().name));
+    expect(live.partTargetDuration).toBeGreaterThan(0.2);
+    expect(live.lowLatencyCompatibility).toMatchObject({ canBlockReload: true });
+    expect(live.renditionReports).toHaveLength(variants.length - 1);
+    expect(live.segments.filter((s) => s.uri).length).toBeGreaterThanOrEqual(3);
+    const edge = live.segments.at(-1)!;
+    expect(edge.parts.at(-1)!.hint).toBe(true);
+    const done = edge.parts.filter((p) => !p.hint);
+    // Through the route: a blocking reload for the part after the newest is answered once it exists.
+    const nextPart = `_HLS_msn=${edge.mediaSequenceNumber}&_HLS_part=${done.length}`;
+    const blocked = await fetch(`${liveUrl(`${top().name}/index.m3u8`)}&${nextPart}`);
+    expect(blocked.status).toBe(200);
+    const answer = mediaPlaylist(await blocked.text());
+    const newest = answer.segments.flatMap((s) => s.parts.filter((p) => !p.hint).map((p) => [s.mediaSequenceNumber, p.uri] as const));
+    expect(newest.some(([msn, uri]) => msn > edge.mediaSequenceNumber || uri.includes(`-p${done.length}.m4s`))).toBe(true);
+    const tooFar = await fetch(`${liveUrl(`${top().name}/index.m3u8`)}&_HLS_msn=${edge.mediaSequenceNumber + 5}`);
+    expect(tooFar.status).toBe(400);
+    const part = await fetch(liveUrl(`${top().name}/${done[0]!.uri.split('?')[0]}`));
+    expect(part.status).toBe(200);
+    expect(part.headers.get('cache-control')).toContain('immutable');
     // The camera's picture, and the teacher's voice alone.
-    expect(await shows(segmentUrl(top().name, runId, 2), MAIN)).toBe('camera');
-    const [teacherTone, stageTone] = await toneStrengths(segmentUrl(top().name, runId, 2), [TEACHER_TONE, STAGE_TONE]);
+    expect(await shows(await segmentFile(top().name, runId, 2), MAIN)).toBe('camera');
+    const [teacherTone, stageTone] = await toneStrengths(await segmentFile(top().name, runId, 2), [TEACHER_TONE, STAGE_TONE]);
     expect(teacherTone).toBeGreaterThan(0.6);
     expect(stageTone).toBeLessThan(0.05);
     // Media flowed, so the class has its recording from now on.
@@ -219,16 +263,16 @@ describe('a live class on HLS', () => {
     );
     const recording = mediaPlaylist(await res.text());
     expect(recording.playlistType).toBe('EVENT');
-    const firstOfRun = recording.segments.findIndex((s) => s.uri.startsWith(`run-${runId}-00000.ts`));
+    const firstOfRun = recording.segments.findIndex((s) => s.uri.startsWith(`run-${runId}-00000.m4s`));
     expect(firstOfRun).toBeGreaterThan(0);
     expect(recording.segments[firstOfRun]!.discontinuity).toBe(true);
     expect(recording.segments[firstOfRun - 1]!.uri).not.toMatch(new RegExp(`^run-${runId}-`));
     for (const rung of bridge().ladder!) {
-      const probe = await probeSegment(segmentUrl(rung.name, runId, 2));
+      const probe = await probeSegment(await segmentFile(rung.name, runId, 2));
       expect(`${probe.width}x${probe.height}`).toBe(`${rung.width}x${rung.height}`);
       expect(probe.audioCodec).toBe('aac');
     }
-    const segment = segmentUrl(top().name, runId, 2);
+    const segment = await segmentFile(top().name, runId, 2);
     expect(await shows(segment, MAIN)).toBe('screen-left');
     expect(await shows(segment, OVERLAY)).toBe('camera');
   });
@@ -236,7 +280,7 @@ describe('a live class on HLS', () => {
   it('drops the overlay while the camera is off, and the screen keeps flowing', async () => {
     await teacher.getByRole('button', { name: 'Turn camera off' }).click();
     runId = await nextRun(runId, 4);
-    const segment = segmentUrl(top().name, runId, 3);
+    const segment = await segmentFile(top().name, runId, 3);
     expect(await shows(segment, OVERLAY)).toBe('screen-right');
     expect(await shows(segment, MAIN)).toBe('screen-left');
     expect(await decodedSeconds(segment)).toBeGreaterThan(0.5);
@@ -253,10 +297,10 @@ describe('a live class on HLS', () => {
     let shown = 'screen';
     for (let i = 0; i < 3 && shown !== 'camera'; i++) {
       runId = await nextRun(runId);
-      shown = await shows(segmentUrl(top().name, runId, 2), MAIN);
+      shown = await shows(await segmentFile(top().name, runId, 2), MAIN);
     }
     expect(shown).toBe('camera');
-    expect(await shows(segmentUrl(top().name, runId, 2), OVERLAY)).toBe('camera');
+    expect(await shows(await segmentFile(top().name, runId, 2), OVERLAY)).toBe('camera');
   });
 
   it('mixes the voice of a student on stage into the stream (and not their camera)', async () => {
@@ -266,12 +310,12 @@ describe('a live class on HLS', () => {
     await expect.poll(() => room.mediaSources().filter((s) => s.userId === f.students[0]!.user.id).length, { timeout: 30_000 }).toBe(2);
     const before = runId;
     runId = await nextRun(runId);
-    const [teacherTone, stageTone, neither] = await toneStrengths(segmentUrl(top().name, runId, 2), [TEACHER_TONE, STAGE_TONE, 660]);
+    const [teacherTone, stageTone, neither] = await toneStrengths(await segmentFile(top().name, runId, 2), [TEACHER_TONE, STAGE_TONE, 660]);
     expect(teacherTone).toBeGreaterThan(0.2);
     expect(stageTone).toBeGreaterThan(0.2);
     expect(neither).toBeLessThan(0.05);
     // Before the stage, only the teacher was heard (so the check above can fail).
-    expect((await toneStrengths(segmentUrl(top().name, before, 1), [STAGE_TONE]))[0]).toBeLessThan(0.05);
+    expect((await toneStrengths(await segmentFile(top().name, before, 1), [STAGE_TONE]))[0]).toBeLessThan(0.05);
     // The picture is still the teacher's camera, not the student's (both cameras show the same colour, but
     // the run's inputs are the teacher's camera and two microphones).
     const sdp = fs.readFileSync(
@@ -292,11 +336,11 @@ describe('a live class on HLS', () => {
     runId = await nextRun(runId);
     const lowest = bridge().ladder!.at(-1)!;
     const playlist = mediaPlaylist(await livePlaylist(lowest.name));
-    const firstOfRun = playlist.segments.findIndex((s) => s.uri.startsWith(`run-${runId}-00000.ts`));
+    const firstOfRun = playlist.segments.findIndex((s) => s.uri.startsWith(`run-${runId}-00000.m4s`));
     // Listed after the old run's segments it carries the discontinuity; listed first, the window's sequence counts it.
     if (firstOfRun > 0) expect(playlist.segments[firstOfRun]!.discontinuity).toBe(true);
     else expect(playlist.discontinuitySequenceBase).toBeGreaterThan(0);
-    const probe = await probeSegment(segmentUrl(lowest.name, runId, 1));
+    const probe = await probeSegment(await segmentFile(lowest.name, runId, 1));
     expect(probe.height).toBe(lowest.height);
   });
 
@@ -348,7 +392,7 @@ describe('a live class on HLS', () => {
     const readings: { at: number; content: number }[] = [];
     let at = vod.segments.slice(0, vod.segments.indexOf(last[0]!)).reduce((sum, s) => sum + s.duration, 0);
     for (const s of last) {
-      const content = await contentTime(base + s.uri, Math.min(0.5, s.duration / 2));
+      const content = await contentTime(await joined(base + s.uri, base + s.map.uri), Math.min(0.5, s.duration / 2));
       if (content !== null) readings.push({ at: at + Math.min(0.5, s.duration / 2), content });
       at += s.duration;
     }
@@ -358,9 +402,10 @@ describe('a live class on HLS', () => {
       expect(Math.abs(readings[i]!.content - readings[0]!.content - media)).toBeLessThan(1000);
     }
     const lastSegment = last.at(-1)!;
-    const end = await contentTime(base + lastSegment.uri, Math.max(0, lastSegment.duration - 0.15));
+    const lastFile = await joined(base + lastSegment.uri, base + lastSegment.map.uri);
+    const end = await contentTime(lastFile, Math.max(0, lastSegment.duration - 0.15));
     expect(end).not.toBeNull();
     expect(end!).toBeGreaterThan(sentUntil - 1500);
-    expect(await decodedSeconds(base + lastSegment.uri)).toBeGreaterThan(0);
+    expect(await decodedSeconds(lastFile)).toBeGreaterThan(0);
   });
 });

@@ -18,11 +18,13 @@ afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
 const ladder = ladderFor({ width: 640, height: 360 });
 
-/** What ffmpeg leaves for one run in one rung: its EVENT playlist and `count` one-second segments. */
+/** What the packager leaves for one run in one rung: its EVENT playlist, its init section and `count` one-second segments. */
 function writeRun(dir: string, rung: string, runId: number, count: number): void {
   const lines = ['#EXTM3U', '#EXT-X-VERSION:6', '#EXT-X-TARGETDURATION:1', '#EXT-X-MEDIA-SEQUENCE:0', '#EXT-X-PLAYLIST-TYPE:EVENT'];
+  lines.push(`#EXT-X-MAP:URI="run-${runId}-init.mp4"`);
+  fs.writeFileSync(path.join(dir, rung, `run-${runId}-init.mp4`), `init ${runId}`);
   for (let i = 0; i < count; i++) {
-    const name = `run-${runId}-${String(i).padStart(5, '0')}.ts`;
+    const name = `run-${runId}-${String(i).padStart(5, '0')}.m4s`;
     lines.push('#EXTINF:1.000000,', name);
     fs.writeFileSync(path.join(dir, rung, name), `segment ${runId}/${i}`);
   }
@@ -67,18 +69,25 @@ describe('RunRenditions', () => {
     expect(parsed.playlistType).toBeUndefined();
     // 11 segments in all, the newest 8 listed: numbered from 3, the run that wrote nothing skipped.
     expect(parsed.mediaSequenceBase).toBe(3);
-    expect(parsed.segments.map((s) => s.uri.split('?')[0])).toContain('run-2-00000.ts');
-    expect(parsed.segments.find((s) => s.uri.startsWith('run-2-00000.ts'))!.discontinuity).toBe(true);
+    expect(parsed.segments.map((s) => s.uri.split('?')[0])).toContain('run-2-00000.m4s');
+    const firstOfRun2 = parsed.segments.find((s) => s.uri.startsWith('run-2-00000.m4s'))!;
+    expect(firstOfRun2.discontinuity).toBe(true);
+    // Each run's segments carry that run's init section (EXT-X-MAP), token and all.
+    expect(firstOfRun2.map.uri).toBe('run-2-init.mp4?token=abc');
+    expect(parsed.segments[0]!.map.uri).toBe('run-0-init.mp4?token=abc');
     expect(parsed.segments.every((s) => s.uri.endsWith('?token=abc'))).toBe(true);
-    expect(top!.cacheControl).toBe('private, max-age=1');
+    expect(top!.cacheControl).toBe('private, no-cache');
 
-    const seg = await live.file(ladder[1]!.name, 'run-2-00001.ts');
+    const seg = await live.file(ladder[1]!.name, 'run-2-00001.m4s');
     expect(Buffer.from(seg!.body).toString()).toBe('segment 2/1');
-    expect(seg!.contentType).toBe('video/mp2t');
+    expect(seg!.contentType).toBe('video/iso.segment');
     expect(seg!.cacheControl).toContain('immutable');
-    expect(await live.file('1080p', 'run-2-00001.ts')).toBeNull();
+    expect(Buffer.from((await live.file(ladder[1]!.name, 'run-2-init.mp4'))!.body).toString()).toBe('init 2');
+    expect(await live.file('1080p', 'run-2-00001.m4s')).toBeNull();
     expect(await live.file(ladder[1]!.name, 'run-2.m3u8')).toBeNull();
-    expect(await live.file(ladder[1]!.name, 'run-9-00000.ts')).toBeNull();
+    expect(await live.file(ladder[1]!.name, 'run-9-00000.m4s')).toBeNull();
+    // Parts exist only at the live edge of a running packager.
+    expect(await live.file(ladder[1]!.name, 'run-2-00001-p0.m4s')).toBeNull();
     expect(await live.mediaPlaylist('1080p', {})).toBeNull();
   });
 
@@ -107,8 +116,11 @@ describe('VodRenditions and RecordingRenditions', () => {
     expect(vod.playlistType).toBe('VOD');
     expect(vod.endlist).toBe(true);
     expect(vod.segments.map((s) => s.uri)).toEqual(
-      ['00000', '00001', '00002', '00000', '00001'].map((n, i) => `run-${i < 3 ? 0 : 1}-${n}.ts?token=t`),
+      ['00000', '00001', '00002', '00000', '00001'].map((n, i) => `run-${i < 3 ? 0 : 1}-${n}.m4s?token=t`),
     );
+    expect(vod.segments.map((s) => s.map.uri)).toEqual([0, 0, 0, 1, 1].map((r) => `run-${r}-init.mp4?token=t`));
+    // A VOD playlist of whole segments: no Low-Latency HLS tags.
+    expect(vodText).not.toMatch(/EXT-X-PART|PRELOAD-HINT|SERVER-CONTROL/);
     expect(vod.segments.filter((s) => s.discontinuity)).toHaveLength(1);
     // What is on disk has no token: it is added per viewer.
     expect(fs.readFileSync(path.join(output.dir, ladder[2]!.name, 'index.m3u8'), 'utf8')).not.toContain('token');

@@ -78,7 +78,9 @@ describe('a server restart mid-class', () => {
         ? JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'))
         : null;
       const rung = manifest?.ladder?.at(-1)?.name;
-      return rung && fs.existsSync(path.join(dir, rung)) ? fs.readdirSync(path.join(dir, rung)).filter((f) => f.endsWith('.ts')).length : 0;
+      return rung && fs.existsSync(path.join(dir, rung))
+        ? fs.readdirSync(path.join(dir, rung)).filter((f) => /^run-[0-9]+-[0-9]+\.m4s$/.test(f)).length
+        : 0;
     };
     await expect.poll(segmentsOnDisk, { timeout: 60_000, interval: 250 }).toBeGreaterThanOrEqual(3);
     return { context, row, student };

@@ -6,7 +6,7 @@
 //   GET /api/media/classes/:classId/recordings    -> RecordingView[]
 //   GET /api/media/recordings/:recordingId        -> ReplayView (recording, lesson, resume position)
 //   GET /media/classes/:classId/live/master.m3u8            ?token
-//   GET /media/classes/:classId/live/:rung/index.m3u8       ?token  (sliding window)
+//   GET /media/classes/:classId/live/:rung/index.m3u8       ?token[&_HLS_msn&_HLS_part]  (LL-HLS, blocking reload)
 //   GET /media/classes/:classId/live/:rung/:file            ?token
 //   GET /media/recordings/:recordingId/master.m3u8          ?token
 //   GET /media/recordings/:recordingId/:rung/index.m3u8     ?token  (VOD, or EVENT while recording)
@@ -23,7 +23,7 @@ import type { LiveHls } from '../../hls/live-hls.ts';
 import { MediaDenied, type MediaAccess, type MediaAudience } from '../../hls/media-access.ts';
 import type { Recordings } from '../../hls/recordings.ts';
 import type { MediaScope } from '../../hls/media-tokens.ts';
-import { tokenQuery, type MediaResponse, type RenditionSet } from '../../hls/rendition-set.ts';
+import { PlaylistRefused, tokenQuery, type MediaResponse, type RenditionSet } from '../../hls/rendition-set.ts';
 import { ApiFailure, validationFailure } from '../errors.ts';
 import { requireUser, type AppEnv } from '../session.ts';
 
@@ -118,7 +118,14 @@ export function renditionRoutes(
         ...(msn !== undefined ? { msn } : {}),
         ...(part !== undefined ? { part } : {}),
       };
-      return send(c, await setOf(target).mediaPlaylist(rung, request), 'No such rendition');
+      let playlist: MediaResponse | null;
+      try {
+        playlist = await setOf(target).mediaPlaylist(rung, request);
+      } catch (err) {
+        if (err instanceof PlaylistRefused) throw new ApiFailure(err.status, err.code, err.message);
+        throw err;
+      }
+      return send(c, playlist, 'No such rendition');
     })
     .get('/:rung/:file', async (c) => {
       const { rung, file } = params(c, RungFile);
