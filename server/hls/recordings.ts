@@ -10,6 +10,7 @@ import type { Logger } from '../log.ts';
 import type { RecordingView } from '../contracts/media.ts';
 import type { MediaAccess } from './media-access.ts';
 import { RecordingRenditions } from './recording-renditions.ts';
+import { mediaUrl } from './rendition-set.ts';
 import { MASTER_FILE, RunOutput, THUMBNAIL_FILE } from './run-output.ts';
 import { SEGMENT_SECONDS } from './ladder.ts';
 
@@ -129,7 +130,7 @@ export class Recordings {
   /** The view of a recording the API returns, with signed URLs for this user. */
   view(row: Recording, userId: string, classTitle: string): RecordingView {
     const { token, expiresAt } = this.#o.access.sign({ kind: 'recording', id: row.id }, userId);
-    const base = `/media/recordings/${row.id}`;
+    const base = `recordings/${row.id}`;
     return {
       id: row.id,
       classId: row.classId,
@@ -140,8 +141,8 @@ export class Recordings {
       sizeBytes: row.sizeBytes,
       createdAt: row.createdAt.toISOString(),
       readyAt: row.readyAt?.toISOString() ?? null,
-      playlistUrl: row.status === 'ready' || row.status === 'recording' ? `${base}/${MASTER_FILE}?token=${token}` : null,
-      thumbnailUrl: row.thumbnailPath ? `${base}/${THUMBNAIL_FILE}?token=${token}` : null,
+      playlistUrl: row.status === 'ready' || row.status === 'recording' ? mediaUrl(token, `${base}/${MASTER_FILE}`) : null,
+      thumbnailUrl: row.thumbnailPath ? mediaUrl(token, `${base}/${THUMBNAIL_FILE}`) : null,
       tokenExpiresAt: expiresAt.toISOString(),
       error: row.error,
     };

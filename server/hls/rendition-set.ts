@@ -60,7 +60,15 @@ export function withQuery(uri: string, query: string | undefined): string {
   return `${uri}${uri.includes('?') ? '&' : '?'}${query}`;
 }
 
-/** The media token as playlist URIs carry it. */
+/**
+ * A signed media URL: the token as a path prefix, so that every file of the set (listed with relative URIs)
+ * carries it and has a URL that stays the same for the token's life (cacheable; README: CDN).
+ */
+export function mediaUrl(token: string, file: string): string {
+  return `/media/t/${encodeURIComponent(token)}/${file}`;
+}
+
+/** The media token as playlist URIs carry it (the older ?token= form). */
 export function tokenQuery(token: string): string {
   return `token=${encodeURIComponent(token)}`;
 }

@@ -21,10 +21,16 @@ import type { PackagedPart, RunPackager, RungPackager } from './run-packager.ts'
 
 /** Playlists change every segment: players must come back for them. */
 export const GROWING_PLAYLIST_CACHE = 'private, max-age=1';
-/** A live playlist without a blocking request changes every part. */
-export const LIVE_PLAYLIST_CACHE = 'private, no-cache';
-/** The answer to a blocking reload is what that URL means for good: it may be kept as long as it is useful. */
-export const BLOCKING_PLAYLIST_CACHE = 'private, max-age=6';
+/**
+ * Live playlists. Without a blocking request it changes with every part: a cache must ask again each time.
+ * The answer to a blocking reload (_HLS_msn/_HLS_part) holds for that URL for good: a CDN may keep it a while
+ * and answer every viewer asking for the same part from it (six target durations: it is out of the live
+ * window by then). Shared caches only when the playlist is the same for everyone (token in the path prefix,
+ * not in each URI).
+ */
+export function livePlaylistCache(blocking: boolean, personal: boolean): string {
+  return `${personal ? 'private' : 'public'}, ${blocking ? `max-age=${6 * SEGMENT_SECONDS}` : 'no-cache'}`;
+}
 /** A segment or part never changes once written (its name is never reused). */
 export const SEGMENT_CACHE = 'public, max-age=31536000, immutable';
 /** PART-HOLD-BACK: three part targets, as the specification recommends (at least two). */
@@ -103,7 +109,7 @@ export class RunRenditions implements RenditionSet {
       };
       body = renderMediaPlaylist(all, { type: 'live', window: LIVE_WINDOW_SEGMENTS, lowLatency: edge, ...query });
     }
-    return { body, contentType: PLAYLIST_CONTENT_TYPE, cacheControl: blocking ? BLOCKING_PLAYLIST_CACHE : LIVE_PLAYLIST_CACHE };
+    return { body, contentType: PLAYLIST_CONTENT_TYPE, cacheControl: livePlaylistCache(blocking, !!request.query) };
   }
 
   async file(rung: string | null, name: string): Promise<MediaResponse | null> {

@@ -249,6 +249,26 @@ describe('a live class on HLS', () => {
     const otherToken = server.mediaAccess.sign({ kind: 'class', id: other.classId }, f.students[0]!.user.id).token;
     expect((await fetch(urls[0]! + `token=${encodeURIComponent(otherToken)}`)).status).toBe(403);
     expect((await fetch(urls[0]! + `token=${encodeURIComponent(token)}`)).status).toBe(200);
+
+    // The signed URL the API hands out carries the token in a path prefix: the playlists under it list plain
+    // relative URIs (the same for every viewer, so a CDN may share them) and every file keeps the prefix.
+    const view = (await f.students[0]!.client.get(`/api/media/classes/${f.classId}/live`)).body as { playlistUrl: string; token: string };
+    expect(view.playlistUrl).toBe(`/media/t/${view.token}/classes/${f.classId}/live/master.m3u8`);
+    const prefixed = (t: string, file: string) => `${server.url}/media/t/${encodeURIComponent(t)}/classes/${f.classId}/live/${file}`;
+    const master = await (await fetch(server.url + view.playlistUrl)).text();
+    expect(parseMasterPlaylist(master).map((v) => v.uri)).toEqual(bridge().ladder!.map((r) => `${r.name}/index.m3u8`));
+    const rungPlaylist = await fetch(prefixed(view.token, `${top().name}/index.m3u8`));
+    expect(rungPlaylist.headers.get('cache-control')).toBe('public, no-cache');
+    const listed = mediaPlaylist(await rungPlaylist.text());
+    expect(listed.segments.filter((s) => s.uri).every((s) => !s.uri.includes('token') && !s.map.uri.includes('token'))).toBe(true);
+    const segmentName = listed.segments.find((s) => s.uri)!.uri;
+    expect((await fetch(prefixed(view.token, `${top().name}/${segmentName}`))).status).toBe(200);
+    // Expired, foreign (another class) and a non-member's tokens are refused in the path too.
+    for (const bad of [expired.token, otherToken, outsiderToken, 'not-a-token']) {
+      for (const file of ['master.m3u8', `${top().name}/index.m3u8`, `${top().name}/${segmentName}`]) {
+        expect((await fetch(prefixed(bad, file))).status).toBe(403);
+      }
+    }
   });
 
   it('shows the shared screen with the camera as an overlay, in every rung, after a discontinuity', async () => {

@@ -1,6 +1,9 @@
 // Media: signed URLs (under /api/media, session-authenticated) and the HLS files they open (under /media,
 // token-authenticated so a CDN can sit in front). Each /media request checks the token and the holder's
 // access, then asks the rendition set of the live class, recording or lesson for the playlist or file.
+// The signed URLs carry the token in a path prefix, /media/t/<token>/...: playlists then list plain relative
+// URIs, the same for every viewer, and every file of a viewer's session has a stable URL a CDN can cache
+// (README, "Serving media through a CDN"). The older form, ?token= on each URL, is still answered.
 //
 //   GET /api/media/classes/:classId/live          -> LiveStreamView (signed master URL of the live class)
 //   GET /api/media/classes/:classId/recordings    -> RecordingView[]
@@ -13,6 +16,7 @@
 //   GET /media/recordings/:recordingId/:rung/:file          ?token
 //   GET /media/recordings/:recordingId/thumbnail.jpg        ?token
 //   /media/lessons/...: an uploaded lesson's video, the same three routes (lesson-media.ts)
+//   /media/t/:token/{classes/:classId/live, recordings/:recordingId, lessons/:lessonId/hls}/...  the same, token in the path
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { ClassIdParam, MediaFileName, RecordingIdParam, RungName, type LiveStreamView, type ReplayView } from '../../contracts/media.ts';
@@ -23,7 +27,7 @@ import type { LiveHls } from '../../hls/live-hls.ts';
 import { MediaDenied, type MediaAccess, type MediaAudience } from '../../hls/media-access.ts';
 import type { Recordings } from '../../hls/recordings.ts';
 import type { MediaScope } from '../../hls/media-tokens.ts';
-import { PlaylistRefused, tokenQuery, type MediaResponse, type RenditionSet } from '../../hls/rendition-set.ts';
+import { mediaUrl, PlaylistRefused, tokenQuery, type MediaResponse, type RenditionSet } from '../../hls/rendition-set.ts';
 import { ApiFailure, validationFailure } from '../errors.ts';
 import { requireUser, type AppEnv } from '../session.ts';
 
@@ -63,16 +67,21 @@ export interface MediaTarget {
   renditions: () => RenditionSet | null;
 }
 
-/** Checks the URL's token for the target and that its holder may still watch; returns the token. */
-async function authorize(access: Pick<MediaAccess, 'open'>, c: Context<AppEnv>, target: MediaTarget): Promise<string> {
-  const token = c.req.query('token');
+/**
+ * Checks the URL's token (in the path prefix, or ?token=) for the target and that its holder may still watch.
+ * Returns how the playlists it opens name their files: with ?token= on every URI only when the token came
+ * that way (under a path prefix, relative URIs keep it).
+ */
+async function authorize(access: Pick<MediaAccess, 'open'>, c: Context<AppEnv>, target: MediaTarget): Promise<{ query?: string }> {
+  const inPath = c.req.param('token');
+  const token = inPath ?? c.req.query('token');
   try {
     await access.open(token, target.scope, target.audience);
   } catch (err) {
     if (err instanceof MediaDenied) throw new ApiFailure(403, err.code, err.message);
     throw err;
   }
-  return token!;
+  return inPath ? {} : { query: tokenQuery(token!) };
 }
 
 function send(c: Context<AppEnv>, response: MediaResponse | null, missing: string | ApiFailure): Response {
@@ -102,18 +111,18 @@ export function renditionRoutes(
   return new Hono<AppEnv>()
     .get('/master.m3u8', async (c) => {
       const target = await find(c);
-      const token = await authorize(access, c, target);
-      return send(c, await setOf(target).masterPlaylist({ query: tokenQuery(token) }), missing());
+      const links = await authorize(access, c, target);
+      return send(c, await setOf(target).masterPlaylist(links), missing());
     })
     .get('/:rung/index.m3u8', async (c) => {
       const { rung } = params(c, Rung);
       const reload = BlockingReload.safeParse(c.req.query());
       if (!reload.success) throw validationFailure(reload.error);
       const target = await find(c);
-      const token = await authorize(access, c, target);
+      const links = await authorize(access, c, target);
       const { _HLS_msn: msn, _HLS_part: part } = reload.data;
       const request = {
-        query: tokenQuery(token),
+        ...links,
         signal: c.req.raw.signal,
         ...(msn !== undefined ? { msn } : {}),
         ...(part !== undefined ? { part } : {}),
@@ -161,7 +170,11 @@ export const mediaRoutes = ({ liveHls, recordings, access }: MediaRouteParts) =>
       return send(c, await target.renditions()!.file(null, 'thumbnail.jpg'), 'No such media file');
     })
     .route('/', renditionRoutes(access, recordingTarget, { code: 'not_found', message: 'The recording has no media yet' }));
-  return new Hono<AppEnv>().route('/classes/:classId/live', liveClass).route('/recordings/:recordingId', recording);
+  return new Hono<AppEnv>()
+    .route('/classes/:classId/live', liveClass)
+    .route('/recordings/:recordingId', recording)
+    .route('/t/:token/classes/:classId/live', liveClass)
+    .route('/t/:token/recordings/:recordingId', recording);
 };
 
 export const mediaApiRoutes = (parts: MediaApiRouteParts) =>
@@ -175,7 +188,7 @@ export const mediaApiRoutes = (parts: MediaApiRouteParts) =>
       const status = parts.liveHls.status(classId);
       const view: LiveStreamView = {
         classId,
-        playlistUrl: status === 'live' ? `/media/classes/${classId}/live/master.m3u8?${tokenQuery(token)}` : null,
+        playlistUrl: status === 'live' ? mediaUrl(token, `classes/${classId}/live/master.m3u8`) : null,
         token,
         tokenExpiresAt: expiresAt.toISOString(),
         status,
