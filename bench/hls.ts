@@ -5,11 +5,15 @@
 //   the class page in its HLS mode (HlsPlayer.svelte: the app's hls.js settings and level choice) in a
 //   student page, which reads the time back from each presented frame. Both pages run in one Chromium, so
 //   they share a clock.
-//   latency: glass to glass (ms) over the measured window.
-//   encode:  the bridge's ffmpeg over the same window: speed = media seconds written per wall second (1.0
-//            keeps up with the class), cpuPercent = its CPU time / wall time (100 = one core busy).
-// Options: --duration 30 (seconds of latency samples after warm-up) or BENCH_DURATION.
-// Writes bench/results/hls.json { latency: { p50, p95, frames }, encode: { speed, cpuPercent }, ... }.
+//   latency:         glass to glass (ms) over the measured window, Low-Latency HLS as the class page plays it
+//                    (hls.js lowLatencyMode: parts and blocking reloads).
+//   latencyStandard: the same stream for a player without LL-HLS: a second student page whose playlists have
+//                    the LL-HLS tags taken out on the way in (whole segments, HOLD-BACK), measured after the first.
+//   stalls:          how often and how long each student's video waited for data while measured.
+//   encode:          the bridge's ffmpeg over both windows: speed = media seconds written per wall second (1.0
+//                    keeps up with the class), cpuPercent = its CPU time / wall time (100 = one core busy).
+// Options: --duration 30 (seconds of latency samples after warm-up, per player) or BENCH_DURATION.
+// Writes bench/results/hls.json { latency: { p50, p95, frames }, latencyStandard, stalls, encode, ... }.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -50,10 +54,44 @@ async function topRungProgress(server: TestServer, classId: string, after = -1):
   return { last, seconds };
 }
 
+interface Latency {
+  p50: number;
+  p95: number;
+  frames: number;
+  mean: number;
+}
+
+interface Stalls {
+  count: number;
+  totalMs: number;
+}
+
 interface Measured {
-  latency: { p50: number; p95: number; frames: number; mean: number };
+  latency: Latency;
+  latencyStandard: Latency;
+  stalls: { lowLatency: Stalls; standard: Stalls };
   encode: { speed: number; cpuPercent: number; wallSeconds: number; restarts: number };
   played: { width: number; height: number; levels: string[] };
+}
+
+/** The Low-Latency HLS tags a player without LL-HLS support does not know (it then plays whole segments). */
+const LL_TAGS = /^#EXT-X-(PART|PART-INF|PRELOAD-HINT|SERVER-CONTROL|RENDITION-REPORT)(:.*)?$/;
+
+function stripLowLatency(playlist: string): string {
+  const lines = playlist.split('\n');
+  // The segment being written has only parts: with them gone its (empty) entry goes too.
+  return lines.filter((l) => !LL_TAGS.test(l)).join('\n');
+}
+
+function percentiles(unsorted: number[]): Latency {
+  const samples = [...unsorted].sort((a, b) => a - b);
+  const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? NaN;
+  return {
+    p50: at(0.5),
+    p95: at(0.95),
+    frames: samples.length,
+    mean: Math.round(samples.reduce((a, b) => a + b, 0) / Math.max(1, samples.length)),
+  };
 }
 
 async function measure(seconds: number): Promise<Measured> {
@@ -76,52 +114,93 @@ async function measure(seconds: number): Promise<Measured> {
     const teacher = await teacherContext.newPage();
     await teacher.goto(`${server.url}/studio/${f.classId}`);
     await teacher.getByRole('button', { name: 'Go live' }).click({ timeout: 30_000 });
-    process.stderr.write('hls: teacher live; the student opens the class in its HLS mode\n');
-    // The student's page as the product serves it: the class page, switched to HLS ("Low bandwidth").
-    const student = await (await contextFor(f.students[0]!.client.cookieHeader)).newPage();
-    await student.goto(`${server.url}/classes/${f.classId}?mode=hls`);
-    const video = student.getByTestId('hls-video');
-    await video.waitFor({ timeout: 120_000 });
-    await student.waitForFunction(
-      () => (document.querySelector('[data-testid="hls-video"]') as HTMLVideoElement | null)?.readyState === 4,
-      null,
-      {
-        timeout: 120_000,
-      },
-    );
-    await video.evaluate((v) => ((window as any).__reader = (window as any).__readClock(v)));
-    process.stderr.write('hls: playing; warming up 10 s');
-    await student.waitForTimeout(10_000);
+    process.stderr.write('hls: teacher live\n');
 
-    const pid = server.liveHls.bridge(f.classId)?.ffmpegPid;
-    const cpuBefore = cpuSecondsOf(pid);
-    const before = await topRungProgress(server, f.classId);
+    let pid: number | undefined;
+    let cpuBefore: number | null = null;
+    let before = { last: -1, seconds: 0 };
+    let started = 0;
     const levels = new Set<string>();
-    const started = Date.now();
-    await student.evaluate(() => (window as any).__reader.start());
-    for (let s = 0; s < seconds; s += 5) {
-      process.stderr.write(`, ${s} s`);
-      await student.waitForTimeout(Math.min(5, seconds - s) * 1000);
-      levels.add(await video.evaluate((v) => `${(v as HTMLVideoElement).videoWidth}x${(v as HTMLVideoElement).videoHeight}`));
-    }
-    process.stderr.write(', done\n');
-    const { samples: unsorted, size } = (await student.evaluate(() => (window as any).__reader.stop())) as {
-      samples: number[];
-      size: [number, number];
+    let size: [number, number] = [0, 0];
+
+    /** One student on the class page in its HLS mode; `standard`: its playlists lose the LL-HLS tags. */
+    const watch = async (standard: boolean): Promise<{ latency: Latency; stalls: Stalls }> => {
+      const name = standard ? 'standard HLS' : 'LL-HLS';
+      process.stderr.write(`hls: a student opens the class in its HLS mode (${name})\n`);
+      const context = await contextFor(f.students[0]!.client.cookieHeader);
+      if (standard) {
+        await context.route(/\/index\.m3u8/, async (route) => {
+          const response = await route.fetch();
+          await route.fulfill({ response, body: stripLowLatency(await response.text()) });
+        });
+      }
+      await context.addInitScript(() => {
+        const stalls = { count: 0, totalMs: 0, since: 0 };
+        (window as any).__stalls = stalls;
+        document.addEventListener(
+          'waiting',
+          (e) => {
+            if ((e.target as HTMLElement).dataset.testid !== 'hls-video' || !(window as any).__measuring) return;
+            stalls.count++;
+            stalls.since = performance.now();
+          },
+          true,
+        );
+        document.addEventListener(
+          'playing',
+          (e) => {
+            if ((e.target as HTMLElement).dataset.testid !== 'hls-video' || !stalls.since) return;
+            stalls.totalMs += performance.now() - stalls.since;
+            stalls.since = 0;
+          },
+          true,
+        );
+      });
+      const student = await context.newPage();
+      await student.goto(`${server.url}/classes/${f.classId}?mode=hls`);
+      const video = student.getByTestId('hls-video');
+      await video.waitFor({ timeout: 120_000 });
+      await student.waitForFunction(
+        () => (document.querySelector('[data-testid="hls-video"]') as HTMLVideoElement | null)?.readyState === 4,
+        null,
+        { timeout: 120_000 },
+      );
+      await video.evaluate((v) => ((window as any).__reader = (window as any).__readClock(v)));
+      process.stderr.write(`hls: ${name} playing; warming up 10 s`);
+      await student.waitForTimeout(10_000);
+      if (!started) {
+        pid = server.liveHls.bridge(f.classId)?.ffmpegPid;
+        cpuBefore = cpuSecondsOf(pid);
+        before = await topRungProgress(server, f.classId);
+        started = Date.now();
+      }
+      await student.evaluate(() => {
+        (window as any).__measuring = true;
+        (window as any).__reader.start();
+      });
+      for (let s = 0; s < seconds; s += 5) {
+        process.stderr.write(`, ${s} s`);
+        await student.waitForTimeout(Math.min(5, seconds - s) * 1000);
+        levels.add(await video.evaluate((v) => `${(v as HTMLVideoElement).videoWidth}x${(v as HTMLVideoElement).videoHeight}`));
+      }
+      process.stderr.write(', done\n');
+      const result = (await student.evaluate(() => (window as any).__reader.stop())) as { samples: number[]; size: [number, number] };
+      const stalls = (await student.evaluate(() => (window as any).__stalls)) as Stalls;
+      size = result.size;
+      await context.close();
+      return { latency: percentiles(result.samples), stalls: { count: stalls.count, totalMs: Math.round(stalls.totalMs) } };
     };
+
+    const lowLatency = await watch(false);
+    const standard = await watch(true);
     const wallSeconds = (Date.now() - started) / 1000;
     const after = await topRungProgress(server, f.classId, before.last);
     const pidAfter = server.liveHls.bridge(f.classId)?.ffmpegPid;
     const cpuAfter = pidAfter === pid ? cpuSecondsOf(pid) : null;
-    const samples = unsorted.sort((a, b) => a - b);
-    const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? NaN;
     return {
-      latency: {
-        p50: at(0.5),
-        p95: at(0.95),
-        frames: samples.length,
-        mean: Math.round(samples.reduce((a, b) => a + b, 0) / Math.max(1, samples.length)),
-      },
+      latency: lowLatency.latency,
+      latencyStandard: standard.latency,
+      stalls: { lowLatency: lowLatency.stalls, standard: standard.stalls },
       encode: {
         speed: Math.round((after.seconds / wallSeconds) * 100) / 100,
         cpuPercent: cpuBefore !== null && cpuAfter !== null ? Math.round(((cpuAfter - cpuBefore) / wallSeconds) * 100) : NaN,
@@ -150,6 +229,8 @@ export default async function hls(args: string[]): Promise<void> {
   ];
   const results = {
     latency: m.latency,
+    latencyStandard: m.latencyStandard,
+    stalls: m.stalls,
     encode: { ...m.encode, preset: LIVE_TUNING.preset, cores: os.availableParallelism() },
     played: m.played,
     differences,
@@ -165,10 +246,16 @@ export default async function hls(args: string[]): Promise<void> {
       target: '1.0x (keeps up)',
     },
     {
-      measure: 'glass-to-glass via the class page (hls.js)',
+      measure: 'glass-to-glass, LL-HLS via the class page (hls.js lowLatencyMode)',
       value: `p50 ${m.latency.p50} ms`,
-      detail: `p95 ${m.latency.p95} ms, ${m.latency.frames} frames`,
-      target: 'p50 <= 3000 ms',
+      detail: `p95 ${m.latency.p95} ms, ${m.latency.frames} frames, stalls ${m.stalls.lowLatency.count} (${m.stalls.lowLatency.totalMs} ms)`,
+      target: 'p50 <= 1500 ms, p95 <= 2500 ms',
+    },
+    {
+      measure: 'glass-to-glass, standard HLS (LL-HLS tags removed)',
+      value: `p50 ${m.latencyStandard.p50} ms`,
+      detail: `p95 ${m.latencyStandard.p95} ms, ${m.latencyStandard.frames} frames, stalls ${m.stalls.standard.count} (${m.stalls.standard.totalMs} ms)`,
+      target: 'reported',
     },
   ]);
   console.log(`load average (1/5/15 min): before ${results.load.before.join(' ')}, after ${results.load.after.join(' ')}`);
