@@ -147,7 +147,8 @@ export function renderMediaPlaylist(all: readonly ComposedSegment[], o: RenderOp
       }),
     );
   }
-  const targetDuration = Math.max(1, ...list.map((s) => Math.ceil(s.duration)));
+  // Each EXTINF rounded to the nearest integer must not exceed it (RFC 8216 4.3.3.1): a 1.02 s segment keeps 1.
+  const targetDuration = Math.max(1, ...list.map((s) => Math.round(s.duration)));
   return HLS.stringify(
     new MediaPlaylist({
       version: VERSION,
