@@ -143,15 +143,19 @@ export class RungPackager extends EventEmitter<{ change: [] }> {
 
   async #onFragment(f: Mp4Fragment): Promise<void> {
     if (this.#current.length === 0 && !f.independent && this.#segments.length === 0) return; // nothing to decode from yet
-    const soFar = this.#current.reduce((sum, p) => sum + p.duration, 0);
-    // Key frames come every segmentSeconds; a little slack for rounding of frame durations.
-    if (f.independent && this.#current.length && soFar >= this.#o.segmentSeconds * 0.9) await this.#finishSegment();
+    // A key frame earlier than expected still starts a segment: every segment starts with one.
+    if (f.independent && this.#current.length) await this.#finishSegment();
     this.#current.push({
       name: runPartName(this.runId, this.#segments.length, this.#current.length),
       duration: f.durationSeconds,
       independent: f.independent,
       data: f.data,
     });
+    // Key frames come every segmentSeconds (forced on the output's clock): once the segment is that long
+    // (with slack for frame rounding) the next fragment starts the next one, so the segment is complete now,
+    // and listed whole at once for players without parts.
+    const soFar = this.#current.reduce((sum, p) => sum + p.duration, 0);
+    if (soFar >= this.#o.segmentSeconds * 0.9) await this.#finishSegment();
     this.emit('change');
   }
 

@@ -37,6 +37,8 @@ export const SEGMENT_CACHE = 'public, max-age=31536000, immutable';
 export const PART_HOLD_BACK_SECONDS = Number((3 * PART_TARGET_SECONDS).toFixed(3));
 /** How long a blocking reload (or a request for the hinted part) waits: three target durations. */
 export const BLOCKING_TIMEOUT_MS = 3 * SEGMENT_SECONDS * 1000;
+/** Finished segments whose parts a live playlist lists. */
+const PART_SEGMENTS_LISTED = 2;
 /** A blocking reload may ask for at most this many segments past the newest one. */
 const MAX_MSN_AHEAD = 2;
 const PART = /^run-[0-9]{1,6}-[0-9]{1,8}-p[0-9]{1,3}\.m4s$/;
@@ -83,8 +85,10 @@ export class RunRenditions implements RenditionSet {
       const all = composeRuns([...previous, own.map(({ uri, duration, map }) => ({ uri, duration, ...(map ? { map } : {}) }))]);
       const offset = all.length - own.length;
       const parts = new Map<number, PartEntry[]>();
+      // Parts are listed within three target durations of the end (RFC 8216bis 4.4.4.9): the segment being
+      // written and the two before it.
       own.forEach((s, i) => {
-        if (s.parts.length) parts.set(offset + i, s.parts.map(partEntry));
+        if (s.parts.length && i >= own.length - PART_SEGMENTS_LISTED) parts.set(offset + i, s.parts.map(partEntry));
       });
       const edge: LowLatencyEdge = {
         partTarget: PART_TARGET_SECONDS,
@@ -118,7 +122,8 @@ export class RunRenditions implements RenditionSet {
       const live = this.#view === 'live' ? this.#edge()?.rung(rung) : undefined;
       if (!live) return null;
       // The part the playlist hints at is answered as soon as it exists (EXT-X-PRELOAD-HINT).
-      if (!live.part(name) && name === live.nextPartName()) await waitFor(live, () => !!live.part(name) || live.ended, undefined);
+      if (!live.part(name) && name === live.nextPartName())
+        await waitFor(live, () => !!live.part(name) || live.ended || live.nextPartName() !== name, undefined);
       const part = live.part(name);
       return part ? partResponse(part) : null;
     }

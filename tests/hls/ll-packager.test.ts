@@ -20,6 +20,8 @@ import { RunRenditions } from '../../server/hls/run-renditions.ts';
 import { probeSegment } from './hls-probe.ts';
 
 const run = promisify(execFile);
+// Every playlist written or read here must be valid, LL-HLS rules included: hls-parser throws otherwise.
+HLS.setOptions({ strictMode: true });
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-llhls-'));
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
