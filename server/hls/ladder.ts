@@ -456,7 +456,10 @@ export function buildVodTranscodeArgs(o: VodArgsOptions): string[] {
   ];
 }
 
-/** ffmpeg arguments for a JPEG thumbnail of a playlist or file at `atSeconds`, at most 640 px wide. */
+/**
+ * ffmpeg arguments for a JPEG thumbnail of a playlist or file at `atSeconds`, at most 640 px wide. It decodes
+ * up to there rather than seeking the input: ffmpeg 5.1's HLS reader seeks fragmented MP4 segments wrongly.
+ */
 export function buildThumbnailArgs(input: string, output: string, atSeconds: number): string[] {
   return [
     '-hide_banner',
@@ -464,10 +467,10 @@ export function buildThumbnailArgs(input: string, output: string, atSeconds: num
     '-y',
     '-loglevel',
     'error',
-    '-ss',
-    atSeconds.toFixed(2),
     '-i',
     input,
+    '-ss',
+    atSeconds.toFixed(2),
     '-frames:v',
     '1',
     '-vf',
