@@ -75,6 +75,9 @@ import { accountRecoveryRoutes } from './http/routes/account-recovery.ts';
 import { avatarRoutes, courseHandOverRoutes, profileRoutes } from './http/routes/profile.ts';
 import { courseInvitationRoutes, invitationRoutes } from './http/routes/invitations.ts';
 import { mailPreferenceRoutes, oneClickUnsubscribeRoutes } from './http/routes/mail.ts';
+import { whipRoutes } from './http/routes/whip.ts';
+import { StreamKeys } from './auth/stream-keys.ts';
+import { WhipIngest } from './sfu/whip-ingest.ts';
 import { MailOutbox } from './mail/mail-outbox.ts';
 import { MailPreferences } from './mail/mail-preferences.ts';
 import { MailDispatcher } from './mail/mail-dispatcher.ts';
@@ -247,6 +250,18 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   });
   if (ffmpeg.found) await recordings.recoverInterrupted(liveHls.recordingIds());
 
+  const streamKeys = new StreamKeys(db);
+  const whipIngest = new WhipIngest({
+    keys: streamKeys,
+    classes: schedule,
+    users: accounts,
+    rooms,
+    liveClasses,
+    // An encoder that posted an offer but never connects, or whose media stops without a DELETE.
+    timeouts: { connectMs: 30_000, disconnectedMs: 15_000 },
+    log: log.child({ module: 'whip' }),
+  });
+
   const apiLog = log.child({ module: 'http' });
   const auditLog = new AuditLog(db, log.child({ module: 'audit' }));
   const operatorAccess = new OperatorAccess({ token: config.metricsToken, trustProxy: config.trustProxy });
@@ -348,6 +363,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       courseHandOver: courseHandOverRoutes({ profile, permissions, log: apiLog }),
       mailPreferences: mailPreferenceRoutes({ preferences: mailPreferences, log: mailLog }),
       unsubscribe: oneClickUnsubscribeRoutes({ preferences: mailPreferences, log: mailLog }),
+      whip: whipRoutes({ ingest: whipIngest, keys: streamKeys, schedule, permissions, origin: config.origin, log: apiLog }),
     },
   );
   const apiListener = getRequestListener(api.fetch);
@@ -460,6 +476,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       await transcodes.close();
       await appHandler?.close();
       interaction.close();
+      whipIngest.close();
       await liveClasses.close(); // each class closes its bridge (ffmpeg writes its last segments), then its room
       await liveHls.close();
       await recordings.settled(); // the recordings of those bridges are finalised

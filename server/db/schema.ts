@@ -519,6 +519,31 @@ export const auditEvents = pgTable(
 );
 
 export type AuditEventRow = typeof auditEvents.$inferSelect;
+
+/**
+ * A class's stream keys for encoders (WHIP). Only the hash of a key is kept; making a new key revokes the
+ * previous one (revokedAt set), which is kept so a revoked key is told apart from a wrong one.
+ */
+export const streamKeys = pgTable(
+  'stream_keys',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    classId: uuid('class_id')
+      .notNull()
+      .references(() => liveClasses.id, { onDelete: 'cascade' }),
+    keyHash: text('key_hash').notNull(),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+    revokedAt: tz('revoked_at'),
+  },
+  (t) => [
+    uniqueIndex('stream_keys_hash_unique').on(t.keyHash),
+    uniqueIndex('stream_keys_current_unique')
+      .on(t.classId)
+      .where(sql`${t.revokedAt} is null`),
+  ],
+);
+
 export type User = typeof users.$inferSelect;
 export type Session = typeof sessions.$inferSelect;
 export type Course = typeof courses.$inferSelect;
@@ -535,5 +560,6 @@ export type PollRow = typeof polls.$inferSelect;
 export type PollOptionRow = typeof pollOptions.$inferSelect;
 export type AccountTokenPurpose = (typeof accountTokenPurpose.enumValues)[number];
 export type CourseInvitation = typeof courseInvitations.$inferSelect;
+export type StreamKey = typeof streamKeys.$inferSelect;
 export type MailOutboxRow = typeof mailOutbox.$inferSelect;
 export type ClassRestrictionKind = (typeof classRestrictionKind.enumValues)[number];

@@ -42,6 +42,8 @@ export interface ApiRoutes {
   /** Mail: the profile's notice switches and the unsubscribe page's API; RFC 8058 one-click unsubscribe. */
   mailPreferences: Routes;
   unsubscribe: Routes;
+  /** WHIP ingest for encoders (bearer stream key, CORS), the class's stream key and encoder status. */
+  whip: Routes;
 }
 
 export interface HttpAppOptions {
@@ -59,8 +61,12 @@ export function createHttpApp({ origin, cookies, log, requestMetrics }: HttpAppO
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404));
   app.use('*', requestMetrics);
   // Security headers are set for every answer (pages too) where main.ts dispatches: see security-headers.ts.
-  // Cookie-authenticated writes only from our own origin (SameSite=Lax covers the rest).
-  app.use('/api/*', csrf(origin ? { origin } : {}));
+  // Cookie-authenticated writes only from our own origin (SameSite=Lax covers the rest). WHIP is exempt:
+  // encoders send no Origin (and DELETE without a Content-Type, which the check reads as a form), and they
+  // authenticate with a bearer token, never a cookie.
+  const sameOrigin = csrf(origin ? { origin } : {});
+  const bearerMedia = /^\/api\/classes\/[^/]+\/whip(\/|$)/;
+  app.use('/api/*', (c, next) => (bearerMedia.test(c.req.path) ? next() : sameOrigin(c, next)));
   app.use('*', sessionMiddleware(cookies, { tokenOnly: ['/media/'] }));
 
   app.route('/health', routes.health);
@@ -87,6 +93,7 @@ export function createHttpApp({ origin, cookies, log, requestMetrics }: HttpAppO
   app.route('/api/classes', routes.classSchedule);
   app.route('/api/classes', routes.classAnalytics);
   app.route('/api/classes', routes.polls); // GET /api/classes/:classId/polls.csv
+  app.route('/api/classes', routes.whip);
   app.route('/api/schedule', routes.schedule);
   app.route('/media/lessons', routes.lessonMedia);
   // HLS: signed URLs for the live class and recordings, and the token-checked files themselves.

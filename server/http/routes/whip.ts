@@ -1,0 +1,127 @@
+// WHIP (RFC 9725) for encoders such as OBS, and the class's stream key:
+//   POST   /api/classes/:classId/whip                 offer (application/sdp, Bearer stream key) -> 201 answer
+//   DELETE /api/classes/:classId/whip/:sessionId      the encoder stops (200, as OBS expects)
+//   PATCH  /api/classes/:classId/whip/:sessionId      405: the answer carries every candidate and no trickle
+//   OPTIONS on both                                   CORS preflight (encoders in a web page)
+//   POST   /api/classes/:classId/stream-key           a new key (the teacher or an admin): { key, whipUrl }
+//   GET    /api/classes/:classId/encoder              the studio's view: key made when, encoder session, stats
+//   DELETE /api/classes/:classId/encoder              the studio's "End encoder broadcast"
+// WHIP requests authenticate with the key alone (no cookie), so CORS may allow any origin.
+import { Hono, type Context } from 'hono';
+import { cors } from 'hono/cors';
+import type { Permissions } from '../../auth/permissions.ts';
+import { MAX_STREAM_KEY_LENGTH, type StreamKeys } from '../../auth/stream-keys.ts';
+import type { ClassSchedule } from '../../courses/class-schedule.ts';
+import type { Logger } from '../../log.ts';
+import { MAX_OFFER_BYTES } from '../../sfu/whip-sdp.ts';
+import { WhipRefusal, type WhipIngest } from '../../sfu/whip-ingest.ts';
+import { ApiFailure } from '../errors.ts';
+import { requireUser, type AppEnv } from '../session.ts';
+import { readBoundedBytes } from '../validate.ts';
+import { idParam, refuse } from './access.ts';
+
+export interface WhipRouteParts {
+  ingest: WhipIngest;
+  keys: StreamKeys;
+  schedule: Pick<ClassSchedule, 'get'>;
+  permissions: Permissions;
+  /** LECTERN_ORIGIN: the WHIP URL handed to teachers; the request's own origin when unset. */
+  origin: string | undefined;
+  log: Logger;
+}
+
+const whipCors = cors({
+  origin: '*',
+  allowMethods: ['POST', 'DELETE', 'PATCH', 'OPTIONS'],
+  allowHeaders: ['Authorization', 'Content-Type', 'If-Match'],
+  exposeHeaders: ['Location', 'ETag', 'Link', 'Allow'],
+  maxAge: 600,
+});
+
+function bearerOf(c: Context): string | undefined {
+  const header = c.req.header('authorization');
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  // Something that is not a bearer token (or far too long to be a key) is a wrong key, not a missing one.
+  if (!match || match[1]!.length > MAX_STREAM_KEY_LENGTH) return 'invalid';
+  return match[1];
+}
+
+function refusal(c: Context, err: unknown): never {
+  if (err instanceof WhipRefusal) {
+    if (err.status === 401) c.header('www-authenticate', 'Bearer realm="Lectern WHIP"');
+    throw new ApiFailure(err.status, err.code, err.message);
+  }
+  throw err;
+}
+
+const isSdp = (contentType: string | undefined): boolean => /^application\/sdp\s*(;|$)/i.test(contentType ?? '');
+
+export const whipRoutes = ({ ingest, keys, schedule, permissions, origin, log }: WhipRouteParts) => {
+  const whipUrl = (c: Context, classId: string): string => `${origin ?? new URL(c.req.url).origin}/api/classes/${classId}/whip`;
+
+  /** The class, for its teacher or an admin (404 for anyone who may not see it). */
+  const staffClass = async (c: Context<AppEnv>) => {
+    const user = requireUser(c);
+    const classId = idParam(c, 'classId', 'class');
+    const liveClass = await schedule.get(classId);
+    if (!liveClass) throw new ApiFailure(404, 'not_found', 'No such class');
+    const access = await permissions.courseRole(user, liveClass.courseId);
+    if (!access) throw new ApiFailure(404, 'not_found', 'No such class');
+    if (liveClass.teacherId !== user.id && user.role !== 'admin') refuse(c, "Only the class's teacher or an admin manages its stream key");
+    return { user, liveClass };
+  };
+
+  return new Hono<AppEnv>()
+    .use('/:classId/whip', whipCors)
+    .use('/:classId/whip/*', whipCors)
+    .post('/:classId/whip', async (c) => {
+      const classId = idParam(c, 'classId', 'class');
+      if (!isSdp(c.req.header('content-type')))
+        throw new ApiFailure(415, 'unsupported_media_type', 'Send the SDP offer with Content-Type: application/sdp');
+      const bearer = bearerOf(c);
+      const offer = (await readBoundedBytes(c, MAX_OFFER_BYTES)).toString('utf8');
+      const session = await ingest.publish(classId, bearer, offer).catch((err: unknown) => refusal(c, err));
+      return c.body(session.answer, 201, {
+        'content-type': 'application/sdp',
+        location: `/api/classes/${classId}/whip/${session.id}`,
+        etag: session.etag,
+      });
+    })
+    .delete('/:classId/whip/:sessionId', async (c) => {
+      const classId = idParam(c, 'classId', 'class');
+      await ingest.remove(classId, c.req.param('sessionId'), bearerOf(c)).catch((err: unknown) => refusal(c, err));
+      // OBS treats anything but 200 as a failed DELETE.
+      return c.body(null, 200);
+    })
+    .patch('/:classId/whip/:sessionId', (c) => {
+      // The answer gives every candidate (ICE-lite, end-of-candidates): no trickle, no ICE restart by PATCH.
+      c.header('allow', 'DELETE, OPTIONS');
+      throw new ApiFailure(405, 'method_not_allowed', 'Trickle ICE and ICE restarts are not supported: the answer lists every candidate');
+    })
+    .post('/:classId/stream-key', async (c) => {
+      const { user, liveClass } = await staffClass(c);
+      if (liveClass.status === 'ended' || liveClass.status === 'cancelled')
+        throw new ApiFailure(409, 'class_over', `This class is ${liveClass.status}: it needs no stream key`);
+      const { key, revoked } = await keys.rotate(liveClass.id, user.id);
+      if (revoked) ingest.revokeKey(revoked.id);
+      log.info({ classId: liveClass.id, userId: user.id, rotated: Boolean(revoked) }, 'stream key made');
+      return c.json({ key, whipUrl: whipUrl(c, liveClass.id) }, 201);
+    })
+    .get('/:classId/encoder', async (c) => {
+      const { liveClass } = await staffClass(c);
+      const current = await keys.current(liveClass.id);
+      const session = ingest.session(liveClass.id);
+      return c.json({
+        whipUrl: whipUrl(c, liveClass.id),
+        streamKey: current ? { createdAt: current.createdAt.toISOString() } : null,
+        session: session
+          ? { id: session.id, startedAt: session.startedAt.toISOString(), connected: session.connected, ...(await session.stats()) }
+          : null,
+      });
+    })
+    .delete('/:classId/encoder', async (c) => {
+      const { liveClass } = await staffClass(c);
+      return c.json({ ended: ingest.end(liveClass.id) });
+    });
+};
