@@ -377,7 +377,8 @@ export default async function fanout(args: string[]): Promise<void> {
   await pool.start();
   const worker = pool.all()[0]!.worker;
   if (pinned) execFileSync('taskset', ['-a', '-p', '-c', String(SFU_CPU), String(worker.pid)], { stdio: 'ignore' });
-  const room = await ClassroomRoom.create('fanout-bench', pool, log);
+  // Every student on the origin router: the capacity under test is one worker's.
+  const room = await ClassroomRoom.create('fanout-bench', pool, log, { seatsPerWorker: Number.MAX_SAFE_INTEGER });
   const teacher = await publishTeacher(room, pinned);
   const threads = new ReceiverThreads(threadCount);
   const caps = receiverCapabilities(room.router);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './config-error.ts';
 import { parseAnnouncedAddresses } from './sfu/rtc-addresses.ts';
+import { MEASURED_CONSUMERS_PER_WORKER } from './sfu/capacity.ts';
 import type { IceServer, TurnOptions } from './net/turn-credentials.ts';
 
 const bool = z.enum(['1', '0', 'true', 'false', 'yes', 'no']).transform((v) => v === '1' || v === 'true' || v === 'yes');
@@ -89,7 +90,10 @@ const EnvSchema = z.object({
     .default(86400),
   /** Simulcast layers of the teacher's camera (3: 1/4, 1/2 and full size; 1: one full-size stream, less work for the teacher's machine) */
   LECTERN_CAMERA_LAYERS: z.coerce.number().int().min(1).max(3).default(3),
-  LECTERN_MAX_WEBRTC_VIEWERS: z.coerce.number().int().min(0).default(200),
+  /** Optional cap on one class's WebRTC students, below what the workers carry */
+  LECTERN_MAX_WEBRTC_VIEWERS: z.coerce.number().int().min(0).optional(),
+  /** Consumers one mediasoup worker carries (the fan-out bench's figure); a student takes 2 */
+  LECTERN_CONSUMERS_PER_WORKER: z.coerce.number().int().min(2).default(MEASURED_CONSUMERS_PER_WORKER),
   LECTERN_TEACHER_GRACE_SECONDS: z.coerce.number().int().min(0).default(30),
   /** An interrupted class (teacher gone past the grace period) ends itself after this many minutes */
   LECTERN_INTERRUPTED_END_MINUTES: z.coerce.number().min(0).default(10),
@@ -160,7 +164,9 @@ export interface Config {
     /** coturn with time-limited credentials (TURN REST API), when configured. */
     turn: TurnOptions | undefined;
     cameraLayers: number;
-    maxWebRtcViewers: number;
+    /** Per-class cap on WebRTC students (unset: only the workers' capacity limits them). */
+    maxWebRtcViewers: number | undefined;
+    consumersPerWorker: number;
     teacherGraceSeconds: number;
     interruptedEndMinutes: number;
   };
@@ -239,6 +245,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       turn: turnUrls.length > 0 ? { urls: turnUrls, secret: e.LECTERN_TURN_SECRET!, ttlSeconds: e.LECTERN_TURN_TTL_SECONDS } : undefined,
       cameraLayers: e.LECTERN_CAMERA_LAYERS,
       maxWebRtcViewers: e.LECTERN_MAX_WEBRTC_VIEWERS,
+      consumersPerWorker: e.LECTERN_CONSUMERS_PER_WORKER,
       teacherGraceSeconds: e.LECTERN_TEACHER_GRACE_SECONDS,
       interruptedEndMinutes: e.LECTERN_INTERRUPTED_END_MINUTES,
     },

@@ -26,6 +26,7 @@ import { MediaTokens } from './hls/media-tokens.ts';
 import { MediaAccess } from './hls/media-access.ts';
 import { Recordings } from './hls/recordings.ts';
 import { RoomRegistry } from './sfu/room-registry.ts';
+import { roomCapacity } from './sfu/capacity.ts';
 import { LiveClassLifecycle } from './classes/live-class-lifecycle.ts';
 import { LiveHls } from './hls/live-hls.ts';
 import { mediaSignalling } from './realtime/media-signalling.ts';
@@ -149,7 +150,11 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     log: log.child({ module: 'sfu' }),
   });
   const [ffmpeg] = await Promise.all([probeFfmpeg(config.ffmpegPath), workers.start()]);
-  const rooms = new RoomRegistry(workers, log.child({ module: 'sfu' }));
+  const rooms = new RoomRegistry(
+    workers,
+    roomCapacity(config.media.consumersPerWorker, config.media.maxWebRtcViewers),
+    log.child({ module: 'sfu' }),
+  );
   // /metrics: one registry per server (tests run several in a process); process figures (event-loop lag,
   // memory, GC) come from prom-client's defaults.
   const metricsRegistry = new Registry();
@@ -410,7 +415,6 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   membership.use(
     mediaSignalling({
       liveClasses,
-      maxWebRtcViewers: config.media.maxWebRtcViewers,
       iceServersFor: (userId) => iceServersFor(config.media, userId),
       cameraLayers: config.media.cameraLayers,
       log: log.child({ module: 'signalling' }),

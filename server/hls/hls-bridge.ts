@@ -19,9 +19,10 @@ import { RunRenditions } from './run-renditions.ts';
 /** What the bridge needs of a live class's room (ClassroomRoom satisfies it). */
 export interface HlsRoom extends EventEmitter<{ sourceadd: [BridgeSource]; sourceremove: [BridgeSource]; close: [] }> {
   readonly classId: string;
-  readonly router: types.Router;
   readonly closed: boolean;
   mediaSources(): BridgeSource[];
+  /** The router to consume from (the class's router on its least-loaded worker), every current source in it. */
+  bridgeRouter(): Promise<types.Router>;
 }
 
 export interface HlsBridgeTimings {
@@ -327,7 +328,7 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
     const output = (this.#output ??= await this.#o.openOutput());
     const runId = this.#nextRunId++;
     const run = await BridgeRun.create({
-      router: this.#room.router,
+      router: await this.#room.bridgeRouter(),
       runId,
       inputs,
       sdpPath: output.sdpPath(runId),

@@ -48,8 +48,6 @@ function sourceInfo(source: MediaSource): SourceInfo {
 export interface MediaSignallingOptions {
   /** The live class: its room, who is on stage, how each member receives media. */
   liveClasses: Pick<LiveClassLifecycle, 'room' | 'status' | 'isOnStage' | 'setMode'>;
-  /** Students per class on WebRTC (LECTERN_MAX_WEBRTC_VIEWERS); beyond it they watch over HLS. */
-  maxWebRtcViewers: number;
   /** STUN/TURN servers handed to a user's browser (LECTERN_ICE_SERVERS plus their own TURN credential). */
   iceServersFor: (userId: string) => IceServer[];
   /** Simulcast layers publishers send for the camera (LECTERN_CAMERA_LAYERS). */
@@ -62,7 +60,7 @@ export function mediaSignalling(options: MediaSignallingOptions): ClassFeature {
 }
 
 function attachSignalling(member: ClassMember, options: MediaSignallingOptions): () => void {
-  const { liveClasses, maxWebRtcViewers, iceServersFor, cameraLayers } = options;
+  const { liveClasses, iceServersFor, cameraLayers } = options;
   const { socket, classId, role, user } = member;
   const log = options.log.child({ classId, userId: user.id });
   const offs: (() => void)[] = [];
@@ -85,13 +83,15 @@ function attachSignalling(member: ClassMember, options: MediaSignallingOptions):
     return { peer, room };
   };
 
-  /** Students beyond the WebRTC cap watch over HLS; the teacher, admins and students on stage never do. */
-  const overCap = (room: ClassroomRoom): boolean =>
-    role === 'student' &&
-    !liveClasses.isOnStage(classId, user.id) &&
-    !(peer && !peer.closed && peer.rtpCapabilities) &&
-    room.webRtcViewerCount() >= maxWebRtcViewers;
-  const hlsReason = `This class has reached its ${maxWebRtcViewers} real-time seats: you watch the broadcast stream`;
+  /**
+   * Why a student watches over HLS: no WebRTC seat left (the workers' measured capacity, or the class's cap).
+   * The teacher, admins, students on stage and a student already seated never do.
+   */
+  const overCapacity = (room: ClassroomRoom): string | undefined => {
+    if (role !== 'student' || liveClasses.isOnStage(classId, user.id) || (peer && !peer.closed && peer.rtpCapabilities)) return undefined;
+    const seat = room.hasSeat();
+    return seat.admitted ? undefined : seat.reason;
+  };
 
   const attachRoom = (room: ClassroomRoom, p: ClassroomPeer): void => {
     detachRoom?.();
@@ -133,7 +133,8 @@ function attachSignalling(member: ClassMember, options: MediaSignallingOptions):
 
   on('sfu:getRouterRtpCapabilities', GetRouterRtpCapabilities, async (): Promise<RouterInfo> => {
     const room = await liveRoom();
-    if (overCap(room)) return { mode: 'hls', reason: hlsReason };
+    const full = overCapacity(room);
+    if (full) return { mode: 'hls', reason: full };
     return {
       mode: 'webrtc',
       routerRtpCapabilities: room.router.rtpCapabilities,
@@ -144,10 +145,6 @@ function attachSignalling(member: ClassMember, options: MediaSignallingOptions):
 
   on('sfu:join', SfuJoin, async ({ rtpCapabilities }): Promise<SfuJoined> => {
     const room = await liveRoom();
-    if (overCap(room)) {
-      await liveClasses.setMode(classId, socket.id, 'hls');
-      return { mode: 'hls', reason: hlsReason };
-    }
     if (left) throw new DomainError('gone', 'You left the class');
     const caps = structuredClone(rtpCapabilities) as unknown as types.RtpCapabilities;
     try {
@@ -163,6 +160,16 @@ function attachSignalling(member: ClassMember, options: MediaSignallingOptions):
     p.rtpCapabilities = caps;
     peer = p;
     peerRoom = room;
+    // A seat on one of the class's routers (another worker's once this one is full), or HLS, told why.
+    const seat = await room.admit(p);
+    if (!seat.admitted) {
+      p.close();
+      if (peer === p) peer = undefined;
+      await liveClasses.setMode(classId, socket.id, 'hls');
+      log.info({ reason: seat.reason }, 'no WebRTC seat: the student watches over HLS');
+      return { mode: 'hls', reason: seat.reason };
+    }
+    if (left || p.closed) throw new DomainError('gone', 'You left the class');
     attachRoom(room, p);
     await liveClasses.setMode(classId, socket.id, 'webrtc');
     return {

@@ -1,17 +1,32 @@
-// One live class on the SFU: it owns the class's mediasoup Router (on the least-loaded worker) and every
-// peer in it. Publishers' producers are the room's media sources; `sourceadd`/`sourceremove` tell other
-// parts (the HLS bridge) what to consume, and `close` tells them the class's media is over.
+// One live class on the SFU: it owns the class's mediasoup Routers and every peer in it. The origin router
+// (on the least-loaded worker when the class opens) carries everything published; students are seated on
+// the origin while its worker has room, then on this class's routers on other workers, each fed once per
+// source from the origin with pipeToRouter (ViewerRouter). A worker's room is its measured capacity
+// (RoomCapacity.seatsPerWorker, every class on it counted); beyond every worker's, admit() says no and why.
+// Publishers' producers are the room's media sources; `sourceadd`/`sourceremove` tell other parts (the HLS
+// bridge) what to consume, and `close` tells them the class's media is over.
 import { EventEmitter } from 'node:events';
+import { AwaitQueue } from 'awaitqueue';
 import type { types } from 'mediasoup';
 import { SOURCE_KIND, type MediaKind, type MediaSourceName } from '../contracts/sfu.ts';
 import { DomainError } from '../domain-error.ts';
 import type { Logger } from '../log.ts';
-import type { WorkerPool } from './worker-pool.ts';
+import type { PooledWorker, WorkerPool } from './worker-pool.ts';
 import { ClassroomPeer, type ClassroomPeerInfo } from './classroom-peer.ts';
 import { INITIAL_OUTGOING_BITRATE, MAX_INCOMING_BITRATE, ROUTER_MEDIA_CODECS } from './media-codecs.ts';
 import type { MediaSource, ProducerAppData } from './media-source.ts';
+import { ViewerRouter } from './viewer-router.ts';
 
 export type { MediaSource } from './media-source.ts';
+
+export interface RoomCapacity {
+  /** Students one worker carries over WebRTC (LECTERN_CONSUMERS_PER_WORKER / consumers per student). */
+  seatsPerWorker: number;
+  /** A cap on this class's WebRTC students whatever the workers carry (LECTERN_MAX_WEBRTC_VIEWERS). */
+  maxViewersPerClass?: number | undefined;
+}
+
+export type Admission = { admitted: true } | { admitted: false; reason: string };
 
 type ClassroomRoomEvents = {
   sourceadd: [MediaSource];
@@ -21,27 +36,46 @@ type ClassroomRoomEvents = {
 
 export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
   readonly classId: string;
-  readonly router: types.Router;
-  readonly #webRtcServer: types.WebRtcServer;
+  readonly #workers: WorkerPool;
+  readonly #capacity: RoomCapacity;
+  readonly #origin: ViewerRouter;
+  /** The origin first, then the routers fed from it. */
+  readonly #routers: ViewerRouter[];
   readonly #log: Logger;
   readonly #peers = new Map<string, ClassroomPeer>();
+  /** Where each peer receives, and whether it holds a student's seat there; the origin when absent. */
+  readonly #placement = new Map<ClassroomPeer, { on: ViewerRouter; seated: boolean }>();
   readonly #sources = new Map<string, MediaSource>();
+  /** Seating runs one at a time, so two students cannot both take a worker's last seat or open two routers there. */
+  readonly #seating = new AwaitQueue();
   #closed = false;
 
-  static async create(classId: string, workers: WorkerPool, log: Logger): Promise<ClassroomRoom> {
+  static async create(classId: string, workers: WorkerPool, log: Logger, capacity: RoomCapacity): Promise<ClassroomRoom> {
     const { router, pooled } = await workers.createRouter({ mediaCodecs: ROUTER_MEDIA_CODECS, appData: { classId } });
-    return new ClassroomRoom(classId, router, pooled.webRtcServer, log);
+    return new ClassroomRoom(classId, new ViewerRouter(router, pooled, null), workers, capacity, log);
   }
 
-  constructor(classId: string, router: types.Router, webRtcServer: types.WebRtcServer, log: Logger) {
+  constructor(classId: string, origin: ViewerRouter, workers: WorkerPool, capacity: RoomCapacity, log: Logger) {
     super();
     this.setMaxListeners(0);
     this.classId = classId;
-    this.router = router;
-    this.#webRtcServer = webRtcServer;
+    this.#origin = origin;
+    this.#routers = [origin];
+    this.#workers = workers;
+    this.#capacity = capacity;
     this.#log = log.child({ classId });
     // The worker died (or someone closed the router): the room cannot carry media any more.
-    router.observer.once('close', () => this.close());
+    origin.router.observer.once('close', () => this.close());
+  }
+
+  /** The origin router: where the class's media is published. */
+  get router(): types.Router {
+    return this.#origin.router;
+  }
+
+  /** The workers this class's routers are on, with the students seated on each (the origin's first). */
+  routerLoad(): { workerIndex: number; routerId: string; seats: number }[] {
+    return this.#routers.map((r) => ({ workerIndex: r.pooled.index, routerId: r.router.id, seats: r.seats }));
   }
 
   get closed(): boolean {
@@ -74,8 +108,117 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
     this.#peers.set(peer.id, peer);
     peer.once('close', () => {
       if (this.#peers.get(peer.id) === peer) this.#peers.delete(peer.id);
+      const placed = this.#placement.get(peer);
+      this.#placement.delete(peer);
+      if (placed?.seated) placed.on.release();
     });
     return peer;
+  }
+
+  /** Whether a new student would get a WebRTC seat now (admit() decides for real). */
+  hasSeat(): Admission {
+    const capped = this.#classCapReached();
+    if (capped) return capped;
+    return this.#workers.all().some((w) => this.#hasRoom(w)) ? { admitted: true } : this.#machineFull();
+  }
+
+  /**
+   * Seats `peer` for receiving: students on a router of this class whose worker has room (a new router, fed
+   * from the origin, on the least-loaded worker with room when none has), everyone else on the origin.
+   * Not admitted: every worker is full, or the class's own cap is reached; the reason says which.
+   */
+  admit(peer: ClassroomPeer): Promise<Admission> {
+    return this.#seating.push(() => this.#seat(peer), 'admit');
+  }
+
+  async #seat(peer: ClassroomPeer): Promise<Admission> {
+    this.#assertOpen();
+    if (peer.closed) throw new DomainError('gone', 'You left the class');
+    if (this.#placement.has(peer)) return { admitted: true };
+    // The teacher, admins and students on stage always receive, on the origin, without taking a seat.
+    if (peer.role !== 'student' || peer.mayProduce) {
+      this.#placement.set(peer, { on: this.#origin, seated: false });
+      return { admitted: true };
+    }
+    const capped = this.#classCapReached();
+    if (capped) return capped;
+    let target = this.#routers.find((r) => !r.router.closed && this.#hasRoom(r.pooled));
+    if (!target) {
+      const free = this.#workers
+        .all()
+        .filter((w) => this.#hasRoom(w) && !this.#routers.some((r) => r.pooled === w))
+        .sort((a, b) => a.seats - b.seats)[0];
+      if (!free) return this.#machineFull();
+      target = await this.#addRouter(free);
+    }
+    if (peer.closed || this.#closed) throw new DomainError('gone', 'You left the class');
+    target.take();
+    this.#placement.set(peer, { on: target, seated: true });
+    return { admitted: true };
+  }
+
+  /**
+   * The router the HLS bridge consumes from: this class's router on the worker with the fewest students (a
+   * new one fed from the origin when the class has none there), every current source piped in.
+   */
+  async bridgeRouter(): Promise<types.Router> {
+    this.#assertOpen();
+    const fewest = Math.min(...this.#workers.all().map((w) => w.seats));
+    const own = this.#routers.find((r) => !r.router.closed && r.pooled.seats === fewest);
+    const target = own ?? (await this.#addRouter(this.#workers.leastLoaded()));
+    await Promise.all(this.mediaSources().map((s) => this.#feed(target, s.producer.id)));
+    return target.router;
+  }
+
+  #hasRoom(worker: PooledWorker): boolean {
+    return !worker.worker.closed && worker.seats < this.#capacity.seatsPerWorker;
+  }
+
+  #classCapReached(): Admission | undefined {
+    const cap = this.#capacity.maxViewersPerClass;
+    if (cap === undefined || this.#seatedStudents() < cap) return undefined;
+    return { admitted: false, reason: `This class has reached its ${cap} real-time seats: you watch the broadcast stream` };
+  }
+
+  #machineFull(): Admission {
+    const workers = this.#workers.all().length;
+    return {
+      admitted: false,
+      reason:
+        `This server's real-time capacity is taken (${workers * this.#capacity.seatsPerWorker} students over ${workers} media ` +
+        `worker${workers === 1 ? '' : 's'}): you watch the broadcast stream, a few seconds behind`,
+    };
+  }
+
+  #seatedStudents(): number {
+    let n = 0;
+    for (const { seated } of this.#placement.values()) if (seated) n++;
+    return n;
+  }
+
+  /** A router of this class on `worker`, fed from the origin with every current source. */
+  async #addRouter(worker: PooledWorker): Promise<ViewerRouter> {
+    const existing = this.#routers.find((r) => r.pooled === worker && !r.router.closed);
+    if (existing) return existing;
+    const { router, pooled } = await this.#workers.createRouter(
+      { mediaCodecs: ROUTER_MEDIA_CODECS, appData: { classId: this.classId } },
+      worker,
+    );
+    if (this.#closed) {
+      router.close();
+      throw new DomainError('not_live', 'The class is not live');
+    }
+    const viewers = new ViewerRouter(router, pooled, this.#origin.router);
+    this.#routers.push(viewers);
+    // Its worker died: its students' media is gone; the class rebuilds (clients rejoin) as when the origin dies.
+    router.observer.once('close', () => this.close());
+    this.#log.info({ routerId: router.id, worker: pooled.index }, 'class spread to another worker (pipeToRouter)');
+    await Promise.all(this.mediaSources().map((s) => viewers.feed(s.producer.id)));
+    return viewers;
+  }
+
+  #feed(target: ViewerRouter, producerId: string): Promise<void> {
+    return target === this.#origin ? Promise.resolve() : target.feed(producerId);
   }
 
   async createWebRtcTransport(peer: ClassroomPeer, direction: 'send' | 'recv'): Promise<types.WebRtcTransport> {
@@ -84,13 +227,15 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
     const existing = [...peer.transports.values()].filter((t) => t.appData.direction === direction);
     // A client re-creating its transport (after a reload of its media) replaces the old one.
     for (const t of existing) t.close();
-    const transport = await this.router.createWebRtcTransport({
-      webRtcServer: this.#webRtcServer,
+    // Publishing goes to the origin; receiving to the peer's seat.
+    const on = direction === 'send' ? this.#origin : (this.#placement.get(peer)?.on ?? this.#origin);
+    const transport = await on.router.createWebRtcTransport({
+      webRtcServer: on.pooled.webRtcServer,
       enableUdp: true,
       enableTcp: true,
       preferUdp: true,
       initialAvailableOutgoingBitrate: INITIAL_OUTGOING_BITRATE,
-      appData: { direction, peerId: peer.id },
+      appData: { direction, peerId: peer.id, routerId: on.router.id },
     });
     if (direction === 'send') await transport.setMaxIncomingBitrate(MAX_INCOMING_BITRATE).catch(() => {});
     // Checked after the last await: a peer that closed meanwhile would hold a transport nobody ever closes.
@@ -140,6 +285,13 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
       if (!this.#closed) this.emit('sourceremove', mediaSource);
     });
     this.#log.info({ userId: peer.userId, source, kind, producerId: producer.id }, 'source published');
+    // Every router of the class gets the source before anyone is told of it.
+    await Promise.all(
+      this.#routers.map((r) =>
+        this.#feed(r, producer.id).catch((err: unknown) => this.#log.warn({ err, routerId: r.router.id }, 'source not piped')),
+      ),
+    );
+    if (producer.closed || this.#closed) return producer;
     this.emit('sourceadd', mediaSource);
     return producer;
   }
@@ -154,7 +306,9 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
       throw new DomainError('invalid_input', 'You cannot consume your own source');
     const transport = [...peer.transports.values()].find((t) => t.appData.direction === 'recv');
     if (!transport) throw new DomainError('not_found', 'Create a receive transport first');
-    if (!this.router.canConsume({ producerId, rtpCapabilities: peer.rtpCapabilities })) {
+    const on = this.#routers.find((r) => r.router.id === transport.appData.routerId) ?? this.#origin;
+    await this.#feed(on, producerId);
+    if (!on.router.canConsume({ producerId, rtpCapabilities: peer.rtpCapabilities })) {
       throw new DomainError('unsupported', 'Your browser cannot decode this source');
     }
     for (const c of peer.consumers.values()) if (c.producerId === producerId) c.close();
@@ -182,7 +336,9 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
     for (const peer of [...this.#peers.values()]) peer.close();
     this.#peers.clear();
     this.#sources.clear();
-    this.router.close();
+    this.#seating.stop();
+    for (const r of this.#routers.slice(1)) r.router.close();
+    this.#origin.router.close();
     this.#log.info('classroom room closed');
     this.emit('close');
   }

@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.ts';
 import type { WorkerPool } from './worker-pool.ts';
-import { ClassroomRoom } from './classroom-room.ts';
+import { ClassroomRoom, type RoomCapacity } from './classroom-room.ts';
 
 type RoomRegistryEvents = {
   roomopen: [ClassroomRoom];
@@ -13,15 +13,17 @@ type RoomRegistryEvents = {
 
 export class RoomRegistry extends EventEmitter<RoomRegistryEvents> {
   readonly #workers: WorkerPool;
+  readonly #capacity: RoomCapacity;
   readonly #log: Logger;
   readonly #rooms = new Map<string, ClassroomRoom>();
   readonly #opening = new Map<string, Promise<ClassroomRoom>>();
   #closed = false;
 
-  constructor(workers: WorkerPool, log: Logger) {
+  constructor(workers: WorkerPool, capacity: RoomCapacity, log: Logger) {
     super();
     this.setMaxListeners(0);
     this.#workers = workers;
+    this.#capacity = capacity;
     this.#log = log;
   }
 
@@ -36,7 +38,7 @@ export class RoomRegistry extends EventEmitter<RoomRegistryEvents> {
     if (existing) return Promise.resolve(existing);
     let opening = this.#opening.get(classId);
     if (!opening) {
-      opening = ClassroomRoom.create(classId, this.#workers, this.#log)
+      opening = ClassroomRoom.create(classId, this.#workers, this.#log, this.#capacity)
         .then((room) => {
           if (this.#closed) {
             room.close();

@@ -28,14 +28,16 @@ export interface PooledWorker {
   readonly webRtcServer: ms.WebRtcServer;
   /** The UDP and TCP port its WebRtcServer listens on (on every announced address). */
   readonly port: number;
-  /** Routers currently open on this worker: the load measure for placing a new class. */
+  /** Routers currently open on this worker. */
   routers: number;
+  /** Students receiving over WebRTC on this worker, every class counted (ClassroomRoom keeps it). */
+  seats: number;
 }
 
 export interface WorkerPoolHealth {
   configured: number;
   alive: number;
-  workers: { index: number; pid: number; routers: number }[];
+  workers: { index: number; pid: number; routers: number; seats: number }[];
 }
 
 type WorkerPoolEvents = {
@@ -84,17 +86,19 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     for (const warning of warnings) this.#options.log.warn(warning);
   }
 
-  /** The alive worker with the fewest routers. */
+  /** The alive worker with the fewest seated students, then the fewest routers. */
   leastLoaded(): PooledWorker {
     let best: PooledWorker | undefined;
-    for (const slot of this.#slots) if (slot && !slot.worker.closed && (!best || slot.routers < best.routers)) best = slot;
+    for (const slot of this.all()) {
+      if (!best || slot.seats < best.seats || (slot.seats === best.seats && slot.routers < best.routers)) best = slot;
+    }
     if (!best) throw new Error('No mediasoup worker is available');
     return best;
   }
 
-  /** Creates a router on the least-loaded worker and keeps the load count right until it closes. */
-  async createRouter(options: ms.RouterOptions): Promise<{ router: ms.Router; pooled: PooledWorker }> {
-    const pooled = this.leastLoaded();
+  /** Creates a router (on `on`, else the least-loaded worker) and keeps the load count right until it closes. */
+  async createRouter(options: ms.RouterOptions, on?: PooledWorker): Promise<{ router: ms.Router; pooled: PooledWorker }> {
+    const pooled = on ?? this.leastLoaded();
     const router = await pooled.worker.createRouter(options);
     pooled.routers++;
     router.observer.once('close', () => pooled.routers--);
@@ -106,7 +110,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     return {
       configured: this.#options.size,
       alive: alive.length,
-      workers: alive.map((s) => ({ index: s.index, pid: s.worker.pid, routers: s.routers })),
+      workers: alive.map((s) => ({ index: s.index, pid: s.worker.pid, routers: s.routers, seats: s.seats })),
     };
   }
 
@@ -152,7 +156,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     }
     // With a port range, every listen info may get its own port; the first is the one worth reporting.
     const boundPort = port ?? webRtcServerPort(webRtcServer);
-    const pooled: PooledWorker = { index, worker, webRtcServer, port: await boundPort, routers: 0 };
+    const pooled: PooledWorker = { index, worker, webRtcServer, port: await boundPort, routers: 0, seats: 0 };
     worker.on('died', (error) => this.#onDied(pooled, error));
     return pooled;
   }
