@@ -333,6 +333,8 @@ interface Step {
 const PASS_LOSS_PERCENT = 1;
 const SATURATED_CPU_PERCENT = 95;
 const RECEIVERS_BEHIND_MS = 100;
+/** Percentage points of the worker's core the students must take before their cost is scaled to a full core. */
+const MIN_SCALABLE_SHARE = 10;
 
 export default async function fanout(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -385,6 +387,7 @@ export default async function fanout(args: string[]): Promise<void> {
   const students: Student[] = [];
   const steps: Step[] = [];
   let stopReason = `reached --max ${max} students`;
+  const baseline = { cpuPercent: 0 };
 
   try {
     // The teacher's three layers are flowing before anyone watches.
@@ -418,6 +421,18 @@ export default async function fanout(args: string[]): Promise<void> {
       await video.setPreferredLayers({ spatialLayer: layer });
       return { transport, video, audio };
     };
+
+    // What the worker spends with the teacher alone (ingress, RTCP, timers): the students' share is above it.
+    {
+      const usage0 = await worker.getResourceUsage();
+      const t0 = performance.now();
+      await sleep(windowS * 1000);
+      const usage1 = await worker.getResourceUsage();
+      baseline.cpuPercent = round1(
+        ((usage1.ru_utime + usage1.ru_stime - usage0.ru_utime - usage0.ru_stime) / 1000 / ((performance.now() - t0) / 1000)) * 100,
+      );
+      process.stderr.write(`fanout: teacher alone: worker ${baseline.cpuPercent}%\n`);
+    }
 
     for (let target = start; target <= max; target += step) {
       const added: Promise<Student>[] = [];
@@ -531,20 +546,31 @@ export default async function fanout(args: string[]): Promise<void> {
   // worker's cost grows linearly with consumers), and said so.
   const passing = steps.filter((s) => s.lossPercent <= PASS_LOSS_PERCENT && s.receiversLoopP99Ms <= RECEIVERS_BEHIND_MS);
   const best = passing.at(-1);
+  // Scaled only when the students' own share of the core is large enough to stand above the noise.
   const measuredFull = !!best && best.workerCpuPercent >= 90;
-  const consumersPerCore = best
-    ? Math.floor(measuredFull ? best.consumers : (best.consumers * 100) / Math.max(1, best.workerCpuPercent))
-    : 0;
+  const studentsShare = best ? best.workerCpuPercent - baseline.cpuPercent : 0;
+  const scalable = !!best && !measuredFull && studentsShare >= MIN_SCALABLE_SHARE;
+  const consumersPerCore = !best
+    ? null
+    : measuredFull
+      ? best.consumers
+      : scalable
+        ? Math.floor((best.consumers * (100 - baseline.cpuPercent)) / studentsShare)
+        : null;
   const results = {
     consumersPerCore,
-    studentsPerCore: Math.floor(consumersPerCore / 2),
+    studentsPerCore: consumersPerCore === null ? null : Math.floor(consumersPerCore / 2),
     lossPercent: best?.lossPercent ?? null,
     consumersPerCoreBasis: !best
       ? 'no step passed'
       : measuredFull
         ? `measured: ${best.consumers} consumers with the worker's core at ${best.workerCpuPercent} %`
-        : `scaled: ${best.consumers} consumers took ${best.workerCpuPercent} % of the worker's core at ${best.lossPercent} % loss; ` +
-          `the ramp stopped because ${stopReason}`,
+        : scalable
+          ? `scaled: ${best.consumers} consumers took ${round1(studentsShare)} % of the worker's core above the teacher alone ` +
+            `(${baseline.cpuPercent} %) at ${best.lossPercent} % loss; the ramp stopped because ${stopReason}`
+          : `not measured: the largest passing step (${best.consumers} consumers) took ${round1(studentsShare)} % of the ` +
+            `worker's core above the teacher alone (${baseline.cpuPercent} %), too little to scale; the ramp stopped because ${stopReason}`,
+    baselineWorkerCpuPercent: baseline.cpuPercent,
     stopReason,
     goal: { consumersPerCore: 500, lossPercent: PASS_LOSS_PERCENT },
     steps,
@@ -579,7 +605,9 @@ export default async function fanout(args: string[]): Promise<void> {
       'cores busy %': s.coresBusyPercent.join('/'),
     })),
   );
-  console.log(`consumers per core: ${consumersPerCore} (${results.consumersPerCoreBasis}); students per core: ${results.studentsPerCore}`);
+  console.log(
+    `consumers per core: ${consumersPerCore ?? 'n/a'} (${results.consumersPerCoreBasis}); students per core: ${results.studentsPerCore ?? 'n/a'}`,
+  );
   console.log(`stopped: ${stopReason}`);
   console.log(`load average (1/5/15 min): before ${results.load.before.join(' ')}, after ${results.load.after.join(' ')}`);
   const out = path.join(import.meta.dirname, 'results', 'fanout.json');
