@@ -614,4 +614,6 @@ export default async function fanout(args: string[]): Promise<void> {
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
   console.log(`wrote ${path.relative(process.cwd(), out)}`);
+  // werift's closed peer connections keep timers and sockets alive; nothing else is left to finish.
+  process.exit(0);
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './config-error.ts';
 import { parseAnnouncedAddresses } from './sfu/rtc-addresses.ts';
-import { MEASURED_CONSUMERS_PER_WORKER } from './sfu/capacity.ts';
+import { DEFAULT_CONSUMERS_PER_WORKER } from './sfu/capacity.ts';
 import type { IceServer, TurnOptions } from './net/turn-credentials.ts';
 
 const bool = z.enum(['1', '0', 'true', 'false', 'yes', 'no']).transform((v) => v === '1' || v === 'true' || v === 'yes');
@@ -92,8 +92,8 @@ const EnvSchema = z.object({
   LECTERN_CAMERA_LAYERS: z.coerce.number().int().min(1).max(3).default(3),
   /** Optional cap on one class's WebRTC students, below what the workers carry */
   LECTERN_MAX_WEBRTC_VIEWERS: z.coerce.number().int().min(0).optional(),
-  /** Consumers one mediasoup worker carries (the fan-out bench's figure); a student takes 2 */
-  LECTERN_CONSUMERS_PER_WORKER: z.coerce.number().int().min(2).default(MEASURED_CONSUMERS_PER_WORKER),
+  /** Consumers one mediasoup worker carries (mediasoup's figure until the fan-out bench measures ours); a student takes 2 */
+  LECTERN_CONSUMERS_PER_WORKER: z.coerce.number().int().min(2).default(DEFAULT_CONSUMERS_PER_WORKER),
   LECTERN_TEACHER_GRACE_SECONDS: z.coerce.number().int().min(0).default(30),
   /** An interrupted class (teacher gone past the grace period) ends itself after this many minutes */
   LECTERN_INTERRUPTED_END_MINUTES: z.coerce.number().min(0).default(10),

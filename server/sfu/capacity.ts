@@ -1,9 +1,11 @@
-// How many students one mediasoup worker (one core) carries over WebRTC: the fan-out bench's figure
-// (`npm run bench -- fanout`, bench/results/fanout.json, the README's Performance section).
+// How many students one mediasoup worker (one core) carries over WebRTC. The fan-out bench
+// (`npm run bench -- fanout`, bench/results/fanout.json, the README's Performance section) measures it; on the
+// shared 2-core machine its werift receivers saturated long before the worker (40 consumers took under 5 % of
+// the worker's core), so the default is still mediasoup's documented ~500 consumers per worker, not our figure.
 import type { RoomCapacity } from './classroom-room.ts';
 
-/** Video + audio consumers one worker core carried at < 1 % loss in the fan-out bench. */
-export const MEASURED_CONSUMERS_PER_WORKER = 500;
+/** Video + audio consumers one worker core carries at < 1 % loss (mediasoup's figure until the bench measures ours). */
+export const DEFAULT_CONSUMERS_PER_WORKER = 500;
 /** A student receives the teacher's camera and microphone (a screen share adds two more while it lasts). */
 export const CONSUMERS_PER_STUDENT = 2;
 
