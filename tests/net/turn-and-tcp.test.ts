@@ -52,7 +52,8 @@ async function connectivityCheck(page: Page, socket: Socket): Promise<Connectivi
   const source = fs.readFileSync(path.join(import.meta.dirname, '../../app/src/lib/media/connectivity-check.ts'), 'utf8');
   if (!(await page.evaluate(() => 'checkConnectivity' in window))) {
     await page.exposeFunction('__ask', (event: string, payload: unknown) => askOk(socket, event, payload));
-    await page.addScriptTag({ type: 'module', content: `${stripTypeScriptTypes(source)}\nwindow.checkConnectivity = checkConnectivity;` });
+    // Evaluated through the DevTools protocol, not added as an inline <script>: every answer's CSP forbids those.
+    await page.evaluate(`${stripTypeScriptTypes(source).replace(/^export /gm, '')}\nwindow.checkConnectivity = checkConnectivity;`);
     await page.waitForFunction(() => 'checkConnectivity' in window);
   }
   return page.evaluate(() => {
