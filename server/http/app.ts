@@ -5,6 +5,7 @@ import { csrf } from 'hono/csrf';
 import type { SessionCookies } from '../auth/session-cookies.ts';
 import type { Logger } from '../log.ts';
 import { apiErrorHandler } from './errors.ts';
+import { classLogContext, requestContext } from './request-context.ts';
 import { sessionMiddleware, type AppEnv } from './session.ts';
 
 type Routes = Hono<AppEnv>;
@@ -59,7 +60,10 @@ export function createHttpApp({ origin, cookies, log, requestMetrics }: HttpAppO
   const app = new Hono<AppEnv>();
   app.onError(apiErrorHandler(log));
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404));
+  app.use('*', requestContext());
   app.use('*', requestMetrics);
+  for (const path of ['/api/classes/:classId/*', '/api/classes/:classId', '/api/media/classes/:classId/*', '/media/classes/:classId/*'])
+    app.use(path, classLogContext());
   // Security headers are set for every answer (pages too) where main.ts dispatches: see security-headers.ts.
   // Cookie-authenticated writes only from our own origin (SameSite=Lax covers the rest). WHIP is exempt:
   // encoders send no Origin (and DELETE without a Content-Type, which the check reads as a form), and they

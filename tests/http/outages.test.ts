@@ -80,6 +80,15 @@ describe('the PostgreSQL database going down and coming back', () => {
     const logged = await server.waitForLog((l) => l.level === ERROR && l.msg === 'request failed' && l.path === '/api/auth/me');
     // The cause is in the log (which of PostgreSQL's refusals it met first varies), with where it happened.
     expect(logged.err).toMatchObject({ message: expect.stringMatching(/\S/), stack: expect.stringMatching(/\S/) });
+    // The line names its request: the id the answer carried in X-Request-Id.
+    expect(logged.reqId).toBe(me.headers.get('x-request-id'));
+    expect(logged.reqId).toMatch(/^[0-9a-f-]{36}$/);
+    // A request id given by a proxy is kept, and a class's route adds the class id to its lines.
+    const classId = crypto.randomUUID();
+    const schedule = await student.client.request('GET', `/api/classes/${classId}/schedule`, undefined, { 'x-request-id': 'proxy-req-42' });
+    expect([schedule.status, schedule.headers.get('x-request-id')]).toEqual([500, 'proxy-req-42']);
+    const classLine = await server.waitForLog((l) => l.msg === 'request failed' && l.reqId === 'proxy-req-42');
+    expect(classLine).toMatchObject({ level: ERROR, classId, path: `/api/classes/${classId}/schedule` });
 
     // A socket cannot be authenticated either: refused with the same generic word, and logged.
     expect(await socketOutcome(server.url, student)).toBe('internal');
