@@ -25,6 +25,7 @@ import { LessonVideos } from './uploads/lesson-videos.ts';
 import { MediaTokens } from './hls/media-tokens.ts';
 import { MediaAccess } from './hls/media-access.ts';
 import { Recordings } from './hls/recordings.ts';
+import { CourseStorage } from './courses/course-storage.ts';
 import { RoomRegistry } from './sfu/room-registry.ts';
 import { roomCapacity } from './sfu/capacity.ts';
 import { LiveClassLifecycle } from './classes/live-class-lifecycle.ts';
@@ -327,6 +328,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
         schedule,
         progress,
         recordings,
+        storage: new CourseStorage({ db, dataDir: config.dataDir, recordings, videos: transcodes }),
         mediaAccess,
         videos: lessonVideos,
         requireVerifiedEmail: config.accounts.requireVerifiedEmail,

@@ -105,3 +105,11 @@ export interface LessonSummary {
 /** What a viewer may do with a course (server/auth/permissions.ts decides it); 'visitor': may see a published
  * course's page but not its lessons, classes or replays. */
 export type CourseRole = 'teacher' | 'admin' | 'student' | 'visitor';
+
+/** GET /api/courses/:courseId/storage (teacher, admins): what the course's media takes on disk, in bytes. */
+export interface CourseStorageView {
+  courseId: string;
+  totalBytes: number;
+  replays: { bytes: number; items: { id: string; title: string; status: string; bytes: number }[] };
+  lessons: { bytes: number; items: { id: string; title: string; bytes: number }[] };
+}

@@ -2,10 +2,12 @@
 // to `ready` (or `failed`), finalising the files a bridge wrote (also those a stopped process left behind),
 // the queries the pages make, and each recording's rendition set for the /media routes.
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
 import path from 'node:path';
-import { and, desc, eq, inArray, notInArray } from 'drizzle-orm';
+import { and, desc, eq, inArray, like, notInArray } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
-import { lessons, liveClasses, recordings, type Recording } from '../db/schema.ts';
+import { lessons, liveClasses, mailOutbox, noticeFanouts, recordings, type Recording } from '../db/schema.ts';
+import { DomainError } from '../domain-error.ts';
 import type { Logger } from '../log.ts';
 import type { RecordingView } from '../contracts/media.ts';
 import type { MediaAccess } from './media-access.ts';
@@ -26,6 +28,22 @@ export interface RecordingsOptions {
 
 /** recordingId -> where it is: never changes, so remembered (a replay's every segment needs it). */
 const LOCATION_CACHE = 10_000;
+
+/** Bytes of every file under `dir` (0 when it is not there). */
+export async function directorySize(dir: string): Promise<number> {
+  const entries = await fs.readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
+  const sizes = await Promise.all(
+    entries
+      .filter((e) => e.isFile())
+      .map((e) =>
+        fs.stat(path.join(e.parentPath, e.name)).then(
+          (s) => s.size,
+          () => 0,
+        ),
+      ),
+  );
+  return sizes.reduce((a, b) => a + b, 0);
+}
 
 export class Recordings {
   readonly #o: RecordingsOptions;
@@ -188,6 +206,62 @@ export class Recordings {
         .where(eq(recordings.id, recordingId))
         .returning();
       return row;
+    }
+  }
+
+  /**
+   * Deletes a replay: its row, what was kept about it (the notice fan-out and its mails) and its
+   * directory (playlists, segments, thumbnail and every file made from it later). A recording still being
+   * written or finalised is refused (its bridge or finalisation owns the files until then).
+   */
+  async remove(recordingId: string): Promise<Recording> {
+    const row = await this.byId(recordingId);
+    if (!row) throw new DomainError('not_found', 'No such recording');
+    if (row.status === 'recording' || row.status === 'processing' || this.#finalising.has(recordingId))
+      throw new DomainError('invalid_state', 'The recording is still being made; delete it once it is ready');
+    await this.#forget([row]);
+    this.#o.log.info({ recordingId, classId: row.classId }, 'recording deleted');
+    return row;
+  }
+
+  /**
+   * Deletes the files of every recording of a course's classes, for a course about to be deleted (its rows go
+   * with the classes by cascade). Recordings still being written are stopped by their class first.
+   */
+  async forgetCourse(courseId: string): Promise<void> {
+    const rows = await this.#o.db
+      .select({ recording: recordings })
+      .from(recordings)
+      .innerJoin(liveClasses, eq(liveClasses.id, recordings.classId))
+      .where(eq(liveClasses.courseId, courseId));
+    await this.#forget(rows.map((r) => r.recording));
+  }
+
+  /** Bytes each recording takes on disk now (everything in its directory), by recording id. */
+  async diskUsage(rows: readonly Recording[]): Promise<Map<string, number>> {
+    const sizes = await Promise.all(rows.map(async (r) => [r.id, await directorySize(this.#dirOf(r.playlistPath))] as const));
+    return new Map(sizes);
+  }
+
+  async #forget(rows: readonly Recording[]): Promise<void> {
+    if (!rows.length) return;
+    const ids = rows.map((r) => r.id);
+    // Rows first: from now on a viewer gets a 404 rather than a half-deleted playlist.
+    await this.#o.db.transaction(async (tx) => {
+      await tx.delete(recordings).where(inArray(recordings.id, ids));
+      await tx.delete(noticeFanouts).where(
+        inArray(
+          noticeFanouts.subject,
+          ids.map((id) => `replay_ready:${id}`),
+        ),
+      );
+      // Its notices, sent or not: a queued one would announce a replay that is gone, and the sent ones only
+      // kept it from being announced twice.
+      for (const id of ids) await tx.delete(mailOutbox).where(like(mailOutbox.dedupeKey, `replay_ready:${id}:%`));
+    });
+    for (const r of rows) {
+      this.#located.delete(r.id);
+      await fs.rm(this.#dirOf(r.playlistPath), { recursive: true, force: true });
     }
   }
 

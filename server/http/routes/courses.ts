@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { CatalogQuery, CourseCreateBody, CourseUpdateBody, LessonCreateBody, LessonOrderBody } from '../../contracts/courses.ts';
 import { canEditCourse, canWatchCourse, type Permissions } from '../../auth/permissions.ts';
 import type { ClassSchedule } from '../../courses/class-schedule.ts';
+import type { CourseStorage } from '../../courses/course-storage.ts';
 import { lessonSummary, LessonOrderError, type CourseCatalog } from '../../courses/course-catalog.ts';
 import type { LessonProgress } from '../../courses/lesson-progress.ts';
 import type { MediaAccess } from '../../hls/media-access.ts';
@@ -22,8 +23,10 @@ export interface CourseRouteParts {
   courses: CourseCatalog;
   schedule: ClassSchedule;
   progress: LessonProgress;
-  /** The course's replays. */
-  recordings: Pick<Recordings, 'courseReplays'>;
+  /** The course's replays (a deleted course's recordings lose their files). */
+  recordings: Pick<Recordings, 'courseReplays' | 'forgetCourse'>;
+  /** What the course's replays and lessons take on disk. */
+  storage: Pick<CourseStorage, 'ofCourse'>;
   /** Forgets cached media access when a student leaves. */
   mediaAccess: Pick<MediaAccess, 'forget'>;
   /** A deleted course's lesson videos stop transcoding and go. */
@@ -39,6 +42,7 @@ export const courseRoutes = ({
   schedule,
   progress,
   recordings,
+  storage,
   mediaAccess,
   videos,
   requireVerifiedEmail: verifiedOnly,
@@ -95,9 +99,14 @@ export const courseRoutes = ({
       const { course } = await courseAccess(permissions, c, canEditCourse, editOnly);
       const lessons = await courses.lessons(course.id);
       await videos.forgetLessons(lessons.map((l) => l.id));
+      await recordings.forgetCourse(course.id);
       await courses.remove(course.id);
       log.info({ courseId: course.id }, 'course deleted');
       return c.json({ ok: true });
+    })
+    .get('/:courseId/storage', async (c) => {
+      const { course } = await courseAccess(permissions, c, canEditCourse, editOnly);
+      return c.json(await storage.ofCourse(course.id));
     })
     .post('/:courseId/lessons', async (c) => {
       const { course } = await courseAccess(permissions, c, canEditCourse, editOnly);

@@ -8,6 +8,7 @@
 //   GET /api/media/classes/:classId/live          -> LiveStreamView (signed master URL of the live class)
 //   GET /api/media/classes/:classId/recordings    -> RecordingView[]
 //   GET /api/media/recordings/:recordingId        -> ReplayView (recording, lesson, resume position)
+//   DELETE /api/media/recordings/:recordingId     -> the replay and all its files go (teacher, admins)
 //   GET /media/classes/:classId/live/master.m3u8            ?token
 //   GET /media/classes/:classId/live/:rung/index.m3u8       ?token[&_HLS_msn&_HLS_part]  (LL-HLS, blocking reload)
 //   GET /media/classes/:classId/live/:rung/:file            ?token
@@ -20,7 +21,7 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { ClassIdParam, MediaFileName, RecordingIdParam, RungName, type LiveStreamView, type ReplayView } from '../../contracts/media.ts';
-import type { Permissions } from '../../auth/permissions.ts';
+import { canModerate, type Permissions } from '../../auth/permissions.ts';
 import type { CourseCatalog } from '../../courses/course-catalog.ts';
 import type { LessonProgress } from '../../courses/lesson-progress.ts';
 import type { LiveHls } from '../../hls/live-hls.ts';
@@ -47,7 +48,7 @@ export interface MediaRouteParts {
 
 export interface MediaApiRouteParts {
   liveHls: Pick<LiveHls, 'status'>;
-  recordings: Pick<Recordings, 'byId' | 'ofClass' | 'view'>;
+  recordings: Pick<Recordings, 'byId' | 'ofClass' | 'view' | 'remove'>;
   access: Pick<MediaAccess, 'sign'>;
   permissions: Permissions;
   courses: Pick<CourseCatalog, 'lessonsByIds'>;
@@ -230,4 +231,15 @@ export const mediaApiRoutes = (parts: MediaApiRouteParts) =>
         completed,
       };
       return c.json(view);
+    })
+    .delete('/recordings/:recordingId', async (c) => {
+      const user = requireUser(c);
+      const { recordingId } = params(c, RecordingIdParam);
+      const row = await parts.recordings.byId(recordingId);
+      if (!row) throw new ApiFailure(404, 'not_found', 'No such recording');
+      const access = await parts.permissions.classRole(user, row.classId);
+      if (!access || !canModerate(access.role))
+        throw new ApiFailure(403, 'forbidden', 'Only the teacher or an admin may delete this replay');
+      await parts.recordings.remove(recordingId);
+      return c.json({ ok: true });
     });

@@ -43,3 +43,15 @@ export function zones(): string[] {
 }
 
 export const statusLabel: Record<string, string> = { scheduled: 'Scheduled', live: 'Live now', ended: 'Ended', cancelled: 'Cancelled' };
+
+/** A size on disk for people: 0 B, 812 KB, 3.4 MB, 1.2 GB (powers of 1000, as disks are sold). */
+export function bytes(n: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = n;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${unit === 0 || value >= 100 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
+}

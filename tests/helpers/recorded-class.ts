@@ -1,0 +1,34 @@
+// A finished recording of a class made the way the bridge makes one, without a studio: the recording's row and
+// output through Recordings.begin, one ffmpeg run per rung writing a known picture and tone (H.264 + AAC) into
+// the run layout the bridge uses (ladder.ts names), and Recordings.finalise, which turns it into the replay.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { ladderFor, runPlaylistName, runSegmentPattern } from '../../server/hls/ladder.ts';
+import type { Recording } from '../../server/db/schema.ts';
+import type { TestServer } from './server.ts';
+
+const run = promisify(execFile);
+
+/** Records `seconds` of test pattern for the class (one run, a 360p ladder) and finalises it; returns the row. */
+export async function recordClass(server: TestServer, classId: string, seconds = 3): Promise<Recording> {
+  const { recordingId, output } = await server.recordings.begin(classId);
+  const ladder = ladderFor({ width: 640, height: 360 });
+  await output.fixLadder(ladder);
+  await output.beginRun(0);
+  for (const rung of ladder) {
+    const dir = path.join(output.dir, rung.name);
+    // Two-second GOPs at 30 fps, one-second segments cut at key frames only: what a live run looks like.
+    await run(server.config.ffmpegPath, [
+      ...['-hide_banner', '-loglevel', 'error', '-y'],
+      ...['-f', 'lavfi', '-i', `testsrc2=size=${rung.width}x${rung.height}:rate=30:duration=${seconds}`],
+      ...['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`],
+      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '30', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '64k'],
+      ...['-f', 'hls', '-hls_time', '1', '-hls_playlist_type', 'event', '-hls_segment_filename', path.join(dir, runSegmentPattern(0))],
+      path.join(dir, runPlaylistName(0)),
+    ]);
+  }
+  const row = await server.recordings.finalise(recordingId);
+  if (row?.status !== 'ready') throw new Error(`recording ${recordingId} did not become ready: ${row?.error}`);
+  return row;
+}
