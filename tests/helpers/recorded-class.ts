@@ -1,10 +1,10 @@
 // A finished recording of a class made the way the bridge makes one, without a studio: the recording's row and
 // output through Recordings.begin, one ffmpeg run per rung writing a known picture and tone (H.264 + AAC) into
-// the run layout the bridge uses (ladder.ts names), and Recordings.finalise, which turns it into the replay.
+// the run layout the bridge uses (ladder.ts names: fragmented MP4 segments and their init section), and Recordings.finalise, which turns it into the replay.
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ladderFor, runPlaylistName, runSegmentPattern } from '../../server/hls/ladder.ts';
+import { ladderFor, runInitName, runPlaylistName, runSegmentName } from '../../server/hls/ladder.ts';
 import type { Recording } from '../../server/db/schema.ts';
 import type { TestServer } from './server.ts';
 
@@ -24,7 +24,13 @@ export async function recordClass(server: TestServer, classId: string, seconds =
       ...['-f', 'lavfi', '-i', `testsrc2=size=${rung.width}x${rung.height}:rate=30:duration=${seconds}`],
       ...['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`],
       ...['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '30', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '64k'],
-      ...['-f', 'hls', '-hls_time', '1', '-hls_playlist_type', 'event', '-hls_segment_filename', path.join(dir, runSegmentPattern(0))],
+      ...['-f', 'hls', '-hls_time', '1', '-hls_playlist_type', 'event', '-hls_segment_type', 'fmp4'],
+      ...[
+        '-hls_fmp4_init_filename',
+        runInitName(0),
+        '-hls_segment_filename',
+        path.join(dir, runSegmentName(0, 0).replace('00000', '%05d')),
+      ],
       path.join(dir, runPlaylistName(0)),
     ]);
   }
