@@ -33,7 +33,7 @@ import { LiveHls } from './hls/live-hls.ts';
 import { mediaSignalling } from './realtime/media-signalling.ts';
 import { goLiveFeature } from './realtime/go-live-feature.ts';
 import { stageFeature } from './realtime/stage-feature.ts';
-import { ClassPresence } from './realtime/presence.ts';
+import { ClassPresence, teacherConnected } from './realtime/presence.ts';
 import { createHttpApp } from './http/app.ts';
 import { SecurityHeaders } from './http/security-headers.ts';
 import { OperatorAccess } from './http/operator-access.ts';
@@ -243,6 +243,8 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     liveHls,
     graceSeconds: config.media.teacherGraceSeconds,
     interruptedEndMinutes: config.media.interruptedEndMinutes,
+    // Asked through the Socket.io server (created further down; nobody enters a class before it exists).
+    teacherConnected: (classId, teacherId) => teacherConnected(realtime.io, classId, teacherId),
     log: log.child({ module: 'live-class' }),
   });
   // Recordings a crashed process left behind are finalised now.

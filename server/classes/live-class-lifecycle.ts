@@ -7,6 +7,8 @@
 // is the peer's own leaveStage()). A teacher who never comes back does not leave a class live forever: after
 // the grace period it is interrupted, and after a longer limit it ends by itself.
 // Everything for one class runs in order (a per-class queue), so a join racing a go-live cannot double-count.
+// With several server processes (Redis), each keeps this state for the members it holds: a process that sees
+// no teacher of its own asks whether they are connected through another before it calls them away.
 import { EventEmitter } from 'node:events';
 import { AwaitQueue } from 'awaitqueue';
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
@@ -65,6 +67,11 @@ export interface LiveClassLifecycleOptions {
   graceSeconds: number;
   /** How long a class stays interrupted (teacher gone past the grace period) before it ends by itself. */
   interruptedEndMinutes: number;
+  /**
+   * Whether the class's teacher is connected to the class through any server process (false on error). Without
+   * it, only this process's own members count.
+   */
+  teacherConnected?: (classId: string, teacherId: string) => Promise<boolean>;
   log: Logger;
 }
 
@@ -75,6 +82,7 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
   readonly #graceMs: number;
   readonly #interruptedEndMs: number;
   readonly #log: Logger;
+  readonly #teacherConnected: (classId: string, teacherId: string) => Promise<boolean>;
   readonly #classes = new Map<string, ClassState>();
   /** One queue per class with work in flight. */
   readonly #queues = new Map<string, AwaitQueue>();
@@ -89,6 +97,7 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
     this.#graceMs = options.graceSeconds * 1000;
     this.#interruptedEndMs = options.interruptedEndMinutes * 60_000;
     this.#log = options.log;
+    this.#teacherConnected = options.teacherConnected ?? (async () => false);
   }
 
   /** The class's current status (from memory when someone is in it, else from the database). */
@@ -127,10 +136,11 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
   enter(classId: string, member: PresentMember): Promise<ClassStatusPush> {
     return this.#serial(classId, async (state) => {
       state.members.set(member.socketId, { ...member, mode: 'waiting', attendanceId: undefined });
-      if (member.role === 'teacher' && state.teacher !== 'present') {
+      if (member.role === 'teacher') {
         clearTimeout(state.graceTimer);
         state.graceTimer = undefined;
         state.teacher = 'present';
+        // Told even when this process had them present: another process may have called them away meanwhile.
         this.emit('status', this.#statusOf(state));
       }
       if (state.status === 'live') await this.#openAttendance(state, state.members.get(member.socketId)!);
@@ -277,8 +287,12 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
       if (!state) {
         state = await this.#load(classId);
         this.#classes.set(classId, state);
-        // Live, yet nobody was here (the server restarted mid-class): the teacher's grace period runs from now.
-        if (state.status === 'live' && !this.#closed) this.#startGrace(state);
+        // Live, yet nobody was here: the teacher is connected through another process, or (the server restarted
+        // mid-class) the teacher's grace period runs from now.
+        if (state.status === 'live' && !this.#closed) {
+          if (await this.#teacherElsewhere(state)) this.#teacherFoundElsewhere(state);
+          else this.#startGrace(state);
+        }
       }
       return work(state);
     });
@@ -403,28 +417,51 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
     clearTimeout(state.graceTimer);
     state.teacher = 'away';
     this.emit('status', this.#statusOf(state));
-    state.graceTimer = setTimeout(() => {
+    const timer = setTimeout(async () => {
+      if (state.graceTimer !== timer || state.teacher !== 'away' || state.status !== 'live') return;
+      const elsewhere = await this.#teacherElsewhere(state);
+      if (state.graceTimer !== timer || state.teacher !== 'away' || state.status !== 'live') return;
       state.graceTimer = undefined;
-      if (state.teacher !== 'away' || state.status !== 'live') return;
+      if (elsewhere) return this.#teacherFoundElsewhere(state);
       state.teacher = 'interrupted';
       this.#log.warn({ classId: state.classId }, 'teacher did not come back within the grace period: class interrupted');
       this.emit('status', this.#statusOf(state));
       this.#startInterruptedEnd(state);
     }, this.#graceMs);
-    state.graceTimer.unref();
+    state.graceTimer = timer;
+    timer.unref();
+  }
+
+  #teacherElsewhere(state: ClassState): Promise<boolean> {
+    return Promise.resolve()
+      .then(() => this.#teacherConnected(state.classId, state.teacherId))
+      .catch((err: unknown) => {
+        this.#log.warn({ err, classId: state.classId }, 'could not ask the other processes for the teacher');
+        return false;
+      });
+  }
+
+  #teacherFoundElsewhere(state: ClassState): void {
+    state.teacher = 'present';
+    this.#log.info({ classId: state.classId }, 'the teacher is connected through another server process: the class goes on');
+    this.emit('status', this.#statusOf(state));
   }
 
   /** The class stays interrupted for a while (the teacher may still return), then ends like `end()` would. */
   #startInterruptedEnd(state: ClassState): void {
-    state.graceTimer = setTimeout(() => {
+    const timer = setTimeout(async () => {
+      if (state.graceTimer !== timer || this.#closed || state.teacher !== 'interrupted' || state.status !== 'live') return;
+      const elsewhere = await this.#teacherElsewhere(state);
+      if (state.graceTimer !== timer || this.#closed || state.teacher !== 'interrupted' || state.status !== 'live') return;
       state.graceTimer = undefined;
-      if (this.#closed || state.teacher !== 'interrupted' || state.status !== 'live') return;
+      if (elsewhere) return this.#teacherFoundElsewhere(state);
       this.#log.warn({ classId: state.classId, minutes: this.#interruptedEndMs / 60_000 }, 'teacher never came back: ending the class');
       this.end(state.classId).catch((err: unknown) =>
         this.#log.error({ err, classId: state.classId }, 'could not end the interrupted class'),
       );
     }, this.#interruptedEndMs);
-    state.graceTimer.unref();
+    state.graceTimer = timer;
+    timer.unref();
   }
 
   #forgetIfIdle(state: ClassState): void {

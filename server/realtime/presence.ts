@@ -10,6 +10,15 @@ import type { LecternIo } from './socket-server.ts';
 
 const PRESENCE_INTERVAL_MS = 500;
 
+/**
+ * Whether `teacherId` has a socket in the class's staff room through any server process (with the Redis
+ * adapter, fetchSockets asks every process).
+ */
+export async function teacherConnected(io: LecternIo, classId: string, teacherId: string): Promise<boolean> {
+  const staff = await io.in(staffRoom(classId)).fetchSockets();
+  return staff.some((s) => s.data.user?.id === teacherId);
+}
+
 /** Owns the presence broadcasts of every class; close() stops them before the Socket.io server goes away. */
 export class ClassPresence {
   readonly feature: ClassFeature;
