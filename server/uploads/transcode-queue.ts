@@ -38,10 +38,13 @@ export type TranscodeQueueEvents = {
 export class TranscodeQueue extends EventEmitter<TranscodeQueueEvents> {
   readonly #o: Required<TranscodeQueueOptions>;
   readonly #running = new Map<string, { job: TranscodeJob; lessonId: string }>();
-  /** Every #run in flight (including its probing, before ffmpeg exists), so close() can wait for them. */
-  readonly #runs = new Set<Promise<void>>();
+  /** Every #run in flight by job id (including its probing, before ffmpeg exists), so close() and cancel() can wait for them. */
+  readonly #runs = new Map<string, Promise<void>>();
+  /** Jobs whose lesson (or video) is being deleted: they stop where they are and leave nothing behind. */
+  readonly #cancelled = new Set<string>();
   #closed = false;
   #pumping: Promise<void> | null = null;
+  #pumpAgain = false;
 
   constructor(options: TranscodeQueueOptions) {
     super();
@@ -125,33 +128,68 @@ export class TranscodeQueue extends EventEmitter<TranscodeQueueEvents> {
     return rows[0] ?? null;
   }
 
-  /** Stops the running transcodes of these lessons (they are going away) and removes their sources. */
+  /**
+   * Stops the transcodes of these lessons (their video or the lessons themselves are going away) and removes
+   * their sources. Resolves once this process's ffmpegs for them have exited and their scratch output is gone,
+   * so the caller can remove the lessons' directories without a run writing into them afterwards. Queued jobs
+   * are marked failed so that no process claims them; a run in another process stops when it finds its row
+   * gone (see #run).
+   */
   async cancel(lessonIds: string[]): Promise<void> {
     if (!lessonIds.length) return;
-    const jobs = await this.#o.db.select().from(transcodeJobs).where(inArray(transcodeJobs.lessonId, lessonIds));
+    const jobs = await this.#o.db
+      .update(transcodeJobs)
+      .set({ status: 'failed', error: 'Cancelled: the video was deleted', finishedAt: new Date() })
+      .where(and(inArray(transcodeJobs.lessonId, lessonIds), inArray(transcodeJobs.status, ['queued', 'running'])))
+      .returning();
+    const stopping: Promise<void>[] = [];
     for (const job of jobs) {
+      this.#cancelled.add(job.id);
       this.#running.get(job.id)?.job.close();
+      const run = this.#runs.get(job.id);
+      if (run) stopping.push(run);
+    }
+    await Promise.allSettled(stopping);
+    for (const job of jobs) {
+      this.#cancelled.delete(job.id);
       fs.rmSync(path.join(this.#o.dataDir, job.sourcePath), { force: true });
     }
+    if (jobs.length) this.#o.log.info({ jobs: jobs.map((j) => j.id), lessonIds }, 'transcodes cancelled');
   }
 
   /** Starts queued jobs while there is room; safe to call any time. */
   pump(): void {
-    if (this.#closed || this.#pumping) return;
-    this.#pumping = (async () => {
-      try {
-        while (!this.#closed && this.#running.size < this.#o.concurrency) {
-          const job = await this.#claimNext();
-          if (!job) break;
-          const run = this.#run(job).finally(() => this.#runs.delete(run));
-          this.#runs.add(run);
-        }
-      } catch (err) {
-        this.#o.log.error({ err }, 'transcode queue could not claim a job');
-      } finally {
-        this.#pumping = null;
+    if (this.#closed) return;
+    if (this.#pumping) {
+      // Looking already: it may have passed the job that made this call, so it looks once more when done.
+      this.#pumpAgain = true;
+      return;
+    }
+    this.#pumpAgain = false;
+    // Reset in a callback, which always runs after this assignment: a pass that found no room finishes at once,
+    // and resetting it from inside would leave #pumping set for good (no job would ever start again).
+    const pumping = this.#pumpOnce().finally(() => {
+      if (this.#pumping === pumping) this.#pumping = null;
+      if (this.#pumpAgain) this.pump();
+    });
+    this.#pumping = pumping;
+  }
+
+  /** Claims and starts jobs while fewer than `concurrency` run (counted from their claim, probing included). */
+  async #pumpOnce(): Promise<void> {
+    try {
+      while (!this.#closed && this.#runs.size < this.#o.concurrency) {
+        const job = await this.#claimNext();
+        if (!job) break;
+        const run = this.#run(job).finally(() => {
+          this.#runs.delete(job.id);
+          this.pump(); // its slot is free now
+        });
+        this.#runs.set(job.id, run);
       }
-    })();
+    } catch (err) {
+      this.#o.log.error({ err }, 'transcode queue could not claim a job');
+    }
   }
 
   async #claimNext(): Promise<TranscodeJobRow | null> {
@@ -208,8 +246,9 @@ export class TranscodeQueue extends EventEmitter<TranscodeQueueEvents> {
       await this.#fail(row, (err as Error).message, scratch, log);
       return this.pump();
     }
-    if (this.#closed) {
+    if (this.#closed || this.#cancelled.has(row.id)) {
       // Shutting down between claim and spawn: the row stays 'running' and the next start() requeues it.
+      // Cancelled meanwhile: the lesson's video is going away.
       fs.rmSync(scratch, { recursive: true, force: true });
       return;
     }
@@ -231,10 +270,22 @@ export class TranscodeQueue extends EventEmitter<TranscodeQueueEvents> {
         .update(transcodeJobs)
         .set({ progressPercent: percent })
         .where(and(eq(transcodeJobs.id, row.id), eq(transcodeJobs.status, 'running')))
+        .returning({ id: transcodeJobs.id })
+        .then((updated) => {
+          // The row is gone or no longer running: the video was deleted, maybe through another process.
+          if (!updated.length && !job.closed) {
+            this.#cancelled.add(row.id);
+            job.close();
+          }
+        })
         .catch((err: unknown) => log.warn({ err }, 'progress write failed'));
     });
     try {
       await job.done;
+      // Deleted while ffmpeg ran (here, or through another process that could not stop our ffmpeg).
+      const [current] = await this.#o.db.select({ status: transcodeJobs.status }).from(transcodeJobs).where(eq(transcodeJobs.id, row.id));
+      if (current?.status !== 'running') this.#cancelled.add(row.id);
+      if (this.#cancelled.has(row.id)) throw new Error('cancelled');
       const master = path.join(scratch, MASTER_FILE);
       if (!fs.existsSync(master)) throw new Error('ffmpeg finished without a master playlist');
       // Our master, as recordings have it: the ladder's exact bandwidths, frame rate and codecs.
@@ -256,7 +307,11 @@ export class TranscodeQueue extends EventEmitter<TranscodeQueueEvents> {
       log.info({ videoPath }, 'transcode ready');
       this.emit('finished', 'ready', (Date.now() - startedAt) / 1000);
     } catch (err) {
-      if (job.closed && this.#closed) {
+      if (this.#cancelled.has(row.id)) {
+        fs.rmSync(scratch, { recursive: true, force: true });
+        removeIfEmpty(this.lessonDir(row.lessonId));
+        log.info('transcode cancelled');
+      } else if (job.closed && this.#closed) {
         // The server is stopping: leave the row 'running' so the next start requeues it.
         fs.rmSync(scratch, { recursive: true, force: true });
         log.info('transcode interrupted by shutdown; will restart on next start');
@@ -267,6 +322,7 @@ export class TranscodeQueue extends EventEmitter<TranscodeQueueEvents> {
       }
     } finally {
       this.#running.delete(row.id);
+      this.#cancelled.delete(row.id);
       this.pump();
     }
   }
@@ -300,6 +356,15 @@ export class TranscodeQueue extends EventEmitter<TranscodeQueueEvents> {
     this.#closed = true;
     for (const { job } of this.#running.values()) job.close();
     await this.#pumping;
-    await Promise.allSettled([...this.#runs]);
+    await Promise.allSettled([...this.#runs.values()]);
+  }
+}
+
+/** Removes a directory that nothing else has written into (a lesson's, once its cancelled run's scratch is gone). */
+function removeIfEmpty(dir: string): void {
+  try {
+    fs.rmdirSync(dir);
+  } catch {
+    // not empty (the lesson's video is there) or already gone
   }
 }

@@ -97,6 +97,9 @@ export const courseRoutes = ({
     })
     .delete('/:courseId', async (c) => {
       const { course } = await courseAccess(permissions, c, canEditCourse, editOnly);
+      // A class on air is recording into the course's files: it ends first.
+      if ((await schedule.forCourse(course.id, 'teacher')).some((k) => k.status === 'live'))
+        throw new ApiFailure(409, 'class_live', 'A class of this course is live: end it before deleting the course');
       const lessons = await courses.lessons(course.id);
       await videos.forgetLessons(lessons.map((l) => l.id));
       await recordings.forgetCourse(course.id);
