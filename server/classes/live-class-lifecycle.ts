@@ -125,6 +125,9 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
    * and the clients rebuild their media). Refuses when the class is not live.
    */
   room(classId: string): Promise<ClassroomRoom> {
+    // The common case answers at once, not behind the class's queued joins and attendance writes.
+    const open = this.#classes.get(classId);
+    if (open?.status === 'live' && open.room && !open.room.closed) return Promise.resolve(open.room);
     return this.#serial(classId, async (state) => {
       if (state.status !== 'live')
         throw new DomainError('not_live', state.status === 'ended' ? 'This class has ended' : 'This class is not live yet');
