@@ -27,10 +27,10 @@ import { ProgressBody } from '../../contracts/progress.ts';
 import { ClassCreateBody, ClassUpdateBody, ScheduleQuery } from '../../contracts/schedule.ts';
 
 /** Who may call an operation (shown as its security and in its description). */
-export type Audience = 'anyone' | 'session' | 'admin' | 'operator' | 'media-token';
+export type Audience = 'anyone' | 'session' | 'admin' | 'operator' | 'media-token' | 'stream-key';
 
 /** What an operation answers with on success. */
-export type Produces = 'json' | 'csv' | 'calendar' | 'hls' | 'image' | 'text' | 'html' | 'prometheus' | 'redirect' | 'none';
+export type Produces = 'json' | 'csv' | 'calendar' | 'hls' | 'image' | 'text' | 'html' | 'prometheus' | 'redirect' | 'sdp' | 'none';
 
 export interface ApiOperation {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -40,8 +40,8 @@ export interface ApiOperation {
   summary: string;
   audience: Audience;
   produces: Produces;
-  /** The JSON body it validates (application/json), or 'binary' for a raw upload. */
-  body?: z.ZodType | 'binary';
+  /** The JSON body it validates (application/json), 'binary' for a raw upload, 'sdp' for a WHIP offer. */
+  body?: z.ZodType | 'binary' | 'sdp';
   query?: z.ZodObject;
   /** Success status when not 200. */
   status?: 201 | 204 | 303;
@@ -201,6 +201,44 @@ export const API_OPERATIONS: ApiOperation[] = [
   op('get', '/api/media/recordings/:recordingId', 'Media', 'A recording with a signed URL', 'session'),
   ...hlsOperations('/media/classes/:classId/live', 'Media', 'a live class'),
   ...hlsOperations('/media/recordings/:recordingId', 'Media', 'a recording'),
+  // The same files with the signed token in the path (players that drop query strings)
+  ...hlsOperations('/media/t/:token/classes/:classId/live', 'Media', 'a live class (token in the path)').map((o) => ({
+    ...o,
+    audience: 'anyone' as const,
+    query: undefined,
+  })),
+  ...hlsOperations('/media/t/:token/recordings/:recordingId', 'Media', 'a recording (token in the path)').map((o) => ({
+    ...o,
+    audience: 'anyone' as const,
+    query: undefined,
+  })),
+  op('get', '/media/t/:token/recordings/:recordingId/thumbnail.jpg', 'Media', "A recording's thumbnail (token in the path)", 'anyone', {
+    produces: 'image',
+  }),
+  // Encoders (WHIP, RFC 9725) and the class's stream key
+  op(
+    'post',
+    '/api/classes/:classId/whip',
+    'Encoders',
+    'WHIP: publish the class from an encoder (SDP offer in, SDP answer out)',
+    'stream-key',
+    {
+      body: 'sdp',
+      produces: 'sdp',
+      status: 201,
+    },
+  ),
+  op('delete', '/api/classes/:classId/whip/:sessionId', 'Encoders', 'WHIP: the encoder stops', 'stream-key'),
+  op(
+    'patch',
+    '/api/classes/:classId/whip/:sessionId',
+    'Encoders',
+    'WHIP trickle ICE: not supported (405; the answer carries every candidate)',
+    'stream-key',
+  ),
+  op('post', '/api/classes/:classId/stream-key', 'Encoders', "Make a new stream key for the class's encoder", 'session'),
+  op('get', '/api/classes/:classId/encoder', 'Encoders', "The class's encoder: key made when, session, statistics", 'session'),
+  op('delete', '/api/classes/:classId/encoder', 'Encoders', 'End the encoder broadcast', 'session'),
   op('get', '/media/recordings/:recordingId/thumbnail.jpg', 'Media', "A recording's thumbnail", 'media-token', {
     produces: 'image',
     query: MediaTokenQuery,

@@ -18,6 +18,7 @@ const CONTENT_TYPES: Record<Produces, string | null> = {
   html: 'text/html',
   prometheus: 'text/plain; version=0.0.4',
   redirect: null,
+  sdp: 'application/sdp',
   none: null,
 };
 
@@ -27,6 +28,7 @@ const SECURITY: Record<Audience, JsonObject[] | undefined> = {
   admin: [{ session: [] }],
   operator: [{ metricsToken: [] }, {}],
   'media-token': [{ mediaToken: [] }],
+  'stream-key': [{ streamKey: [] }],
 };
 
 const AUDIENCE_NOTE: Record<Audience, string> = {
@@ -35,6 +37,7 @@ const AUDIENCE_NOTE: Record<Audience, string> = {
   admin: "Needs an admin's session.",
   operator: 'From the server itself (loopback), or with `Authorization: Bearer <LECTERN_METRICS_TOKEN>`.',
   'media-token': 'Authorised by the signed `token` in the URL the API handed out.',
+  'stream-key': "Authorised by the class's stream key as a bearer token (no cookie).",
 };
 
 /** `/api/courses/:courseId` -> `/api/courses/{courseId}` */
@@ -98,7 +101,9 @@ function operationObject(operation: ApiOperation): JsonObject {
   };
   const security = SECURITY[operation.audience];
   if (security) out.security = security;
-  if (operation.body === 'binary') {
+  if (operation.body === 'sdp') {
+    out.requestBody = { required: true, content: { 'application/sdp': { schema: { type: 'string' } } } };
+  } else if (operation.body === 'binary') {
     out.requestBody = {
       required: true,
       content: { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } },
@@ -132,6 +137,7 @@ export function buildOpenApiDocument(
         session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE },
         metricsToken: { type: 'http', scheme: 'bearer', description: 'LECTERN_METRICS_TOKEN' },
         mediaToken: { type: 'apiKey', in: 'query', name: 'token' },
+        streamKey: { type: 'http', scheme: 'bearer', description: "The class's stream key" },
       },
       schemas: {
         Error: {
