@@ -338,7 +338,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       }),
       courseClasses: courseClassRoutes(classRouteParts),
       courseAnalytics: courseAnalyticsRoutes({ permissions, schedule, analytics }),
-      lessons: lessonRoutes({ permissions, courses, progress, videos: lessonVideos, recordings }),
+      lessons: lessonRoutes({ permissions, courses, progress, videos: lessonVideos, recordings, access: mediaAccess }),
       progress: progressRoutes({ permissions, progress }),
       uploads: uploadRoutes({
         permissions,

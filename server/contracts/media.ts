@@ -38,9 +38,22 @@ export interface RecordingView {
   error: string | null;
 }
 
+/** A replay's or lesson video's caption track (WebVTT), with a URL signed for the viewer. */
+export interface CaptionTrackView {
+  url: string;
+  /** BCP 47 language tag, e.g. "en" */
+  language: string;
+  label: string;
+  cues: number;
+  updatedAt: string;
+}
+
 /** GET /api/media/recordings/:recordingId: the recording and, for a lesson replay, where the viewer was. */
 export interface ReplayView {
   recording: RecordingView;
+  captions: CaptionTrackView | null;
+  /** The class's teacher or an admin: may change the replay (captions, deletion). */
+  canEdit: boolean;
   lesson: { id: string; title: string; courseId: string } | null;
   resumeAtSeconds: number;
   completed: boolean;

@@ -109,9 +109,14 @@ export class Recordings {
    * recording. A recording deleted with its class is still refused, by the access check on the class.
    */
   async renditions(recordingId: string): Promise<{ classId: string; renditions: RecordingRenditions } | undefined> {
-    const where = this.#located.get(recordingId) ?? (await this.byId(recordingId), this.#located.get(recordingId));
+    const where = await this.location(recordingId);
     if (!where) return undefined;
     return { classId: where.classId, renditions: new RecordingRenditions(where.dir, async () => (await this.byId(recordingId))?.status) };
+  }
+
+  /** The recording's class and directory (where files made from it, e.g. captions, go too); undefined for none. */
+  async location(recordingId: string): Promise<{ classId: string; dir: string } | undefined> {
+    return this.#located.get(recordingId) ?? (await this.byId(recordingId), this.#located.get(recordingId));
   }
 
   /** Recordings of a class, newest first. */

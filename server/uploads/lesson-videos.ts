@@ -124,6 +124,11 @@ export class LessonVideos {
     return `/media/lessons/${lessonId}/hls/master.m3u8?token=${encodeURIComponent(token)}`;
   }
 
+  /** Where the lesson's caption track is kept: with its video, so removing the video removes its captions. */
+  captionsDir(lessonId: string): string {
+    return this.#o.queue.lessonDir(lessonId);
+  }
+
   /** The lesson's finished HLS set (a missing one answers null to every request). */
   renditions(lessonId: string): RenditionSet {
     return new VodRenditions(this.#o.queue.videoDir(lessonId), { playlistCache: PLAYLIST_CACHE, segmentCache: SEGMENT_CACHE });

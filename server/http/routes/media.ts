@@ -9,6 +9,8 @@
 //   GET /api/media/classes/:classId/recordings    -> RecordingView[]
 //   GET /api/media/recordings/:recordingId        -> ReplayView (recording, lesson, resume position)
 //   DELETE /api/media/recordings/:recordingId     -> the replay and all its files go (teacher, admins)
+//   PUT|DELETE /api/media/recordings/:recordingId/captions?name=&language=&label=  (body: the .vtt/.srt file)
+//   GET /media/recordings/:recordingId/captions.vtt         ?token
 //   GET /media/classes/:classId/live/master.m3u8            ?token
 //   GET /media/classes/:classId/live/:rung/index.m3u8       ?token[&_HLS_msn&_HLS_part]  (LL-HLS, blocking reload)
 //   GET /media/classes/:classId/live/:rung/:file            ?token
@@ -20,7 +22,26 @@
 //   /media/t/:token/{classes/:classId/live, recordings/:recordingId, lessons/:lessonId/hls}/...  the same, token in the path
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
-import { ClassIdParam, MediaFileName, RecordingIdParam, RungName, type LiveStreamView, type ReplayView } from '../../contracts/media.ts';
+import {
+  ClassIdParam,
+  MediaFileName,
+  RecordingIdParam,
+  RungName,
+  type CaptionTrackView,
+  type LiveStreamView,
+  type ReplayView,
+} from '../../contracts/media.ts';
+import type { Recording } from '../../db/schema.ts';
+import { MAX_CAPTION_BYTES } from '../../hls/caption-file.ts';
+import {
+  captionFile,
+  CaptionTrackQuery,
+  readCaptionTrack,
+  removeCaptionTrack,
+  writeCaptionTrack,
+  type CaptionTrackDescription,
+} from '../../hls/caption-tracks.ts';
+import { queryParams, readBoundedBytes } from '../validate.ts';
 import { canModerate, type Permissions } from '../../auth/permissions.ts';
 import type { CourseCatalog } from '../../courses/course-catalog.ts';
 import type { LessonProgress } from '../../courses/lesson-progress.ts';
@@ -42,13 +63,13 @@ const RungFile = z.object({ rung: RungName, file: MediaFileName });
 
 export interface MediaRouteParts {
   liveHls: Pick<LiveHls, 'renditions'>;
-  recordings: Pick<Recordings, 'renditions'>;
+  recordings: Pick<Recordings, 'renditions' | 'location'>;
   access: Pick<MediaAccess, 'open'>;
 }
 
 export interface MediaApiRouteParts {
   liveHls: Pick<LiveHls, 'status'>;
-  recordings: Pick<Recordings, 'byId' | 'ofClass' | 'view' | 'remove'>;
+  recordings: Pick<Recordings, 'byId' | 'ofClass' | 'view' | 'remove' | 'location'>;
   access: Pick<MediaAccess, 'sign'>;
   permissions: Permissions;
   courses: Pick<CourseCatalog, 'lessonsByIds'>;
@@ -165,6 +186,12 @@ export const mediaRoutes = ({ liveHls, recordings, access }: MediaRouteParts) =>
     };
   };
   const recording = new Hono<AppEnv>()
+    .get('/captions.vtt', async (c) => {
+      const target = await recordingTarget(c);
+      await authorize(access, c, target);
+      const where = await recordings.location(target.scope.id);
+      return send(c, where ? await captionFile(where.dir) : null, 'This replay has no captions');
+    })
     .get('/thumbnail.jpg', async (c) => {
       const target = await recordingTarget(c);
       await authorize(access, c, target);
@@ -224,11 +251,21 @@ export const mediaApiRoutes = (parts: MediaApiRouteParts) =>
           completed = progress?.completed ?? false;
         }
       }
+      const where = await parts.recordings.location(row.id);
+      const track = where ? await readCaptionTrack(where.dir) : null;
       const view: ReplayView = {
         recording: parts.recordings.view(row, user.id, access.liveClass.title),
+        captions:
+          track &&
+          captionTrackView(
+            `/media/recordings/${row.id}/captions.vtt`,
+            track,
+            parts.access.sign({ kind: 'recording', id: row.id }, user.id).token,
+          ),
         lesson,
         resumeAtSeconds,
         completed,
+        canEdit: canModerate(access.role),
       };
       return c.json(view);
     })
@@ -242,4 +279,33 @@ export const mediaApiRoutes = (parts: MediaApiRouteParts) =>
         throw new ApiFailure(403, 'forbidden', 'Only the teacher or an admin may delete this replay');
       await parts.recordings.remove(recordingId);
       return c.json({ ok: true });
+    })
+    .put('/recordings/:recordingId/captions', async (c) => {
+      const { row, dir } = await editableRecording(c, parts);
+      const query = queryParams(c, CaptionTrackQuery);
+      const track = await writeCaptionTrack(dir, await readBoundedBytes(c, MAX_CAPTION_BYTES), query);
+      const { token } = parts.access.sign({ kind: 'recording', id: row.id }, requireUser(c).id);
+      return c.json({ captions: captionTrackView(`/media/recordings/${row.id}/captions.vtt`, track, token) });
+    })
+    .delete('/recordings/:recordingId/captions', async (c) => {
+      const { dir } = await editableRecording(c, parts);
+      await removeCaptionTrack(dir);
+      return c.json({ captions: null });
     });
+
+/** The recording of the request, for its class's teacher or an admin, with its directory. */
+async function editableRecording(c: Context<AppEnv>, parts: MediaApiRouteParts): Promise<{ row: Recording; dir: string }> {
+  const user = requireUser(c);
+  const { recordingId } = params(c, RecordingIdParam);
+  const row = await parts.recordings.byId(recordingId);
+  const where = row && (await parts.recordings.location(row.id));
+  if (!row || !where) throw new ApiFailure(404, 'not_found', 'No such recording');
+  const access = await parts.permissions.classRole(user, row.classId);
+  if (!access || !canModerate(access.role)) throw new ApiFailure(403, 'forbidden', 'Only the teacher or an admin may change this replay');
+  return { row, dir: where.dir };
+}
+
+/** A caption track as the API shows it, its URL signed with `token`. */
+export function captionTrackView(base: string, track: CaptionTrackDescription, token: string): CaptionTrackView {
+  return { url: `${base}?${tokenQuery(token)}`, ...track };
+}
