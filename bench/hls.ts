@@ -48,8 +48,9 @@ async function topRungProgress(server: TestServer, classId: string, after = -1):
   let seconds = 0;
   let last = after;
   for (const s of playlist.segments) {
-    if (s.mediaSequenceNumber > after) seconds += s.duration;
-    last = Math.max(last, s.mediaSequenceNumber);
+    // The segment being written (LL-HLS: parts only) has no duration yet.
+    if (s.uri && s.mediaSequenceNumber > after) seconds += s.duration;
+    if (s.uri) last = Math.max(last, s.mediaSequenceNumber);
   }
   return { last, seconds };
 }
@@ -185,7 +186,11 @@ async function measure(seconds: number): Promise<Measured> {
       }
       process.stderr.write(', done\n');
       const result = (await student.evaluate(() => (window as any).__reader.stop())) as { samples: number[]; size: [number, number] };
-      const stalls = (await student.evaluate(() => (window as any).__stalls)) as Stalls;
+      // A stall still going on when the window ends counts up to now.
+      const stalls = (await student.evaluate(() => {
+        const s = (window as any).__stalls;
+        return { count: s.count, totalMs: s.totalMs + (s.since ? performance.now() - s.since : 0) };
+      })) as Stalls;
       size = result.size;
       await context.close();
       return { latency: percentiles(result.samples), stalls: { count: stalls.count, totalMs: Math.round(stalls.totalMs) } };
