@@ -81,9 +81,10 @@ describe.each([
     await expect.poll(() => student.getByTestId('class-waiting').count()).toBe(1);
 
     // The encoder: a page of another origin (localhost for 127.0.0.1: both are secure contexts, so the fake
-    // camera opens), without the teacher's cookie; its POST goes through CORS preflight.
+    // camera opens), without the teacher's cookie; its POST goes through CORS preflight. A static file of the
+    // app, since API answers carry a CSP that allows no fetch at all.
     const encoder = await pageFor(null);
-    await encoder.goto(otherOrigin(`${server.url}/health`));
+    await encoder.goto(otherOrigin(`${server.url}/favicon.svg`));
     const published = await publishFromBrowser(encoder, { whipUrl, key, codec, simulcast });
     expect(published, published.body).toMatchObject({ status: 201, contentType: 'application/sdp' });
     expect(published.location).toMatch(new RegExp(`^/api/classes/${f.classId}/whip/[0-9a-f-]{36}$`));
