@@ -25,6 +25,7 @@ import { AcceptInvitationBody, InvitationRegisterBody, InviteBody } from '../../
 import { MailPreferencesBody, UnsubscribeBody } from '../../contracts/mail.ts';
 import { ProgressBody } from '../../contracts/progress.ts';
 import { ClassCreateBody, ClassUpdateBody, ScheduleQuery } from '../../contracts/schedule.ts';
+import { CaptionTrackQuery } from '../../hls/caption-tracks.ts';
 
 /** Who may call an operation (shown as its security and in its description). */
 export type Audience = 'anyone' | 'session' | 'admin' | 'operator' | 'media-token' | 'stream-key';
@@ -153,6 +154,7 @@ export const API_OPERATIONS: ApiOperation[] = [
   op('get', '/api/courses/:courseId', 'Courses', 'A course with its lessons and classes', 'anyone'),
   op('patch', '/api/courses/:courseId', 'Courses', 'Change a course', 'session', { body: CourseUpdateBody }),
   op('delete', '/api/courses/:courseId', 'Courses', 'Delete a course', 'session'),
+  op('get', '/api/courses/:courseId/storage', 'Courses', "What the course's replays and lesson videos take on disk", 'session'),
   op('post', '/api/courses/:courseId/lessons', 'Courses', 'Add a lesson', 'session', { body: LessonCreateBody, status: 201 }),
   op('put', '/api/courses/:courseId/lesson-order', 'Courses', 'Reorder the lessons', 'session', { body: LessonOrderBody }),
   op('post', '/api/courses/:courseId/enrollment', 'Courses', 'Enroll in a course', 'session'),
@@ -178,6 +180,22 @@ export const API_OPERATIONS: ApiOperation[] = [
     status: 201,
   }),
   op('delete', '/api/lessons/:lessonId/video', 'Lesson videos', 'Remove the lesson video', 'session'),
+  op(
+    'put',
+    '/api/lessons/:lessonId/captions',
+    'Lesson videos',
+    "Upload the lesson video's captions (.vtt or .srt, kept as WebVTT)",
+    'session',
+    {
+      body: 'binary',
+      query: CaptionTrackQuery,
+    },
+  ),
+  op('delete', '/api/lessons/:lessonId/captions', 'Lesson videos', "Remove the lesson video's captions", 'session'),
+  op('get', '/media/lessons/:lessonId/captions.vtt', 'Lesson videos', "The lesson video's captions (WebVTT)", 'media-token', {
+    produces: 'text',
+    query: MediaTokenQuery,
+  }),
   ...hlsOperations('/media/lessons/:lessonId/hls', 'Lesson videos', 'a lesson video'),
   // Live classes and schedule
   op('post', '/api/courses/:courseId/classes', 'Classes', 'Schedule a live class', 'session', { body: ClassCreateBody, status: 201 }),
@@ -199,6 +217,26 @@ export const API_OPERATIONS: ApiOperation[] = [
   op('get', '/api/media/classes/:classId/live', 'Media', "The live class's HLS state and a signed URL", 'session'),
   op('get', '/api/media/classes/:classId/recordings', 'Media', "A class's recordings", 'session'),
   op('get', '/api/media/recordings/:recordingId', 'Media', 'A recording with a signed URL', 'session'),
+  op('delete', '/api/media/recordings/:recordingId', 'Media', 'Delete a replay with all its files (teacher, admins)', 'session'),
+  op(
+    'put',
+    '/api/media/recordings/:recordingId/captions',
+    'Media',
+    "Upload a replay's captions (.vtt or .srt, kept as WebVTT)",
+    'session',
+    {
+      body: 'binary',
+      query: CaptionTrackQuery,
+    },
+  ),
+  op('delete', '/api/media/recordings/:recordingId/captions', 'Media', "Remove a replay's captions", 'session'),
+  op('get', '/media/recordings/:recordingId/captions.vtt', 'Media', "A replay's captions (WebVTT)", 'media-token', {
+    produces: 'text',
+    query: MediaTokenQuery,
+  }),
+  op('get', '/media/t/:token/recordings/:recordingId/captions.vtt', 'Media', "A replay's captions (token in the path)", 'anyone', {
+    produces: 'text',
+  }),
   ...hlsOperations('/media/classes/:classId/live', 'Media', 'a live class'),
   ...hlsOperations('/media/recordings/:recordingId', 'Media', 'a recording'),
   // The same files with the signed token in the path (players that drop query strings)
