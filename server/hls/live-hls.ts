@@ -28,6 +28,7 @@ export type LiveStatus = 'offline' | 'starting' | 'live';
 
 interface LiveEntry {
   bridge: HlsBridge;
+  room: HlsRoom;
   /** Set once the class's media first flowed. */
   recordingId(): string | undefined;
 }
@@ -49,13 +50,16 @@ export class LiveHls {
    * teacher unless told) and the voices of students on stage. Undefined when HLS is off or the room closed.
    */
   async attach(room: HlsRoom, publisherId?: string): Promise<HlsBridge | undefined> {
+    // A bridge still draining on the class's previous room (lost with its worker) does not count: the new room
+    // gets its own.
     const existing = this.#live.get(room.classId);
-    if (existing || !this.#o.enabled || this.#closed || room.closed) return existing?.bridge;
+    if ((existing && !existing.room.closed) || !this.#o.enabled || this.#closed || room.closed) return existing?.bridge;
     publisherId ??= (
       await this.#o.db.select({ teacherId: liveClasses.teacherId }).from(liveClasses).where(eq(liveClasses.id, room.classId))
     )[0]?.teacherId;
     if (!publisherId) throw new Error(`No live class ${room.classId}`);
-    if (this.#live.has(room.classId) || this.#closed || room.closed) return this.#live.get(room.classId)?.bridge;
+    const current = this.#live.get(room.classId);
+    if ((current && !current.room.closed) || this.#closed || room.closed) return current?.bridge;
     let recordingId: string | undefined;
     const bridge = new HlsBridge({
       room,
@@ -70,7 +74,7 @@ export class LiveHls {
       ...(this.#o.listenIp ? { listenIp: this.#o.listenIp } : {}),
       ...(this.#o.tuning ? { tuning: this.#o.tuning } : {}),
     });
-    const entry: LiveEntry = { bridge, recordingId: () => recordingId };
+    const entry: LiveEntry = { bridge, room, recordingId: () => recordingId };
     this.#live.set(room.classId, entry);
     bridge.once('close', () => {
       if (this.#live.get(room.classId) === entry) this.#live.delete(room.classId);
