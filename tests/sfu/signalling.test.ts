@@ -416,4 +416,61 @@ describe.each(await dbKinds())('SFU signalling (%s)', (db) => {
     expect(await closed).toEqual({ producerId: cam.producerId });
     expect(await ask(student, 'sfu:createTransport', { direction: 'send' })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
   });
+
+  it('stage:leave takes the student off the stage: the server closes their producers and send transport itself', async () => {
+    const f = await createLiveClass(server);
+    const me = f.students[0]!.user.id;
+    const teacher = await open(f.teacher);
+    await askOk(teacher, 'class:join', { classId: f.classId });
+    await askOk(teacher, 'class:goLive', {});
+    const rtp = await askOk(teacher, 'sfu:getRouterRtpCapabilities', {});
+    await askOk(teacher, 'sfu:join', { rtpCapabilities: rtp.routerRtpCapabilities });
+    const student = await open(f.students[0]!);
+    await joinMedia(student, f.classId);
+    const invited = nextEvent(student, 'stage:update', (s) => s.invited.includes(me));
+    await askOk(teacher, 'stage:invite', { userId: me });
+    await invited;
+    await askOk(student, 'stage:answer', { accept: true });
+    const send = await askOk(student, 'sfu:createTransport', { direction: 'send' });
+    await askOk(student, 'sfu:connectTransport', { transportId: send.id, dtlsParameters: FAKE_DTLS });
+    const cam = await askOk(student, 'sfu:produce', {
+      transportId: send.id,
+      kind: 'video',
+      rtpParameters: cameraRtpParameters(6000),
+      source: 'camera',
+    });
+    const mic = await askOk(student, 'sfu:produce', {
+      transportId: send.id,
+      kind: 'audio',
+      rtpParameters: micRtpParameters(6100),
+      source: 'mic',
+    });
+    const room = server.rooms.get(f.classId)!;
+    const producers = room
+      .mediaSources()
+      .filter((s) => s.userId === me)
+      .map((s) => s.producer);
+    expect(producers.map((p) => p.id).sort()).toEqual([cam.producerId, mic.producerId].sort());
+    const studentPeer = room.peers().find((p) => p.userId === me)!;
+    const sendTransport = studentPeer.transports.get(send.id)!;
+
+    // The student leaves without closing anything: the server does it, and everyone is told.
+    const closedForTeacher = new Set<string>();
+    const bothClosed = new Promise<void>((resolve) =>
+      teacher.on('sfu:producerClosed', ({ producerId }: { producerId: string }) => {
+        closedForTeacher.add(producerId);
+        if (closedForTeacher.size === 2) resolve();
+      }),
+    );
+    const offStage = nextEvent(teacher, 'stage:update', (s) => !s.userIds.includes(me));
+    expect(await askOk(student, 'stage:leave', {})).toEqual({ onStage: false });
+    await Promise.all([bothClosed, offStage]);
+    expect([...closedForTeacher].sort()).toEqual([cam.producerId, mic.producerId].sort());
+    expect(producers.every((p) => p.closed)).toBe(true);
+    expect(sendTransport.closed).toBe(true);
+    expect(room.mediaSources().filter((s) => s.userId === me)).toEqual([]);
+    // Still in the class as a viewer, but no longer allowed to publish.
+    expect(studentPeer.closed).toBe(false);
+    expect(await ask(student, 'sfu:createTransport', { direction: 'send' })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+  });
 });
