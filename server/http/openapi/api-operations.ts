@@ -217,6 +217,8 @@ export const API_OPERATIONS: ApiOperation[] = [
   op('get', '/api/media/classes/:classId/live', 'Media', "The live class's HLS state and a signed URL", 'session'),
   op('get', '/api/media/classes/:classId/recordings', 'Media', "A class's recordings", 'session'),
   op('get', '/api/media/recordings/:recordingId', 'Media', 'A recording with a signed URL', 'session'),
+  op('delete', '/api/media/recordings/:recordingId', 'Media', 'Delete a recording (its teacher or an admin)', 'session'),
+  op('get', '/api/courses/:courseId/storage', 'Courses', 'What the course stores: recordings and lesson videos, in bytes', 'session'),
   op('delete', '/api/media/recordings/:recordingId', 'Media', 'Delete a replay with all its files (teacher, admins)', 'session'),
   op(
     'put',
