@@ -186,10 +186,10 @@ function ladderFilter(base: string, ladder: readonly Rendition[]): string[] {
   return graph;
 }
 
-/** Per-rung encoder options; key frames forced on the same timestamps in every rung (segment aligned). */
-function encoderArgs(ladder: readonly Rendition[], segmentSeconds: number, tuning: EncoderTuning, live: boolean): string[] {
+/** H.264 and AAC settings every rung shares; key frames forced on the same timestamps in every rung (segment aligned). */
+function codecArgs(segmentSeconds: number, tuning: EncoderTuning, live: boolean): string[] {
   const gop = Math.round(OUTPUT_FPS * segmentSeconds);
-  const args = [
+  return [
     '-c:v',
     'libx264',
     '-preset',
@@ -214,69 +214,43 @@ function encoderArgs(ladder: readonly Rendition[], segmentSeconds: number, tunin
     '-ac',
     '2',
   ];
-  ladder.forEach((r, i) => {
-    args.push(
-      `-profile:v:${i}`,
-      r.profile,
-      `-level:v:${i}`,
-      r.level,
-      `-b:v:${i}`,
-      String(r.videoBitrate),
-      `-maxrate:v:${i}`,
-      String(Math.round(r.videoBitrate * 1.25)),
-      `-bufsize:v:${i}`,
-      String(Math.round(r.videoBitrate * 1.25)),
-      `-b:a:${i}`,
-      String(r.audioBitrate),
-    );
-  });
-  return args;
+}
+
+/** One rung's profile, level and rates; `index` addresses its streams in a multi-rung output (VOD). */
+function rungRateArgs(r: Rendition, index?: number): string[] {
+  const v = index === undefined ? ':v' : `:v:${index}`;
+  const a = index === undefined ? ':a' : `:a:${index}`;
+  const maxrate = String(Math.round(r.videoBitrate * 1.25));
+  return [
+    `-profile${v}`,
+    r.profile,
+    `-level${v}`,
+    r.level,
+    `-b${v}`,
+    String(r.videoBitrate),
+    `-maxrate${v}`,
+    maxrate,
+    `-bufsize${v}`,
+    maxrate,
+    `-b${a}`,
+    String(r.audioBitrate),
+  ];
+}
+
+/** Per-rung encoder options for one output holding every rung (VOD). */
+function encoderArgs(ladder: readonly Rendition[], segmentSeconds: number, tuning: EncoderTuning, live: boolean): string[] {
+  return [...codecArgs(segmentSeconds, tuning, live), ...ladder.flatMap((r, i) => rungRateArgs(r, i))];
 }
 
 /** One rung as its own output: its encoders, and fragmented MP4 (a fragment every ~250 ms) to a pipe. */
 function liveRungOutput(r: Rendition, i: number, segmentSeconds: number, tuning: EncoderTuning, pipeFd: number): string[] {
-  const gop = Math.round(OUTPUT_FPS * segmentSeconds);
   return [
     '-map',
     `[v${i}]`,
     '-map',
     `[a${i}]`,
-    '-c:v',
-    'libx264',
-    '-preset',
-    tuning.preset,
-    '-tune',
-    'zerolatency',
-    '-threads',
-    String(tuning.threads),
-    '-g',
-    String(gop),
-    '-keyint_min',
-    String(gop),
-    '-sc_threshold',
-    '0',
-    '-force_key_frames',
-    `expr:gte(t,n_forced*${segmentSeconds})`,
-    '-pix_fmt',
-    'yuv420p',
-    '-profile:v',
-    r.profile,
-    '-level:v',
-    r.level,
-    '-b:v',
-    String(r.videoBitrate),
-    '-maxrate:v',
-    String(Math.round(r.videoBitrate * 1.25)),
-    '-bufsize:v',
-    String(Math.round(r.videoBitrate * 1.25)),
-    '-c:a',
-    'aac',
-    '-ar',
-    '48000',
-    '-ac',
-    '2',
-    '-b:a',
-    String(r.audioBitrate),
+    ...codecArgs(segmentSeconds, tuning, true),
+    ...rungRateArgs(r),
     '-f',
     'mp4',
     '-movflags',

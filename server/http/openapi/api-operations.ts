@@ -77,6 +77,22 @@ const hlsOperations = (base: string, tag: string, what: string): ApiOperation[] 
   op('get', `${base}/:rung/:file`, tag, `A segment or init file of ${what}`, 'media-token', { produces: 'hls', query: MediaTokenQuery }),
 ];
 
+/** A caption track's upload and removal under `apiBase` and its WebVTT file under `mediaBase` (`whose`: "a replay's"). */
+const captionOperations = (apiBase: string, mediaBase: string, tag: string, whose: string): ApiOperation[] => [
+  op('put', `${apiBase}/captions`, tag, `Upload ${whose} captions (.vtt or .srt, kept as WebVTT)`, 'session', {
+    body: 'binary',
+    query: CaptionTrackQuery,
+  }),
+  op('delete', `${apiBase}/captions`, tag, `Remove ${whose} captions`, 'session'),
+  op('get', `${mediaBase}/captions.vtt`, tag, `${whose[0]!.toUpperCase()}${whose.slice(1)} captions (WebVTT)`, 'media-token', {
+    produces: 'text',
+    query: MediaTokenQuery,
+  }),
+];
+
+/** The same operations with the signed token in the path instead of the query (players that drop query strings). */
+const tokenInPath = (ops: ApiOperation[]): ApiOperation[] => ops.map((o) => ({ ...o, audience: 'anyone' as const, query: undefined }));
+
 export const API_OPERATIONS: ApiOperation[] = [
   // Operations
   op(
@@ -180,22 +196,7 @@ export const API_OPERATIONS: ApiOperation[] = [
     status: 201,
   }),
   op('delete', '/api/lessons/:lessonId/video', 'Lesson videos', 'Remove the lesson video', 'session'),
-  op(
-    'put',
-    '/api/lessons/:lessonId/captions',
-    'Lesson videos',
-    "Upload the lesson video's captions (.vtt or .srt, kept as WebVTT)",
-    'session',
-    {
-      body: 'binary',
-      query: CaptionTrackQuery,
-    },
-  ),
-  op('delete', '/api/lessons/:lessonId/captions', 'Lesson videos', "Remove the lesson video's captions", 'session'),
-  op('get', '/media/lessons/:lessonId/captions.vtt', 'Lesson videos', "The lesson video's captions (WebVTT)", 'media-token', {
-    produces: 'text',
-    query: MediaTokenQuery,
-  }),
+  ...captionOperations('/api/lessons/:lessonId', '/media/lessons/:lessonId', 'Lesson videos', "the lesson video's"),
   ...hlsOperations('/media/lessons/:lessonId/hls', 'Lesson videos', 'a lesson video'),
   // Live classes and schedule
   op('post', '/api/courses/:courseId/classes', 'Classes', 'Schedule a live class', 'session', { body: ClassCreateBody, status: 201 }),
@@ -217,41 +218,17 @@ export const API_OPERATIONS: ApiOperation[] = [
   op('get', '/api/media/classes/:classId/live', 'Media', "The live class's HLS state and a signed URL", 'session'),
   op('get', '/api/media/classes/:classId/recordings', 'Media', "A class's recordings", 'session'),
   op('get', '/api/media/recordings/:recordingId', 'Media', 'A recording with a signed URL', 'session'),
-  op('delete', '/api/media/recordings/:recordingId', 'Media', 'Delete a recording (its teacher or an admin)', 'session'),
   op('get', '/api/courses/:courseId/storage', 'Courses', 'What the course stores: recordings and lesson videos, in bytes', 'session'),
   op('delete', '/api/media/recordings/:recordingId', 'Media', 'Delete a replay with all its files (teacher, admins)', 'session'),
-  op(
-    'put',
-    '/api/media/recordings/:recordingId/captions',
-    'Media',
-    "Upload a replay's captions (.vtt or .srt, kept as WebVTT)",
-    'session',
-    {
-      body: 'binary',
-      query: CaptionTrackQuery,
-    },
-  ),
-  op('delete', '/api/media/recordings/:recordingId/captions', 'Media', "Remove a replay's captions", 'session'),
-  op('get', '/media/recordings/:recordingId/captions.vtt', 'Media', "A replay's captions (WebVTT)", 'media-token', {
-    produces: 'text',
-    query: MediaTokenQuery,
-  }),
+  ...captionOperations('/api/media/recordings/:recordingId', '/media/recordings/:recordingId', 'Media', "a replay's"),
   op('get', '/media/t/:token/recordings/:recordingId/captions.vtt', 'Media', "A replay's captions (token in the path)", 'anyone', {
     produces: 'text',
   }),
   ...hlsOperations('/media/classes/:classId/live', 'Media', 'a live class'),
   ...hlsOperations('/media/recordings/:recordingId', 'Media', 'a recording'),
   // The same files with the signed token in the path (players that drop query strings)
-  ...hlsOperations('/media/t/:token/classes/:classId/live', 'Media', 'a live class (token in the path)').map((o) => ({
-    ...o,
-    audience: 'anyone' as const,
-    query: undefined,
-  })),
-  ...hlsOperations('/media/t/:token/recordings/:recordingId', 'Media', 'a recording (token in the path)').map((o) => ({
-    ...o,
-    audience: 'anyone' as const,
-    query: undefined,
-  })),
+  ...tokenInPath(hlsOperations('/media/t/:token/classes/:classId/live', 'Media', 'a live class (token in the path)')),
+  ...tokenInPath(hlsOperations('/media/t/:token/recordings/:recordingId', 'Media', 'a recording (token in the path)')),
   op('get', '/media/t/:token/recordings/:recordingId/thumbnail.jpg', 'Media', "A recording's thumbnail (token in the path)", 'anyone', {
     produces: 'image',
   }),
