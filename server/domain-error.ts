@@ -15,6 +15,7 @@ export type DomainErrorCode =
   | 'too_many_tabs'
   | 'too_many_polls'
   | 'too_many_questions'
+  | 'too_many_chapters'
   | 'cancelled'
   | 'ended'
   | 'not_live'

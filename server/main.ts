@@ -73,6 +73,8 @@ import { classAnalyticsRoutes, courseAnalyticsRoutes } from './http/routes/analy
 import { lessonMediaRoutes } from './http/routes/lesson-media.ts';
 import { pollRoutes } from './http/routes/polls.ts';
 import { mediaApiRoutes, mediaRoutes } from './http/routes/media.ts';
+import { replayTimelineRoutes } from './http/routes/replay-timeline.ts';
+import { ReplayTimelines } from './interaction/replay-timeline.ts';
 import { accountRecoveryRoutes } from './http/routes/account-recovery.ts';
 import { avatarRoutes, courseHandOverRoutes, profileRoutes } from './http/routes/profile.ts';
 import { courseInvitationRoutes, invitationRoutes } from './http/routes/invitations.ts';
@@ -227,6 +229,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     // A replay became watchable: the notices scan mails the enrolled students now rather than on its next round.
     onReady: () => notices.scanSoon(),
   });
+  const timelines = new ReplayTimelines({ recordings, interaction });
   const liveHls = new LiveHls({
     db,
     recordings,
@@ -355,7 +358,8 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       schedule: scheduleRoutes({ schedule, origin: config.origin }),
       lessonMedia: lessonMediaRoutes({ access: mediaAccess, videos: lessonVideos }),
       mediaApi: mediaApiRoutes({ liveHls, recordings, access: mediaAccess, permissions, courses, progress }),
-      media: mediaRoutes({ liveHls, recordings, access: mediaAccess }),
+      media: mediaRoutes({ liveHls, recordings, access: mediaAccess, timelines }),
+      replayTimeline: replayTimelineRoutes({ recordings, timelines, access: mediaAccess, permissions }),
       accountRecovery: accountRecoveryRoutes({
         accounts,
         sessions,

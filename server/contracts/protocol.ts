@@ -28,6 +28,7 @@ import type {
   ReactionShown,
   StudentRef,
 } from './interaction.ts';
+import type { ChapterMark, MarkedChapter } from './timeline.ts';
 import type { QualityPush } from './connection-quality.ts';
 import type { ClassStatusPush, PresencePush, StageAnswer, StageRef, StageUpdatePush } from './live-class.ts';
 import type { Ack, ClassJoin, ClassJoined, NoPayload } from './realtime.ts';
@@ -110,6 +111,8 @@ export interface Requests {
   'poll:vote': Request<typeof PollVote, { pollId: string; optionIds: string[]; changed: boolean }>;
   'poll:close': Request<typeof PollRef, Poll>;
   'poll:showResults': Request<typeof PollShowResults, Poll>;
+  // Chapters (server/realtime/chapters-feature.ts)
+  'chapter:mark': Request<typeof ChapterMark, MarkedChapter>;
   'hand:raise': Request<typeof Empty, { hands: RaisedHand[] }>;
   'hand:lower': Request<typeof HandLower, { lowered: boolean; hands: RaisedHand[] }>;
   'hand:lowerAll': Request<typeof Empty, { lowered: number; hands: RaisedHand[] }>;

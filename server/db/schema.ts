@@ -331,6 +331,26 @@ export const recordings = pgTable(
   (t) => [index('recordings_class_idx').on(t.classId), index('recordings_lesson_idx').on(t.lessonId)],
 );
 
+/**
+ * Chapters of a class's replay: marked by the teacher during the class or added on the replay afterwards.
+ * `at` is the moment of the class (wall clock) the chapter starts at, placed on the replay through its runs
+ * like the class's chat and questions (hls/replay-clock.ts), so it stays right when runs are joined later.
+ */
+export const classChapters = pgTable(
+  'class_chapters',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    classId: uuid('class_id')
+      .notNull()
+      .references(() => liveClasses.id, { onDelete: 'cascade' }),
+    title: text('title').notNull(),
+    at: tz('at').notNull(),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+  },
+  (t) => [index('class_chapters_class_at_idx').on(t.classId, t.at)],
+);
+
 export const lessonProgress = pgTable(
   'lesson_progress',
   {
@@ -558,6 +578,7 @@ export type ChatMessageRow = typeof chatMessages.$inferSelect;
 export type QuestionRow = typeof questions.$inferSelect;
 export type PollRow = typeof polls.$inferSelect;
 export type PollOptionRow = typeof pollOptions.$inferSelect;
+export type ClassChapterRow = typeof classChapters.$inferSelect;
 export type AccountTokenPurpose = (typeof accountTokenPurpose.enumValues)[number];
 export type CourseInvitation = typeof courseInvitations.$inferSelect;
 export type StreamKey = typeof streamKeys.$inferSelect;

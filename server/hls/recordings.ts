@@ -8,6 +8,7 @@ import { and, desc, eq, inArray, like, notInArray } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import { lessons, liveClasses, mailOutbox, noticeFanouts, recordings, type Recording } from '../db/schema.ts';
 import { DomainError } from '../domain-error.ts';
+import { forgetChaptersWithoutReplay } from '../interaction/chapter-book.ts';
 import type { Logger } from '../log.ts';
 import type { RecordingView } from '../contracts/media.ts';
 import type { MediaAccess } from './media-access.ts';
@@ -215,9 +216,10 @@ export class Recordings {
   }
 
   /**
-   * Deletes a replay: its row, what was kept about it (the notice fan-out and its mails) and its
-   * directory (playlists, segments, thumbnail and every file made from it later). A recording still being
-   * written or finalised is refused (its bridge or finalisation owns the files until then).
+   * Deletes a replay: its row, what was kept about it (the notice fan-out and its mails, the class's chapters
+   * once no replay of it is left) and its directory (playlists, segments, thumbnail and every file made from
+   * it later). A recording still being written or finalised is refused (its bridge or finalisation owns the
+   * files until then).
    */
   async remove(recordingId: string): Promise<Recording> {
     const row = await this.byId(recordingId);
@@ -254,6 +256,10 @@ export class Recordings {
     // Rows first: from now on a viewer gets a 404 rather than a half-deleted playlist.
     await this.#o.db.transaction(async (tx) => {
       await tx.delete(recordings).where(inArray(recordings.id, ids));
+      await forgetChaptersWithoutReplay(
+        tx,
+        rows.map((r) => r.classId),
+      );
       await tx.delete(noticeFanouts).where(
         inArray(
           noticeFanouts.subject,

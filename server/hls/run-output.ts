@@ -36,6 +36,8 @@ const ManifestSchema = z.object({
   classId: z.string(),
   ladder: z.array(RenditionSchema),
   runIds: z.array(z.number().int().min(0)),
+  /** runId -> when the run's media began (wall clock, ISO): where the class's events fall in the replay. */
+  runStartedAt: z.record(z.string(), z.iso.datetime()).default({}),
   segmentSeconds: z.number().positive(),
   startedAt: z.string(),
 });
@@ -47,6 +49,12 @@ export const VOD_PLAYLIST_FILE = 'index.m3u8';
 export const THUMBNAIL_FILE = 'thumbnail.jpg';
 /** The files a run leaves in a rung: its segments and their initialisation section (ladder.ts names them). */
 export const RUN_SEGMENT = /^run-[0-9]{1,6}-(?:[0-9]{1,8}\.m4s|init\.mp4)$/;
+
+export interface RunTime {
+  runId: number;
+  startedAt: Date | null;
+  durationSeconds: number;
+}
 
 export interface FinishedRecording {
   durationSeconds: number;
@@ -71,6 +79,7 @@ export class RunOutput {
       classId: o.classId,
       ladder: [],
       runIds: [],
+      runStartedAt: {},
       segmentSeconds: o.segmentSeconds,
       startedAt: new Date().toISOString(),
     });
@@ -119,10 +128,39 @@ export class RunOutput {
     await this.#writeManifest();
   }
 
-  /** Records that run `runId` writes output from now on (before its ffmpeg starts). */
-  async beginRun(runId: number): Promise<void> {
-    this.#manifest = { ...this.#manifest, runIds: [...this.#manifest.runIds, runId] };
+  /**
+   * Records that run `runId` writes output from now on (just before its ffmpeg starts and its media flows:
+   * `startedAt` is the wall-clock moment the run's media time 0 stands for).
+   */
+  async beginRun(runId: number, startedAt = new Date()): Promise<void> {
+    this.#manifest = {
+      ...this.#manifest,
+      runIds: [...this.#manifest.runIds, runId],
+      runStartedAt: { ...this.#manifest.runStartedAt, [runId]: startedAt.toISOString() },
+    };
     await this.#writeManifest();
+  }
+
+  /**
+   * Each run's place on the wall clock and its length in the top rung (what the replay plays), oldest first.
+   * `startedAt` is null for a run of an output written before runs kept their start.
+   */
+  async runTimes(): Promise<RunTime[]> {
+    const top = this.ladder?.[0];
+    const perRun = top ? await this.runSegments(top.name) : this.runIds.map(() => []);
+    return this.runIds.map((runId, i) => {
+      const started = this.#manifest.runStartedAt[runId];
+      return {
+        runId,
+        startedAt: started ? new Date(started) : null,
+        durationSeconds: (perRun[i] ?? []).reduce((sum, s) => sum + s.duration, 0),
+      };
+    });
+  }
+
+  /** When the output was made (the class's first media). */
+  get createdAt(): Date {
+    return new Date(this.#manifest.startedAt);
   }
 
   /** Every segment of a rung over all runs, numbered, with a discontinuity where a run starts. */

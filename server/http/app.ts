@@ -31,6 +31,8 @@ export interface ApiRoutes {
   schedule: Routes;
   lessonMedia: Routes;
   mediaApi: Routes;
+  /** A replay's timeline (chat, questions, polls) and chapters */
+  replayTimeline: Routes;
   media: Routes;
   /** Accounts: confirming an address, password reset, the profile and its devices, pictures. */
   accountRecovery: Routes;
@@ -102,6 +104,7 @@ export function createHttpApp({ origin, cookies, log, requestMetrics }: HttpAppO
   app.route('/media/lessons', routes.lessonMedia);
   // HLS: signed URLs for the live class and recordings, and the token-checked files themselves.
   app.route('/api/media', routes.mediaApi);
+  app.route('/api/media', routes.replayTimeline);
   app.route('/media', routes.media);
   return app;
 }

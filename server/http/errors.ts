@@ -35,6 +35,7 @@ const DOMAIN_STATUS: Record<DomainErrorCode, ContentfulStatusCode> = {
   too_many_tabs: 429,
   too_many_polls: 409,
   too_many_questions: 409,
+  too_many_chapters: 409,
   cancelled: 409,
   ended: 409,
   not_live: 409,

@@ -1,6 +1,7 @@
 // Everything the class interaction features keep: the stores (one per concern) and the flood control.
 // Built once in main.ts; close() stops its timers.
 import type { Database } from '../db/client.ts';
+import { ChapterBook } from './chapter-book.ts';
 import { ChatLog } from './chat-log.ts';
 import { ClassModeration } from './class-moderation.ts';
 import { FloodControl, type BucketRule } from './flood-control.ts';
@@ -16,6 +17,8 @@ export const FLOOD_RULES = {
   reaction: { capacity: 5, refillPerSecond: 2 },
   /** The teacher's polls: a quick series is fine, a script creating them in a loop is not. */
   poll: { capacity: 5, refillPerSecond: 0.5 },
+  /** The teacher's chapter marks. */
+  chapter: { capacity: 5, refillPerSecond: 0.5 },
   hand: { capacity: 5, refillPerSecond: 1 },
   /** Upvotes and ballots: each is unique in the database, but toggling them still writes and broadcasts. */
   vote: { capacity: 10, refillPerSecond: 2 },
@@ -28,6 +31,7 @@ export class Interaction {
   readonly chat: ChatLog;
   readonly questions: QuestionBoard;
   readonly polls: PollBook;
+  readonly chapters: ChapterBook;
   readonly hands: HandQueue;
   readonly moderation: ClassModeration;
   readonly flood: FloodControl;
@@ -36,6 +40,7 @@ export class Interaction {
     this.chat = new ChatLog(db);
     this.questions = new QuestionBoard(db);
     this.polls = new PollBook(db);
+    this.chapters = new ChapterBook(db);
     this.hands = new HandQueue(db);
     this.moderation = new ClassModeration(db);
     this.flood = new FloodControl();

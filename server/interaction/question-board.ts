@@ -19,6 +19,8 @@ export interface QuestionRecord {
   pinned: boolean;
   votes: number;
   createdAt: Date;
+  /** When the teacher marked it answered (null while it is not). */
+  answeredAt: Date | null;
   authorName: string;
   authorRole: ClassRole;
 }
@@ -168,6 +170,7 @@ export class QuestionBoard {
         pinned: questions.pinned,
         votes: questions.voteCount,
         createdAt: questions.createdAt,
+        answeredAt: questions.answeredAt,
         authorName: users.displayName,
         authorRole: authorRoleSql,
       })

@@ -1,7 +1,8 @@
-// Plugs the class interaction features (chat, Q&A, polls and quizzes, hands and reactions, moderation) into
-// class membership, in the order they attach. Removed students are kept out by Permissions.classEntry itself,
+// Plugs the class interaction features (chat, Q&A, polls and quizzes, chapters, hands and reactions,
+// moderation) into class membership, in the order they attach. Removed students are kept out by Permissions.classEntry itself,
 // so they lose the broadcast and the replays as well as the socket. Returns what owns the features' timers
 // (the chat's batching windows): close it before the Socket.io server closes.
+import { chaptersFeature } from './chapters-feature.ts';
 import { ChatFanOut } from './chat-fan-out.ts';
 import { chatFeature } from './chat-feature.ts';
 import type { ClassMembership } from './class-membership.ts';
@@ -22,6 +23,7 @@ export function registerInteraction(
   membership.use(chatFeature(ctx, chatFanOut));
   membership.use(questionsFeature(ctx));
   membership.use(pollsFeature(ctx));
+  membership.use(chaptersFeature(ctx));
   membership.use(handsFeature(ctx));
   membership.use(moderationFeature(ctx));
   return { close: () => chatFanOut.close() };

@@ -10,29 +10,45 @@ import type { TestServer } from './server.ts';
 
 const run = promisify(execFile);
 
+/** One run of a recorded class: this long, and when its media began (the bridge's default: when it is recorded). */
+export interface RecordedRun {
+  seconds: number;
+  startedAt?: Date;
+}
+
 /** Records `seconds` of test pattern for the class (one run, a 360p ladder) and finalises it; returns the row. */
 export async function recordClass(server: TestServer, classId: string, seconds = 3): Promise<Recording> {
+  return recordRuns(server, classId, [{ seconds }]);
+}
+
+/**
+ * Records the class in several runs, as a bridge does across restarts (each run its own ffmpeg output, started
+ * at `startedAt` on the class's clock), and finalises the recording; returns the row.
+ */
+export async function recordRuns(server: TestServer, classId: string, runs: readonly RecordedRun[]): Promise<Recording> {
   const { recordingId, output } = await server.recordings.begin(classId);
   const ladder = ladderFor({ width: 640, height: 360 });
   await output.fixLadder(ladder);
-  await output.beginRun(0);
-  for (const rung of ladder) {
-    const dir = path.join(output.dir, rung.name);
-    // Two-second GOPs at 30 fps, one-second segments cut at key frames only: what a live run looks like.
-    await run(server.config.ffmpegPath, [
-      ...['-hide_banner', '-loglevel', 'error', '-y'],
-      ...['-f', 'lavfi', '-i', `testsrc2=size=${rung.width}x${rung.height}:rate=30:duration=${seconds}`],
-      ...['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`],
-      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '30', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '64k'],
-      ...['-f', 'hls', '-hls_time', '1', '-hls_playlist_type', 'event', '-hls_segment_type', 'fmp4'],
-      ...[
-        '-hls_fmp4_init_filename',
-        runInitName(0),
-        '-hls_segment_filename',
-        path.join(dir, runSegmentName(0, 0).replace('00000', '%05d')),
-      ],
-      path.join(dir, runPlaylistName(0)),
-    ]);
+  for (const [runId, { seconds, startedAt }] of runs.entries()) {
+    await output.beginRun(runId, startedAt);
+    for (const rung of ladder) {
+      const dir = path.join(output.dir, rung.name);
+      // Two-second GOPs at 30 fps, one-second segments cut at key frames only: what a live run looks like.
+      await run(server.config.ffmpegPath, [
+        ...['-hide_banner', '-loglevel', 'error', '-y'],
+        ...['-f', 'lavfi', '-i', `testsrc2=size=${rung.width}x${rung.height}:rate=30:duration=${seconds}`],
+        ...['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`],
+        ...['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '30', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '64k'],
+        ...['-f', 'hls', '-hls_time', '1', '-hls_playlist_type', 'event', '-hls_segment_type', 'fmp4'],
+        ...[
+          '-hls_fmp4_init_filename',
+          runInitName(runId),
+          '-hls_segment_filename',
+          path.join(dir, runSegmentName(runId, 0).replace('00000', '%05d')),
+        ],
+        path.join(dir, runPlaylistName(runId)),
+      ]);
+    }
   }
   const row = await server.recordings.finalise(recordingId);
   if (row?.status !== 'ready') throw new Error(`recording ${recordingId} did not become ready: ${row?.error}`);

@@ -25,6 +25,7 @@ import { AcceptInvitationBody, InvitationRegisterBody, InviteBody } from '../../
 import { MailPreferencesBody, UnsubscribeBody } from '../../contracts/mail.ts';
 import { ProgressBody } from '../../contracts/progress.ts';
 import { ClassCreateBody, ClassUpdateBody, ScheduleQuery } from '../../contracts/schedule.ts';
+import { ChapterCreate, ChapterUpdate } from '../../contracts/timeline.ts';
 import { CaptionTrackQuery } from '../../hls/caption-tracks.ts';
 
 /** Who may call an operation (shown as its security and in its description). */
@@ -222,6 +223,29 @@ export const API_OPERATIONS: ApiOperation[] = [
   op('delete', '/api/media/recordings/:recordingId', 'Media', 'Delete a replay with all its files (teacher, admins)', 'session'),
   ...captionOperations('/api/media/recordings/:recordingId', '/media/recordings/:recordingId', 'Media', "a replay's"),
   op('get', '/media/t/:token/recordings/:recordingId/captions.vtt', 'Media', "A replay's captions (token in the path)", 'anyone', {
+    produces: 'text',
+  }),
+  // A replay's timeline (the class's chat, questions and polls where they happened) and chapters
+  op(
+    'get',
+    '/api/media/recordings/:recordingId/timeline',
+    'Media',
+    "A replay's chat, questions, polls, chapters and gaps, in replay time",
+    'session',
+  ),
+  op('post', '/api/media/recordings/:recordingId/chapters', 'Media', 'Add a chapter to a replay (its teacher or an admin)', 'session', {
+    body: ChapterCreate,
+    status: 201,
+  }),
+  op('patch', '/api/media/recordings/:recordingId/chapters/:chapterId', 'Media', "Rename or move a replay's chapter", 'session', {
+    body: ChapterUpdate,
+  }),
+  op('delete', '/api/media/recordings/:recordingId/chapters/:chapterId', 'Media', "Delete a replay's chapter", 'session'),
+  op('get', '/media/recordings/:recordingId/chapters.vtt', 'Media', "A replay's chapters (WebVTT chapters track)", 'media-token', {
+    produces: 'text',
+    query: MediaTokenQuery,
+  }),
+  op('get', '/media/t/:token/recordings/:recordingId/chapters.vtt', 'Media', "A replay's chapters (token in the path)", 'anyone', {
     produces: 'text',
   }),
   ...hlsOperations('/media/classes/:classId/live', 'Media', 'a live class'),

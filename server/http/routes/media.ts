@@ -11,6 +11,7 @@
 //   DELETE /api/media/recordings/:recordingId     -> the replay and all its files go (teacher, admins)
 //   PUT|DELETE /api/media/recordings/:recordingId/captions?name=&language=&label=  (body: the .vtt/.srt file)
 //   GET /media/recordings/:recordingId/captions.vtt         ?token
+//   GET /media/recordings/:recordingId/chapters.vtt         ?token  (its chapters, replay-timeline.ts edits them)
 //   GET /media/classes/:classId/live/master.m3u8            ?token
 //   GET /media/classes/:classId/live/:rung/index.m3u8       ?token[&_HLS_msn&_HLS_part]  (LL-HLS, blocking reload)
 //   GET /media/classes/:classId/live/:rung/:file            ?token
@@ -48,6 +49,7 @@ import type { LessonProgress } from '../../courses/lesson-progress.ts';
 import type { LiveHls } from '../../hls/live-hls.ts';
 import { MediaDenied, type MediaAccess, type MediaAudience } from '../../hls/media-access.ts';
 import type { Recordings } from '../../hls/recordings.ts';
+import type { ReplayTimelines } from '../../interaction/replay-timeline.ts';
 import type { MediaScope } from '../../hls/media-tokens.ts';
 import { mediaUrl, PlaylistRefused, tokenQuery, type MediaResponse, type RenditionSet } from '../../hls/rendition-set.ts';
 import { ApiFailure, validationFailure } from '../errors.ts';
@@ -65,6 +67,7 @@ export interface MediaRouteParts {
   liveHls: Pick<LiveHls, 'renditions'>;
   recordings: Pick<Recordings, 'renditions' | 'location'>;
   access: Pick<MediaAccess, 'open'>;
+  timelines: Pick<ReplayTimelines, 'chapterTrack'>;
 }
 
 export interface MediaApiRouteParts {
@@ -166,7 +169,7 @@ export function renditionRoutes(
     });
 }
 
-export const mediaRoutes = ({ liveHls, recordings, access }: MediaRouteParts) => {
+export const mediaRoutes = ({ liveHls, recordings, access, timelines }: MediaRouteParts) => {
   const liveClass = renditionRoutes(
     access,
     async (c) => {
@@ -191,6 +194,15 @@ export const mediaRoutes = ({ liveHls, recordings, access }: MediaRouteParts) =>
       await authorize(access, c, target);
       const where = await recordings.location(target.scope.id);
       return send(c, where ? await captionFile(where.dir) : null, 'This replay has no captions');
+    })
+    .get('/chapters.vtt', async (c) => {
+      const target = await recordingTarget(c);
+      await authorize(access, c, target);
+      const where = await recordings.location(target.scope.id);
+      const track = where && (await timelines.chapterTrack({ id: target.scope.id, classId: where.classId }));
+      // Chapters change on the replay page: players re-fetch the track after a few seconds at most.
+      const response = track ? { body: track, contentType: 'text/vtt; charset=utf-8', cacheControl: 'private, max-age=10' } : null;
+      return send(c, response, 'This replay has no chapters');
     })
     .get('/thumbnail.jpg', async (c) => {
       const target = await recordingTarget(c);
