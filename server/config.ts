@@ -1,4 +1,5 @@
 // One typed, validated source of every environment variable the server reads.
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -23,6 +24,13 @@ const EnvSchema = z.object({
   /** Where PGlite, HLS segments, recordings and uploads live */
   LECTERN_DATA_DIR: z.string().default('.data'),
   REDIS_URL: z.string().optional(),
+  /** This node's name in a cluster (several processes sharing REDIS_URL): unique per process; generated when unset */
+  LECTERN_NODE_NAME: z
+    .string()
+    .regex(/^[\w.-]{1,64}$/)
+    .optional(),
+  /** Address other nodes reach this node's media pipes at (mediasoup PipeTransport, UDP); a wildcard listen address means 127.0.0.1 */
+  LECTERN_PIPE_IP: z.union([z.ipv4(), z.ipv6()]).optional(),
   /** Prefix of the Socket.io adapter's Redis channels: one per deployment sharing a Redis server */
   LECTERN_REDIS_PREFIX: z
     .string()
@@ -145,6 +153,8 @@ export interface Config {
   dataDir: string;
   redisUrl: string | undefined;
   redisPrefix: string;
+  /** With REDIS_URL: this process as one node of a cluster (class media piped from the node where it is published). */
+  cluster: { nodeName: string; pipeIp: string };
   secureCookies: boolean;
   sessionDays: number;
   sessionPurgeSeconds: number;
@@ -226,6 +236,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir: path.resolve(e.LECTERN_DATA_DIR),
     redisUrl: e.REDIS_URL || undefined,
     redisPrefix: e.LECTERN_REDIS_PREFIX,
+    cluster: {
+      nodeName: e.LECTERN_NODE_NAME ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+      pipeIp: e.LECTERN_PIPE_IP ?? (['0.0.0.0', '::'].includes(e.LECTERN_LISTEN_IP) ? '127.0.0.1' : e.LECTERN_LISTEN_IP),
+    },
     secureCookies: e.LECTERN_SECURE_COOKIES ?? e.LECTERN_ORIGIN?.startsWith('https:') ?? false,
     sessionDays: e.SESSION_DAYS,
     sessionPurgeSeconds: e.LECTERN_SESSION_PURGE_SECONDS,

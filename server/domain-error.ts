@@ -27,7 +27,8 @@ export type DomainErrorCode =
   | 'already_voted'
   | 'not_voted'
   | 'invalid_state'
-  | 'unsupported';
+  | 'unsupported'
+  | 'unavailable';
 
 export class DomainError extends Error {
   readonly code: DomainErrorCode;

@@ -29,6 +29,7 @@ import { CourseStorage } from './courses/course-storage.ts';
 import { RoomRegistry } from './sfu/room-registry.ts';
 import { roomCapacity } from './sfu/capacity.ts';
 import { LiveClassLifecycle } from './classes/live-class-lifecycle.ts';
+import { ClusterNode } from './cluster/cluster-node.ts';
 import { LiveHls } from './hls/live-hls.ts';
 import { mediaSignalling } from './realtime/media-signalling.ts';
 import { goLiveFeature } from './realtime/go-live-feature.ts';
@@ -248,6 +249,10 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     interruptedEndMinutes: config.media.interruptedEndMinutes,
     // Asked through the Socket.io server (created further down; nobody enters a class before it exists).
     teacherConnected: (classId, teacherId) => teacherConnected(realtime.io, classId, teacherId),
+    // With Redis, this process is one node of a cluster (made once the Socket.io server exists, like the above).
+    placement: config.redisUrl
+      ? { originFor: (classId, publish) => cluster!.originFor(classId, publish), feed: (room) => cluster!.feed(room) }
+      : undefined,
     log: log.child({ module: 'live-class' }),
   });
   // Recordings a crashed process left behind are finalised now.
@@ -411,7 +416,23 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   });
   // Class features (SFU signalling, chat, Q&A, polls, hands, presence) plug in here with membership.use().
   const membership = new ClassMembership(realtime.io, { permissions, log: log.child({ module: 'realtime' }) });
-  const presence = new ClassPresence(realtime.io, liveClasses);
+  const cluster = config.redisUrl
+    ? await ClusterNode.start({
+        io: realtime.io,
+        redisUrl: config.redisUrl,
+        redisPrefix: config.redisPrefix,
+        nodeName: config.cluster.nodeName,
+        pipeIp: config.cluster.pipeIp,
+        portRange: { min: config.media.rtcMinPort, max: config.media.rtcMaxPort },
+        rooms,
+        log: log.child({ module: 'cluster' }),
+      })
+    : undefined;
+  cluster?.shareStatusWith(liveClasses);
+  const presence = new ClassPresence(realtime.io, liveClasses, {
+    clusterWide: cluster !== undefined,
+    log: log.child({ module: 'realtime' }),
+  });
   membership.use(presence.feature);
   const classLog = log.child({ module: 'live-class' });
   membership.use(goLiveFeature({ liveClasses, log: classLog }));
@@ -490,6 +511,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       interaction.close();
       whipIngest.close();
       await liveClasses.close(); // each class closes its bridge (ffmpeg writes its last segments), then its room
+      await cluster?.close(); // this node's class origins are free at once for the other nodes
       await liveHls.close();
       await recordings.settled(); // the recordings of those bridges are finalised
       rooms.close();

@@ -8,7 +8,9 @@
 // the grace period it is interrupted, and after a longer limit it ends by itself.
 // Everything for one class runs in order (a per-class queue), so a join racing a go-live cannot double-count.
 // With several server processes (Redis), each keeps this state for the members it holds: a process that sees
-// no teacher of its own asks whether they are connected through another before it calls them away.
+// no teacher of its own asks whether they are connected through another before it calls them away. In a
+// cluster the class's media originates on one node (where the teacher publishes); another node's room is an
+// edge fed from it (`placement`), and each node applies the status the others share (applySharedStatus).
 import { EventEmitter } from 'node:events';
 import { AwaitQueue } from 'awaitqueue';
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
@@ -72,7 +74,16 @@ export interface LiveClassLifecycleOptions {
    * it, only this process's own members count.
    */
   teacherConnected?: (classId: string, teacherId: string) => Promise<boolean>;
+  /** In a cluster: where each class's media originates, and how an edge room is fed from there. */
+  placement?: ClassMediaPlacement | undefined;
   log: Logger;
+}
+
+export interface ClassMediaPlacement {
+  /** undefined: the class's media originates here (claimed for this node; `publish` takes it over); else the origin node. */
+  originFor(classId: string, publish: boolean): Promise<string | undefined>;
+  /** Feeds an edge room (`room.fedFrom`) from its origin node, with every source it has now. */
+  feed(room: ClassroomRoom): Promise<void>;
 }
 
 export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
@@ -83,6 +94,7 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
   readonly #interruptedEndMs: number;
   readonly #log: Logger;
   readonly #teacherConnected: (classId: string, teacherId: string) => Promise<boolean>;
+  readonly #placement: ClassMediaPlacement | undefined;
   readonly #classes = new Map<string, ClassState>();
   /** One queue per class with work in flight. */
   readonly #queues = new Map<string, AwaitQueue>();
@@ -98,6 +110,7 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
     this.#interruptedEndMs = options.interruptedEndMinutes * 60_000;
     this.#log = options.log;
     this.#teacherConnected = options.teacherConnected ?? (async () => false);
+    this.#placement = options.placement;
   }
 
   /** The class's current status (from memory when someone is in it, else from the database). */
@@ -132,6 +145,51 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
       if (state.status !== 'live')
         throw new DomainError('not_live', state.status === 'ended' ? 'This class has ended' : 'This class is not live yet');
       return this.#openRoom(state);
+    });
+  }
+
+  /**
+   * The room the teacher publishes into: in a cluster, a room on this node that originates the class (an edge
+   * room here closes, and the class's media originates here from now on: the teacher is here).
+   */
+  publishingRoom(classId: string): Promise<ClassroomRoom> {
+    return this.#serial(classId, async (state) => {
+      if (state.status !== 'live')
+        throw new DomainError('not_live', state.status === 'ended' ? 'This class has ended' : 'This class is not live yet');
+      return this.#openRoom(state, true);
+    });
+  }
+
+  /**
+   * A status another node of the cluster announced (its clients heard it already): this node's class follows, so
+   * it answers the same. Ended elsewhere: the room here closes and the attendance rows here close.
+   */
+  applySharedStatus(push: ClassStatusPush): Promise<void> {
+    if (!this.#classes.has(push.classId) || this.#closed) return Promise.resolve();
+    return this.#serial(push.classId, async (state) => {
+      if (push.status === 'ended' || push.status === 'cancelled') {
+        if (state.status === 'ended' || state.status === 'cancelled') return;
+        this.#finish(state, push.status, push.endedAt ? new Date(push.endedAt) : new Date());
+        for (const present of state.members.values()) await this.#closeAttendance(present);
+        this.#emitPresence(state);
+        this.#forgetIfIdle(state);
+        return;
+      }
+      if (push.status === 'live' && state.status === 'scheduled') {
+        Object.assign(state, { status: 'live', startedAt: push.startedAt ? new Date(push.startedAt) : new Date() });
+        for (const present of state.members.values()) await this.#openAttendance(state, present);
+      }
+      if (state.status !== 'live' || push.teacher === state.teacher) return;
+      const teacherHere = [...state.members.values()].some((m) => m.userId === state.teacherId);
+      if (push.teacher === 'present') {
+        clearTimeout(state.graceTimer);
+        state.graceTimer = undefined;
+        state.teacher = 'present';
+      } else if (!teacherHere && state.teacher === 'present') {
+        // Away on the node they left: this node keeps the same grace period, in case that node dies meanwhile.
+        this.#startGrace(state, false);
+        state.teacher = push.teacher;
+      } else if (!teacherHere) state.teacher = push.teacher;
     });
   }
 
@@ -197,7 +255,7 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
       }
       const wasLive = state.status === 'live';
       Object.assign(state, { status: row.status, startedAt: row.startedAt, endedAt: row.endedAt });
-      await this.#openRoom(state);
+      await this.#openRoom(state, true); // only the teacher goes live: the class's media originates where they are
       for (const present of state.members.values()) await this.#openAttendance(state, present);
       if (!wasLive) this.#log.info({ classId }, 'class is live');
       this.emit('status', this.#statusOf(state));
@@ -215,20 +273,34 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
         .set({ status: 'ended', endedAt: new Date(), startedAt: sql`coalesce(${liveClasses.startedAt}, now())` })
         .where(and(eq(liveClasses.id, classId), inArray(liveClasses.status, ['scheduled', 'live'])))
         .returning();
-      if (!row) throw new DomainError('cancelled', 'This class was cancelled');
-      Object.assign(state, { status: row.status, startedAt: row.startedAt, endedAt: row.endedAt });
-      clearTimeout(state.graceTimer);
-      state.graceTimer = undefined;
+      if (!row) {
+        // Ended (or cancelled) by another node meanwhile: this node's class follows.
+        const [now] = await this.#db.select().from(liveClasses).where(eq(liveClasses.id, classId)).limit(1);
+        if (now?.status !== 'ended') throw new DomainError('cancelled', 'This class was cancelled');
+        this.#finish(state, now.status, now.endedAt ?? new Date());
+        for (const present of state.members.values()) await this.#closeAttendance(present);
+        this.#forgetIfIdle(state);
+        return this.#statusOf(state);
+      }
+      Object.assign(state, { startedAt: row.startedAt });
+      this.#finish(state, row.status, row.endedAt ?? new Date());
       for (const present of state.members.values()) await this.#closeAttendance(present);
-      state.onStage.clear();
-      state.invited.clear();
-      state.room?.close();
       this.#log.info({ classId, peakViewers: state.peakViewers, totalViewers: state.totalViewers }, 'class ended');
       this.emit('status', this.#statusOf(state));
       this.#emitPresence(state);
       this.#forgetIfIdle(state);
       return this.#statusOf(state);
     });
+  }
+
+  /** The class is over here: timers, stage and room go (attendance rows are the caller's, it awaits them). */
+  #finish(state: ClassState, status: LiveClass['status'], endedAt: Date): void {
+    Object.assign(state, { status, endedAt });
+    clearTimeout(state.graceTimer);
+    state.graceTimer = undefined;
+    state.onStage.clear();
+    state.invited.clear();
+    state.room?.close();
   }
 
   invite(classId: string, userId: string): Promise<void> {
@@ -329,14 +401,36 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
     };
   }
 
-  /** The one place a room opens: on the least-loaded worker, with its HLS bridge carrying the teacher's media. */
-  async #openRoom(state: ClassState): Promise<ClassroomRoom> {
-    if (state.room && !state.room.closed) return state.room;
-    const room = await this.#rooms.open(state.classId);
-    const bridge = this.#liveHls.attach(room, state.teacherId).catch((err: unknown) => {
-      this.#log.error({ err, classId: state.classId }, 'hls bridge failed to start');
-      return undefined;
-    });
+  /**
+   * The one place a room opens: on the least-loaded worker, with its HLS bridge carrying the teacher's media. In
+   * a cluster it is the class's origin room (claimed for this node) or an edge fed from the origin node (no
+   * bridge: the origin's carries the class); `publish` (the teacher is here) makes this node the origin.
+   */
+  async #openRoom(state: ClassState, publish = false): Promise<ClassroomRoom> {
+    if (state.room && !state.room.closed) {
+      if (!publish || !state.room.fedFrom) return state.room;
+      state.room.close();
+    }
+    const fedFrom = await this.#placement?.originFor(state.classId, publish);
+    const room = await this.#rooms.open(state.classId, fedFrom);
+    if (room.fedFrom) {
+      try {
+        await this.#placement!.feed(room);
+      } catch (err) {
+        room.close();
+        this.#log.warn(
+          { err, classId: state.classId, origin: room.fedFrom },
+          "could not feed this node's room from the class's origin node",
+        );
+        throw err instanceof DomainError ? err : new DomainError('unavailable', "The class's media server does not answer; try again");
+      }
+    }
+    const bridge = room.fedFrom
+      ? Promise.resolve(undefined)
+      : this.#liveHls.attach(room, state.teacherId).catch((err: unknown) => {
+          this.#log.error({ err, classId: state.classId }, 'hls bridge failed to start');
+          return undefined;
+        });
     Object.assign(state, { room, bridge });
     room.once('close', () => {
       if (state.room === room) Object.assign(state, { room: undefined, bridge: undefined });
@@ -416,10 +510,10 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
       .where(and(eq(attendance.id, id), isNull(attendance.leftAt)));
   }
 
-  #startGrace(state: ClassState): void {
+  #startGrace(state: ClassState, announce = true): void {
     clearTimeout(state.graceTimer);
     state.teacher = 'away';
-    this.emit('status', this.#statusOf(state));
+    if (announce) this.emit('status', this.#statusOf(state));
     const timer = setTimeout(async () => {
       if (state.graceTimer !== timer || state.teacher !== 'away' || state.status !== 'live') return;
       const elsewhere = await this.#teacherElsewhere(state);

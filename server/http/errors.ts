@@ -48,6 +48,7 @@ const DOMAIN_STATUS: Record<DomainErrorCode, ContentfulStatusCode> = {
   not_voted: 409,
   invalid_state: 409,
   unsupported: 422,
+  unavailable: 503,
 };
 
 export function errorResponse(err: Error, c: Context): Response {

@@ -47,7 +47,7 @@ function sourceInfo(source: MediaSource): SourceInfo {
 
 export interface MediaSignallingOptions {
   /** The live class: its room, who is on stage, how each member receives media. */
-  liveClasses: Pick<LiveClassLifecycle, 'room' | 'status' | 'isOnStage' | 'setMode'>;
+  liveClasses: Pick<LiveClassLifecycle, 'room' | 'publishingRoom' | 'status' | 'isOnStage' | 'setMode'>;
   /** STUN/TURN servers handed to a user's browser (LECTERN_ICE_SERVERS plus their own TURN credential). */
   iceServersFor: (userId: string) => IceServer[];
   /** Simulcast layers publishers send for the camera (LECTERN_CAMERA_LAYERS). */
@@ -76,6 +76,12 @@ function attachSignalling(member: ClassMember, options: MediaSignallingOptions):
   };
 
   const liveRoom = (): Promise<ClassroomRoom> => liveClasses.room(classId);
+
+  /** How this member receives media, for the live class and for other nodes reading this socket's data. */
+  const setMode = (mode: 'webrtc' | 'hls'): Promise<void> => {
+    if (socket.data.inClass?.classId === classId) socket.data.inClass.mode = mode;
+    return liveClasses.setMode(classId, socket.id, mode);
+  };
 
   const currentPeer = (): { peer: ClassroomPeer; room: ClassroomRoom } => {
     const room = peerRoom;
@@ -144,7 +150,8 @@ function attachSignalling(member: ClassMember, options: MediaSignallingOptions):
   });
 
   on('sfu:join', SfuJoin, async ({ rtpCapabilities }): Promise<SfuJoined> => {
-    const room = await liveRoom();
+    // The teacher publishes where they are: in a cluster this node becomes the class's origin.
+    const room = role === 'teacher' ? await liveClasses.publishingRoom(classId) : await liveRoom();
     if (left) throw new DomainError('gone', 'You left the class');
     const caps = structuredClone(rtpCapabilities) as unknown as types.RtpCapabilities;
     try {
@@ -165,13 +172,13 @@ function attachSignalling(member: ClassMember, options: MediaSignallingOptions):
     if (!seat.admitted) {
       p.close();
       if (peer === p) peer = undefined;
-      await liveClasses.setMode(classId, socket.id, 'hls');
+      await setMode('hls');
       log.info({ reason: seat.reason }, 'no WebRTC seat: the student watches over HLS');
       return { mode: 'hls', reason: seat.reason };
     }
     if (left || p.closed) throw new DomainError('gone', 'You left the class');
     attachRoom(room, p);
-    await liveClasses.setMode(classId, socket.id, 'webrtc');
+    await setMode('webrtc');
     return {
       mode: 'webrtc',
       sources: room
@@ -190,7 +197,7 @@ function attachSignalling(member: ClassMember, options: MediaSignallingOptions):
     detachRoom?.();
     peer?.close();
     peer = undefined;
-    await liveClasses.setMode(classId, socket.id, 'hls');
+    await setMode('hls');
     log.info({ cause }, 'viewer switched to the broadcast (HLS)');
     return { mode: 'hls' as const };
   });

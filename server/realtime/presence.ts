@@ -2,7 +2,11 @@
 // counts, teacher grace period); the lifecycle's changes are broadcast to the class room. Presence is
 // throttled per class so a hundred students joining at once send a handful of updates, not ten thousand,
 // and only the staff get the viewer list: students get the counts, so a big class costs O(n), not O(n^2).
-import type { ClassStatusPush, PresencePush, StageUpdatePush } from '../contracts/live-class.ts';
+// With several server processes (`clusterWide`) each process knows only its own members: what it broadcasts is
+// derived from every socket in the class room on every process (fetchSockets over the Redis adapter, reading
+// each socket's `inClass`), so every node tells the same list and counts.
+import type { ClassStatusPush, PresencePush, PresenceViewer, StageUpdatePush } from '../contracts/live-class.ts';
+import type { Logger } from '../log.ts';
 import type { LiveClassLifecycle } from '../classes/live-class-lifecycle.ts';
 import { canModerate } from '../auth/permissions.ts';
 import { classRoom, staffRoom, type ClassFeature } from './class-membership.ts';
@@ -24,11 +28,35 @@ export class ClassPresence {
   readonly feature: ClassFeature;
   readonly #close: () => void;
 
-  constructor(io: LecternIo, liveClasses: LiveClassLifecycle) {
+  constructor(io: LecternIo, liveClasses: LiveClassLifecycle, options: { clusterWide: boolean; log: Logger }) {
     const throttles = new Map<string, { timer: NodeJS.Timeout; pending: PresencePush | undefined }>();
     let closed = false;
-    const broadcast = (push: PresencePush): void => {
+    const acrossNodes = async (push: PresencePush): Promise<PresencePush> => {
+      const sockets = await io.in(classRoom(push.classId)).fetchSockets();
+      const stage = new Set(liveClasses.stage(push.classId).userIds);
+      const byUser = new Map<string, PresenceViewer>();
+      for (const { data } of sockets) {
+        const here = data.inClass;
+        if (!here || here.classId !== push.classId || !data.user) continue;
+        const seen = byUser.get(data.user.id);
+        // A user with two tabs shows once, with the best way they receive media (as the live class counts them).
+        if (seen && (seen.mode === 'webrtc' || here.mode === 'waiting')) continue;
+        const { id: userId, displayName } = data.user;
+        byUser.set(userId, { userId, displayName, role: here.role, mode: here.mode, onStage: stage.has(userId) });
+      }
+      const viewers = [...byUser.values()];
+      const studentCount = viewers.filter((v) => v.role === 'student').length;
+      return { ...push, viewers: viewers.slice(0, 500), studentCount, peakViewers: Math.max(push.peakViewers, studentCount) };
+    };
+    const broadcast = (local: PresencePush): void => {
       if (closed) return;
+      if (!options.clusterWide) return send(local);
+      acrossNodes(local).then(
+        (push) => !closed && send(push),
+        (err: unknown) => options.log.warn({ err, classId: local.classId }, 'could not gather the presence of the other nodes'),
+      );
+    };
+    const send = (push: PresencePush): void => {
       const staff = staffRoom(push.classId);
       io.to(staff).emit('presence:update', push);
       io.to(classRoom(push.classId))
@@ -80,12 +108,17 @@ export class ClassPresence {
 
     this.feature = async (member) => {
       const { socket, classId, user, role } = member;
+      socket.data.inClass = { classId, role, mode: 'waiting' };
       const status = await liveClasses.enter(classId, { socketId: socket.id, userId: user.id, displayName: user.displayName, role });
       socket.emit('class:status', status);
       socket.emit('stage:update', liveClasses.stage(classId));
-      const presence = liveClasses.presence(classId);
+      // Across nodes, the broadcast that entering set off tells this member too.
+      const presence = options.clusterWide ? undefined : liveClasses.presence(classId);
       if (presence) socket.emit('presence:update', canModerate(role) ? presence : { ...presence, viewers: [] });
-      return () => liveClasses.leave(classId, socket.id);
+      return () => {
+        if (socket.data.inClass?.classId === classId) delete socket.data.inClass;
+        return liveClasses.leave(classId, socket.id);
+      };
     };
   }
 

@@ -6,15 +6,19 @@ import type { ClientToServerEvents, ServerToClientEvents } from '../contracts/pr
 import type { SessionCookies } from '../auth/session-cookies.ts';
 import type { SessionStore, SessionUser } from '../auth/session-store.ts';
 import type { Logger } from '../log.ts';
+import type { InterNodeEvents } from '../cluster/inter-node.ts';
+import type { ClassRole, PresenceViewer } from '../contracts/live-class.ts';
 
 export interface SocketData {
   user: SessionUser;
   sessionId: string;
+  /** The class this socket is in, as other nodes see it (fetchSockets reads it across processes). */
+  inClass?: { classId: string; role: ClassRole; mode: PresenceViewer['mode'] };
 }
 
-/** The Socket.io server, typed by the protocol (contracts/protocol.ts); processes send each other nothing directly. */
-export type LecternIo = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
-export type LecternSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+/** The Socket.io server, typed by the protocol (contracts/protocol.ts) and what nodes tell each other (cluster/inter-node.ts). */
+export type LecternIo = Server<ClientToServerEvents, ServerToClientEvents, InterNodeEvents, SocketData>;
+export type LecternSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterNodeEvents, SocketData>;
 
 /** Every socket of one login session: logging out (or the session expiring) disconnects them all. */
 export function sessionRoom(sessionId: string): string {

@@ -4,7 +4,9 @@
 // source from the origin with pipeToRouter (ViewerRouter). A worker's room is its measured capacity
 // (RoomCapacity.seatsPerWorker, every class on it counted); beyond every worker's, admit() says no and why.
 // Publishers' producers are the room's media sources; `sourceadd`/`sourceremove` tell other parts (the HLS
-// bridge) what to consume, and `close` tells them the class's media is over.
+// bridge) what to consume, and `close` tells them the class's media is over. In a cluster, a room on a node
+// other than the class's origin node is an edge (`fedFrom` names the origin node): its sources are pipe
+// producers adopted from the origin (cluster/edge-feed.ts), and nothing is published on it.
 import { EventEmitter } from 'node:events';
 import { AwaitQueue } from 'awaitqueue';
 import type { types } from 'mediasoup';
@@ -36,6 +38,8 @@ type ClassroomRoomEvents = {
 
 export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
   readonly classId: string;
+  /** The node this room's media comes from, when it is an edge of a class published on another node. */
+  readonly fedFrom: string | undefined;
   readonly #workers: WorkerPool;
   readonly #capacity: RoomCapacity;
   readonly #origin: ViewerRouter;
@@ -50,15 +54,16 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
   readonly #seating = new AwaitQueue();
   #closed = false;
 
-  static async create(classId: string, workers: WorkerPool, log: Logger, capacity: RoomCapacity): Promise<ClassroomRoom> {
+  static async create(classId: string, workers: WorkerPool, log: Logger, capacity: RoomCapacity, fedFrom?: string): Promise<ClassroomRoom> {
     const { router, pooled } = await workers.createRouter({ mediaCodecs: ROUTER_MEDIA_CODECS, appData: { classId } });
-    return new ClassroomRoom(classId, new ViewerRouter(router, pooled, null), workers, capacity, log);
+    return new ClassroomRoom(classId, new ViewerRouter(router, pooled, null), workers, capacity, log, fedFrom);
   }
 
-  constructor(classId: string, origin: ViewerRouter, workers: WorkerPool, capacity: RoomCapacity, log: Logger) {
+  constructor(classId: string, origin: ViewerRouter, workers: WorkerPool, capacity: RoomCapacity, log: Logger, fedFrom?: string) {
     super();
     this.setMaxListeners(0);
     this.classId = classId;
+    this.fedFrom = fedFrom;
     this.#origin = origin;
     this.#routers = [origin];
     this.#workers = workers;
@@ -224,6 +229,7 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
   async createWebRtcTransport(peer: ClassroomPeer, direction: 'send' | 'recv'): Promise<types.WebRtcTransport> {
     this.#assertOpen();
     if (direction === 'send' && !peer.mayProduce) throw new DomainError('forbidden', 'Only the teacher or a student on stage may publish');
+    if (direction === 'send') this.#assertOrigin();
     const existing = [...peer.transports.values()].filter((t) => t.appData.direction === direction);
     // A client re-creating its transport (after a reload of its media) replaces the old one.
     for (const t of existing) t.close();
@@ -256,6 +262,7 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
   ): Promise<types.Producer> {
     this.#assertOpen();
     if (!peer.mayProduce) throw new DomainError('forbidden', 'Only the teacher or a student on stage may publish');
+    this.#assertOrigin();
     if (SOURCE_KIND[source] !== kind)
       throw new DomainError('invalid_input', `A ${source} source carries ${SOURCE_KIND[source]}, not ${kind}`);
     if (peer.role === 'student' && (source === 'screen' || source === 'screen-audio')) {
@@ -278,22 +285,36 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
       throw new DomainError('gone', 'You left the class');
     }
     peer.addProducer(producer);
-    const mediaSource: MediaSource = { source, kind, producer, userId: peer.userId };
+    this.#log.info({ userId: peer.userId, source, kind, producerId: producer.id }, 'source published');
+    await this.#addSource({ source, kind, producer, userId: peer.userId });
+    return producer;
+  }
+
+  /**
+   * An edge room's source: a pipe producer carrying a source published on the origin node (its owner, the edge
+   * feed, closes it when the source ends there). Told to the room's peers like a source published here.
+   */
+  adoptSource(source: MediaSource): Promise<void> {
+    this.#assertOpen();
+    if (!this.fedFrom) throw new Error('Only an edge room adopts sources from another node');
+    return this.#addSource(source);
+  }
+
+  async #addSource(mediaSource: MediaSource): Promise<void> {
+    const { producer } = mediaSource;
     this.#sources.set(producer.id, mediaSource);
     producer.observer.once('close', () => {
       this.#sources.delete(producer.id);
       if (!this.#closed) this.emit('sourceremove', mediaSource);
     });
-    this.#log.info({ userId: peer.userId, source, kind, producerId: producer.id }, 'source published');
     // Every router of the class gets the source before anyone is told of it.
     await Promise.all(
       this.#routers.map((r) =>
         this.#feed(r, producer.id).catch((err: unknown) => this.#log.warn({ err, routerId: r.router.id }, 'source not piped')),
       ),
     );
-    if (producer.closed || this.#closed) return producer;
+    if (producer.closed || this.#closed) return;
     this.emit('sourceadd', mediaSource);
-    return producer;
   }
 
   /** A consumer for `peer`, created paused (the client resumes it once its track is wired). */
@@ -341,6 +362,10 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
     this.#origin.router.close();
     this.#log.info('classroom room closed');
     this.emit('close');
+  }
+
+  #assertOrigin(): void {
+    if (this.fedFrom) throw new DomainError('unsupported', "Publishing happens on the class's origin server; reconnect to publish");
   }
 
   #assertOpen(): void {

@@ -31,14 +31,17 @@ export class RoomRegistry extends EventEmitter<RoomRegistryEvents> {
     return this.#rooms.get(classId);
   }
 
-  /** The class's room, creating its Router on the least-loaded worker when it has none yet. */
-  open(classId: string): Promise<ClassroomRoom> {
+  /**
+   * The class's room, creating its Router on the least-loaded worker when it has none yet; `fedFrom` makes a new
+   * room an edge of the class's origin on that node (cluster).
+   */
+  open(classId: string, fedFrom?: string): Promise<ClassroomRoom> {
     if (this.#closed) return Promise.reject(new Error('The room registry is closed'));
     const existing = this.#rooms.get(classId);
     if (existing) return Promise.resolve(existing);
     let opening = this.#opening.get(classId);
     if (!opening) {
-      opening = ClassroomRoom.create(classId, this.#workers, this.#log, this.#capacity)
+      opening = ClassroomRoom.create(classId, this.#workers, this.#log, this.#capacity, fedFrom)
         .then((room) => {
           if (this.#closed) {
             room.close();
@@ -49,7 +52,7 @@ export class RoomRegistry extends EventEmitter<RoomRegistryEvents> {
             if (this.#rooms.get(classId) === room) this.#rooms.delete(classId);
             this.emit('roomclose', room);
           });
-          this.#log.info({ classId, routerId: room.router.id }, 'classroom room opened');
+          this.#log.info({ classId, routerId: room.router.id, fedFrom }, 'classroom room opened');
           this.emit('roomopen', room);
           return room;
         })

@@ -46,7 +46,8 @@ export class TeacherMediaFlow extends EventEmitter<TeacherMediaFlowEvents> {
     this.setMaxListeners(0);
     this.#log = options.log;
     this.#stallMs = options.stallMs ?? FLOW_STALL_MS;
-    const opened = (room: ClassroomRoom): void => void this.#open.add(room);
+    // An edge room (cluster) has no teacher publishing into it: the origin node's flow speaks for the class.
+    const opened = (room: ClassroomRoom): void => void (room.fedFrom || this.#open.add(room));
     const closed = (room: ClassroomRoom): void => {
       this.#open.delete(room);
       this.#last.delete(room.classId);

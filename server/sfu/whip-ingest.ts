@@ -30,7 +30,7 @@ export interface WhipIngestOptions {
   users: { byId(id: string): Promise<{ id: string; displayName: string; role: UserRole } | undefined> };
   /** Read only: whether the browser studio publishes. The live class opens its room (with its HLS bridge). */
   rooms: Pick<RoomRegistry, 'get'>;
-  liveClasses: Pick<LiveClassLifecycle, 'goLive' | 'room' | 'enter' | 'leave'>;
+  liveClasses: Pick<LiveClassLifecycle, 'goLive' | 'publishingRoom' | 'enter' | 'leave'>;
   timeouts: WhipTimeouts;
   log: Logger;
 }
@@ -119,7 +119,7 @@ export class WhipIngest {
         throw err;
       }
       const session = await WhipSession.open({
-        room: await this.#options.liveClasses.room(classId),
+        room: await this.#options.liveClasses.publishingRoom(classId),
         offer,
         publisher: { userId: teacher.id, displayName: teacher.displayName },
         streamKeyId: key.id,

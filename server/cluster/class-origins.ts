@@ -1,0 +1,105 @@
+// Which node originates each live class's media, kept in Redis: `<prefix>:origin:<classId>` holds the node's
+// name, with a short expiry the node renews while it holds the class's origin room. A node that dies stops
+// renewing, so its classes are free again within ORIGIN_TTL_MS and the nodes fed from it notice (`holder()`
+// no longer names it). A claim is taken only when the class has no origin, except when the teacher publishes
+// on this node (`force`): the class's media then originates here and the old origin drops its room.
+import { EventEmitter } from 'node:events';
+import { createClient } from 'redis';
+import type { Logger } from '../log.ts';
+
+/** How long a claim lives without renewal: how soon a dead origin's classes are free again. */
+export const ORIGIN_TTL_MS = 6000;
+const RENEW_MS = 2000;
+
+/** Renews the claim only while it is still this node's (a teacher may have moved the class elsewhere). */
+const RENEW_IF_MINE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
+const DELETE_IF_MINE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
+type RedisClient = ReturnType<typeof createClient>;
+type ClassOriginsEvents = {
+  /** Another node took the class's origin over (or the claim expired): this node's origin room must go. */
+  lost: [classId: string];
+};
+
+export class ClassOrigins extends EventEmitter<ClassOriginsEvents> {
+  readonly nodeName: string;
+  readonly #redis: RedisClient;
+  readonly #prefix: string;
+  readonly #log: Logger;
+  readonly #held = new Set<string>();
+  readonly #timer: NodeJS.Timeout;
+  #closed = false;
+
+  static async connect(options: { url: string; prefix: string; nodeName: string; log: Logger }): Promise<ClassOrigins> {
+    const redis = createClient({ url: options.url });
+    redis.on('error', (err) => options.log.error({ err }, 'redis client error (class origins)'));
+    await redis.connect();
+    return new ClassOrigins(redis, options);
+  }
+
+  constructor(redis: RedisClient, options: { prefix: string; nodeName: string; log: Logger }) {
+    super();
+    this.#redis = redis;
+    this.#prefix = options.prefix;
+    this.nodeName = options.nodeName;
+    this.#log = options.log;
+    this.#timer = setInterval(() => void this.#renew(), RENEW_MS);
+    this.#timer.unref();
+  }
+
+  #key(classId: string): string {
+    return `${this.#prefix}:origin:${classId}`;
+  }
+
+  /** The node that originates the class's media now, if any. */
+  async holder(classId: string): Promise<string | undefined> {
+    return (await this.#redis.get(this.#key(classId))) ?? undefined;
+  }
+
+  /**
+   * Claims the class's origin for this node: when nobody holds it, or always with `force` (the teacher publishes
+   * here). Answers the node that holds it afterwards (this one, or the one that got there first).
+   */
+  async claim(classId: string, force: boolean): Promise<string> {
+    const key = this.#key(classId);
+    const expiration = { type: 'PX' as const, value: ORIGIN_TTL_MS };
+    const set = await this.#redis.set(key, this.nodeName, force ? { expiration } : { expiration, condition: 'NX' });
+    if (set === 'OK') {
+      this.#held.add(classId);
+      return this.nodeName;
+    }
+    const holder = await this.holder(classId);
+    if (holder === this.nodeName) this.#held.add(classId);
+    return holder ?? (await this.claim(classId, force));
+  }
+
+  /** This node's origin room for the class closed: the claim goes (if still ours), so another node may take it. */
+  async release(classId: string): Promise<void> {
+    this.#held.delete(classId);
+    if (this.#closed) return;
+    await this.#redis.eval(DELETE_IF_MINE, { keys: [this.#key(classId)], arguments: [this.nodeName] });
+  }
+
+  async #renew(): Promise<void> {
+    for (const classId of [...this.#held]) {
+      try {
+        const renewed = await this.#redis.eval(RENEW_IF_MINE, {
+          keys: [this.#key(classId)],
+          arguments: [this.nodeName, String(ORIGIN_TTL_MS)],
+        });
+        if (renewed === 0 && this.#held.delete(classId)) this.emit('lost', classId);
+      } catch (err) {
+        this.#log.warn({ err, classId }, 'could not renew the class origin claim');
+      }
+    }
+  }
+
+  /** Shutdown: the claims go at once, so the other nodes need not wait for them to expire. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    clearInterval(this.#timer);
+    for (const classId of [...this.#held]) await this.release(classId).catch(() => {});
+    this.#closed = true;
+    await this.#redis.quit().catch(() => {});
+  }
+}
