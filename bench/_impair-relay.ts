@@ -4,6 +4,7 @@
 // own towards the target, like a NAT, so replies come back the same way. The packet loop runs on a worker
 // thread, away from the bench's and the server's event loop, so its timers are not held up by them.
 import dgram from 'node:dgram';
+import fs from 'node:fs';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 
 export interface Impairment {
@@ -45,6 +46,8 @@ export interface RelayCounters {
   /** Packets towards the target (the page's uplink) and back (its downlink). */
   up: { sent: number; dropped: number };
   down: { sent: number; dropped: number };
+  /** Packets the kernel dropped at the relay's sockets (receive buffer full: the relay fell behind), not the impairment. */
+  overflow: number;
 }
 
 type RequestBody = { op: 'map'; host: string; port: number } | { op: 'counters' } | { op: 'close' };
@@ -143,6 +146,25 @@ class Lane {
   }
 }
 
+/** Datagrams the kernel dropped at these sockets (the last column of /proc/net/udp: a full receive buffer). */
+function socketDrops(sockets: dgram.Socket[]): number {
+  const ports = new Set<number>();
+  for (const s of sockets) {
+    try {
+      ports.add(s.address().port);
+    } catch {
+      // not bound yet
+    }
+  }
+  let drops = 0;
+  for (const line of fs.readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
+    const cols = line.trim().split(/\s+/);
+    const port = parseInt(cols[1]?.split(':')[1] ?? '', 16);
+    if (ports.has(port)) drops += Number(cols.at(-1) ?? 0);
+  }
+  return drops;
+}
+
 function runWorker(impairment: Impairment): void {
   const up = new Lane(impairment);
   const down = new Lane(impairment);
@@ -174,7 +196,7 @@ function runWorker(impairment: Impairment): void {
   parentPort!.on('message', (request: Request) => {
     const reply = (value: unknown): void => parentPort!.postMessage({ id: request.id, value });
     if (request.op === 'map') void map(request.host, request.port).then(reply);
-    else if (request.op === 'counters') reply({ up: up.counters, down: down.counters });
+    else if (request.op === 'counters') reply({ up: { ...up.counters }, down: { ...down.counters }, overflow: socketDrops(sockets) });
     else {
       up.close();
       down.close();

@@ -12,9 +12,11 @@
 // --no-audio measures video alone.
 // --impair "delay=20ms,loss=1%[,jitter=5ms]" puts a userspace UDP relay (_impair-relay.ts) between the
 // student's page and the server (for P2P: between the two peer connections), delaying and dropping each way,
-// and measures sfu and p2p (or --paths) with freezes and NACK/PLI/RTX counts. Other options: --duration 20
-// (seconds per path after a warm-up, or BENCH_DURATION), --paths sfu,p2p, --dtx on|off (Opus DTX on the
-// microphone forced on every path, instead of as the product sets it).
+// and measures sfu and p2p (or --paths) with freezes and NACK/PLI/RTX counts (the student's, without
+// mediasoup-client's probator) and the relay's own drops. SFU paths add the server's view of the student's
+// video consumer (_sfu-probe.ts: layer switches, bandwidth estimate, key frame requests, retransmissions).
+// Other options: --duration 20 (seconds per path after a warm-up, or BENCH_DURATION), --paths sfu,p2p,
+// --dtx on|off (Opus DTX on the microphone forced on every path, instead of as the product sets it).
 // Writes bench/results/latency.json ({sfu, sfuSingle, p2p, sfuHlsOff}: {p50, p95, frames} in ms) or, impaired,
 // bench/results/latency-impaired.json ({impair, sfu, p2p}: {p50, p95, frames, freezesOver500ms, freezesOver1s}).
 import fs from 'node:fs';
@@ -27,6 +29,7 @@ import { startTestServer, type TestServer } from '../tests/helpers/server.ts';
 import { RECORD_PEER_CONNECTIONS } from '../tests/helpers/webrtc-stats.ts';
 import { createLiveClass } from '../tests/sfu/fixtures.ts';
 import { clockCanvas, clockReader } from './_frame-clock.ts';
+import { SfuProbe, type SfuProbeResult } from './_sfu-probe.ts';
 import { describeImpairment, ImpairRelay, parseImpairment, type Impairment, type RelayCounters } from './_impair-relay.ts';
 
 const PATHS = ['sfu', 'sfuSingle', 'sfuHlsOff', 'p2p'] as const;
@@ -46,6 +49,8 @@ interface PathResult {
   height: number;
   breakdown: Breakdown;
   relay?: RelayCounters;
+  /** SFU paths: the server's view of the student's video consumer. */
+  server?: SfuProbeResult;
 }
 
 interface Breakdown {
@@ -124,7 +129,9 @@ function snapshot(page: Page, height: number): Promise<Counters> {
             add('packetSendDelay', s.totalPacketSendDelay);
             add('packetsSent', s.packetsSent);
           }
-        } else if (s.type === 'inbound-rtp' && s.kind === 'video') {
+        } else if (s.type === 'inbound-rtp' && s.kind === 'video' && s.mid !== 'probator') {
+          // (mediasoup-client's probator receives the server's bandwidth probes: padding only, never a frame,
+          // so Chrome keeps asking it for a key frame; its PLIs, NACKs and losses are not the video's.)
           add('vJb', s.jitterBufferDelay);
           add('vJbCount', s.jitterBufferEmittedCount);
           add('decodeTime', s.totalDecodeTime);
@@ -201,7 +208,14 @@ function summarise(samples: number[], gaps: number[], size: [number, number], wh
 }
 
 /** Measures on `page` (the receiver); `sender` is the page that encodes (the same page for the P2P path). */
-async function measure(page: Page, sender: Page, selector: string, seconds: number, label: string): Promise<PathResult> {
+async function measure(
+  page: Page,
+  sender: Page,
+  selector: string,
+  seconds: number,
+  label: string,
+  probeOf?: () => SfuProbe,
+): Promise<PathResult> {
   await page.waitForSelector(selector, { timeout: 30_000 });
   await page.evaluate((sel) => {
     const w = window as unknown as Record<string, (v: HTMLVideoElement) => unknown>;
@@ -218,6 +232,8 @@ async function measure(page: Page, sender: Page, selector: string, seconds: numb
   });
   const height = await page.evaluate((sel) => (document.querySelector(sel) as HTMLVideoElement).videoHeight, selector);
   const before = await Promise.all([snapshot(sender, height), snapshot(page, height)]);
+  const probe = probeOf?.();
+  await probe?.start();
   for (let s = 0; s < seconds; s += 5) {
     process.stderr.write(`, ${s} s`);
     await page.waitForTimeout(Math.min(5, seconds - s) * 1000);
@@ -231,7 +247,8 @@ async function measure(page: Page, sender: Page, selector: string, seconds: numb
     return { ...w.__reader.stop(), gaps: w.__gaps.stop() };
   });
   const after = await Promise.all([snapshot(sender, height), snapshot(page, height)]);
-  return summarise(samples, gaps, size, breakdown([before[0], after[0]], [before[1], after[1]]));
+  const server = await probe?.stop();
+  return { ...summarise(samples, gaps, size, breakdown([before[0], after[0]], [before[1], after[1]])), ...(server ? { server } : {}) };
 }
 
 /** Both receivers show the video the same way: same device scale factor, same CSS width (the classroom's player). */
@@ -289,7 +306,9 @@ async function sfuPath(
   await teacher.getByRole('button', { name: 'Go live' }).click({ timeout: 30_000 });
   await student.goto(`${server.url}/classes/${f.classId}`);
   const before = await o.relay?.counters();
-  const result = await measure(student, teacher, '[data-testid="teacher-video"]', o.seconds, label);
+  const result = await measure(student, teacher, '[data-testid="teacher-video"]', o.seconds, label, () =>
+    SfuProbe.find(server.rooms.get(f.classId)!),
+  );
   if (o.relay && before) result.relay = relayDelta(before, await o.relay.counters());
   const shownWidth = await student.locator('[data-testid="teacher-video"]').evaluate((v) => v.clientWidth);
   await Promise.all([teacherContext.close(), studentContext.close()]);
@@ -300,6 +319,7 @@ function relayDelta(a: RelayCounters, b: RelayCounters): RelayCounters {
   return {
     up: { sent: b.up.sent - a.up.sent, dropped: b.up.dropped - a.up.dropped },
     down: { sent: b.down.sent - a.down.sent, dropped: b.down.dropped - a.down.dropped },
+    overflow: b.overflow - a.overflow,
   };
 }
 
@@ -502,6 +522,34 @@ export default async function latency(args: string[]): Promise<void> {
       ]),
     ),
   );
+  for (const [name, { relay: r }] of rows) {
+    if (!r) continue;
+    const pct = (l: { sent: number; dropped: number }): string => ((l.dropped / Math.max(1, l.sent + l.dropped)) * 100).toFixed(1);
+    console.log(
+      `${name} relay: up ${r.up.sent} sent, ${r.up.dropped} dropped (${pct(r.up)} %); down ${r.down.sent} sent, ` +
+        `${r.down.dropped} dropped (${pct(r.down)} %); ${r.overflow} lost to the relay's full socket buffers`,
+    );
+  }
+  const probed = rows.filter(([, r]) => r.server);
+  if (probed.length) {
+    console.table(
+      Object.fromEntries(
+        probed.map(([name, { server: v }]) => [
+          name,
+          {
+            'spatial/temporal switches': `${v!.spatialSwitches}/${v!.temporalSwitches}`,
+            'lowest/end layer': `${v!.lowestSpatialLayer}/${v!.endSpatialLayer}`,
+            'BWE min/mean kb/s': `${v!.bweMinKbps}/${v!.bweMeanKbps}`,
+            'PLI from student': v!.pliFromStudent,
+            'PLI to teacher': v!.pliToTeacher,
+            'NACK from student': v!.nackFromStudent,
+            retransmitted: v!.retransmitted,
+            'packets sent': v!.sent,
+          },
+        ]),
+      ),
+    );
+  }
   const load = os
     .loadavg()
     .map((l) => l.toFixed(2))

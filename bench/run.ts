@@ -17,3 +17,5 @@ const bench = (await import(pathToFileURL(path.join(import.meta.dirname, `${name
   default: (args: string[]) => Promise<void>;
 };
 await bench.default(args);
+// The test helpers a bench borrows (the shared mail catcher, pools) keep handles open: the bench is done.
+process.exit(0);
