@@ -3,8 +3,11 @@
 //   the studio's camera encodings (3-layer VP8 simulcast 320x180@15/150k, 640x360@30/500k, 1280x720@30/1.8M)
 //   and Opus; the media are libvpx/libopus encodings replayed by ffmpeg (bench/_fanout-media.ts), so the
 //   teacher answers NACKs (werift's send cache) but not PLIs (key frames come every 2 s).
-//   Students: werift receivers in worker threads (bench/_fanout-receivers.ts says what they do and don't),
-//   each with its own WebRtcTransport on the worker's WebRtcServer and a video and an audio consumer made by
+//   Students (--receivers native, the default): a second mediasoup worker on the clients' core, one transport
+//   and two producers per student doing ICE, DTLS, SRTP and receiver feedback in C++
+//   (bench/_fanout-native-receivers.ts says what they do and don't); --receivers werift: werift peers in
+//   worker threads (bench/_fanout-receivers.ts), which fall behind at a few dozen students on one core.
+//   Each student has its own WebRtcTransport on the SFU worker's WebRtcServer and a video and an audio consumer made by
 //   ClassroomRoom.consume, resumed and asked for --layer (default 2, the full-size view the class page asks
 //   for at a height over 420 px).
 //   The mediasoup worker is pinned to CPU 0 (taskset), this process (teacher, receivers) and ffmpeg to CPU 1.
@@ -28,6 +31,7 @@ import { createLogger } from '../server/log.ts';
 import { ClassroomRoom } from '../server/sfu/classroom-room.ts';
 import { WorkerPool } from '../server/sfu/worker-pool.ts';
 import { AUDIO_KBPS, CAMERA_LAYERS, encodedClips, replayAsRtp } from './_fanout-media.ts';
+import { NativeReceivers } from './_fanout-native-receivers.ts';
 import type { ReceiversReply, ReceiversRequest, ReceiversWindow, StreamFigures } from './_fanout-receivers.ts';
 
 const CLK_TICKS = 100; // Linux USER_HZ
@@ -320,12 +324,17 @@ interface Step {
   lossPercent: number;
   videoLossPercent: number;
   audioLossPercent: number;
-  latePercent: number;
+  /** werift receivers only: packets later than their RTP timestamp predicts by over 100 ms. */
+  latePercent: number | null;
+  /** Native receivers only: the 95th percentile of the students' video interarrival jitter. */
+  videoJitterMsP95: number | null;
   lossyStudents: number;
   nacksPerSecond: number;
+  plisPerSecond: number | null;
   layers: Record<string, number>;
   receiversCpuPercent: number;
-  receiversLoopP99Ms: number;
+  /** werift receivers only: their threads' event-loop delay. */
+  receiversLoopP99Ms: number | null;
   coresBusyPercent: number[];
   windowSeconds: number;
 }
@@ -335,6 +344,65 @@ const SATURATED_CPU_PERCENT = 95;
 const RECEIVERS_BEHIND_MS = 100;
 /** Percentage points of the worker's core the students must take before their cost is scaled to a full core. */
 const MIN_SCALABLE_SHARE = 10;
+
+/** One measurement window's figures at the receivers, whichever kind they are. */
+interface WindowFigures {
+  video: { expected: number; received: number };
+  audio: { expected: number; received: number };
+  late: number | null;
+  videoJitterMsP95: number | null;
+  lossyReceivers: number;
+  nacksSent: number;
+  plisSent: number | null;
+  loopP99Ms: number | null;
+}
+
+async function weriftWindow(threads: ReceiverThreads, seconds: number): Promise<WindowFigures> {
+  const seq = threads.startWindow();
+  await sleep(seconds * 1000);
+  const windows = await threads.endWindow(seq);
+  const sum = (pick: (w: ReceiversWindow) => StreamFigures): StreamFigures =>
+    windows.map(pick).reduce((a, b) => ({
+      expected: a.expected + b.expected,
+      received: a.received + b.received,
+      late: a.late + b.late,
+      bytes: a.bytes + b.bytes,
+    }));
+  const video = sum((w) => w.video);
+  const audio = sum((w) => w.audio);
+  return {
+    video,
+    audio,
+    late: video.late + audio.late,
+    videoJitterMsP95: null,
+    lossyReceivers: windows.reduce((a, w) => a + w.lossyReceivers, 0),
+    nacksSent: windows.reduce((a, w) => a + w.nacksSent, 0),
+    plisSent: null,
+    loopP99Ms: Math.max(...windows.map((w) => w.eventLoopDelayP99Ms)),
+  };
+}
+
+async function nativeWindow(native: NativeReceivers, seconds: number): Promise<WindowFigures> {
+  await native.startWindow();
+  await sleep(seconds * 1000);
+  const w = await native.endWindow();
+  const asExpected = (f: { packets: number; lost: number }) => ({ expected: f.packets + f.lost, received: f.packets });
+  return {
+    video: asExpected(w.video),
+    audio: asExpected(w.audio),
+    late: null,
+    videoJitterMsP95: w.videoJitterMsP95,
+    lossyReceivers: w.lossyReceivers,
+    nacksSent: w.nacksSent,
+    plisSent: w.plisSent,
+    loopP99Ms: null,
+  };
+}
+
+/** The receivers could no longer keep up, so the loss they see is partly their own. */
+function receiversBehind(step: Step): boolean {
+  return step.receiversLoopP99Ms === null ? step.receiversCpuPercent >= SATURATED_CPU_PERCENT : step.receiversLoopP99Ms > RECEIVERS_BEHIND_MS;
+}
 
 export default async function fanout(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -347,6 +415,7 @@ export default async function fanout(args: string[]): Promise<void> {
       settle: { type: 'string', default: '8' },
       layer: { type: 'string', default: '2' },
       threads: { type: 'string', default: '2' },
+      receivers: { type: 'string', default: 'native' },
       'no-pin': { type: 'boolean', default: false },
     },
   });
@@ -360,6 +429,8 @@ export default async function fanout(args: string[]): Promise<void> {
     values.threads,
   ].map(Number) as [number, number, number, number, number, number, number];
   const pinned = !values['no-pin'] && os.availableParallelism() >= 2;
+  const receiverKind = values.receivers;
+  if (receiverKind !== 'native' && receiverKind !== 'werift') throw new Error('--receivers is native or werift');
   const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
   const loadBefore = os.loadavg();
 
@@ -382,7 +453,9 @@ export default async function fanout(args: string[]): Promise<void> {
   // Every student on the origin router: the capacity under test is one worker's.
   const room = await ClassroomRoom.create('fanout-bench', pool, log, { seatsPerWorker: Number.MAX_SAFE_INTEGER });
   const teacher = await publishTeacher(room, pinned);
-  const threads = new ReceiverThreads(threadCount);
+  const native = receiverKind === 'native' ? await NativeReceivers.create(process.env.MEDIASOUP_WORKER_BIN) : null;
+  if (native && pinned) execFileSync('taskset', ['-a', '-p', '-c', String(CLIENT_CPU), String(native.worker.pid)], { stdio: 'ignore' });
+  const threads = native ? null : new ReceiverThreads(threadCount);
   const caps = receiverCapabilities(room.router);
   const students: Student[] = [];
   const steps: Step[] = [];
@@ -408,15 +481,18 @@ export default async function fanout(args: string[]): Promise<void> {
       const transport = await room.createWebRtcTransport(peer, 'recv');
       const video = await room.consume(peer, teacher.camera.id);
       const audio = await room.consume(peer, teacher.mic.id);
-      const offer = consumerOffer(transport, [video, audio]);
-      const answer = await threads.add(i, peer.id, offer);
-      if (process.env.FANOUT_DEBUG && i === 0) process.stderr.write(`offer:\n${offer}\nanswer:\n${answer}\n`);
-      const setup = sdpAll(answer, 'setup')[0];
-      await transport.connect({
-        // The remote (werift) side's role: it answered active, so it is the DTLS client.
-        dtlsParameters: { role: setup === 'passive' ? 'server' : 'client', fingerprints: [fingerprintOf(answer)] },
-      });
-      threads.connect(i, peer.id);
+      if (native) await native.add(transport, video, audio);
+      else {
+        const offer = consumerOffer(transport, [video, audio]);
+        const answer = await threads!.add(i, peer.id, offer);
+        if (process.env.FANOUT_DEBUG && i === 0) process.stderr.write(`offer:\n${offer}\nanswer:\n${answer}\n`);
+        const setup = sdpAll(answer, 'setup')[0];
+        await transport.connect({
+          // The remote (werift) side's role: it answered active, so it is the DTLS client.
+          dtlsParameters: { role: setup === 'passive' ? 'server' : 'client', fingerprints: [fingerprintOf(answer)] },
+        });
+        threads!.connect(i, peer.id);
+      }
       await Promise.all([video.resume(), audio.resume()]);
       await video.setPreferredLayers({ spatialLayer: layer });
       return { transport, video, audio };
@@ -458,35 +534,23 @@ export default async function fanout(args: string[]): Promise<void> {
       const e0 = await egress();
       const usage0 = await worker.getResourceUsage();
       const proc0 = procCpuSeconds(worker.pid);
-      const self0 = procCpuSeconds(process.pid) + procCpuSeconds(teacher.ffmpeg.pid!);
+      // The clients' CPU: this process and the teacher's ffmpeg, plus the native receivers' worker.
+      const clientsCpu = () =>
+        procCpuSeconds(process.pid) + procCpuSeconds(teacher.ffmpeg.pid!) + (native ? procCpuSeconds(native.worker.pid) : 0);
+      const self0 = clientsCpu();
       const cores0 = coreTimes();
       const t0 = performance.now();
-      const seq = threads.startWindow();
-      await sleep(windowS * 1000);
-      const windows = await threads.endWindow(seq);
+      const window = native ? await nativeWindow(native, windowS) : await weriftWindow(threads!, windowS);
       const wall = (performance.now() - t0) / 1000;
       const usage1 = await worker.getResourceUsage();
       const proc1 = procCpuSeconds(worker.pid);
-      const self1 = procCpuSeconds(process.pid) + procCpuSeconds(teacher.ffmpeg.pid!);
+      const self1 = clientsCpu();
       const cores1 = coreTimes();
       const e1 = await egress();
 
-      const sum = (pick: (w: ReceiversWindow) => StreamFigures): StreamFigures =>
-        windows.map(pick).reduce((a, b) => ({
-          expected: a.expected + b.expected,
-          received: a.received + b.received,
-          late: a.late + b.late,
-          bytes: a.bytes + b.bytes,
-        }));
-      const video = sum((w) => w.video);
-      const audio = sum((w) => w.audio);
-      const lossOf = (f: StreamFigures) => (f.expected ? ((f.expected - f.received) / f.expected) * 100 : 0);
-      const both: StreamFigures = {
-        expected: video.expected + audio.expected,
-        received: video.received + audio.received,
-        late: video.late + audio.late,
-        bytes: 0,
-      };
+      const { video, audio } = window;
+      const lossOf = (f: { expected: number; received: number }) => (f.expected ? ((f.expected - f.received) / f.expected) * 100 : 0);
+      const both = { expected: video.expected + audio.expected, received: video.received + audio.received };
       const layers: Record<string, number> = {};
       for (const s of students) {
         const l = s.video.currentLayers ? `s${s.video.currentLayers.spatialLayer}` : 'none';
@@ -502,27 +566,33 @@ export default async function fanout(args: string[]): Promise<void> {
         lossPercent: round2(lossOf(both)),
         videoLossPercent: round2(lossOf(video)),
         audioLossPercent: round2(lossOf(audio)),
-        latePercent: round2(both.received ? (both.late / both.received) * 100 : 0),
-        lossyStudents: windows.reduce((a, w) => a + w.lossyReceivers, 0),
-        nacksPerSecond: round1(windows.reduce((a, w) => a + w.nacksSent, 0) / wall),
+        latePercent: window.late === null ? null : round2(both.received ? (window.late / both.received) * 100 : 0),
+        videoJitterMsP95: window.videoJitterMsP95,
+        lossyStudents: window.lossyReceivers,
+        nacksPerSecond: round1(window.nacksSent / wall),
+        plisPerSecond: window.plisSent === null ? null : round1(window.plisSent / wall),
         layers,
         receiversCpuPercent: round1(((self1 - self0) / wall) * 100),
-        receiversLoopP99Ms: Math.max(...windows.map((w) => w.eventLoopDelayP99Ms)),
+        receiversLoopP99Ms: window.loopP99Ms,
         coresBusyPercent: cores1.map((c, i) => round1(((c.busy - cores0[i]!.busy) / (c.total - cores0[i]!.total)) * 100)),
         windowSeconds: round1(wall),
       };
       steps.push(row);
       process.stderr.write(
         `fanout: ${row.students} students, ${row.consumers} consumers: worker ${row.workerCpuPercent}% (proc ${row.workerCpuPercentProc}%), ` +
-          `egress ${row.egressMbps} Mbps, loss ${row.lossPercent}% (video ${row.videoLossPercent}%), late ${row.latePercent}%, ` +
-          `layers ${JSON.stringify(layers)}, receivers ${row.receiversCpuPercent}% loop p99 ${row.receiversLoopP99Ms} ms, ` +
+          `egress ${row.egressMbps} Mbps, loss ${row.lossPercent}% (video ${row.videoLossPercent}%), ` +
+          (native ? `jitter p95 ${row.videoJitterMsP95} ms, ` : `late ${row.latePercent}%, `) +
+          `layers ${JSON.stringify(layers)}, receivers ${row.receiversCpuPercent}%` +
+          (native ? ', ' : ` loop p99 ${row.receiversLoopP99Ms} ms, `) +
           `cores ${row.coresBusyPercent.join('/')}%\n`,
       );
       // Receivers that fell behind lose packets in their own socket buffers: not the SFU's loss.
-      if (row.receiversLoopP99Ms > RECEIVERS_BEHIND_MS) {
+      if (receiversBehind(row)) {
         stopReason =
-          `the receivers' core fell behind (event loop p99 ${row.receiversLoopP99Ms} ms, loss ${row.lossPercent} %) ` +
-          `at ${row.students} students`;
+          (native
+            ? `the receivers' core saturated (${row.receiversCpuPercent} %, loss ${row.lossPercent} %)`
+            : `the receivers' core fell behind (event loop p99 ${row.receiversLoopP99Ms} ms, loss ${row.lossPercent} %)`) +
+          ` at ${row.students} students`;
         break;
       }
       if (row.lossPercent > PASS_LOSS_PERCENT) {
@@ -537,14 +607,15 @@ export default async function fanout(args: string[]): Promise<void> {
   } finally {
     room.close();
     teacher.close();
-    await threads.close();
+    await threads?.close();
+    native?.close();
     pool.close();
   }
 
   // The figure: consumers one fully used worker core carries at < 1 % loss. Measured when the worker's core
   // was (nearly) full at a passing step; otherwise scaled from the largest passing step's CPU share (the
   // worker's cost grows linearly with consumers), and said so.
-  const passing = steps.filter((s) => s.lossPercent <= PASS_LOSS_PERCENT && s.receiversLoopP99Ms <= RECEIVERS_BEHIND_MS);
+  const passing = steps.filter((s) => s.lossPercent <= PASS_LOSS_PERCENT && !receiversBehind(s));
   const best = passing.at(-1);
   // Scaled only when the students' own share of the core is large enough to stand above the noise.
   const measuredFull = !!best && best.workerCpuPercent >= 90;
@@ -583,7 +654,9 @@ export default async function fanout(args: string[]): Promise<void> {
       cpu: os.cpus()[0]?.model ?? 'unknown',
       cores: os.availableParallelism(),
       pinned: pinned ? { worker: SFU_CPU, clients: CLIENT_CPU } : null,
-      receiverThreads: threadCount,
+      receivers: native
+        ? 'native: a second mediasoup worker on the clients\' core (bench/_fanout-native-receivers.ts says what they do)'
+        : `werift in ${threadCount} worker threads (bench/_fanout-receivers.ts says what they do)`,
     },
     load: { before: loadBefore.map(round2), after: os.loadavg().map(round2) },
     command: `npm run bench -- fanout ${args.join(' ')}`.trim(),
@@ -596,7 +669,7 @@ export default async function fanout(args: string[]): Promise<void> {
       'worker CPU %': s.workerCpuPercent,
       'egress Mbps': s.egressMbps,
       'loss %': s.lossPercent,
-      'late %': s.latePercent,
+      ...(s.latePercent === null ? { 'jitter p95 ms': s.videoJitterMsP95 } : { 'late %': s.latePercent }),
       'NACK/s': s.nacksPerSecond,
       layers: Object.entries(s.layers)
         .map(([k, v]) => `${k}:${v}`)
