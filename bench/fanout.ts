@@ -401,7 +401,9 @@ async function nativeWindow(native: NativeReceivers, seconds: number): Promise<W
 
 /** The receivers could no longer keep up, so the loss they see is partly their own. */
 function receiversBehind(step: Step): boolean {
-  return step.receiversLoopP99Ms === null ? step.receiversCpuPercent >= SATURATED_CPU_PERCENT : step.receiversLoopP99Ms > RECEIVERS_BEHIND_MS;
+  return step.receiversLoopP99Ms === null
+    ? step.receiversCpuPercent >= SATURATED_CPU_PERCENT
+    : step.receiversLoopP99Ms > RECEIVERS_BEHIND_MS;
 }
 
 export default async function fanout(args: string[]): Promise<void> {
@@ -655,7 +657,7 @@ export default async function fanout(args: string[]): Promise<void> {
       cores: os.availableParallelism(),
       pinned: pinned ? { worker: SFU_CPU, clients: CLIENT_CPU } : null,
       receivers: native
-        ? 'native: a second mediasoup worker on the clients\' core (bench/_fanout-native-receivers.ts says what they do)'
+        ? "native: a second mediasoup worker on the clients' core (bench/_fanout-native-receivers.ts says what they do)"
         : `werift in ${threadCount} worker threads (bench/_fanout-receivers.ts says what they do)`,
     },
     load: { before: loadBefore.map(round2), after: os.loadavg().map(round2) },
