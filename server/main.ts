@@ -80,8 +80,10 @@ import { accountRecoveryRoutes } from './http/routes/account-recovery.ts';
 import { avatarRoutes, courseHandOverRoutes, profileRoutes } from './http/routes/profile.ts';
 import { courseInvitationRoutes, invitationRoutes } from './http/routes/invitations.ts';
 import { mailPreferenceRoutes, oneClickUnsubscribeRoutes } from './http/routes/mail.ts';
+import { whepRoutes } from './http/routes/whep.ts';
 import { whipRoutes } from './http/routes/whip.ts';
 import { StreamKeys } from './auth/stream-keys.ts';
+import { WhepPlayback } from './sfu/whep-playback.ts';
 import { WhipIngest } from './sfu/whip-ingest.ts';
 import { MailOutbox } from './mail/mail-outbox.ts';
 import { MailPreferences } from './mail/mail-preferences.ts';
@@ -120,6 +122,8 @@ export interface LecternServer {
   mailer: MailDispatcher;
   /** Class reminders and notices (tests run its scan). */
   notices: ClassNotices;
+  /** The WHEP viewers' sessions. */
+  whepPlayback: WhepPlayback;
   io: LecternIo;
   /** Every HTTP route the API serves (method and Hono pattern): the OpenAPI test checks each is described. */
   httpRoutes: readonly { method: string; path: string }[];
@@ -277,6 +281,13 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     timeouts: { connectMs: 30_000, disconnectedMs: 15_000 },
     log: log.child({ module: 'whip' }),
   });
+  const whepPlayback = new WhepPlayback({
+    permissions,
+    liveClasses,
+    // A player that posted an offer but never connects, or that vanished without DELETE.
+    timeouts: { connectMs: 30_000, disconnectedMs: 15_000 },
+    log: log.child({ module: 'whep' }),
+  });
 
   const apiLog = log.child({ module: 'http' });
   const auditLog = new AuditLog(db, log.child({ module: 'audit' }));
@@ -382,6 +393,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       mailPreferences: mailPreferenceRoutes({ preferences: mailPreferences, log: mailLog }),
       unsubscribe: oneClickUnsubscribeRoutes({ preferences: mailPreferences, log: mailLog }),
       whip: whipRoutes({ ingest: whipIngest, keys: streamKeys, schedule, permissions, origin: config.origin, log: apiLog }),
+      whep: whepRoutes({ playback: whepPlayback, tokens: mediaAccess.tokens, accounts }),
     },
   );
   const apiListener = getRequestListener(api.fetch);
@@ -461,7 +473,10 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     audit: auditLog,
     log: log.child({ module: 'interaction' }),
     // Signed media URLs already handed out re-check access through a short cache: forget it on removal.
-    onRemoved: (_classId, userId) => mediaAccess.forget(userId),
+    onRemoved: (classId, userId) => {
+      mediaAccess.forget(userId);
+      whepPlayback.removeUser(classId, userId);
+    },
   });
   // The pre-join connectivity check talks to the media server before (and without) joining a class.
   const probes = new ConnectivityProbes(workers, config.media, log.child({ module: 'probe' }));
@@ -510,6 +525,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       await appHandler?.close();
       interaction.close();
       whipIngest.close();
+      whepPlayback.close();
       await liveClasses.close(); // each class closes its bridge (ffmpeg writes its last segments), then its room
       await cluster?.close(); // this node's class origins are free at once for the other nodes
       await liveHls.close();
@@ -541,6 +557,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     interaction,
     mailer,
     notices,
+    whepPlayback,
     io: realtime.io,
     httpRoutes: api.routes.filter((r) => r.method !== 'ALL').map(({ method, path }) => ({ method, path })),
     close,

@@ -47,6 +47,8 @@ export interface ApiRoutes {
   unsubscribe: Routes;
   /** WHIP ingest for encoders (bearer stream key, CORS), the class's stream key and encoder status. */
   whip: Routes;
+  /** WHEP playback for players (session cookie or bearer media token, CORS). */
+  whep: Routes;
 }
 
 export interface HttpAppOptions {
@@ -69,10 +71,14 @@ export function createHttpApp({ origin, cookies, log, requestMetrics }: HttpAppO
   // Security headers are set for every answer (pages too) where main.ts dispatches: see security-headers.ts.
   // Cookie-authenticated writes only from our own origin (SameSite=Lax covers the rest). WHIP is exempt:
   // encoders send no Origin (and DELETE without a Content-Type, which the check reads as a form), and they
-  // authenticate with a bearer token, never a cookie.
+  // authenticate with a bearer token, never a cookie. So is WHEP with a bearer media token (players elsewhere);
+  // WHEP with the cookie keeps the check.
   const sameOrigin = csrf(origin ? { origin } : {});
-  const bearerMedia = /^\/api\/classes\/[^/]+\/whip(\/|$)/;
-  app.use('/api/*', (c, next) => (bearerMedia.test(c.req.path) ? next() : sameOrigin(c, next)));
+  const bearerOnly = /^\/api\/classes\/[^/]+\/whip(\/|$)/;
+  const bearerOrCookie = /^\/api\/classes\/[^/]+\/whep(\/|$)/;
+  app.use('/api/*', (c, next) =>
+    bearerOnly.test(c.req.path) || (bearerOrCookie.test(c.req.path) && c.req.header('authorization')) ? next() : sameOrigin(c, next),
+  );
   app.use('*', sessionMiddleware(cookies, { tokenOnly: ['/media/'] }));
 
   app.route('/health', routes.health);
@@ -100,6 +106,7 @@ export function createHttpApp({ origin, cookies, log, requestMetrics }: HttpAppO
   app.route('/api/classes', routes.classAnalytics);
   app.route('/api/classes', routes.polls); // GET /api/classes/:classId/polls.csv
   app.route('/api/classes', routes.whip);
+  app.route('/api/classes', routes.whep);
   app.route('/api/schedule', routes.schedule);
   app.route('/media/lessons', routes.lessonMedia);
   // HLS: signed URLs for the live class and recordings, and the token-checked files themselves.

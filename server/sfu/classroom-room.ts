@@ -175,6 +175,25 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
     return target.router;
   }
 
+  /**
+   * A router of `peer`'s own, on the worker of its seat (admit() first), fed from the origin source by source
+   * (`feed`): for a client whose offer fixes the payload types (WHEP), which consumers cannot change. The caller
+   * owns it and closes it; the origin closing closes its pipes, and the room closing closes `peer`.
+   */
+  async ownRouter(peer: ClassroomPeer, mediaCodecs: types.RouterRtpCodecCapability[]): Promise<ViewerRouter> {
+    this.#assertOpen();
+    const seat = this.#placement.get(peer)?.on ?? this.#origin;
+    const { router, pooled } = await this.#workers.createRouter(
+      { mediaCodecs, appData: { classId: this.classId, peerId: peer.id } },
+      seat.pooled,
+    );
+    if (this.#closed || peer.closed) {
+      router.close();
+      throw new DomainError('gone', 'The viewer left');
+    }
+    return new ViewerRouter(router, pooled, this.#origin.router, { keepIds: false });
+  }
+
   #hasRoom(worker: PooledWorker): boolean {
     return !worker.worker.closed && worker.seats < this.#capacity.seatsPerWorker;
   }

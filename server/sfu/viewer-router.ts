@@ -9,14 +9,20 @@ export class ViewerRouter {
   readonly router: types.Router;
   readonly pooled: PooledWorker;
   readonly #source: types.Router | null;
-  /** Producer id -> its pipe into this router (done or under way). */
-  readonly #piped = new Map<string, Promise<void>>();
+  /**
+   * Whether a pipe producer takes its source's id. Not on the source's own worker: the worker knows every
+   * producer by id, and a second one with the same id is refused.
+   */
+  readonly #keepIds: boolean;
+  /** Producer id -> its pipe into this router (done or under way), resolving to the pipe producer's id. */
+  readonly #piped = new Map<string, Promise<string>>();
   #seats = 0;
 
-  constructor(router: types.Router, pooled: PooledWorker, source: types.Router | null) {
+  constructor(router: types.Router, pooled: PooledWorker, source: types.Router | null, options: { keepIds?: boolean } = {}) {
     this.router = router;
     this.pooled = pooled;
     this.#source = source;
+    this.#keepIds = options.keepIds ?? true;
     // The worker's count of seats must not keep this router's students once it is gone.
     router.observer.once('close', () => {
       pooled.seats -= this.#seats;
@@ -41,12 +47,19 @@ export class ViewerRouter {
   }
 
   /** Makes the source's producer (same id) consumable here; at once on the origin. */
-  feed(producerId: string): Promise<void> {
-    if (!this.#source) return Promise.resolve();
+  async feed(producerId: string): Promise<void> {
+    await this.pipe(producerId);
+  }
+
+  /** Makes the source's producer consumable here; resolves to its id on this router (its own unless `keepIds`). */
+  pipe(producerId: string): Promise<string> {
+    if (!this.#source) return Promise.resolve(producerId);
     let piping = this.#piped.get(producerId);
     if (!piping) {
-      piping = this.#source.pipeToRouter({ producerId, router: this.router }).then(({ pipeProducer }) => {
-        pipeProducer?.observer.once('close', () => this.#piped.delete(producerId));
+      piping = this.#source.pipeToRouter({ producerId, router: this.router, keepId: this.#keepIds }).then(({ pipeProducer }) => {
+        if (!pipeProducer) throw new Error(`Producer ${producerId} was not piped`);
+        pipeProducer.observer.once('close', () => this.#piped.delete(producerId));
+        return pipeProducer.id;
       });
       piping.catch(() => this.#piped.delete(producerId));
       this.#piped.set(producerId, piping);

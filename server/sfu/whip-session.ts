@@ -9,6 +9,7 @@ import type { types } from 'mediasoup';
 import type { Logger } from '../log.ts';
 import type { ClassroomPeer } from './classroom-peer.ts';
 import type { ClassroomRoom } from './classroom-room.ts';
+import { watchTransport, type SessionTimeouts } from './transport-watch.ts';
 import { VideoMeter } from './video-meter.ts';
 import { whipAnswer, type ParsedOffer } from './whip-sdp.ts';
 import type { EncoderStats } from '../contracts/encoder.ts';
@@ -24,12 +25,7 @@ export interface WhipPublisher {
   displayName: string;
 }
 
-export interface WhipTimeouts {
-  /** How long after the answer ICE may take to connect. */
-  connectMs: number;
-  /** How long ICE may stay disconnected before the session is given up. */
-  disconnectedMs: number;
-}
+export type WhipTimeouts = SessionTimeouts;
 
 export class WhipSession extends EventEmitter<WhipSessionEvents> {
   readonly id: string;
@@ -44,7 +40,7 @@ export class WhipSession extends EventEmitter<WhipSessionEvents> {
   readonly startedAt = new Date();
   readonly #log: Logger;
   readonly #meter: VideoMeter | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #unwatch: () => void;
   #closed = false;
 
   static async open(options: {
@@ -105,19 +101,10 @@ export class WhipSession extends EventEmitter<WhipSessionEvents> {
     this.#meter = options.meter;
     this.etag = `"${options.transport.iceParameters.usernameFragment}"`;
     this.#log = options.log.child({ classId: this.classId, whipSessionId: this.id });
-    const { connectMs, disconnectedMs } = options.timeouts;
 
     // The room closed (class ended, worker died) or something closed the peer: the session is over.
     this.peer.once('close', () => this.close('ended'));
-    this.transport.on('dtlsstatechange', (state) => {
-      if (state === 'failed' || state === 'closed') this.close('dtls');
-    });
-    this.transport.on('icestatechange', (state) => {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-      if (state === 'disconnected') this.#giveUpAfter(disconnectedMs);
-    });
-    this.#giveUpAfter(connectMs, () => this.transport.iceState === 'new');
+    this.#unwatch = watchTransport(this.transport, options.timeouts, (cause) => this.close(cause));
     this.#log.info(
       { tracks: this.producers.map((p) => ({ kind: p.kind, type: p.type, codec: p.rtpParameters.codecs[0]?.mimeType })) },
       'encoder publishing over WHIP',
@@ -154,18 +141,10 @@ export class WhipSession extends EventEmitter<WhipSessionEvents> {
   close(reason: WhipCloseReason): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#timer);
+    this.#unwatch();
     this.#meter?.close();
     this.peer.close();
     this.#log.info({ reason }, 'WHIP session closed');
     this.emit('close', reason);
-  }
-
-  #giveUpAfter(ms: number, still: () => boolean = () => true): void {
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      if (still()) this.close('ice');
-    }, ms);
-    this.#timer.unref();
   }
 }

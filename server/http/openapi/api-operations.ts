@@ -29,7 +29,7 @@ import { ChapterCreate, ChapterUpdate } from '../../contracts/timeline.ts';
 import { CaptionTrackQuery } from '../../hls/caption-tracks.ts';
 
 /** Who may call an operation (shown as its security and in its description). */
-export type Audience = 'anyone' | 'session' | 'admin' | 'operator' | 'media-token' | 'stream-key';
+export type Audience = 'anyone' | 'session' | 'admin' | 'operator' | 'media-token' | 'stream-key' | 'viewer';
 
 /** What an operation answers with on success. */
 export type Produces = 'json' | 'csv' | 'calendar' | 'hls' | 'image' | 'text' | 'html' | 'prometheus' | 'redirect' | 'sdp' | 'none';
@@ -276,6 +276,20 @@ export const API_OPERATIONS: ApiOperation[] = [
     'Encoders',
     'WHIP trickle ICE: not supported (405; the answer carries every candidate)',
     'stream-key',
+  ),
+  // Players (WHEP)
+  op('post', '/api/classes/:classId/whep', 'Players', 'WHEP: watch the live class (SDP offer in, SDP answer out)', 'viewer', {
+    body: 'sdp',
+    produces: 'sdp',
+    status: 201,
+  }),
+  op('delete', '/api/classes/:classId/whep/:sessionId', 'Players', 'WHEP: the viewer leaves', 'viewer'),
+  op(
+    'patch',
+    '/api/classes/:classId/whep/:sessionId',
+    'Players',
+    'WHEP trickle ICE: not supported (405; the answer carries every candidate)',
+    'viewer',
   ),
   op('post', '/api/classes/:classId/stream-key', 'Encoders', "Make a new stream key for the class's encoder", 'session'),
   op('get', '/api/classes/:classId/encoder', 'Encoders', "The class's encoder: key made when, session, statistics", 'session'),

@@ -29,6 +29,7 @@ const SECURITY: Record<Audience, JsonObject[] | undefined> = {
   operator: [{ metricsToken: [] }, {}],
   'media-token': [{ mediaToken: [] }],
   'stream-key': [{ streamKey: [] }],
+  viewer: [{ session: [] }, { mediaBearer: [] }],
 };
 
 const AUDIENCE_NOTE: Record<Audience, string> = {
@@ -38,6 +39,9 @@ const AUDIENCE_NOTE: Record<Audience, string> = {
   operator: 'From the server itself (loopback), or with `Authorization: Bearer <LECTERN_METRICS_TOKEN>`.',
   'media-token': 'Authorised by the signed `token` in the URL the API handed out.',
   'stream-key': "Authorised by the class's stream key as a bearer token (no cookie).",
+  viewer:
+    `The viewer's session (the \`${SESSION_COOKIE}\` cookie) or a media token of the class as a bearer token ` +
+    "(from `GET /api/media/classes/{classId}/live`); the class's enrollment rules apply.",
 };
 
 /** `/api/courses/:courseId` -> `/api/courses/{courseId}` */
@@ -138,6 +142,11 @@ export function buildOpenApiDocument(
         metricsToken: { type: 'http', scheme: 'bearer', description: 'LECTERN_METRICS_TOKEN' },
         mediaToken: { type: 'apiKey', in: 'query', name: 'token' },
         streamKey: { type: 'http', scheme: 'bearer', description: "The class's stream key" },
+        mediaBearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'A media token of the class, as GET /api/media/classes/{classId}/live hands it out',
+        },
       },
       schemas: {
         Error: {

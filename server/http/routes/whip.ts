@@ -8,7 +8,6 @@
 //   DELETE /api/classes/:classId/encoder              the studio's "End encoder broadcast"
 // WHIP requests authenticate with the key alone (no cookie), so CORS may allow any origin.
 import { Hono, type Context } from 'hono';
-import { cors } from 'hono/cors';
 import type { Permissions } from '../../auth/permissions.ts';
 import { MAX_STREAM_KEY_LENGTH, type StreamKeys } from '../../auth/stream-keys.ts';
 import type { ClassSchedule } from '../../courses/class-schedule.ts';
@@ -18,6 +17,7 @@ import { WhipRefusal, type WhipIngest } from '../../sfu/whip-ingest.ts';
 import { ApiFailure } from '../errors.ts';
 import { requireUser, type AppEnv } from '../session.ts';
 import { readBoundedBytes } from '../validate.ts';
+import { isSdp, sdpSessionCors } from './sdp-sessions.ts';
 import { idParam, refuse } from './access.ts';
 
 export interface WhipRouteParts {
@@ -29,14 +29,6 @@ export interface WhipRouteParts {
   origin: string | undefined;
   log: Logger;
 }
-
-const whipCors = cors({
-  origin: '*',
-  allowMethods: ['POST', 'DELETE', 'PATCH', 'OPTIONS'],
-  allowHeaders: ['Authorization', 'Content-Type', 'If-Match'],
-  exposeHeaders: ['Location', 'ETag', 'Link', 'Allow'],
-  maxAge: 600,
-});
 
 function bearerOf(c: Context): string | undefined {
   const header = c.req.header('authorization');
@@ -55,8 +47,6 @@ function refusal(c: Context, err: unknown): never {
   throw err;
 }
 
-const isSdp = (contentType: string | undefined): boolean => /^application\/sdp\s*(;|$)/i.test(contentType ?? '');
-
 export const whipRoutes = ({ ingest, keys, schedule, permissions, origin, log }: WhipRouteParts) => {
   const whipUrl = (c: Context, classId: string): string => `${origin ?? new URL(c.req.url).origin}/api/classes/${classId}/whip`;
 
@@ -73,8 +63,8 @@ export const whipRoutes = ({ ingest, keys, schedule, permissions, origin, log }:
   };
 
   return new Hono<AppEnv>()
-    .use('/:classId/whip', whipCors)
-    .use('/:classId/whip/*', whipCors)
+    .use('/:classId/whip', sdpSessionCors)
+    .use('/:classId/whip/*', sdpSessionCors)
     .post('/:classId/whip', async (c) => {
       const classId = idParam(c, 'classId', 'class');
       if (!isSdp(c.req.header('content-type')))
