@@ -10,10 +10,11 @@ source scripts/setup/node.sh          # puts Node >= 22.18 first on PATH (Node 2
 source scripts/setup/modules.sh       # npm ci when package-lock.json changed since the last install
 source scripts/setup/system.sh        # lectern_require_packages: apt-get install when missing (as root)
 case "$cmd" in
-  start|dev|test|bench) lectern_require_packages ffmpeg ;;
+  start|dev|test|bench|cluster) lectern_require_packages ffmpeg ;;
 esac
 case "$cmd" in
-  test) lectern_require_packages chromium fonts-dejavu-core faketime coturn nftables ;;
+  test) lectern_require_packages chromium fonts-dejavu-core faketime coturn nftables nginx ;;
+  cluster) lectern_require_packages nginx ;;
   bench) lectern_require_packages chromium fonts-dejavu-core ;;
 esac
 MEDIASOUP_WORKER_BIN=$(bash scripts/worker/build.sh | tail -n 1)  # progress goes to stderr, the path last
@@ -27,6 +28,7 @@ case "$cmd" in
   dev)   exec node --watch-path=server server/main.ts --dev "$@" ;;
   build) build_app ;;
   seed)  exec node scripts/seed.ts "$@" ;;
+  cluster) build_app; exec node scripts/cluster.ts "$@" ;;
   test)
     # Lint first (eslint + prettier --check, as `npm run lint`): style errors fail the run before the slow suite.
     node_modules/.bin/eslint . && node_modules/.bin/prettier --check --log-level warn .
@@ -38,5 +40,5 @@ case "$cmd" in
       console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`)' || true
     exit $rc ;;
   bench) build_app; exec node bench/run.ts "$@" ;;
-  *) echo "lectern: unknown command '$cmd' (start|dev|build|seed|test|bench)" >&2; exit 2 ;;
+  *) echo "lectern: unknown command '$cmd' (start|dev|build|seed|test|bench|cluster)" >&2; exit 2 ;;
 esac

@@ -404,8 +404,11 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   const withdrawPages = appHandler ? publishPageServer(createPageServer({ cookies, classes, courses, permissions })) : undefined;
 
   const securityHeaders = new SecurityHeaders({ https: config.origin?.startsWith('https:') ?? false });
+  // In a cluster, every answer says which node gave it (behind a load balancer, for operators and tests).
+  const nodeName = config.redisUrl ? config.cluster.nodeName : undefined;
   httpServer.on('request', (req, res) => {
     const url = req.url ?? '/';
+    if (nodeName) res.setHeader('X-Lectern-Node', nodeName);
     if (url.startsWith('/socket.io/')) return; // answered by Socket.io's own listener
     if (API_PREFIXES.some((p) => url.startsWith(p)) || !appHandler) {
       securityHeaders.applyToData(res);
