@@ -65,7 +65,3 @@ export function describeMediaError(err: unknown, what: 'camera' | 'microphone' |
       return `Could not open your ${what}: ${(err as Error)?.message ?? String(err)}`;
   }
 }
-
-export function stopTrack(track: MediaStreamTrack | undefined): void {
-  track?.stop();
-}
