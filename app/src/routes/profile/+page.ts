@@ -6,11 +6,11 @@ import type { MailPreferences } from '@lectern/contracts/mail';
 // Rendered in the browser from the API (which checks who is asking).
 export const ssr = false;
 
-export const load: PageLoad = async ({ fetch }) => {
+export const load: PageLoad = async (event) => {
   const [{ profile }, { sessions }, { topics }] = await Promise.all([
-    loadApi<{ profile: Profile }>(fetch, '/account', 'Log in to see your profile'),
-    loadApi<{ sessions: ActiveSession[] }>(fetch, '/account/sessions', 'Could not load your sessions'),
-    loadApi<{ topics: MailPreferences }>(fetch, '/account/mail-preferences', 'Could not load your mail settings'),
+    loadApi<{ profile: Profile }>(event, '/account', 'Log in to see your profile'),
+    loadApi<{ sessions: ActiveSession[] }>(event, '/account/sessions', 'Could not load your sessions'),
+    loadApi<{ topics: MailPreferences }>(event, '/account/mail-preferences', 'Could not load your mail settings'),
   ]);
   return { profile, sessions, topics };
 };

@@ -1,12 +1,7 @@
 import type { PageLoad } from './$types';
-import { error } from '@sveltejs/kit';
+import { loadApi, type UntypedAnswer } from '#lib/api/load.ts';
 
 // Rendered in the browser from the API, which applies every permission check.
 export const ssr = false;
 
-export const load: PageLoad = async ({ fetch, params }) => {
-  const res = await fetch(`/api/courses/${params.courseId}`);
-  const body = await res.json();
-  if (!res.ok) error(res.status, body.error?.message ?? 'Could not load the course');
-  return body;
-};
+export const load: PageLoad = (event) => loadApi<UntypedAnswer>(event, `/courses/${event.params.courseId}`, 'Could not load the course');

@@ -4,5 +4,9 @@ import { loadApi } from '#lib/api/load.ts';
 
 export const ssr = false;
 
-export const load = (({ fetch, params }) =>
-  loadApi<{ analytics: ClassAnalytics }>(fetch, `/classes/${params.classId}/analytics`, 'Could not load the analytics')) satisfies PageLoad;
+export const load = ((event) =>
+  loadApi<{ analytics: ClassAnalytics }>(
+    event,
+    `/classes/${event.params.classId}/analytics`,
+    'Could not load the analytics',
+  )) satisfies PageLoad;

@@ -4,9 +4,9 @@ import { loadApi } from '#lib/api/load.ts';
 
 export const ssr = false;
 
-export const load = (({ fetch, params }) =>
+export const load = ((event) =>
   loadApi<{ analytics: CourseAnalytics }>(
-    fetch,
-    `/courses/${params.courseId}/analytics`,
+    event,
+    `/courses/${event.params.courseId}/analytics`,
     'Could not load the analytics',
   )) satisfies PageLoad;
