@@ -21,7 +21,10 @@ import type { Ack } from '../server/contracts/realtime.ts';
 
 export interface ChatClientsWorkerData {
   index: number;
-  url: string;
+  /** The server nodes; this thread's clients connect to them in turn (by their index in the whole audience). */
+  urls: string[];
+  /** Global index of this thread's first client. */
+  first: number;
   classId: string;
   cookies: string[];
   /** Size of the per-message arrays (message sequence numbers are below this). */
@@ -203,8 +206,8 @@ async function run(port: NonNullable<typeof parentPort>, data: ChatClientsWorker
   // Connect and join in waves, so that the server is not hit by every handshake at once. A client that fails
   // to join or drops later stays counted: what it does not receive is lost.
   for (let i = 0; i < data.cookies.length; i += data.wave) {
-    const wave = data.cookies.slice(i, i + data.wave).map(async (cookie) => {
-      const socket = connect(data.url, {
+    const wave = data.cookies.slice(i, i + data.wave).map(async (cookie, j) => {
+      const socket = connect(data.urls[(data.first + i + j) % data.urls.length]!, {
         path: '/socket.io',
         transports: ['websocket'],
         extraHeaders: { cookie },

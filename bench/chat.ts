@@ -2,8 +2,9 @@
 // server process, the teacher and students sending at a fixed total rate for a while. Measures the delivery
 // latency (from the moment the schedule says a message is sent -> every client's receipt, so a late sender
 // counts against the figures) and the messages lost (each accepted message must reach each client exactly
-// once; duplicates are counted apart and never offset a loss). Options: --clients 2000 --rate 50 --duration 30 --workers <cores> (or BENCH_CLIENTS/
-// BENCH_RATE/BENCH_DURATION/BENCH_WORKERS).
+// once; duplicates are counted apart and never offset a loss). Options: --clients 2000 --rate 50 --duration 30 --workers <cores>
+// --nodes 1 (or BENCH_CLIENTS/BENCH_RATE/BENCH_DURATION/BENCH_WORKERS/BENCH_NODES). With --nodes N, N server processes
+// share the database and Redis (the Socket.io Redis adapter), and the clients connect to them in turn.
 //
 // The server runs in its own process (as in production). The clients are split over --workers threads of this
 // process (bench/_chat-clients.ts), each with its own socket.io connections: a real audience runs on as many
@@ -22,6 +23,7 @@ import { openDatabase } from '../server/db/client.ts';
 import { sessions, users } from '../server/db/schema.ts';
 import { createScratchDatabase } from '../tests/helpers/databases.ts';
 import { insertClass } from '../tests/helpers/live-class.ts';
+import { REDIS_URL } from '../tests/helpers/redis.ts';
 import { serverEnv, ServerProcess } from '../tests/helpers/server-process.ts';
 import { epochNow, SendStatus, type ChatClientsWorkerData, type FromWorker, type ToWorker, type WorkerResults } from './_chat-clients.ts';
 
@@ -33,6 +35,8 @@ interface Options {
   workers: number;
   /** Share of the messages the teacher sends (the rest: random students). */
   teacherShare: number;
+  /** Server processes sharing one database and Redis (the Socket.io Redis adapter carries each broadcast to all). */
+  nodes: number;
 }
 
 export interface ChatBenchResult {
@@ -47,7 +51,13 @@ export interface ChatBenchResult {
 function options(args: string[]): Options {
   const { values } = parseArgs({
     args,
-    options: { clients: { type: 'string' }, rate: { type: 'string' }, duration: { type: 'string' }, workers: { type: 'string' } },
+    options: {
+      clients: { type: 'string' },
+      rate: { type: 'string' },
+      duration: { type: 'string' },
+      workers: { type: 'string' },
+      nodes: { type: 'string' },
+    },
     strict: true,
   });
   const num = (v: string | undefined, env: string, fallback: number) => {
@@ -62,6 +72,7 @@ function options(args: string[]): Options {
     duration: num(values.duration, 'BENCH_DURATION', 30),
     workers: Math.min(clients, Math.max(1, Math.floor(num(values.workers, 'BENCH_WORKERS', os.availableParallelism())))),
     teacherShare: 0.05,
+    nodes: Math.floor(num(values.nodes, 'BENCH_NODES', 1)),
   };
 }
 
@@ -185,12 +196,23 @@ export default async function chatBench(args: string[]): Promise<ChatBenchResult
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-bench-chat-'));
   log(`${opts.clients} clients over ${opts.workers} thread(s), ${opts.rate} msg/s for ${opts.duration} s`);
   const scratch = await createScratchDatabase();
-  let server: ServerProcess | undefined;
+  const servers: ServerProcess[] = [];
   const threads: ClientThread[] = [];
   try {
-    // The server as in production (but on loopback, free ports, one worker), logging only warnings.
-    server = await ServerProcess.start({ ...serverEnv({ dataDir, databaseUrl: scratch.url }), NODE_ENV: 'production', LOG_LEVEL: 'warn' });
-    log(`server on ${server.url} (pid ${server.child.pid})`);
+    // The server as in production (but on loopback, free ports, one worker), logging only warnings. Several
+    // nodes share the database and Redis (their own key prefix for this run), as `npm run cluster` runs them.
+    const redisPrefix = `lectern-bench-chat-${process.pid}`;
+    for (let n = 0; n < opts.nodes; n++) {
+      const env = serverEnv({
+        dataDir: path.join(dataDir, `node-${n}`),
+        databaseUrl: scratch.url,
+        redisUrl: opts.nodes > 1 ? REDIS_URL : undefined,
+      });
+      const node = await ServerProcess.start({ ...env, LECTERN_REDIS_PREFIX: redisPrefix, NODE_ENV: 'production', LOG_LEVEL: 'warn' });
+      servers.push(node);
+      log(`server node ${n + 1}/${opts.nodes} on ${node.url} (pid ${node.child.pid})`);
+    }
+    const urls = servers.map((s) => s.url);
     const { classId, cookies } = await seedClass(scratch.url, dataDir, opts.clients - 1);
     log(`seeded ${cookies.length} people and their sessions`);
 
@@ -201,7 +223,7 @@ export default async function chatBench(args: string[]): Promise<ChatBenchResult
     for (let index = 0, first = 0; index < opts.workers; index++) {
       const count = Math.floor(cookies.length / opts.workers) + (index < cookies.length % opts.workers ? 1 : 0);
       threads.push(
-        startClientThread({ index, url: server.url, classId, cookies: cookies.slice(first, first + count), expectedMessages, wave }, first),
+        startClientThread({ index, urls, first, classId, cookies: cookies.slice(first, first + count), expectedMessages, wave }, first),
       );
       first += count;
     }
@@ -219,7 +241,7 @@ export default async function chatBench(args: string[]): Promise<ChatBenchResult
     let seq = 0;
     const sendStart = now();
     const sendStartEpoch = epochNow();
-    const cpuBefore = { bench: process.cpuUsage(), main: process.threadCpuUsage(), server: cpuSecondsOf(server.child.pid) };
+    const cpuBefore = { bench: process.cpuUsage(), main: process.threadCpuUsage(), servers: servers.map((s) => cpuSecondsOf(s.child.pid)) };
     for (const t of threads) t.post({ type: 'start' });
     const total = Math.round(opts.rate * opts.duration);
     let lastReport = sendStart;
@@ -272,7 +294,8 @@ export default async function chatBench(args: string[]): Promise<ChatBenchResult
       benchProcess: cores((benchCpu.user + benchCpu.system) / 1e6),
       benchMainThread: cores((mainCpu.user + mainCpu.system) / 1e6),
       benchClientThreads: results.map((r) => cores(r.cpuSeconds)),
-      serverProcess: cores(cpuSecondsOf(server.child.pid) - cpuBefore.server),
+      serverProcess: cores(servers.reduce((n, s, i) => n + cpuSecondsOf(s.child.pid) - cpuBefore.servers[i]!, 0)),
+      serverProcesses: servers.map((s, i) => cores(cpuSecondsOf(s.child.pid) - cpuBefore.servers[i]!)),
       loadAverage: os.loadavg()[0] ?? NaN,
     };
 
@@ -333,6 +356,8 @@ export default async function chatBench(args: string[]): Promise<ChatBenchResult
       firstReceipt: { p50: round(percentile(firstReceipts, 50)), p99: round(percentile(firstReceipts, 99)) },
       receiptSpread: { p50: round(percentile(spreads, 50)), p99: round(percentile(spreads, 99)) },
       durationSeconds: opts.duration,
+      /** Server processes (nodes) the clients were spread over, in turn. */
+      nodes: servers.length,
       /** Threads of this process the clients were spread over (contiguous slices; the teacher in the first). */
       workers: threads.length,
       clientsPerWorker,
@@ -356,7 +381,7 @@ export default async function chatBench(args: string[]): Promise<ChatBenchResult
     };
     fs.mkdirSync(path.join(import.meta.dirname, 'results'), { recursive: true });
     fs.writeFileSync(path.join(import.meta.dirname, 'results', 'chat.json'), `${JSON.stringify(result, null, 2)}\n`);
-    console.log('\nchat delivery (one server process, one class)');
+    console.log(`\nchat delivery (${servers.length === 1 ? 'one server process' : `${servers.length} server processes`}, one class)`);
     console.table({
       clients: result.clients,
       'rate (msg/s)': result.rate,
@@ -379,7 +404,8 @@ export default async function chatBench(args: string[]): Promise<ChatBenchResult
       'join failures': joinFailures,
       disconnects,
       'lost (connected clients)': lostOnConnected,
-      'cores used: bench / server': `${cpu.benchProcess} / ${cpu.serverProcess}`,
+      nodes: servers.length,
+      'cores used: bench / server': `${cpu.benchProcess} / ${cpu.serverProcess}${servers.length > 1 ? ` (${cpu.serverProcesses.join(' + ')})` : ''}`,
       'bench threads: main / clients': `${cpu.benchMainThread} / ${cpu.benchClientThreads.join(' + ')}`,
       'load average': cpu.loadAverage.toFixed(1),
     });
@@ -387,7 +413,7 @@ export default async function chatBench(args: string[]): Promise<ChatBenchResult
     return result;
   } finally {
     await Promise.all(threads.map((t) => t.worker.terminate()));
-    await server?.stop();
+    await Promise.all(servers.map((s) => s.stop()));
     await scratch.drop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
