@@ -10,7 +10,16 @@ import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attendance } from '../../server/db/schema.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { askOk, createLiveClass, socketFor, type ClassFixture, type Person } from './fixtures.ts';
+import {
+  askOk,
+  cameraRtpParameters,
+  createLiveClass,
+  goLiveWithSendTransport,
+  produceFake,
+  socketFor,
+  type ClassFixture,
+  type Person,
+} from './fixtures.ts';
 import { encoderOffer } from './whip-clients.ts';
 import { viewerOffer } from './whep-clients.ts';
 
@@ -245,6 +254,30 @@ describe('WHEP playback over HTTP', () => {
     const ended = await play(f.classId, { as: student });
     expect(ended.status).toBe(409);
     expect(await errorOf(ended)).toMatchObject({ code: 'not_live', message: expect.stringMatching(/ended/) });
+  });
+
+  it('shows the teacher’s screen share while there is one, then the camera again', async () => {
+    const f = await createLiveClass(server);
+    const teacher = await socketFor(server, f.teacher);
+    sockets.push(teacher);
+    await askOk(teacher, 'class:join', { classId: f.classId });
+    const { send } = await goLiveWithSendTransport(teacher);
+    const camera = await produceFake(teacher, send.id, 'camera', 3000);
+    await produceFake(teacher, send.id, 'mic', 4000);
+
+    expect((await play(f.classId, { as: f.students[0]! })).status).toBe(201);
+    const [session] = server.whepPlayback.sessionsOf(f.classId);
+    expect(session!.playing()['1']).toMatchObject({ source: 'camera', producerId: camera.producerId, payloadType: 96 });
+    const screen = await askOk(teacher, 'sfu:produce', {
+      transportId: send.id,
+      kind: 'video',
+      rtpParameters: { ...cameraRtpParameters(5000), mid: '2' },
+      source: 'screen',
+    });
+    await expect.poll(() => session!.playing()['1']).toMatchObject({ source: 'screen', producerId: screen.producerId });
+    expect(session!.playing()['0']).toMatchObject({ source: 'mic' });
+    await askOk(teacher, 'sfu:closeProducer', { producerId: screen.producerId });
+    await expect.poll(() => session!.playing()['1']).toMatchObject({ source: 'camera', producerId: camera.producerId });
   });
 
   it('takes a seat like a student (503 when the class is full), and the teacher removing a student ends their session', async () => {

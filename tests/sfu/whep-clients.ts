@@ -127,19 +127,32 @@ export function playFromBrowser(page: Page, options: { whepUrl: string; token?: 
   }, options);
 }
 
-/** What the playing connection has received: its state, video frames decoded and their size, audio packets. */
-export function browserWhepState(
-  page: Page,
-): Promise<{ state: string; framesDecoded: number; width: number; audioPackets: number; videoSsrcs: number[] }> {
+/**
+ * What the playing connection has received: its state, video frames decoded (in all, and per stream: a new
+ * source arrives as a new SSRC), the largest picture width, audio packets.
+ */
+export function browserWhepState(page: Page): Promise<{
+  state: string;
+  framesDecoded: number;
+  width: number;
+  audioPackets: number;
+  videoStreams: { ssrc: number; framesDecoded: number }[];
+}> {
   return page.evaluate(async () => {
     const { pc } = (window as unknown as { __whep: { pc: RTCPeerConnection } }).__whep;
-    const out = { state: pc.connectionState, framesDecoded: 0, width: 0, audioPackets: 0, videoSsrcs: [] as number[] };
+    const out = {
+      state: pc.connectionState,
+      framesDecoded: 0,
+      width: 0,
+      audioPackets: 0,
+      videoStreams: [] as { ssrc: number; framesDecoded: number }[],
+    };
     (await pc.getStats()).forEach((s) => {
       if (s.type !== 'inbound-rtp') return;
       if (s.kind === 'video') {
         out.framesDecoded += s.framesDecoded ?? 0;
         out.width = Math.max(out.width, s.frameWidth ?? 0);
-        out.videoSsrcs.push(s.ssrc);
+        out.videoStreams.push({ ssrc: s.ssrc, framesDecoded: s.framesDecoded ?? 0 });
       }
       if (s.kind === 'audio') out.audioPackets += s.packetsReceived ?? 0;
     });
