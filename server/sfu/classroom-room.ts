@@ -176,9 +176,9 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
   }
 
   /**
-   * A router of `peer`'s own, on the worker of its seat (admit() first), fed from the origin source by source
-   * (`feed`): for a client whose offer fixes the payload types (WHEP), which consumers cannot change. The caller
-   * owns it and closes it; the origin closing closes its pipes, and the room closing closes `peer`.
+   * A router of `peer`'s own, on the worker of its seat (admit() first), fed source by source (`pipe`) from the
+   * seat's router: for a client whose offer fixes the payload types (WHEP), which consumers cannot change. The
+   * caller owns it and closes it; its source router closing closes its pipes, and the room closing closes `peer`.
    */
   async ownRouter(peer: ClassroomPeer, mediaCodecs: types.RouterRtpCodecCapability[]): Promise<ViewerRouter> {
     this.#assertOpen();
@@ -191,7 +191,8 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
       router.close();
       throw new DomainError('gone', 'The viewer left');
     }
-    return new ViewerRouter(router, pooled, this.#origin.router, { keepIds: false });
+    // Fed from the seat's router (the origin, or the class's router on that worker): no more load on the origin.
+    return new ViewerRouter(router, pooled, seat.router, { keepIds: false, upstream: (producerId) => this.#feed(seat, producerId) });
   }
 
   #hasRoom(worker: PooledWorker): boolean {

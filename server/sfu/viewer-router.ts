@@ -14,15 +14,23 @@ export class ViewerRouter {
    * producer by id, and a second one with the same id is refused.
    */
   readonly #keepIds: boolean;
+  /** Makes a producer present on the source first (when the source is itself fed from the origin). */
+  readonly #upstream: (producerId: string) => Promise<void>;
   /** Producer id -> its pipe into this router (done or under way), resolving to the pipe producer's id. */
   readonly #piped = new Map<string, Promise<string>>();
   #seats = 0;
 
-  constructor(router: types.Router, pooled: PooledWorker, source: types.Router | null, options: { keepIds?: boolean } = {}) {
+  constructor(
+    router: types.Router,
+    pooled: PooledWorker,
+    source: types.Router | null,
+    options: { keepIds?: boolean; upstream?: (producerId: string) => Promise<void> } = {},
+  ) {
     this.router = router;
     this.pooled = pooled;
     this.#source = source;
     this.#keepIds = options.keepIds ?? true;
+    this.#upstream = options.upstream ?? (() => Promise.resolve());
     // The worker's count of seats must not keep this router's students once it is gone.
     router.observer.once('close', () => {
       pooled.seats -= this.#seats;
@@ -56,11 +64,14 @@ export class ViewerRouter {
     if (!this.#source) return Promise.resolve(producerId);
     let piping = this.#piped.get(producerId);
     if (!piping) {
-      piping = this.#source.pipeToRouter({ producerId, router: this.router, keepId: this.#keepIds }).then(({ pipeProducer }) => {
-        if (!pipeProducer) throw new Error(`Producer ${producerId} was not piped`);
-        pipeProducer.observer.once('close', () => this.#piped.delete(producerId));
-        return pipeProducer.id;
-      });
+      const source = this.#source;
+      piping = this.#upstream(producerId)
+        .then(() => source.pipeToRouter({ producerId, router: this.router, keepId: this.#keepIds }))
+        .then(({ pipeProducer }) => {
+          if (!pipeProducer) throw new Error(`Producer ${producerId} was not piped`);
+          pipeProducer.observer.once('close', () => this.#piped.delete(producerId));
+          return pipeProducer.id;
+        });
       piping.catch(() => this.#piped.delete(producerId));
       this.#piped.set(producerId, piping);
     }

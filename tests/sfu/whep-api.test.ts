@@ -303,3 +303,49 @@ describe('WHEP playback over HTTP', () => {
     expect((await play(f.classId, { as: c })).status).toBe(201);
   });
 });
+
+describe('WHEP playback across the workers of a machine', () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    // One student per worker: the second viewer sits on the other worker, the third finds the machine full.
+    server = await startTestServer({ env: { LECTERN_WORKERS: '2', LECTERN_CONSUMERS_PER_WORKER: '2' } });
+  });
+  let stopped = false;
+  afterAll(async () => {
+    if (!stopped) await server?.stop();
+  });
+
+  it('seats a viewer on another worker, fed from the class’s router there, answers 503 when every worker is full, and closes at shutdown', async () => {
+    const f = await createLiveClass(server, { students: 3 });
+    const made = await f.teacher.client.post(`/api/classes/${f.classId}/stream-key`);
+    const whip = await fetch(`${server.url}/api/classes/${f.classId}/whip`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/sdp', authorization: `Bearer ${made.body.key}` },
+      body: encoderOffer({ video: 'VP8' }),
+    });
+    expect(whip.status).toBe(201);
+    const play = (person: Person) =>
+      fetch(`${server.url}/api/classes/${f.classId}/whep`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/sdp', cookie: person.client.cookieHeader },
+        body: viewerOffer(),
+      });
+    const [a, b, c] = f.students as [Person, Person, Person];
+    expect((await play(a)).status).toBe(201);
+    expect((await play(b)).status).toBe(201);
+    const room = server.rooms.get(f.classId)!;
+    expect(room.routerLoad().map((r) => r.seats)).toEqual([1, 1]);
+    for (const session of server.whepPlayback.sessionsOf(f.classId))
+      expect(session.playing()).toMatchObject({ '0': { source: 'mic', payloadType: 111 }, '1': { source: 'camera', payloadType: 96 } });
+    const full = await play(c);
+    expect(full.status).toBe(503);
+    expect(((await full.json()) as { error: { message: string } }).error.message).toMatch(/real-time capacity is taken/);
+
+    // The server shuts down: every session closes (and with it its router, transport and consumers).
+    const sessions = server.whepPlayback.sessionsOf(f.classId);
+    stopped = true;
+    await server.stop();
+    expect(sessions.map((s) => s.closed)).toEqual([true, true]);
+  });
+});
