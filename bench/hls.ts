@@ -10,16 +10,18 @@
 //   latencyStandard: the same stream for a player without LL-HLS: a second student page whose playlists have
 //                    the LL-HLS tags taken out on the way in (whole segments, HOLD-BACK), measured after the first.
 //   stalls:          how often and how long each student's video waited for data while measured.
-//   encode:          the bridge's ffmpeg over both windows: speed = media seconds written per wall second (1.0
-//                    keeps up with the class), cpuPercent = its CPU time / wall time (100 = one core busy).
+//   encode:          the bridge's ffmpeg over both windows: speed = media seconds written to the top rung (the
+//                    segments' own durations) per wall second (1.0 keeps up with the class), cpuPercent = its
+//                    CPU time / wall time (100 = one core busy).
+//   bridgeDelay:     the bridge's share of the latency: from ffmpeg reading a part's last frame to the part being
+//                    published (the media carries the time ffmpeg read it), per part of the top rung.
 // Options: --duration 30 (seconds of latency samples after warm-up, per player) or BENCH_DURATION.
 // Writes bench/results/hls.json { latency: { p50, p95, frames }, latencyStandard, stalls, encode, ... }.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import HLS from 'hls-parser';
-import { LIVE_TUNING, SEGMENT_SECONDS } from '../server/hls/ladder.ts';
+import { LIVE_TUNING, PART_FRAGMENT_SECONDS, SEGMENT_SECONDS } from '../server/hls/ladder.ts';
 import { launchChromium } from '../tests/helpers/browser.ts';
 import { startTestServer, type TestServer } from '../tests/helpers/server.ts';
 import { createLiveClass } from '../tests/sfu/fixtures.ts';
@@ -38,21 +40,9 @@ function cpuSecondsOf(pid: number | undefined): number | null {
   }
 }
 
-/** What the bridge has written so far in the top rung: the media sequence of its newest segment, and the seconds since `after`. */
-async function topRungProgress(server: TestServer, classId: string, after = -1): Promise<{ last: number; seconds: number }> {
-  const bridge = server.liveHls.bridge(classId);
-  const rung = bridge?.ladder?.[0]?.name;
-  const response = rung ? await bridge!.renditions!.mediaPlaylist(rung, {}) : null;
-  if (!response) return { last: after, seconds: 0 };
-  const playlist = HLS.parse(String(response.body)) as HLS.types.MediaPlaylist;
-  let seconds = 0;
-  let last = after;
-  for (const s of playlist.segments) {
-    // The segment being written (LL-HLS: parts only) has no duration yet.
-    if (s.uri && s.mediaSequenceNumber > after) seconds += s.duration;
-    if (s.uri) last = Math.max(last, s.mediaSequenceNumber);
-  }
-  return { last, seconds };
+/** Seconds of media the bridge has written to its top rung so far (every segment of every run). */
+async function mediaSeconds(server: TestServer, classId: string): Promise<number> {
+  return (await server.liveHls.bridge(classId)?.mediaSecondsWritten()) ?? 0;
 }
 
 interface Latency {
@@ -71,7 +61,9 @@ interface Measured {
   latency: Latency;
   latencyStandard: Latency;
   stalls: { lowLatency: Stalls; standard: Stalls };
-  encode: { speed: number; cpuPercent: number; wallSeconds: number; restarts: number };
+  encode: { speed: number; cpuPercent: number; wallSeconds: number; restarts: number; lagRestarts: number; preset: string };
+  /** The bridge's share: ms from ffmpeg reading a part's last frame to the part being published (top rung). */
+  bridgeDelay: Latency;
   played: { width: number; height: number; levels: string[] };
 }
 
@@ -119,7 +111,8 @@ async function measure(seconds: number): Promise<Measured> {
 
     let pid: number | undefined;
     let cpuBefore: number | null = null;
-    let before = { last: -1, seconds: 0 };
+    let secondsBefore = 0;
+    let bridgeDelays: number[] = [];
     let started = 0;
     const levels = new Set<string>();
     let size: [number, number] = [0, 0];
@@ -172,7 +165,7 @@ async function measure(seconds: number): Promise<Measured> {
       if (!started) {
         pid = server.liveHls.bridge(f.classId)?.ffmpegPid;
         cpuBefore = cpuSecondsOf(pid);
-        before = await topRungProgress(server, f.classId);
+        secondsBefore = await mediaSeconds(server, f.classId);
         started = Date.now();
       }
       await student.evaluate(() => {
@@ -186,6 +179,8 @@ async function measure(seconds: number): Promise<Measured> {
       }
       process.stderr.write(', done\n');
       const result = (await student.evaluate(() => (window as any).__reader.stop())) as { samples: number[]; size: [number, number] };
+      // The parts published during this window (a part every ~250 ms).
+      if (!standard) bridgeDelays = [...(server.liveHls.bridge(f.classId)?.partDelays() ?? [])].slice(-Math.round(seconds * 4));
       // A stall still going on when the window ends counts up to now.
       const stalls = (await student.evaluate(() => {
         const s = (window as any).__stalls;
@@ -199,7 +194,7 @@ async function measure(seconds: number): Promise<Measured> {
     const lowLatency = await watch(false);
     const standard = await watch(true);
     const wallSeconds = (Date.now() - started) / 1000;
-    const after = await topRungProgress(server, f.classId, before.last);
+    const secondsAfter = await mediaSeconds(server, f.classId);
     const pidAfter = server.liveHls.bridge(f.classId)?.ffmpegPid;
     const cpuAfter = pidAfter === pid ? cpuSecondsOf(pid) : null;
     return {
@@ -207,11 +202,15 @@ async function measure(seconds: number): Promise<Measured> {
       latencyStandard: standard.latency,
       stalls: { lowLatency: lowLatency.stalls, standard: standard.stalls },
       encode: {
-        speed: Math.round((after.seconds / wallSeconds) * 100) / 100,
+        speed: Math.round(((secondsAfter - secondsBefore) / wallSeconds) * 100) / 100,
         cpuPercent: cpuBefore !== null && cpuAfter !== null ? Math.round(((cpuAfter - cpuBefore) / wallSeconds) * 100) : NaN,
         wallSeconds: Math.round(wallSeconds * 10) / 10,
-        restarts: pidAfter === pid ? 0 : 1,
+        restarts: server.liveHls.bridge(f.classId)?.restarts ?? 0,
+        // Runs replaced because ffmpeg fell behind (each a lighter preset), and the preset it ended on.
+        lagRestarts: server.liveHls.bridge(f.classId)?.lagRestarts ?? 0,
+        preset: server.liveHls.bridge(f.classId)?.tuning.preset ?? LIVE_TUNING.preset,
       },
+      bridgeDelay: percentiles(bridgeDelays),
       played: { width: size[0], height: size[1], levels: [...levels] },
     };
   } finally {
@@ -236,7 +235,8 @@ export default async function hls(args: string[]): Promise<void> {
     latency: m.latency,
     latencyStandard: m.latencyStandard,
     stalls: m.stalls,
-    encode: { ...m.encode, preset: LIVE_TUNING.preset, cores: os.availableParallelism() },
+    bridgeDelay: m.bridgeDelay,
+    encode: { ...m.encode, cores: os.availableParallelism() },
     played: m.played,
     differences,
     load: { before: loadBefore.map((l) => Math.round(l * 100) / 100), after: loadAfter.map((l) => Math.round(l * 100) / 100) },
@@ -247,8 +247,17 @@ export default async function hls(args: string[]): Promise<void> {
     {
       measure: 'live ladder (bridge ffmpeg, RTP VP8/Opus in)',
       value: `${m.encode.speed}x realtime`,
-      detail: `CPU ${m.encode.cpuPercent}% (100 = one core), preset ${LIVE_TUNING.preset}${m.encode.restarts ? ', ffmpeg restarted' : ''}`,
+      detail:
+        `CPU ${m.encode.cpuPercent}% (100 = one core), preset ${LIVE_TUNING.preset}` +
+        (m.encode.lagRestarts ? `, fell behind ${m.encode.lagRestarts}x: ended on ${m.encode.preset}` : '') +
+        (m.encode.restarts ? `, ffmpeg crashed ${m.encode.restarts}x` : ''),
       target: '1.0x (keeps up)',
+    },
+    {
+      measure: 'bridge: ffmpeg reads the last frame of a part -> part published (top rung)',
+      value: `p50 ${Math.round(m.bridgeDelay.p50)} ms`,
+      detail: `p95 ${Math.round(m.bridgeDelay.p95)} ms over ${m.bridgeDelay.frames} parts; a frame also waits for the rest of its part (up to ${PART_FRAGMENT_SECONDS * 1000} ms)`,
+      target: 'reported',
     },
     {
       measure: 'glass-to-glass, LL-HLS via the class page (hls.js lowLatencyMode)',

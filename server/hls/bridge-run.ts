@@ -63,7 +63,8 @@ const DRAINED_QUIET_MS = 1200;
 
 export class BridgeRun extends EventEmitter<BridgeRunEvents> {
   readonly runId: number;
-  readonly sdpPath: string;
+  /** One SDP per stream: ffmpeg input i reads sdpPaths[i]. */
+  readonly sdpPaths: readonly string[];
   readonly streams: LiveStreams;
   readonly #streams: RunStream[];
   readonly #log: Logger;
@@ -82,8 +83,8 @@ export class BridgeRun extends EventEmitter<BridgeRunEvents> {
     router: types.Router;
     runId: number;
     inputs: RunInputs;
-    /** Where the SDP describing the run's RTP is written (ffmpeg reads it). */
-    sdpPath: string;
+    /** Where the SDP describing stream `index` of the run is written (ffmpeg reads it). */
+    sdpPath: (index: number) => string;
     listenIp: string;
     keyFrameIntervalMs: number;
     log: Logger;
@@ -111,25 +112,33 @@ export class BridgeRun extends EventEmitter<BridgeRunEvents> {
         const consumer = await transport.consume({ producerId: input.producer.id, rtpCapabilities, paused: true });
         streams.push({ name, transport, consumer, port });
       }
-      const sdpStreams: SdpStream[] = streams.map((s) => ({
-        kind: s.consumer.kind,
-        port: s.port,
-        codec: s.consumer.rtpParameters.codecs[0]!,
-      }));
+      const sdpPaths = streams.map((_, i) => o.sdpPath(i));
       // Inside the try: a failed write (the recording directory removed, a full disk) must not strand the transports.
-      await fs.writeFile(o.sdpPath, writeSdp(sdpStreams, o.listenIp));
-      return new BridgeRun(o.runId, o.sdpPath, streams, o.listenIp, o.keyFrameIntervalMs, o.log);
+      await Promise.all(
+        streams.map((s, i) => {
+          const sdp: SdpStream = { kind: s.consumer.kind, port: s.port, codec: s.consumer.rtpParameters.codecs[0]! };
+          return fs.writeFile(sdpPaths[i]!, writeSdp([sdp], o.listenIp));
+        }),
+      );
+      return new BridgeRun(o.runId, sdpPaths, streams, o.listenIp, o.keyFrameIntervalMs, o.log);
     } catch (err) {
       for (const t of transports) t.close();
       throw err;
     }
   }
 
-  private constructor(runId: number, sdpPath: string, streams: RunStream[], listenIp: string, keyFrameIntervalMs: number, log: Logger) {
+  private constructor(
+    runId: number,
+    sdpPaths: readonly string[],
+    streams: RunStream[],
+    listenIp: string,
+    keyFrameIntervalMs: number,
+    log: Logger,
+  ) {
     super();
     this.runId = runId;
     this.#listenIp = listenIp;
-    this.sdpPath = sdpPath;
+    this.sdpPaths = sdpPaths;
     this.#streams = streams;
     this.#keyFrameIntervalMs = keyFrameIntervalMs;
     this.#log = log.child({ run: runId });
@@ -201,7 +210,7 @@ export class BridgeRun extends EventEmitter<BridgeRunEvents> {
       '-f',
       'sdp',
       '-i',
-      this.sdpPath,
+      this.sdpPaths[primary]!,
       '-t',
       '0.1',
       '-f',
@@ -211,8 +220,7 @@ export class BridgeRun extends EventEmitter<BridgeRunEvents> {
     try {
       return await new Promise((resolve) => {
         const timeout = setTimeout(() => resolve(null), timeoutMs);
-        probe.on('inputsize', ({ stream: index, width, height }) => {
-          if (index !== primary) return;
+        probe.on('inputsize', ({ width, height }) => {
           clearTimeout(timeout);
           const scale = topLayerScale(stream);
           resolve({ width: Math.round(width * scale), height: Math.round(height * scale) });
@@ -272,21 +280,27 @@ export class BridgeRun extends EventEmitter<BridgeRunEvents> {
    * Lets ffmpeg finish its segment and playlists, then releases the transports and consumers. The inputs
    * are stopped first; with `drainMs` (the end of a class) ffmpeg first works through what it has queued
    * (up to that long); then each input says RTCP BYE, so ffmpeg reaches the end of its input and flushes
-   * everything (also when the room already closed and no packet would wake it up).
+   * everything (also when the room already closed and no packet would wake it up). With `abandon` (ffmpeg
+   * fell behind) it is interrupted instead: what it queued is dropped, what it encoded is written.
    */
-  async close(o: { drainMs?: number; graceMs?: number } = {}): Promise<void> {
+  async close(o: { drainMs?: number; graceMs?: number; abandon?: boolean } = {}): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#stopping = true;
     clearInterval(this.#keyFrameTimer);
     for (const s of this.#streams) s.transport.close();
     const ffmpeg = this.#ffmpeg;
-    // A run with a generated input (silence, black) never goes quiet: nothing to wait for there.
-    const onlyRtp = (this.streams.camera ?? this.streams.screen) !== undefined && liveAudioStreams(this.streams).length > 0;
-    if (ffmpeg && onlyRtp && o.drainMs) await ffmpeg.settled(DRAINED_QUIET_MS, o.drainMs);
-    const byes = this.#streams.map((s) => ({ port: s.port, ssrc: s.consumer.rtpParameters.encodings?.[0]?.ssrc ?? 0 }));
-    await ffmpeg?.stop(o.graceMs ?? 8000, () => sendRtcpBye(this.#listenIp, byes));
-    await fs.rm(this.sdpPath, { force: true });
+    if (o.abandon) {
+      // ffmpeg stops reading at once (what it queued is dropped) and writes out what its encoders hold.
+      await ffmpeg?.stop(o.graceMs ?? 8000);
+    } else {
+      // A run with a generated input (silence, black) never goes quiet: nothing to wait for there.
+      const onlyRtp = (this.streams.camera ?? this.streams.screen) !== undefined && liveAudioStreams(this.streams).length > 0;
+      if (ffmpeg && onlyRtp && o.drainMs) await ffmpeg.settled(DRAINED_QUIET_MS, o.drainMs);
+      const byes = this.#streams.map((s) => ({ port: s.port, ssrc: s.consumer.rtpParameters.encodings?.[0]?.ssrc ?? 0 }));
+      await ffmpeg?.stop(o.graceMs ?? 8000, () => sendRtcpBye(this.#listenIp, byes));
+    }
+    await Promise.all(this.sdpPaths.map((p) => fs.rm(p, { force: true })));
   }
 
   #scheduleKeyFrames(everyMs: number): void {

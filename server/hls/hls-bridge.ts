@@ -35,6 +35,13 @@ export interface HlsBridgeTimings {
   probeTimeoutMs: number;
   /** How often a source that has not carried RTP yet is looked at again. */
   flowPollMs: number;
+  /**
+   * A part published this long after ffmpeg read its last frame, at two looks in a row without catching up,
+   * means ffmpeg has fallen behind the class (a starved machine): the run is replaced by a lighter one.
+   */
+  maxLagMs: number;
+  /** How often the running ffmpeg's lag is looked at. */
+  lagCheckMs: number;
 }
 
 const DEFAULT_TIMINGS: HlsBridgeTimings = {
@@ -43,7 +50,16 @@ const DEFAULT_TIMINGS: HlsBridgeTimings = {
   keyFrameIntervalMs: 10_000,
   probeTimeoutMs: 8_000,
   flowPollMs: 250,
+  maxLagMs: 3_000,
+  lagCheckMs: 1_000,
 };
+
+/** Lighter x264 presets to step down to, one per time ffmpeg falls behind. */
+const LIGHTER_PRESETS: readonly EncoderTuning['preset'][] = ['faster', 'veryfast', 'superfast', 'ultrafast'];
+/** A run younger than this is still starting (probing, the first key frame): its lag is not judged yet. */
+const LAG_GRACE_MS = 5_000;
+/** At the end of a run replaced for lagging, how long ffmpeg may take to write what it holds. */
+const ABANDON_GRACE_MS = 3_000;
 
 export interface HlsBridgeOptions {
   room: HlsRoom;
@@ -106,6 +122,10 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
   #reconfigureTimer: NodeJS.Timeout | undefined;
   #restartDelay: number;
   #restarts = 0;
+  #lagRestarts = 0;
+  /** The encoder settings of the next run: the configured ones, lighter after ffmpeg fell behind. */
+  #tuning: EncoderTuning;
+  #lagTimer: NodeJS.Timeout | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
   readonly #onSourcesChanged = () => {
@@ -131,6 +151,7 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
       tuning: options.tuning ?? LIVE_TUNING,
     };
     this.#restartDelay = this.#o.restartDelayMs;
+    this.#tuning = this.#o.tuning;
   }
 
   get closed(): boolean {
@@ -168,6 +189,16 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
     return Number.isFinite(speed) ? speed : null;
   }
 
+  /** Times ffmpeg fell behind the class and was replaced by a lighter run. */
+  get lagRestarts(): number {
+    return this.#lagRestarts;
+  }
+
+  /** The encoder settings of the running (or next) run. */
+  get tuning(): EncoderTuning {
+    return this.#tuning;
+  }
+
   /** Times ffmpeg died unexpectedly and was restarted. */
   get restarts(): number {
     return this.#restarts;
@@ -177,6 +208,21 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
   async segmentsWritten(): Promise<number> {
     const top = this.#output?.ladder?.[0];
     return top ? (await this.#output!.segments(top.name)).length : 0;
+  }
+
+  /** Seconds of media written for the ladder's top rung, over every run (what the bench divides by wall time). */
+  async mediaSecondsWritten(): Promise<number> {
+    const top = this.#output?.ladder?.[0];
+    return top ? (await this.#output!.segments(top.name)).reduce((sum, s) => sum + s.duration, 0) : 0;
+  }
+
+  /**
+   * The top rung's newest parts in the running run: how long after ffmpeg read its last frame each was
+   * published (ms), oldest first. Where the bridge's share of a viewer's latency goes.
+   */
+  partDelays(): readonly number[] {
+    const top = this.#output?.ladder?.[0];
+    return (top && this.#packager?.rung(top.name)?.partDelays) ?? [];
   }
 
   /** The running ffmpeg's pid (tests kill it to prove the bridge recovers). */
@@ -202,12 +248,13 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
       clearTimeout(this.#restartTimer);
       clearTimeout(this.#reconfigureTimer);
       clearTimeout(this.#flowTimer);
+      clearInterval(this.#lagTimer);
       this.#room.off('sourceadd', this.#onSourcesChanged);
       this.#room.off('sourceremove', this.#onSourcesChanged);
       this.#room.off('close', this.#onRoomClose);
       this.#watchPauses();
       // The end of the class: everything ffmpeg still holds goes into the recording.
-      await this.#enqueue(() => this.#stopRun(END_DRAIN_MS));
+      await this.#enqueue(() => this.#stopRun({ drainMs: END_DRAIN_MS }));
       this.#log.info({ runs: this.runIds.length, mediaFlowed: this.mediaFlowed }, 'hls bridge closed');
       this.emit('close');
     })());
@@ -331,7 +378,7 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
       router: await this.#room.bridgeRouter(),
       runId,
       inputs,
-      sdpPath: output.sdpPath(runId),
+      sdpPath: (stream) => output.sdpPath(runId, stream),
       listenIp: this.#o.listenIp,
       keyFrameIntervalMs: this.#o.keyFrameIntervalMs,
       log: this.#log,
@@ -342,22 +389,63 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
     await output.beginRun(runId);
     run.on('exit', (info) => this.#onRunExit(run, info));
     const ladder = output.ladder!;
+    // Output time 0 of this run: the media's timestamps say when ffmpeg read it, relative to this.
+    const epochMs = Date.now();
     const packager = new RunPackager({
       runId,
       outDir: output.dir,
       rungs: ladder.map((r) => r.name),
       segmentSeconds: SEGMENT_SECONDS,
       previousSegments: await Promise.all(ladder.map(async (r) => (await output.segments(r.name)).length)),
+      epochMs,
       log: this.#log,
     });
     const pipes = await run.startEncoder(
       this.#o.ffmpegPath,
-      buildLiveArgs({ sdpPath: run.sdpPath, streams: run.streams, ladder, segmentSeconds: SEGMENT_SECONDS, tuning: this.#o.tuning }),
+      buildLiveArgs({
+        sdpPaths: run.sdpPaths,
+        streams: run.streams,
+        ladder,
+        segmentSeconds: SEGMENT_SECONDS,
+        tuning: this.#tuning,
+        epochMs,
+      }),
       ladder.length,
     );
     packager.consume(pipes);
     this.#packager = packager;
+    this.#watchLag(run, packager, ladder[0]!.name);
     this.emit('runstart', { runId, pid: run.pid });
+  }
+
+  /**
+   * Looks at how far behind the media it reads the running ffmpeg publishes parts. One that falls behind
+   * for good (it cannot keep up: the machine is busy) would hold every viewer further and further from the
+   * class; it is replaced by a run with a lighter preset, which starts at the live edge again.
+   */
+  #watchLag(run: BridgeRun, packager: RunPackager, topRung: string): void {
+    clearInterval(this.#lagTimer);
+    let previous = 0;
+    this.#lagTimer = setInterval(() => {
+      if (this.#run !== run || run.closed) return clearInterval(this.#lagTimer);
+      const lag = packager.rung(topRung)?.partDelays.at(-1) ?? 0;
+      const behind = Date.now() - run.startedAt > LAG_GRACE_MS && lag > this.#o.maxLagMs && previous > this.#o.maxLagMs;
+      // Catching up (lag shrinking by half a second a second or more): a passing stall, let it drain.
+      const catchingUp = previous - lag >= this.#o.lagCheckMs / 2;
+      previous = lag;
+      if (!behind || catchingUp) return;
+      clearInterval(this.#lagTimer);
+      const lighter = LIGHTER_PRESETS[Math.min(LIGHTER_PRESETS.indexOf(this.#tuning.preset) + 1, LIGHTER_PRESETS.length - 1)]!;
+      this.#log.warn({ runId: run.runId, lagMs: Math.round(lag), preset: this.#tuning.preset, next: lighter }, 'ffmpeg fell behind the class; replacing it');
+      this.#tuning = { ...this.#tuning, preset: lighter };
+      this.#lagRestarts++;
+      void this.#enqueue(async () => {
+        if (this.#run !== run) return;
+        await this.#stopRun({ abandon: true });
+        await this.#reconfigure();
+      });
+    }, this.#o.lagCheckMs);
+    this.#lagTimer.unref();
   }
 
   /** Sizes the ladder from the first video (top rung = the source when it is below 720p); once per class. */
@@ -369,10 +457,15 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
     this.#renditions = new RunRenditions(output, 'live', () => this.#packager);
   }
 
-  async #stopRun(drainMs = 0): Promise<void> {
+  /**
+   * Stops the running run. `drainMs`: ffmpeg first works through what it has queued (the end of a class);
+   * `abandon`: what it has queued is dropped (it fell behind: that media is late for every viewer).
+   */
+  async #stopRun(o: { drainMs?: number; abandon?: boolean } = {}): Promise<void> {
     const run = this.#run;
     this.#run = null;
-    await run?.close({ drainMs });
+    clearInterval(this.#lagTimer);
+    await run?.close(o.abandon ? { abandon: true, graceMs: ABANDON_GRACE_MS } : { drainMs: o.drainMs ?? 0 });
     // The run's last segment goes to disk before anything reads the runs again (the next run, the recording).
     const packager = this.#packager;
     if (run && packager?.runId === run.runId) await withTimeout(packager.finished(), PACKAGER_DRAIN_MS);

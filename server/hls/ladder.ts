@@ -118,7 +118,10 @@ export interface EncoderTuning {
 export const LIVE_TUNING: EncoderTuning = { preset: 'superfast', threads: 2 };
 export const VOD_TUNING: EncoderTuning = { preset: 'veryfast', threads: 0 };
 
-/** Where each stream of the live SDP input sits (ffmpeg numbers an SDP's m= sections 0, 1, 2, ...). */
+/**
+ * Which ffmpeg input carries each stream of a live run: every RTP stream is its own input (its own SDP), so
+ * ffmpeg reads each socket in its own thread while the encoders work.
+ */
 export interface LiveStreams {
   camera?: number;
   screen?: number;
@@ -134,8 +137,15 @@ export function liveAudioStreams(streams: LiveStreams): number[] {
 }
 
 export interface LiveArgsOptions {
-  sdpPath: string;
+  /** One SDP per RTP stream, by input index (LiveStreams says which input is which). */
+  sdpPaths: readonly string[];
   streams: LiveStreams;
+  /**
+   * The wall-clock instant (ms since the epoch) that output time 0 stands for. Every RTP packet is stamped
+   * with the time ffmpeg read it, less this: all inputs share one clock (they start at different moments,
+   * and RTCP sender reports would come seconds late), and an output time says when its media arrived.
+   */
+  epochMs: number;
   ladder: readonly Rendition[];
   segmentSeconds?: number;
   tuning?: EncoderTuning;
@@ -158,7 +168,8 @@ export function runPartName(runId: number, index: number, part: number): string 
 }
 
 /** The picture of the class: the screen with the camera as a small overlay when sharing, else the camera. */
-export function buildVideoFilter(streams: LiveStreams, input: number, top: Rendition): { graph: string[]; output: string } | null {
+export function buildVideoFilter(streams: LiveStreams, top: Rendition, epochMs: number): { graph: string[]; output: string } | null {
+  const input = (i: number) => `[${i}:0]setpts=PTS-${(epochMs / 1000).toFixed(3)}/TB,`;
   const fit = (w: number, h: number) => `scale=${w}:${h}:force_original_aspect_ratio=decrease,pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2,setsar=1`;
   const main = streams.screen ?? streams.camera;
   if (main === undefined) return null;
@@ -166,12 +177,12 @@ export function buildVideoFilter(streams: LiveStreams, input: number, top: Rendi
   if (streams.screen !== undefined && streams.camera !== undefined) {
     const pipH = even(top.height / 4);
     const margin = even(top.height / 40);
-    graph.push(`[${input}:${streams.screen}]${fit(top.width, top.height)}[screen]`);
-    graph.push(`[${input}:${streams.camera}]scale=-2:${pipH},setsar=1[pip]`);
+    graph.push(`${input(streams.screen)}${fit(top.width, top.height)}[screen]`);
+    graph.push(`${input(streams.camera)}scale=-2:${pipH},setsar=1[pip]`);
     // repeatlast keeps the last camera frame when the camera pauses, so the screen keeps flowing.
     graph.push(`[screen][pip]overlay=W-w-${margin}:H-h-${margin}:repeatlast=1:eof_action=pass,fps=${OUTPUT_FPS}[base]`);
   } else {
-    graph.push(`[${input}:${main}]${fit(top.width, top.height)},fps=${OUTPUT_FPS}[base]`);
+    graph.push(`${input(main)}${fit(top.width, top.height)},fps=${OUTPUT_FPS}[base]`);
   }
   return { graph, output: 'base' };
 }
@@ -268,6 +279,9 @@ function varStreamMap(ladder: readonly Rendition[]): string {
   return ladder.map((r, i) => `v:${i},a:${i},name:${r.name}`).join(' ');
 }
 
+/** The receive buffer asked for on each RTP socket (the kernel caps it at net.core.rmem_max). */
+const RTP_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+
 /** The first file descriptor of the live outputs' pipes (after stdin, stdout and stderr): rung i writes to 3 + i. */
 export const LIVE_PIPE_FD = 3;
 
@@ -275,13 +289,20 @@ export const LIVE_PIPE_FD = 3;
  * The audio of the class: the teacher's microphone, mixed with the shared screen's audio and the voices of
  * students on stage when they are there (unnormalised: one speaker at a time keeps its full level).
  */
-function audioFilter(streams: LiveStreams, input: number, silenceInput: number | null, count: number): string[] {
+function audioFilter(streams: LiveStreams, epochMs: number, silenceInput: number | null, count: number): string[] {
   const outs = Array.from({ length: count }, (_, i) => `[a${i}]`).join('');
-  const sources = liveAudioStreams(streams).map((s) => `[${input}:${s}]`);
+  const sources = liveAudioStreams(streams);
   if (sources.length === 0) return [`[${silenceInput}:a]asplit=${count}${outs}`];
-  // aresample async fills the gaps Opus DTX leaves in silence, so audio and video stay in step.
-  const head = sources.length > 1 ? `${sources.join('')}amix=inputs=${sources.length}:duration=longest:normalize=0,` : sources[0];
-  return [`${head}aresample=async=1000,asplit=${count}${outs}`];
+  const onClock = (i: number) => `[${i}:0]asetpts=PTS-${(epochMs / 1000).toFixed(3)}/TB`;
+  const graph = sources.length > 1 ? sources.map((s, i) => `${onClock(s)}[m${i}]`) : [];
+  const head =
+    sources.length > 1
+      ? `${sources.map((_, i) => `[m${i}]`).join('')}amix=inputs=${sources.length}:duration=longest:normalize=0`
+      : onClock(sources[0]!);
+  // The packets carry the time they were read, which jitters: aresample leaves that alone (the samples play
+  // on unstretched: a stretched voice changes pitch) and fills or trims only past 150 ms (the gaps Opus DTX
+  // leaves in silence, lost packets), so audio and video stay in step.
+  return [...graph, `${head},aresample=async=1:min_hard_comp=0.15,asplit=${count}${outs}`];
 }
 
 /**
@@ -298,24 +319,35 @@ export function buildLiveArgs(o: LiveArgsOptions): string[] {
   const hasVideo = o.streams.camera !== undefined || o.streams.screen !== undefined;
   if (!hasAudio && !hasVideo) throw new Error('A live run needs at least one media stream');
 
-  const inputs = [
+  const video = new Set([o.streams.camera, o.streams.screen].filter((s) => s !== undefined));
+  const inputs = o.sdpPaths.flatMap((sdp, i) => [
     '-protocol_whitelist',
     'file,udp,rtp',
+    // Each input is read by its own thread into a queue (packets), not left in the kernel's socket buffer
+    // while the encoders work (a full socket buffer drops packets); a larger socket buffer covers a stall.
+    '-thread_queue_size',
+    '4096',
+    '-buffer_size',
+    String(RTP_SOCKET_BUFFER_BYTES),
+    '-use_wallclock_as_timestamps',
+    '1',
     // Start decoding as soon as the first key frame is in; WebRTC packets can arrive out of order.
     '-analyzeduration',
-    '2000000',
+    '1000000',
     '-probesize',
-    '2000000',
+    '1000000',
     '-reorder_queue_size',
-    '256',
+    '128',
     '-fflags',
     '+genpts+discardcorrupt',
+    // The decoder hands each frame on at once (no frame threads, which hold a frame per thread).
+    ...(video.has(i) ? ['-flags', 'low_delay'] : []),
     '-f',
     'sdp',
     '-i',
-    o.sdpPath,
-  ];
-  let next = 1;
+    sdp,
+  ]);
+  let next = o.sdpPaths.length;
   let blackInput: number | null = null;
   let silenceInput: number | null = null;
   if (!hasVideo) {
@@ -327,8 +359,12 @@ export function buildLiveArgs(o: LiveArgsOptions): string[] {
     silenceInput = next;
   }
 
-  const video = hasVideo ? buildVideoFilter(o.streams, 0, top)! : { graph: [`[${blackInput}:v]setsar=1[base]`], output: 'base' };
-  const graph = [...video.graph, ...ladderFilter(video.output, o.ladder), ...audioFilter(o.streams, 0, silenceInput, o.ladder.length)];
+  const picture = hasVideo ? buildVideoFilter(o.streams, top, o.epochMs)! : { graph: [`[${blackInput}:v]setsar=1[base]`], output: 'base' };
+  const graph = [
+    ...picture.graph,
+    ...ladderFilter(picture.output, o.ladder),
+    ...audioFilter(o.streams, o.epochMs, silenceInput, o.ladder.length),
+  ];
 
   return [
     '-hide_banner',
@@ -339,6 +375,8 @@ export function buildLiveArgs(o: LiveArgsOptions): string[] {
     '-progress',
     'pipe:1',
     ...inputs,
+    // Timestamps stay as read (less epochMs, in the filters): every input on the same clock.
+    '-copyts',
     '-filter_complex',
     graph.join(';'),
     ...o.ladder.flatMap((r, i) => liveRungOutput(r, i, seg, tuning, LIVE_PIPE_FD + i)),

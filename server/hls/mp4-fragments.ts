@@ -25,6 +25,8 @@ export interface Mp4Fragment {
   durationSeconds: number;
   /** The reference track's first sample is a sync sample (a key frame): playback can start here. */
   independent: boolean;
+  /** The fragment carries video samples (or the stream has no video track). */
+  hasVideo: boolean;
 }
 
 /** sample_is_non_sync_sample in the sample flags. */
@@ -164,14 +166,20 @@ function parseTraf(traf: Uint8Array, tracks: readonly Mp4Track[]): TrackRun | nu
 /** Timing and independence of one fragment (moof + mdat), on the video track when there is one. */
 export function describeFragment(data: Uint8Array, tracks: readonly Mp4Track[]): Omit<Mp4Fragment, 'data'> {
   const runs = find(data, ['moof', 'traf']).flatMap((traf) => parseTraf(traf.body, tracks) ?? []);
-  const reference = tracks.find((t) => t.kind === 'video') ?? tracks[0];
-  const run = runs.find((r) => r.trackId === reference?.id) ?? runs[0];
+  const video = tracks.find((t) => t.kind === 'video');
+  const reference = video ?? tracks[0];
+  const videoRun = runs.find((r) => r.trackId === reference?.id && r.duration > 0);
+  // A fragment with no video in a stream that has video (the muxer's last audio, after the video ended):
+  // timed by its audio, and nothing a player could start from.
+  const run = videoRun ?? runs[0];
   const track = tracks.find((t) => t.id === run?.trackId);
-  if (!run || !track || !track.timescale) return { startSeconds: 0, durationSeconds: 0, independent: false };
+  const hasVideo = !video || videoRun !== undefined;
+  if (!run || !track || !track.timescale) return { startSeconds: 0, durationSeconds: 0, independent: false, hasVideo: false };
   return {
     startSeconds: run.decodeTime / track.timescale,
     durationSeconds: run.duration / track.timescale,
-    independent: track.kind !== 'video' || (run.firstFlags & NON_SYNC) === 0,
+    independent: video ? hasVideo && (run.firstFlags & NON_SYNC) === 0 : true,
+    hasVideo,
   };
 }
 

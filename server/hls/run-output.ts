@@ -3,7 +3,7 @@
 //   master.m3u8                written once the ladder is fixed
 //   <rung>/run-<N>.m3u8        the EVENT playlist of run N (RunPackager writes it), its fragmented MP4
 //                              initialisation section run-<N>-init.mp4 and segments run-<N>-00000.m4s, ...
-//   run-<N>.sdp                the RTP description of run N (while it runs)
+//   run-<N>-<i>.sdp            the RTP description of stream i of run N (while it runs)
 // and after finalise(): <rung>/index.m3u8 (VOD: every run joined, ENDLIST) and thumbnail.jpg. Everything is
 // read back from the files alone, so a recording a stopped process left behind is finalised the same way.
 import { execFile } from 'node:child_process';
@@ -115,8 +115,9 @@ export class RunOutput {
     return this.#manifest.ladder.find((r) => r.name === name);
   }
 
-  sdpPath(runId: number): string {
-    return path.join(this.dir, `run-${runId}.sdp`);
+  /** The SDP of stream `stream` (ffmpeg's input of that number) of run `runId`. */
+  sdpPath(runId: number, stream: number): string {
+    return path.join(this.dir, `run-${runId}-${stream}.sdp`);
   }
 
   /** Fixes the ladder for the whole class (once): the master playlist and the rung directories. */

@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../log.ts';
-import { runInitName, runPartName, runPlaylistName, runSegmentName } from './ladder.ts';
+import { OUTPUT_FPS, runInitName, runPartName, runPlaylistName, runSegmentName } from './ladder.ts';
 import { Mp4FragmentReader, type Mp4Fragment, type Mp4Init } from './mp4-fragments.ts';
 import { composeRuns, renderMediaPlaylist, type SegmentEntry } from './playlist.ts';
 
@@ -20,6 +20,8 @@ export interface PackagedPart {
   name: string;
   duration: number;
   independent: boolean;
+  /** It carries video (or the stream has none). */
+  hasVideo: boolean;
   data: Uint8Array;
 }
 
@@ -41,8 +43,13 @@ export interface RungPackagerOptions {
   previousSegments: number;
   /** A segment ends at the first key frame after this long. */
   segmentSeconds: number;
+  /** The wall-clock instant (ms since the epoch) that the run's media time 0 stands for (see buildLiveArgs). */
+  epochMs?: number;
   log: Logger;
 }
+
+/** How many of the newest parts' delays a rung keeps (a minute and more of parts). */
+const PART_DELAYS_KEPT = 600;
 
 export class RungPackager extends EventEmitter<{ change: [] }> {
   readonly runId: number;
@@ -54,6 +61,7 @@ export class RungPackager extends EventEmitter<{ change: [] }> {
   readonly #segments: PackagedSegment[] = [];
   /** The segment being written: its parts so far. */
   #current: PackagedPart[] = [];
+  readonly #partDelays: number[] = [];
   #chain: Promise<void> = Promise.resolve();
   #ended = false;
   #failed = false;
@@ -106,6 +114,14 @@ export class RungPackager extends EventEmitter<{ change: [] }> {
     return this.#segments;
   }
 
+  /**
+   * For the newest parts, oldest first: ms from the moment ffmpeg read the part's last frame (its media end,
+   * on the run's wall clock) to the moment the part was published. Empty without epochMs.
+   */
+  get partDelays(): readonly number[] {
+    return this.#partDelays;
+  }
+
   /** Parts of the segment being written. */
   get currentParts(): readonly PackagedPart[] {
     return this.#current;
@@ -149,13 +165,19 @@ export class RungPackager extends EventEmitter<{ change: [] }> {
       name: runPartName(this.runId, this.#segments.length, this.#current.length),
       duration: f.durationSeconds,
       independent: f.independent,
+      hasVideo: f.hasVideo,
       data: f.data,
     });
-    // Key frames come every segmentSeconds (forced on the output's clock): once the segment is that long
-    // (with slack for frame rounding) the next fragment starts the next one, so the segment is complete now,
-    // and listed whole at once for players without parts.
+    // Key frames come every segmentSeconds (a GOP of whole frames): once the segment is that long (less
+    // half a frame for rounding) the next fragment starts with the next key frame, so the segment is complete
+    // now, and listed whole at once for players without parts. Any shorter, and the next fragment may still
+    // belong to it (the muxer cuts fragments on the audio's clock too, so they do not end on round times).
     const soFar = this.#current.reduce((sum, p) => sum + p.duration, 0);
-    if (soFar >= this.#o.segmentSeconds * 0.9) await this.#finishSegment();
+    if (soFar >= this.#o.segmentSeconds - 0.5 / OUTPUT_FPS) await this.#finishSegment();
+    if (this.#o.epochMs !== undefined) {
+      this.#partDelays.push(Date.now() - (this.#o.epochMs + (f.startSeconds + f.durationSeconds) * 1000));
+      if (this.#partDelays.length > PART_DELAYS_KEPT) this.#partDelays.shift();
+    }
     this.emit('change');
   }
 
@@ -182,6 +204,9 @@ export class RungPackager extends EventEmitter<{ change: [] }> {
   async #end(): Promise<void> {
     if (this.#ended) return;
     try {
+      // What the muxer flushes after the video ended (the last audio) is not a segment of its own: a segment
+      // without a picture would end the recording on a frame no player can show.
+      while (this.#current.length && !this.#current.at(-1)!.hasVideo) this.#current.pop();
       await this.#finishSegment();
     } finally {
       // Even when the last write failed, no part comes any more: waiters must hear it.
@@ -204,6 +229,8 @@ export class RunPackager {
     /** Per rung, how many segments earlier runs wrote. */
     previousSegments: readonly number[];
     segmentSeconds: number;
+    /** The wall-clock instant the run's media time 0 stands for (see buildLiveArgs). */
+    epochMs?: number;
     log: Logger;
   }) {
     this.runId = o.runId;
@@ -215,6 +242,7 @@ export class RunPackager {
           runId: o.runId,
           previousSegments: o.previousSegments[i] ?? 0,
           segmentSeconds: o.segmentSeconds,
+          ...(o.epochMs !== undefined ? { epochMs: o.epochMs } : {}),
           log: o.log,
         }),
       ]),

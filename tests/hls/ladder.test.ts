@@ -68,11 +68,15 @@ describe('renderMasterPlaylist', () => {
 
 describe('buildLiveArgs', () => {
   const ladder = ladderFor();
+  const epochMs = 1_764_400_000_250;
   it('decodes once and splits into one encoder per rung, key frames forced on segment boundaries', () => {
-    const args = buildLiveArgs({ sdpPath: '/x/run.sdp', streams: { camera: 0, mic: 1 }, ladder });
+    const args = buildLiveArgs({ sdpPaths: ['/x/run-0.sdp', '/x/run-1.sdp'], streams: { camera: 0, mic: 1 }, ladder, epochMs });
     const graph = args[args.indexOf('-filter_complex') + 1]!;
     expect(graph).toContain('split=3');
-    expect(graph).toContain('[0:0]scale=1280:720');
+    // Every input on the wall clock, less the run's epoch.
+    expect(graph).toContain('[0:0]setpts=PTS-1764400000.250/TB,scale=1280:720');
+    expect(graph).toContain('[1:0]asetpts=PTS-1764400000.250/TB,aresample');
+    expect(args).toContain('-copyts');
     expect(args[args.indexOf('-force_key_frames') + 1]).toBe('expr:gte(t,n_forced*1)');
     expect(args).toContain('zerolatency');
     // One fragmented MP4 output per rung, each on its own pipe (rung i on fd 3 + i), fragments of ~250 ms.
@@ -87,33 +91,39 @@ describe('buildLiveArgs', () => {
       expect(outputs[i]).toContain(`-map [v${i}] -map [a${i}]`);
       expect(outputs[i]).toContain(`-b:v ${r.videoBitrate}`);
     });
-    expect(args[args.indexOf('-i') + 1]).toBe('/x/run.sdp');
+    // One input per RTP stream (each read by its own thread), stamped with the time it was read.
+    expect(args.filter((a, i) => args[i - 1] === '-i')).toEqual(['/x/run-0.sdp', '/x/run-1.sdp']);
+    expect(args.filter((a) => a === '-use_wallclock_as_timestamps').length).toBe(2);
+    expect(args.filter((a) => a === '-thread_queue_size').length).toBe(2);
+    // The video decoder hands on each frame at once; audio has no such option.
+    expect(args.filter((a) => a === 'low_delay').length).toBe(1);
   });
 
   it('composites the screen with the camera as an overlay when both are there', () => {
-    const args = buildLiveArgs({ sdpPath: 's', streams: { camera: 0, screen: 1, mic: 2 }, ladder });
+    const args = buildLiveArgs({ sdpPaths: ['c', 's', 'm'], streams: { camera: 0, screen: 1, mic: 2 }, ladder, epochMs });
     const graph = args[args.indexOf('-filter_complex') + 1]!;
-    expect(graph).toMatch(/\[0:1\]scale=1280:720.*\[screen\]/);
-    expect(graph).toMatch(/\[0:0\]scale=-2:180.*\[pip\]/);
+    expect(graph).toMatch(/\[1:0\]setpts=[^,]+,scale=1280:720.*\[screen\]/);
+    expect(graph).toMatch(/\[0:0\]setpts=[^,]+,scale=-2:180.*\[pip\]/);
     expect(graph).toContain('[screen][pip]overlay=');
   });
 
   it('mixes the voices of students on stage into the class audio', () => {
-    const args = buildLiveArgs({ sdpPath: 's', streams: { camera: 0, mic: 1, stageAudio: [2, 3] }, ladder });
+    const args = buildLiveArgs({ sdpPaths: ['c', 'm', 's1', 's2'], streams: { camera: 0, mic: 1, stageAudio: [2, 3] }, ladder, epochMs });
     const graph = args[args.indexOf('-filter_complex') + 1]!;
-    expect(graph).toContain('[0:1][0:2][0:3]amix=inputs=3:');
+    for (const i of [1, 2, 3]) expect(graph).toContain(`[${i}:0]asetpts=PTS-1764400000.250/TB[m${i - 1}]`);
+    expect(graph).toContain('[m0][m1][m2]amix=inputs=3:');
     expect(args.join(' ')).not.toContain('anullsrc');
     // A stage voice alone (the teacher muted) is the class audio as it is.
-    const alone = buildLiveArgs({ sdpPath: 's', streams: { camera: 0, stageAudio: [1] }, ladder });
+    const alone = buildLiveArgs({ sdpPaths: ['c', 's1'], streams: { camera: 0, stageAudio: [1] }, ladder, epochMs });
     const aloneGraph = alone[alone.indexOf('-filter_complex') + 1]!;
-    expect(aloneGraph).toContain('[0:1]aresample');
+    expect(aloneGraph).toContain('[1:0]asetpts=PTS-1764400000.250/TB,aresample');
     expect(aloneGraph).not.toContain('amix');
   });
 
   it('fills a missing microphone with silence so every rung still carries audio', () => {
-    const args = buildLiveArgs({ sdpPath: 's', streams: { camera: 0 }, ladder });
+    const args = buildLiveArgs({ sdpPaths: ['c'], streams: { camera: 0 }, ladder, epochMs });
     expect(args.join(' ')).toContain('anullsrc');
-    expect(() => buildLiveArgs({ sdpPath: 's', streams: {}, ladder })).toThrow(/at least one/);
+    expect(() => buildLiveArgs({ sdpPaths: [], streams: {}, ladder, epochMs })).toThrow(/at least one/);
   });
 });
 

@@ -15,6 +15,7 @@ import { ladderFor, PART_TARGET_SECONDS } from '../../server/hls/ladder.ts';
 import { createLogger } from '../../server/log.ts';
 import { PlaylistRefused } from '../../server/hls/rendition-set.ts';
 import { RunOutput } from '../../server/hls/run-output.ts';
+import { describeFragment, parseInit } from '../../server/hls/mp4-fragments.ts';
 import { RunPackager } from '../../server/hls/run-packager.ts';
 import { RunRenditions } from '../../server/hls/run-renditions.ts';
 import { probeSegment } from './hls-probe.ts';
@@ -43,12 +44,13 @@ function boxes(data: Buffer): [string, number, number][] {
 let init: Buffer;
 let fragments: Buffer[];
 
-beforeAll(async () => {
-  const file = path.join(scratch, 'rung.mp4');
+/** One rung as the live ladder writes it: `videoSeconds` of picture, `audioSeconds` of a tone. */
+async function rungFragments(name: string, videoSeconds: number, audioSeconds: number): Promise<{ init: Buffer; fragments: Buffer[] }> {
+  const file = path.join(scratch, `${name}.mp4`);
   const r = ladder[2]!;
   await run('ffmpeg', [
-    ...['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc2=s=${r.width}x${r.height}:r=30`],
-    ...['-f', 'lavfi', '-i', 'sine=f=440:sample_rate=48000', '-t', '4.2', '-map', '0:v', '-map', '1:a'],
+    ...['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc2=s=${r.width}x${r.height}:r=30:d=${videoSeconds}`],
+    ...['-f', 'lavfi', '-i', `sine=f=440:sample_rate=48000:d=${audioSeconds}`, '-map', '0:v', '-map', '1:a'],
     ...['-c:v', 'libx264', '-preset', 'superfast', '-tune', 'zerolatency', '-g', '30', '-keyint_min', '30', '-sc_threshold', '0'],
     ...['-force_key_frames', 'expr:gte(t,n_forced*1)', '-pix_fmt', 'yuv420p', '-profile:v', 'main', '-c:a', 'aac', '-ar', '48000'],
     ...['-f', 'mp4', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-frag_duration', '250000', file],
@@ -56,9 +58,13 @@ beforeAll(async () => {
   const data = fs.readFileSync(file);
   const all = boxes(data);
   const moov = all.find(([t]) => t === 'moov')!;
-  init = data.subarray(0, moov[2]);
-  fragments = [];
-  for (const [i, [type, start]] of all.entries()) if (type === 'moof') fragments.push(data.subarray(start, all[i + 1]![2]));
+  const out: Buffer[] = [];
+  for (const [i, [type, start]] of all.entries()) if (type === 'moof') out.push(data.subarray(start, all[i + 1]![2]));
+  return { init: data.subarray(0, moov[2]), fragments: out };
+}
+
+beforeAll(async () => {
+  ({ init, fragments } = await rungFragments('rung', 4.2, 4.2));
 });
 
 async function liveOutput(name: string): Promise<{ output: RunOutput; packager: RunPackager; pipes: PassThrough[] }> {
@@ -124,6 +130,27 @@ describe('RunPackager', () => {
     );
     const probe = await probeSegment(joined);
     expect(`${probe.videoCodec} ${probe.width}x${probe.height} ${probe.audioCodec}`).toBe('h264 320x180 aac');
+  });
+
+  it('ends a run on its last picture: audio the muxer flushes after the video is neither independent nor a segment', async () => {
+    // The video ends 0.8 s before the audio (as when ffmpeg's video input ends first at the end of a class).
+    const tail = await rungFragments('tail', 2, 2.8);
+    const tracks = parseInit(tail.init);
+    const described = tail.fragments.map((f) => describeFragment(f, tracks));
+    const audioOnly = described.filter((d) => !d.hasVideo);
+    expect(audioOnly.length).toBeGreaterThan(0);
+    expect(audioOnly.every((d) => !d.independent)).toBe(true);
+    // The video fragments keep their key-frame flags: one a second.
+    expect(described.filter((d) => d.independent).map((d) => Math.round(d.startSeconds))).toEqual([0, 1]);
+
+    const { packager, pipes } = await liveOutput('tail');
+    for (const pipe of pipes) pipe.write(tail.init);
+    for (const f of tail.fragments) await feed(pipes, packager, f);
+    for (const pipe of pipes) pipe.end();
+    await packager.finished();
+    const rung = packager.rung(ladder[0]!.name)!;
+    expect(rung.segments.map((s) => Math.round(s.duration * 10) / 10)).toEqual([1, 1]);
+    expect(rung.segments.flatMap((s) => s.parts).every((p) => p.hasVideo)).toBe(true);
   });
 });
 
