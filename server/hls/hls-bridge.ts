@@ -436,7 +436,10 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
       if (!behind || catchingUp) return;
       clearInterval(this.#lagTimer);
       const lighter = LIGHTER_PRESETS[Math.min(LIGHTER_PRESETS.indexOf(this.#tuning.preset) + 1, LIGHTER_PRESETS.length - 1)]!;
-      this.#log.warn({ runId: run.runId, lagMs: Math.round(lag), preset: this.#tuning.preset, next: lighter }, 'ffmpeg fell behind the class; replacing it');
+      this.#log.warn(
+        { runId: run.runId, lagMs: Math.round(lag), preset: this.#tuning.preset, next: lighter },
+        'ffmpeg fell behind the class; replacing it',
+      );
       this.#tuning = { ...this.#tuning, preset: lighter };
       this.#lagRestarts++;
       void this.#enqueue(async () => {
