@@ -256,7 +256,9 @@ export default async function hls(args: string[]): Promise<void> {
     {
       measure: 'bridge: ffmpeg reads the last frame of a part -> part published (top rung)',
       value: `p50 ${Math.round(m.bridgeDelay.p50)} ms`,
-      detail: `p95 ${Math.round(m.bridgeDelay.p95)} ms over ${m.bridgeDelay.frames} parts; a frame also waits for the rest of its part (up to ${PART_FRAGMENT_SECONDS * 1000} ms)`,
+      detail:
+        `p95 ${Math.round(m.bridgeDelay.p95)} ms over ${m.bridgeDelay.frames} parts; ` +
+        `a frame also waits for the rest of its part (up to ${PART_FRAGMENT_SECONDS * 1000} ms)`,
       target: 'reported',
     },
     {
