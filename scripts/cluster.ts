@@ -1,4 +1,4 @@
-// npm run cluster -- [N] [--port 3000] [--node-port 3101] [--rtc-port 40000] [--data .data/cluster]
+// npm run cluster -- [N] [--port 3000] [--node-port 3101] [--rtc-port 40000 (0: free ports)] [--data .data/cluster]
 // N Lectern nodes on this machine behind nginx on http://localhost:3000: distinct HTTP ports, WebRTC ports and
 // pipe/RTP port ranges per node, one PostgreSQL (DATABASE_URL, else the local server when it answers: database
 // "lectern", created if missing), one Redis (REDIS_URL, else the local one), one LECTERN_MEDIA_SECRET for all.
@@ -145,7 +145,7 @@ const startNode = async (node: (typeof nodes)[number]): Promise<void> => {
     PORT: String(node.port),
     LECTERN_NODE_NAME: node.name,
     LECTERN_DATA_DIR: path.join(dataDir, node.name),
-    LECTERN_RTC_PORT: String(rtcPort + node.index * 10),
+    LECTERN_RTC_PORT: String(rtcPort && rtcPort + node.index * 10), // 0: every node picks free ports
     LECTERN_RTC_MIN_PORT: String(41000 + node.index * 1000),
     LECTERN_RTC_MAX_PORT: String(41000 + node.index * 1000 + 999),
   });

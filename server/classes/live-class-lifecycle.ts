@@ -406,7 +406,7 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
    * a cluster it is the class's origin room (claimed for this node) or an edge fed from the origin node (no
    * bridge: the origin's carries the class); `publish` (the teacher is here) makes this node the origin.
    */
-  async #openRoom(state: ClassState, publish = false): Promise<ClassroomRoom> {
+  async #openRoom(state: ClassState, publish = false, retry = true): Promise<ClassroomRoom> {
     if (state.room && !state.room.closed) {
       if (!publish || !state.room.fedFrom) return state.room;
       state.room.close();
@@ -422,6 +422,8 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
           { err, classId: state.classId, origin: room.fedFrom },
           "could not feed this node's room from the class's origin node",
         );
+        // Once more: a dead origin's claim is gone by now, or the class moved meanwhile.
+        if (retry) return this.#openRoom(state, publish, false);
         throw err instanceof DomainError ? err : new DomainError('unavailable', "The class's media server does not answer; try again");
       }
     }

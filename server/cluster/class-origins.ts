@@ -13,6 +13,7 @@ const RENEW_MS = 2000;
 
 /** Renews the claim only while it is still this node's (a teacher may have moved the class elsewhere). */
 const RENEW_IF_MINE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
+/** Deletes the claim only while it is still the given node's. */
 const DELETE_IF_MINE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
 type RedisClient = ReturnType<typeof createClient>;
@@ -78,6 +79,11 @@ export class ClassOrigins extends EventEmitter<ClassOriginsEvents> {
     this.#held.delete(classId);
     if (this.#closed) return;
     await this.#redis.eval(DELETE_IF_MINE, { keys: [this.#key(classId)], arguments: [this.nodeName] });
+  }
+
+  /** `node` is gone (it answers nobody): its claim on the class goes at once instead of when it expires. */
+  async forget(classId: string, node: string): Promise<void> {
+    await this.#redis.eval(DELETE_IF_MINE, { keys: [this.#key(classId)], arguments: [node] });
   }
 
   async #renew(): Promise<void> {

@@ -28,6 +28,13 @@ import { OriginPipes } from './origin-pipes.ts';
 /** How often an edge checks that its origin still holds the class (a dead origin's claim expires). */
 const ORIGIN_CHECK_MS = 1000;
 
+/** No node answered as the origin: it is not part of the cluster any more. */
+class OriginGone extends DomainError {
+  constructor(node: string) {
+    super('unavailable', `The class's media server (${node}) is gone`);
+  }
+}
+
 export interface ClusterNodeOptions {
   io: LecternIo;
   redisUrl: string;
@@ -117,7 +124,14 @@ export class ClusterNode {
     room.once('close', () => {
       if (this.#feeds.get(room.classId) === feed) this.#feeds.delete(room.classId);
     });
-    await feed.start();
+    try {
+      await feed.start();
+    } catch (err) {
+      // Every node answered, none as the origin: it died before its claim expired. The claim goes now, so the
+      // caller's next try claims the class (or finds the node the teacher publishes on now).
+      if (err instanceof OriginGone) await this.#origins.forget(room.classId, room.fedFrom!);
+      throw err;
+    }
   }
 
   /** Every node's live class hears this node's status changes (and this node's hears theirs). */
@@ -147,7 +161,7 @@ export class ClusterNode {
         throw new DomainError('unavailable', `The class's media server (${originNode}) did not answer: ${(err as Error).message}`);
       })) as (T | { error: string } | null)[];
       const answer = answers.find((a) => a !== null);
-      if (!answer) throw new DomainError('unavailable', `The class's media server (${originNode}) is gone`);
+      if (!answer) throw new OriginGone(originNode);
       if (typeof answer === 'object' && 'error' in answer) throw new DomainError('unavailable', answer.error);
       return answer;
     };

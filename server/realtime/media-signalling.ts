@@ -138,7 +138,8 @@ function attachSignalling(member: ClassMember, options: MediaSignallingOptions):
   };
 
   on('sfu:getRouterRtpCapabilities', GetRouterRtpCapabilities, async (): Promise<RouterInfo> => {
-    const room = await liveRoom();
+    // The teacher asks before publishing: their room is the class's origin, here (never an edge of a dead origin).
+    const room = role === 'teacher' ? await liveClasses.publishingRoom(classId) : await liveRoom();
     const full = overCapacity(room);
     if (full) return { mode: 'hls', reason: full };
     return {
