@@ -7,6 +7,7 @@ import { ConfigError } from './config-error.ts';
 import { parseAnnouncedAddresses } from './sfu/rtc-addresses.ts';
 import { DEFAULT_CONSUMERS_PER_WORKER } from './sfu/capacity.ts';
 import type { IceServer, TurnOptions } from './net/turn-credentials.ts';
+import type { S3StoreOptions } from './storage/s3-store.ts';
 
 const bool = z.enum(['1', '0', 'true', 'false', 'yes', 'no']).transform((v) => v === '1' || v === 'true' || v === 'yes');
 
@@ -50,8 +51,29 @@ const EnvSchema = z.object({
     .string()
     .optional()
     .refine((s) => !s || s.length >= 16, { message: 'must be at least 16 characters' }),
-  /** Signs short-lived media URLs (HLS); generated per process when unset */
+  /** Signs short-lived media URLs (HLS); generated per process when unset (several nodes must share one) */
   LECTERN_MEDIA_SECRET: z.string().min(16).optional(),
+  /** How the other nodes reach this one (live HLS is fetched from a class's origin node); default http://<this machine>:<PORT> */
+  LECTERN_NODE_URL: z
+    .url({ protocol: /^https?$/, message: 'LECTERN_NODE_URL must be an http(s) URL, e.g. http://10.0.0.5:3000' })
+    .optional(),
+  // Object storage (S3-compatible) for replays and lesson videos; unset: the data directory
+  LECTERN_S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name')
+    .optional(),
+  /** The store's URL (MinIO, Ceph, another provider); unset: AWS S3 */
+  LECTERN_S3_ENDPOINT: z.url({ protocol: /^https?$/, message: 'LECTERN_S3_ENDPOINT must be an http(s) URL' }).optional(),
+  LECTERN_S3_REGION: z.string().min(1).default('us-east-1'),
+  LECTERN_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  LECTERN_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  /** Bucket in the URL's path rather than its host name; on by default with LECTERN_S3_ENDPOINT */
+  LECTERN_S3_FORCE_PATH_STYLE: bool.optional(),
+  /** Prepended to every object key, e.g. lectern/ (several deployments in one bucket) */
+  LECTERN_S3_PREFIX: z
+    .string()
+    .regex(/^(?:[A-Za-z0-9._-]+\/)+$/, 'must be names ending in a slash, e.g. lectern/')
+    .optional(),
   // Media
   MEDIASOUP_WORKER_BIN: z.string().optional(),
   LECTERN_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
@@ -161,6 +183,10 @@ export interface Config {
   trustProxy: boolean;
   registrationsPerHour: number;
   mediaSecret: string | undefined;
+  /** How other nodes reach this one; undefined: derived from the address it listens on. */
+  nodeUrl: string | undefined;
+  /** The S3-compatible store for replays and lesson videos; undefined: the data directory only. */
+  objectStorage: S3StoreOptions | undefined;
   metricsToken: string | undefined;
   media: {
     workerBin: string | undefined;
@@ -225,6 +251,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError('LECTERN_TURN_SECRET is set but LECTERN_TURN_URLS is not: list the TURN server URLs');
   if (e.LECTERN_TURN_SECRET && e.LECTERN_TURN_SECRET.length < 16)
     throw new ConfigError('LECTERN_TURN_SECRET is too short: use at least 16 random characters');
+  if (!e.LECTERN_S3_BUCKET && (e.LECTERN_S3_ENDPOINT || e.LECTERN_S3_ACCESS_KEY_ID || e.LECTERN_S3_PREFIX))
+    throw new ConfigError('LECTERN_S3_* is set but LECTERN_S3_BUCKET is not: name the bucket to keep replays and lesson videos in');
+  if (!e.LECTERN_S3_ACCESS_KEY_ID !== !e.LECTERN_S3_SECRET_ACCESS_KEY)
+    throw new ConfigError('LECTERN_S3_ACCESS_KEY_ID and LECTERN_S3_SECRET_ACCESS_KEY go together: set both or neither');
   return {
     env: e.NODE_ENV,
     host: e.HOST,
@@ -246,6 +276,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: e.LECTERN_TRUST_PROXY,
     registrationsPerHour: e.LECTERN_REGISTRATIONS_PER_HOUR,
     mediaSecret: e.LECTERN_MEDIA_SECRET,
+    nodeUrl: e.LECTERN_NODE_URL?.replace(/\/+$/, ''),
+    objectStorage: e.LECTERN_S3_BUCKET
+      ? {
+          bucket: e.LECTERN_S3_BUCKET,
+          endpoint: e.LECTERN_S3_ENDPOINT,
+          region: e.LECTERN_S3_REGION,
+          accessKeyId: e.LECTERN_S3_ACCESS_KEY_ID,
+          secretAccessKey: e.LECTERN_S3_SECRET_ACCESS_KEY,
+          forcePathStyle: e.LECTERN_S3_FORCE_PATH_STYLE ?? !!e.LECTERN_S3_ENDPOINT,
+          keyPrefix: e.LECTERN_S3_PREFIX,
+        }
+      : undefined,
     metricsToken: e.LECTERN_METRICS_TOKEN || undefined,
     media: {
       workerBin: e.MEDIASOUP_WORKER_BIN,

@@ -25,6 +25,10 @@ import { LessonVideos } from './uploads/lesson-videos.ts';
 import { MediaTokens } from './hls/media-tokens.ts';
 import { MediaAccess } from './hls/media-access.ts';
 import { Recordings } from './hls/recordings.ts';
+import { MediaStorage } from './storage/media-storage.ts';
+import { defaultNodeUrl, RedisHlsOrigins } from './hls/hls-origins.ts';
+import { LiveHlsRelay } from './hls/live-hls-relay.ts';
+import { S3Store } from './storage/s3-store.ts';
 import { CourseStorage } from './courses/course-storage.ts';
 import { RoomRegistry } from './sfu/room-registry.ts';
 import { roomCapacity } from './sfu/capacity.ts';
@@ -114,6 +118,8 @@ export interface LecternServer {
   liveClasses: LiveClassLifecycle;
   liveHls: LiveHls;
   recordings: Recordings;
+  /** Replays and lesson videos: this machine's data directory, and the object store when configured. */
+  mediaStorage: MediaStorage;
   mediaAccess: MediaAccess;
   transcodes: TranscodeQueue;
   lessonVideos: LessonVideos;
@@ -182,6 +188,13 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   const analytics = new LearningAnalytics(db);
   const interaction = new Interaction(db);
   const mediaAccess = new MediaAccess({ tokens: new MediaTokens(config.mediaSecret), permissions, accounts });
+  if (config.redisUrl && !config.mediaSecret)
+    log.warn(
+      'REDIS_URL is set but LECTERN_MEDIA_SECRET is not: media links signed by one node are refused by the others; give every node the same secret',
+    );
+  const objectStore = config.objectStorage ? new S3Store(config.objectStorage) : null;
+  const mediaStorage = new MediaStorage({ dataDir: config.dataDir, remote: objectStore, log: log.child({ module: 'storage' }) });
+  if (objectStore) log.info({ store: objectStore.name }, 'replays and lesson videos are kept in object storage');
   const transcodes = new TranscodeQueue({
     db,
     dataDir: config.dataDir,
@@ -193,6 +206,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     db,
     dataDir: config.dataDir,
     queue: transcodes,
+    storage: mediaStorage,
     access: mediaAccess,
     uploadsPerUploader: config.uploadsPerTeacher,
   });
@@ -228,6 +242,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   const recordings = new Recordings({
     db,
     dataDir: config.dataDir,
+    storage: mediaStorage,
     ffmpegPath: config.ffmpegPath,
     access: mediaAccess,
     log: log.child({ module: 'hls' }),
@@ -269,6 +284,9 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     log: log.child({ module: 'metrics' }),
   });
   if (ffmpeg.found) await recordings.recoverInterrupted(liveHls.recordingIds());
+  // Finished media a stop (or an unreachable store) left on this machine only goes up now, in the background.
+  await recordings.uploadPending();
+  await lessonVideos.uploadPending();
 
   const streamKeys = new StreamKeys(db);
   const whipIngest = new WhipIngest({
@@ -288,6 +306,19 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     timeouts: { connectMs: 30_000, disconnectedMs: 15_000 },
     log: log.child({ module: 'whep' }),
   });
+
+  // Several nodes (Redis): each announces the classes it streams; the others relay their live HLS from there.
+  let nodeUrl = config.nodeUrl ?? '';
+  const hlsOrigins = config.redisUrl
+    ? new RedisHlsOrigins({
+        redisUrl: config.redisUrl,
+        prefix: config.redisPrefix,
+        nodeUrl: () => nodeUrl,
+        streaming: () => liveHls.streams(),
+        log: log.child({ module: 'hls' }),
+      })
+    : undefined;
+  const liveHlsRelay = hlsOrigins && new LiveHlsRelay({ origins: hlsOrigins, log: log.child({ module: 'hls' }) });
 
   const apiLog = log.child({ module: 'http' });
   const auditLog = new AuditLog(db, log.child({ module: 'audit' }));
@@ -349,7 +380,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
         schedule,
         progress,
         recordings,
-        storage: new CourseStorage({ db, dataDir: config.dataDir, recordings, videos: transcodes }),
+        storage: new CourseStorage({ db, dataDir: config.dataDir, recordings, videos: lessonVideos }),
         mediaAccess,
         videos: lessonVideos,
         requireVerifiedEmail: config.accounts.requireVerifiedEmail,
@@ -373,8 +404,8 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       polls: pollRoutes({ permissions, polls: interaction.polls }),
       schedule: scheduleRoutes({ schedule, origin: config.origin }),
       lessonMedia: lessonMediaRoutes({ access: mediaAccess, videos: lessonVideos }),
-      mediaApi: mediaApiRoutes({ liveHls, recordings, access: mediaAccess, permissions, courses, progress }),
-      media: mediaRoutes({ liveHls, recordings, access: mediaAccess, timelines }),
+      mediaApi: mediaApiRoutes({ liveHls, origins: hlsOrigins, recordings, access: mediaAccess, permissions, courses, progress }),
+      media: mediaRoutes({ liveHls, recordings, access: mediaAccess, timelines, relay: liveHlsRelay }),
       replayTimeline: replayTimelineRoutes({ recordings, timelines, access: mediaAccess, permissions }),
       accountRecovery: accountRecoveryRoutes({
         accounts,
@@ -501,6 +532,8 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
   publicOrigin ||= url;
+  nodeUrl ||= defaultNodeUrl(config.host, port);
+  await hlsOrigins?.start();
   mailer.start();
   notices.start();
 
@@ -513,6 +546,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       clearInterval(purge);
+      await hlsOrigins?.close(); // other nodes stop relaying live HLS here
       quality.close();
       teacherMedia.close();
       teacherMediaFlow.close();
@@ -533,6 +567,8 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       await cluster?.close(); // this node's class origins are free at once for the other nodes
       await liveHls.close();
       await recordings.settled(); // the recordings of those bridges are finalised
+      await mediaStorage.close(); // uploads stop; what was not uploaded stays here and goes up at the next start
+      objectStore?.close();
       rooms.close();
       workers.close();
       await demo.close();
@@ -554,6 +590,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     liveClasses,
     liveHls,
     recordings,
+    mediaStorage,
     mediaAccess,
     transcodes,
     lessonVideos,

@@ -1,20 +1,21 @@
-// What a course's media takes on disk, measured on the files themselves (not the sizes rows remember): its
-// replays (every file of each recording's directory: playlists, segments, thumbnail, captions, downloads) and
-// its lessons' uploaded videos (the transcoded set, scratch runs and a source still waiting to be transcoded).
+// What a course's media takes in storage, measured on the files themselves (not the sizes rows remember), on
+// this machine and in the object store: its replays (every file of each recording: playlists, segments,
+// thumbnail, captions, downloads) and its lessons' uploaded videos (the transcoded set, scratch runs and a
+// source still waiting to be transcoded).
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { asc, desc, eq } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import { lessons, liveClasses, recordings } from '../db/schema.ts';
 import type { CourseStorageView } from '../contracts/courses.ts';
-import { directorySize, type Recordings } from '../hls/recordings.ts';
-import type { TranscodeQueue } from '../uploads/transcode-queue.ts';
+import type { Recordings } from '../hls/recordings.ts';
+import type { LessonVideos } from '../uploads/lesson-videos.ts';
 
 export interface CourseStorageOptions {
   db: Database;
   dataDir: string;
   recordings: Pick<Recordings, 'diskUsage'>;
-  videos: Pick<TranscodeQueue, 'lessonDir'>;
+  videos: Pick<LessonVideos, 'storedBytes'>;
 }
 
 /** Where uploads wait for their transcode, named `<lessonId>-<upload>.<ext>` (lesson-videos.ts). */
@@ -53,7 +54,7 @@ export class CourseStorage {
     const lessonItems = await Promise.all(
       lessonRows.map(async (l) => {
         const waiting = sources.filter((s) => s.name.startsWith(`${l.id}-`)).reduce((sum, s) => sum + s.bytes, 0);
-        return { id: l.id, title: l.title, bytes: (await directorySize(this.#o.videos.lessonDir(l.id))) + waiting };
+        return { id: l.id, title: l.title, bytes: (await this.#o.videos.storedBytes(l.id)) + waiting };
       }),
     );
     const sum = (items: { bytes: number }[]) => items.reduce((a, b) => a + b.bytes, 0);

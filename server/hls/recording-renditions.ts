@@ -1,8 +1,9 @@
 // A recording's rendition set: while the class is on (recording, processing) its runs as one growing EVENT
-// playlist; once finalised (ready) the VOD playlists written on disk. Segments and the thumbnail are the same
-// files either way, so only playlists ask for the recording's state.
+// playlist; once finalised (ready) the VOD playlists written on disk (or uploaded to the object store).
+// Segments and the thumbnail are the same files either way, so only playlists ask for the recording's state.
 import type { RecordingStatus } from '../contracts/media.ts';
-import type { MediaResponse, PlaylistLinks, PlaylistRequest, RenditionSet } from './rendition-set.ts';
+import type { ByteRange } from '../storage/object-store.ts';
+import type { MediaFiles, MediaResponse, PlaylistLinks, PlaylistRequest, RenditionSet } from './rendition-set.ts';
 import { RunOutput, THUMBNAIL_FILE } from './run-output.ts';
 import { RunRenditions, SEGMENT_CACHE } from './run-renditions.ts';
 import { VodRenditions } from './vod-renditions.ts';
@@ -15,11 +16,14 @@ export class RecordingRenditions implements RenditionSet {
   readonly #status: () => Promise<RecordingStatus | undefined>;
   readonly #finished: VodRenditions;
 
-  /** `status` is asked at each playlist request: another process may finalise the recording meanwhile. */
-  constructor(dir: string, status: () => Promise<RecordingStatus | undefined>) {
+  /**
+   * `dir`: where the bridge writes the recording on this machine; `files` and `prefix`: where it is kept once
+   * finished. `status` is asked at each playlist request: another process may finalise the recording meanwhile.
+   */
+  constructor(files: MediaFiles, prefix: string, dir: string, status: () => Promise<RecordingStatus | undefined>) {
     this.#dir = dir;
     this.#status = status;
-    this.#finished = new VodRenditions(dir, {
+    this.#finished = new VodRenditions(files, prefix, {
       playlistCache: VOD_PLAYLIST_CACHE,
       segmentCache: SEGMENT_CACHE,
       extraFiles: { [THUMBNAIL_FILE]: 'private, max-age=3600' },
@@ -34,8 +38,8 @@ export class RecordingRenditions implements RenditionSet {
     return (await this.#current())?.mediaPlaylist(rung, request) ?? null;
   }
 
-  file(rung: string | null, name: string): Promise<MediaResponse | null> {
-    return this.#finished.file(rung, name);
+  file(rung: string | null, name: string, range?: ByteRange): Promise<MediaResponse | null> {
+    return this.#finished.file(rung, name, range);
   }
 
   async #current(): Promise<RenditionSet | null> {

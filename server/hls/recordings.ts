@@ -1,6 +1,8 @@
 // Recordings of live classes: the `recordings` row from the moment a class's media first reaches the bridge
 // to `ready` (or `failed`), finalising the files a bridge wrote (also those a stopped process left behind),
-// the queries the pages make, and each recording's rendition set for the /media routes.
+// the queries the pages make, and each recording's rendition set for the /media routes. A recording's files
+// are kept in media storage under `recordings/<id>`: written on this machine, uploaded to the object store
+// (when there is one) once ready.
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -11,6 +13,8 @@ import { DomainError } from '../domain-error.ts';
 import { forgetChaptersWithoutReplay } from '../interaction/chapter-book.ts';
 import type { Logger } from '../log.ts';
 import type { RecordingView } from '../contracts/media.ts';
+import type { MediaStorage } from '../storage/media-storage.ts';
+import { CaptionTrack } from './caption-tracks.ts';
 import type { MediaAccess } from './media-access.ts';
 import { RecordingRenditions } from './recording-renditions.ts';
 import { mediaUrl } from './rendition-set.ts';
@@ -20,6 +24,8 @@ import { SEGMENT_SECONDS } from './ladder.ts';
 export interface RecordingsOptions {
   db: Database;
   dataDir: string;
+  /** Where finished recordings are kept (their files are written under dataDir first). */
+  storage: MediaStorage;
   ffmpegPath: string;
   access: MediaAccess;
   log: Logger;
@@ -30,26 +36,19 @@ export interface RecordingsOptions {
 /** recordingId -> where it is: never changes, so remembered (a replay's every segment needs it). */
 const LOCATION_CACHE = 10_000;
 
-/** Bytes of every file under `dir` (0 when it is not there). */
-export async function directorySize(dir: string): Promise<number> {
-  const entries = await fs.readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
-  const sizes = await Promise.all(
-    entries
-      .filter((e) => e.isFile())
-      .map((e) =>
-        fs.stat(path.join(e.parentPath, e.name)).then(
-          (s) => s.size,
-          () => 0,
-        ),
-      ),
-  );
-  return sizes.reduce((a, b) => a + b, 0);
+/** Where a recording is, on this machine and in media storage. */
+export interface RecordingLocation {
+  classId: string;
+  /** Its directory on this machine, where the bridge writes it. */
+  dir: string;
+  /** Its key prefix in media storage (`recordings/<id>`). */
+  prefix: string;
 }
 
 export class Recordings {
   readonly #o: RecordingsOptions;
   readonly #finalising = new Map<string, Promise<Recording | undefined>>();
-  readonly #located = new Map<string, { classId: string; dir: string }>();
+  readonly #located = new Map<string, RecordingLocation>();
 
   constructor(options: RecordingsOptions) {
     this.#o = options;
@@ -112,12 +111,32 @@ export class Recordings {
   async renditions(recordingId: string): Promise<{ classId: string; renditions: RecordingRenditions } | undefined> {
     const where = await this.location(recordingId);
     if (!where) return undefined;
-    return { classId: where.classId, renditions: new RecordingRenditions(where.dir, async () => (await this.byId(recordingId))?.status) };
+    const status = async () => (await this.byId(recordingId))?.status;
+    return { classId: where.classId, renditions: new RecordingRenditions(this.#o.storage, where.prefix, where.dir, status) };
   }
 
-  /** The recording's class and directory (where files made from it, e.g. captions, go too); undefined for none. */
-  async location(recordingId: string): Promise<{ classId: string; dir: string } | undefined> {
+  /** The recording's class and where its files are (files made from it, e.g. captions, go there too); undefined for none. */
+  async location(recordingId: string): Promise<RecordingLocation | undefined> {
     return this.#located.get(recordingId) ?? (await this.byId(recordingId), this.#located.get(recordingId));
+  }
+
+  /** The recording's caption track; undefined for no such recording. */
+  async captions(recordingId: string): Promise<CaptionTrack | undefined> {
+    const where = await this.location(recordingId);
+    return where && new CaptionTrack(this.#o.storage, where.prefix);
+  }
+
+  /** Uploads the ready recordings still on this machine only (an upload a stop or an unreachable store interrupted). */
+  async uploadPending(): Promise<void> {
+    if (!this.#o.storage.remote) return;
+    const ready = await this.#o.db.select().from(recordings).where(eq(recordings.status, 'ready'));
+    for (const row of ready) {
+      const here = await fs.stat(this.#dirOf(row.playlistPath)).then(
+        () => true,
+        () => false,
+      );
+      if (here) this.#o.storage.upload(prefixOf(row.playlistPath));
+    }
   }
 
   /** Recordings of a class, newest first. */
@@ -201,6 +220,9 @@ export class Recordings {
           .where(and(eq(lessons.id, row.lessonId), eq(lessons.durationSeconds, 0)));
       }
       log.info({ durationSeconds: done.durationSeconds, sizeBytes: done.sizeBytes, segments: done.segments }, 'recording ready');
+      // To the object store (when there is one), in the background: it plays from this machine meanwhile.
+      // Anything made from the files afterwards must be made before this, or upload again when made.
+      if (row) this.#o.storage.upload(prefixOf(row.playlistPath));
       if (row) this.#o.onReady?.(row);
       return row;
     } catch (err) {
@@ -244,9 +266,9 @@ export class Recordings {
     await this.#forget(rows.map((r) => r.recording));
   }
 
-  /** Bytes each recording takes on disk now (everything in its directory), by recording id. */
+  /** Bytes each recording takes in storage now (every file under its prefix, here and in the object store), by recording id. */
   async diskUsage(rows: readonly Recording[]): Promise<Map<string, number>> {
-    const sizes = await Promise.all(rows.map(async (r) => [r.id, await directorySize(this.#dirOf(r.playlistPath))] as const));
+    const sizes = await Promise.all(rows.map(async (r) => [r.id, await this.#o.storage.sizeOfPrefix(prefixOf(r.playlistPath))] as const));
     return new Map(sizes);
   }
 
@@ -272,7 +294,7 @@ export class Recordings {
     });
     for (const r of rows) {
       this.#located.delete(r.id);
-      await fs.rm(this.#dirOf(r.playlistPath), { recursive: true, force: true });
+      await this.#o.storage.deletePrefix(prefixOf(r.playlistPath));
     }
   }
 
@@ -284,6 +306,11 @@ export class Recordings {
   #remember(row: Recording): void {
     // Only a cache: past its bound it starts over.
     if (this.#located.size >= LOCATION_CACHE) this.#located.clear();
-    this.#located.set(row.id, { classId: row.classId, dir: this.#dirOf(row.playlistPath) });
+    this.#located.set(row.id, { classId: row.classId, dir: this.#dirOf(row.playlistPath), prefix: prefixOf(row.playlistPath) });
   }
+}
+
+/** The recording's key prefix in media storage: the directory its row's master playlist path names. */
+function prefixOf(playlistPath: string): string {
+  return path.posix.dirname(playlistPath.split(path.sep).join('/'));
 }

@@ -6,15 +6,24 @@
 // VodRenditions (finished playlists on disk: a ready recording, a transcoded lesson). The live set is backed
 // by the Low-Latency HLS packager of the newest run, with parts and blocking reloads (`msn`/`part`).
 import fs from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import type { MediaStorage } from '../storage/media-storage.ts';
+import { contentTypeOf, type ByteRange } from '../storage/object-store.ts';
 
 export const PLAYLIST_CONTENT_TYPE = 'application/vnd.apple.mpegurl';
 
 /** What a route sends back: the body and the headers that depend on the content. */
 export interface MediaResponse {
-  body: string | Uint8Array;
+  body: string | Uint8Array | ReadableStream<Uint8Array>;
   contentType: string;
   cacheControl: string;
+  /** A stored file streamed: its whole size, and the bytes `body` carries when a range was asked. */
+  size?: number;
+  range?: { start: number; end: number };
 }
+
+/** What a finished set reads its files through (this machine's copy first, then the object store). */
+export type MediaFiles = Pick<MediaStorage, 'get' | 'readText'>;
 
 /** How a playlist names what it lists: every URI gets `query` (the viewer's token), when there is one. */
 export interface PlaylistLinks {
@@ -34,8 +43,11 @@ export interface RenditionSet {
   masterPlaylist(links: PlaylistLinks): Promise<MediaResponse | null>;
   /** A rung's media playlist, or null for a rung the set does not have. */
   mediaPlaylist(rung: string, request: PlaylistRequest): Promise<MediaResponse | null>;
-  /** A file of the set: a segment (or part, init section) of a rung, or a file of the whole set (rung null). */
-  file(rung: string | null, name: string): Promise<MediaResponse | null>;
+  /**
+   * A file of the set: a segment (or part, init section) of a rung, or a file of the whole set (rung null);
+   * only `range`'s bytes when the set can (else the route cuts them out). Throws RangeNotSatisfiable.
+   */
+  file(rung: string | null, name: string, range?: ByteRange): Promise<MediaResponse | null>;
 }
 
 /**
@@ -73,17 +85,27 @@ export function tokenQuery(token: string): string {
   return `token=${encodeURIComponent(token)}`;
 }
 
-const CONTENT_TYPES: Record<string, string> = {
-  ts: 'video/mp2t',
-  m4s: 'video/iso.segment',
-  mp4: 'video/mp4',
-  jpg: 'image/jpeg',
-};
-
 /** Reads a file of a set; a file that is not there (yet, or any more) is null, like a name the set does not have. */
 export async function readMediaFile(file: string, cacheControl: string): Promise<MediaResponse | null> {
   const data = await fs.readFile(file).catch(() => null);
   if (!data) return null;
-  const ext = file.slice(file.lastIndexOf('.') + 1);
-  return { body: new Uint8Array(data), contentType: CONTENT_TYPES[ext] ?? 'application/octet-stream', cacheControl };
+  return { body: new Uint8Array(data), contentType: contentTypeOf(file), cacheControl };
+}
+
+/** A stored file of a set (or `range` of it), streamed; null when it is not there. */
+export async function storedMediaFile(
+  files: MediaFiles,
+  key: string,
+  cacheControl: string,
+  range?: ByteRange,
+): Promise<MediaResponse | null> {
+  const found = await files.get(key, range);
+  if (!found) return null;
+  return {
+    body: Readable.toWeb(found.body) as ReadableStream<Uint8Array>,
+    contentType: contentTypeOf(key),
+    cacheControl,
+    size: found.size,
+    ...(found.range ? { range: found.range } : {}),
+  };
 }

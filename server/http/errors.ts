@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { ApiError } from '../contracts/auth.ts';
 import { DomainError, type DomainErrorCode } from '../domain-error.ts';
 import type { Logger } from '../log.ts';
+import { StorageUnavailable } from '../storage/object-store.ts';
 
 export class ApiFailure extends HTTPException {
   readonly code: string;
@@ -61,6 +62,12 @@ export function errorResponse(err: Error, c: Context): Response {
   }
   if (err instanceof HTTPException) {
     return c.json({ error: { code: 'http_error', message: err.message || 'Request failed' } } satisfies ApiError, err.status);
+  }
+  if (err instanceof StorageUnavailable) {
+    return c.json(
+      { error: { code: 'storage_unavailable', message: 'Media storage is not answering; try again shortly' } } satisfies ApiError,
+      503,
+    );
   }
   return c.json({ error: { code: 'internal', message: 'Something went wrong on our side' } } satisfies ApiError, 500);
 }

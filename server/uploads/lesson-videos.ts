@@ -1,7 +1,9 @@
 // An uploaded lesson's video, as teachers and students deal with it: an upload arriving (the lesson and one of
 // the uploader's slots reserved while its body streams in), handed to the transcode queue, the state the
 // lesson page polls (with a playback URL signed for the viewer once ready), removal, and the finished HLS set
-// the /media routes serve.
+// the /media routes serve. A lesson's files are kept in media storage under `lessons/<id>` (the HLS set in
+// `hls/`, its caption track beside it): made on this machine, uploaded to the object store (when there is
+// one) once transcoded.
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,7 +11,9 @@ import { eq } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import { lessons, transcodeJobs, type Lesson, type TranscodeJob as TranscodeJobRow } from '../db/schema.ts';
 import type { LessonVideoView } from '../contracts/uploads.ts';
+import { CaptionTrack } from '../hls/caption-tracks.ts';
 import type { MediaAccess } from '../hls/media-access.ts';
+import type { MediaStorage } from '../storage/media-storage.ts';
 import type { RenditionSet } from '../hls/rendition-set.ts';
 import { VodRenditions } from '../hls/vod-renditions.ts';
 import type { TranscodeQueue } from './transcode-queue.ts';
@@ -19,6 +23,8 @@ export interface LessonVideosOptions {
   db: Database;
   dataDir: string;
   queue: TranscodeQueue;
+  /** Where finished lesson videos are kept. */
+  storage: MediaStorage;
   access: MediaAccess;
   /** Uploads one person may have arriving at once in this process (default 2). */
   uploadsPerUploader?: number;
@@ -39,6 +45,8 @@ export class LessonVideos {
   constructor(options: LessonVideosOptions) {
     this.#o = options;
     this.uploads = new UploadReservations({ maxPerUploader: options.uploadsPerUploader ?? 2 });
+    // A new video replaces the lesson's files in the store too (names a new ladder no longer has go).
+    options.queue.on('ready', (lessonId) => options.storage.upload(videoPrefix(lessonId), { replace: true }));
   }
 
   /** Where uploads land while arriving (emptied at start: nothing there outlives a process). */
@@ -124,20 +132,32 @@ export class LessonVideos {
     return `/media/lessons/${lessonId}/hls/master.m3u8?token=${encodeURIComponent(token)}`;
   }
 
-  /** Where the lesson's caption track is kept: with its video, so removing the video removes its captions. */
-  captionsDir(lessonId: string): string {
-    return this.#o.queue.lessonDir(lessonId);
+  /** The lesson's caption track: kept with its video, so removing the video removes its captions. */
+  captions(lessonId: string): CaptionTrack {
+    return new CaptionTrack(this.#o.storage, lessonPrefix(lessonId));
   }
 
   /** The lesson's finished HLS set (a missing one answers null to every request). */
   renditions(lessonId: string): RenditionSet {
-    return new VodRenditions(this.#o.queue.videoDir(lessonId), { playlistCache: PLAYLIST_CACHE, segmentCache: SEGMENT_CACHE });
+    return new VodRenditions(this.#o.storage, videoPrefix(lessonId), { playlistCache: PLAYLIST_CACHE, segmentCache: SEGMENT_CACHE });
+  }
+
+  /** Bytes the lesson's video takes in storage (its HLS set, captions, a transcode under way; not a source waiting for one). */
+  storedBytes(lessonId: string): Promise<number> {
+    return this.#o.storage.sizeOfPrefix(lessonPrefix(lessonId));
+  }
+
+  /** Uploads the ready lesson videos still on this machine only (an upload a stop or an unreachable store interrupted). */
+  async uploadPending(): Promise<void> {
+    if (!this.#o.storage.remote) return;
+    const ready = await this.#o.db.select({ id: lessons.id }).from(lessons).where(eq(lessons.videoStatus, 'ready'));
+    for (const { id } of ready) if (fs.existsSync(this.#o.queue.videoDir(id))) this.#o.storage.upload(videoPrefix(id), { replace: true });
   }
 
   /** Stops work for lessons about to be deleted and removes their files (rows go with the lesson by cascade). */
   async forgetLessons(lessonIds: string[]): Promise<void> {
     await this.#o.queue.cancel(lessonIds);
-    for (const id of lessonIds) fs.rmSync(this.#o.queue.lessonDir(id), { recursive: true, force: true });
+    for (const id of lessonIds) await this.#o.storage.deletePrefix(lessonPrefix(id));
   }
 
   /** Removes a lesson's video (files and state). */
@@ -147,3 +167,8 @@ export class LessonVideos {
     await this.#o.db.update(lessons).set({ videoStatus: 'none', videoPath: null, videoError: null }).where(eq(lessons.id, lessonId));
   }
 }
+
+/** Everything of a lesson's video in media storage (TranscodeQueue.lessonDir on this machine). */
+const lessonPrefix = (lessonId: string) => `lessons/${lessonId}`;
+/** The lesson's HLS set (TranscodeQueue.videoDir). */
+const videoPrefix = (lessonId: string) => `lessons/${lessonId}/hls`;

@@ -33,6 +33,8 @@ export type TranscodeQueueEvents = {
   progress: [jobId: string, lessonId: string, percent: number];
   /** A job ran to its end: its outcome and how long it ran (metrics). */
   finished: [outcome: 'ready' | 'failed', seconds: number];
+  /** A lesson's new video is in place (videoDir) and marked ready. */
+  ready: [lessonId: string];
 };
 
 export class TranscodeQueue extends EventEmitter<TranscodeQueueEvents> {
@@ -306,6 +308,7 @@ export class TranscodeQueue extends EventEmitter<TranscodeQueueEvents> {
       fs.rmSync(source, { force: true });
       log.info({ videoPath }, 'transcode ready');
       this.emit('finished', 'ready', (Date.now() - startedAt) / 1000);
+      this.emit('ready', row.lessonId);
     } catch (err) {
       if (this.#cancelled.has(row.id)) {
         fs.rmSync(scratch, { recursive: true, force: true });

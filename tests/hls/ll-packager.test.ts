@@ -194,7 +194,7 @@ describe('RunRenditions (live, Low-Latency HLS)', () => {
 
     const part = await live.file(top(), 'run-0-00002-p0.m4s');
     expect(part!.cacheControl).toContain('immutable');
-    expect(Buffer.from(part!.body).equals(fragments[8]!)).toBe(true);
+    expect(Buffer.from(part!.body as Uint8Array).equals(fragments[8]!)).toBe(true);
     expect(await live.file(top(), 'run-0-00000-p0.m4s')).not.toBeNull(); // kept: among the newest segments
     expect(await live.file(top(), 'run-0-00002-p9.m4s')).toBeNull();
   });
@@ -236,6 +236,6 @@ describe('RunRenditions (live, Low-Latency HLS)', () => {
     const pending = live.file(top(), hinted);
     await feed(setup.pipes, setup.packager, fragments[12]!);
     const part = await pending;
-    expect(Buffer.from(part!.body).equals(fragments[12]!)).toBe(true);
+    expect(Buffer.from(part!.body as Uint8Array).equals(fragments[12]!)).toBe(true);
   });
 });

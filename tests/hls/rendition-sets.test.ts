@@ -12,11 +12,15 @@ import { RunOutput } from '../../server/hls/run-output.ts';
 import { RunRenditions } from '../../server/hls/run-renditions.ts';
 import { VodRenditions } from '../../server/hls/vod-renditions.ts';
 import type { RecordingStatus } from '../../server/contracts/media.ts';
+import { createLogger } from '../../server/log.ts';
+import { MediaStorage } from '../../server/storage/media-storage.ts';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'lectern-renditions-'));
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
 const ladder = ladderFor({ width: 640, height: 360 });
+/** Finished sets are read through media storage: here the scratch directory alone (no object store). */
+const storage = new MediaStorage({ dataDir: scratch, remote: null, log: createLogger('silent') });
 
 /** What the packager leaves for one run in one rung: its EVENT playlist, its init section and `count` one-second segments. */
 function writeRun(dir: string, rung: string, runId: number, count: number): void {
@@ -79,10 +83,10 @@ describe('RunRenditions', () => {
     expect(top!.cacheControl).toBe('private, no-cache');
 
     const seg = await live.file(ladder[1]!.name, 'run-2-00001.m4s');
-    expect(Buffer.from(seg!.body).toString()).toBe('segment 2/1');
+    expect(Buffer.from(seg!.body as Uint8Array).toString()).toBe('segment 2/1');
     expect(seg!.contentType).toBe('video/iso.segment');
     expect(seg!.cacheControl).toContain('immutable');
-    expect(Buffer.from((await live.file(ladder[1]!.name, 'run-2-init.mp4'))!.body).toString()).toBe('init 2');
+    expect(Buffer.from((await live.file(ladder[1]!.name, 'run-2-init.mp4'))!.body as Uint8Array).toString()).toBe('init 2');
     expect(await live.file('1080p', 'run-2-00001.m4s')).toBeNull();
     expect(await live.file(ladder[1]!.name, 'run-2.m3u8')).toBeNull();
     expect(await live.file(ladder[1]!.name, 'run-9-00000.m4s')).toBeNull();
@@ -102,7 +106,7 @@ describe('VodRenditions and RecordingRenditions', () => {
   it('serves a recording growing as EVENT, then its finalised VOD playlists from disk with the token added', async () => {
     const output = await outputWithRuns('recording', [3, 2]);
     let status: RecordingStatus = 'recording';
-    const recording = new RecordingRenditions(output.dir, async () => status);
+    const recording = new RecordingRenditions(storage, path.relative(scratch, output.dir), output.dir, async () => status);
     const growing = media(String((await recording.mediaPlaylist(ladder[2]!.name, { query: 'token=t' }))!.body));
     expect(growing.playlistType).toBe('EVENT');
     expect(growing.segments).toHaveLength(5);
@@ -157,7 +161,7 @@ describe('VodRenditions and RecordingRenditions', () => {
       ].join('\n'),
     );
     fs.writeFileSync(path.join(dir, '360p', 'seg-00001.ts'), 'last');
-    const lesson = new VodRenditions(dir, { playlistCache: 'private, max-age=5', segmentCache: 'private, max-age=600' });
+    const lesson = new VodRenditions(storage, 'lesson', { playlistCache: 'private, max-age=5', segmentCache: 'private, max-age=600' });
     expect(master(String((await lesson.masterPlaylist({ query: 'token=x%2By' }))!.body)).variants[0]!.uri).toBe(
       '360p/index.m3u8?token=x%2By',
     );
@@ -167,6 +171,12 @@ describe('VodRenditions and RecordingRenditions', () => {
       ['seg-00001.ts?token=x', 1.5],
     ]);
     expect((await lesson.file('360p', 'seg-00001.ts'))!.cacheControl).toBe('private, max-age=600');
+    // A range of a segment: only those bytes are read, with the size of the whole file.
+    const part = (await lesson.file('360p', 'seg-00001.ts', { start: 1, end: 2 }))!;
+    expect(part).toMatchObject({ size: 4, range: { start: 1, end: 2 } });
+    expect(await new Response(part.body as ReadableStream<Uint8Array>).text()).toBe('as');
+    expect((await lesson.file('360p', 'seg-00001.ts', { suffix: 3 }))!.range).toEqual({ start: 1, end: 3 });
+    await expect(lesson.file('360p', 'seg-00001.ts', { start: 4 })).rejects.toThrow(/past the end/);
     expect(await lesson.file('360p', 'seg-00009.ts')).toBeNull();
     expect(await lesson.mediaPlaylist('720p', {})).toBeNull();
     expect(await lesson.file(null, 'master.m3u8')).toBeNull();

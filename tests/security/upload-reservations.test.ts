@@ -235,7 +235,10 @@ describe.each(await dbKinds())('queueing a lesson video from two processes (%s)'
           concurrency: 0,
         }),
     );
-    const videos = queues.map((queue) => new LessonVideos({ db: server.db, dataDir: config.dataDir, queue, access: server.mediaAccess }));
+    const videos = queues.map(
+      (queue) =>
+        new LessonVideos({ db: server.db, dataDir: config.dataDir, queue, storage: server.mediaStorage, access: server.mediaAccess }),
+    );
     const incoming = videos.map((v, i) => {
       fs.mkdirSync(v.incomingDir, { recursive: true });
       const file = path.join(v.incomingDir, `race-${i}.part`);

@@ -1,7 +1,6 @@
 // Uploaded lessons end to end: a generated video goes up, is probed, transcoded in the background to the
 // HLS ladder with progress, survives a queue restart, and plays in Chromium with hls.js. A corrupt or
 // oversized upload is refused with a clear message and leaves nothing behind.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -12,40 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lessons, transcodeJobs } from '../../server/db/schema.ts';
 import { launchChromium } from '../helpers/browser.ts';
 import { registerUser, type HttpClient } from '../helpers/http-client.ts';
+import { makeVideo, uploadLessonVideo } from '../helpers/lesson-video.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const LIMIT = 3 * 1024 * 1024;
-
-function makeVideo(dir: string, name: string, seconds: number, size = '320x240'): string {
-  const out = path.join(dir, name);
-  execFileSync('ffmpeg', [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    `testsrc=size=${size}:rate=25:duration=${seconds}`,
-    '-f',
-    'lavfi',
-    '-i',
-    `sine=frequency=440:duration=${seconds}`,
-    '-c:v',
-    'libx264',
-    '-preset',
-    'ultrafast',
-    '-crf',
-    '36',
-    '-pix_fmt',
-    'yuv420p',
-    '-c:a',
-    'aac',
-    '-shortest',
-    out,
-  ]);
-  return out;
-}
 
 /** A GET with the path exactly as given (node:http sends it as written; fetch and URL resolve dot segments). */
 function rawGet(base: string, rawPath: string): Promise<{ status: number; body: string }> {
@@ -103,16 +72,7 @@ describe('uploaded lessons', () => {
   }
 
   function upload(client: HttpClient, lessonId: string, body: Buffer, name = 'clip.mp4') {
-    return fetch(`${server.url}/api/lessons/${lessonId}/video`, {
-      method: 'PUT',
-      headers: {
-        cookie: client.cookieHeader,
-        'content-type': 'application/octet-stream',
-        'x-file-name': encodeURIComponent(name),
-        origin: server.url,
-      },
-      body: new Uint8Array(body),
-    }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+    return uploadLessonVideo(server.url, client, lessonId, body, name);
   }
 
   /** Polls the lesson's video until it is no longer processing; fails after 90 s with the last answer. */

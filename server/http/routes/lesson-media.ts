@@ -9,13 +9,12 @@ import type { MediaAccess } from '../../hls/media-access.ts';
 import type { LessonVideos } from '../../uploads/lesson-videos.ts';
 import type { AppEnv } from '../session.ts';
 import { MediaDenied } from '../../hls/media-access.ts';
-import { captionFile } from '../../hls/caption-tracks.ts';
 import { ApiFailure } from '../errors.ts';
 import { params, renditionRoutes } from './media.ts';
 
 export interface LessonMediaRouteParts {
   access: Pick<MediaAccess, 'open'>;
-  videos: Pick<LessonVideos, 'renditions' | 'captionsDir'>;
+  videos: Pick<LessonVideos, 'renditions' | 'captions'>;
 }
 
 const LessonIdParam = z.object({ lessonId: z.uuid({ message: 'lessonId must be a lesson id' }) });
@@ -30,7 +29,7 @@ export const lessonMediaRoutes = ({ access, videos }: LessonMediaRouteParts) =>
         if (err instanceof MediaDenied) throw new ApiFailure(403, err.code, err.message);
         throw err;
       }
-      const file = await captionFile(videos.captionsDir(lessonId));
+      const file = await videos.captions(lessonId).file();
       if (!file) throw new ApiFailure(404, 'not_found', 'This lesson has no captions');
       return c.body(new Uint8Array(file.body as Uint8Array), 200, { 'content-type': file.contentType, 'cache-control': file.cacheControl });
     })

@@ -9,7 +9,7 @@ import type { LessonVideos } from '../../uploads/lesson-videos.ts';
 import { requireUser, type AppEnv } from '../session.ts';
 import { jsonBody, queryParams, readBoundedBytes } from '../validate.ts';
 import { MAX_CAPTION_BYTES } from '../../hls/caption-file.ts';
-import { CaptionTrackQuery, readCaptionTrack, removeCaptionTrack, writeCaptionTrack } from '../../hls/caption-tracks.ts';
+import { CaptionTrackQuery } from '../../hls/caption-tracks.ts';
 import type { MediaAccess } from '../../hls/media-access.ts';
 import { captionTrackView } from './media.ts';
 import { lessonAccess } from './access.ts';
@@ -21,7 +21,7 @@ export interface LessonRouteParts {
   courses: CourseCatalog;
   progress: LessonProgress;
   /** The lesson's uploaded video (and its transcode) */
-  videos: Pick<LessonVideos, 'view' | 'forgetLessons' | 'captionsDir'>;
+  videos: Pick<LessonVideos, 'view' | 'forgetLessons' | 'captions'>;
   /** Signs the caption track's URL for the viewer. */
   access: Pick<MediaAccess, 'sign'>;
   /** The replay of the lesson's live class. */
@@ -41,7 +41,7 @@ export const lessonRoutes = ({ permissions, courses, progress, videos, recording
         videos.view(lesson, user.id, { editor }),
         // The recording of the lesson's live class: what the lesson plays when no video was uploaded.
         recordings.lessonReplay(lesson.id, user.id),
-        readCaptionTrack(videos.captionsDir(lesson.id)),
+        videos.captions(lesson.id).describe(),
       ]);
       const captionToken = () => access.sign({ kind: 'lesson', id: lesson.id }, user.id).token;
       const index = lessons.findIndex((l) => l.id === lesson.id);
@@ -66,13 +66,13 @@ export const lessonRoutes = ({ permissions, courses, progress, videos, recording
     .put('/:lessonId/captions', async (c) => {
       const { lesson } = await lessonAccess(permissions, c, canEditCourse, editOnly);
       const query = queryParams(c, CaptionTrackQuery);
-      const track = await writeCaptionTrack(videos.captionsDir(lesson.id), await readBoundedBytes(c, MAX_CAPTION_BYTES), query);
+      const track = await videos.captions(lesson.id).write(await readBoundedBytes(c, MAX_CAPTION_BYTES), query);
       const { token } = access.sign({ kind: 'lesson', id: lesson.id }, requireUser(c).id);
       return c.json({ captions: captionTrackView(`/media/lessons/${lesson.id}/captions.vtt`, track, token) });
     })
     .delete('/:lessonId/captions', async (c) => {
       const { lesson } = await lessonAccess(permissions, c, canEditCourse, editOnly);
-      await removeCaptionTrack(videos.captionsDir(lesson.id));
+      await videos.captions(lesson.id).remove();
       return c.json({ captions: null });
     })
     .delete('/:lessonId', async (c) => {

@@ -34,19 +34,15 @@ import {
 } from '../../contracts/media.ts';
 import type { Recording } from '../../db/schema.ts';
 import { MAX_CAPTION_BYTES } from '../../hls/caption-file.ts';
-import {
-  captionFile,
-  CaptionTrackQuery,
-  readCaptionTrack,
-  removeCaptionTrack,
-  writeCaptionTrack,
-  type CaptionTrackDescription,
-} from '../../hls/caption-tracks.ts';
+import { CaptionTrackQuery, type CaptionTrack, type CaptionTrackDescription } from '../../hls/caption-tracks.ts';
+import { parseRangeHeader, RangeNotSatisfiable, resolveRange, type ByteRange } from '../../storage/object-store.ts';
 import { queryParams, readBoundedBytes } from '../validate.ts';
 import { canModerate, type Permissions } from '../../auth/permissions.ts';
 import type { CourseCatalog } from '../../courses/course-catalog.ts';
 import type { LessonProgress } from '../../courses/lesson-progress.ts';
+import type { HlsOrigins } from '../../hls/hls-origins.ts';
 import type { LiveHls } from '../../hls/live-hls.ts';
+import type { LiveHlsRelay } from '../../hls/live-hls-relay.ts';
 import { MediaDenied, type MediaAccess, type MediaAudience } from '../../hls/media-access.ts';
 import type { Recordings } from '../../hls/recordings.ts';
 import type { ReplayTimelines } from '../../interaction/replay-timeline.ts';
@@ -65,14 +61,18 @@ const RungFile = z.object({ rung: RungName, file: MediaFileName });
 
 export interface MediaRouteParts {
   liveHls: Pick<LiveHls, 'renditions'>;
-  recordings: Pick<Recordings, 'renditions' | 'location'>;
+  recordings: Pick<Recordings, 'renditions' | 'captions' | 'location'>;
   access: Pick<MediaAccess, 'open'>;
   timelines: Pick<ReplayTimelines, 'chapterTrack'>;
+  /** With several nodes: a live class streamed by another node is fetched from there. */
+  relay?: Pick<LiveHlsRelay, 'forward'> | undefined;
 }
 
 export interface MediaApiRouteParts {
   liveHls: Pick<LiveHls, 'status'>;
-  recordings: Pick<Recordings, 'byId' | 'ofClass' | 'view' | 'remove' | 'location'>;
+  /** With several nodes: where a class this node does not stream is streamed. */
+  origins?: HlsOrigins | undefined;
+  recordings: Pick<Recordings, 'byId' | 'ofClass' | 'view' | 'remove' | 'captions'>;
   access: Pick<MediaAccess, 'sign'>;
   permissions: Permissions;
   courses: Pick<CourseCatalog, 'lessonsByIds'>;
@@ -90,6 +90,8 @@ export interface MediaTarget {
   scope: MediaScope;
   audience: MediaAudience;
   renditions: () => RenditionSet | null;
+  /** The answer of the node that has the set, when this one does not (a live class streamed elsewhere). */
+  relay?: ((request: Request) => Promise<Response | null>) | undefined;
 }
 
 /**
@@ -109,13 +111,49 @@ async function authorize(access: Pick<MediaAccess, 'open'>, c: Context<AppEnv>, 
   return inPath ? {} : { query: tokenQuery(token!) };
 }
 
-function send(c: Context<AppEnv>, response: MediaResponse | null, missing: string | ApiFailure): Response {
+/**
+ * Answers a playlist or file; for a file, `range` (the request's Range header) is answered 206 with those
+ * bytes, whether the set sent only them (a stored file) or the whole file (cut here).
+ */
+function send(c: Context<AppEnv>, response: MediaResponse | null, missing: string | ApiFailure, range?: ByteRange): Response {
   if (!response) throw typeof missing === 'string' ? new ApiFailure(404, 'not_found', missing) : missing;
-  return c.body(typeof response.body === 'string' ? response.body : new Uint8Array(response.body), 200, {
+  const headers: Record<string, string> = {
     'content-type': response.contentType,
     'cache-control': response.cacheControl,
     'access-control-allow-origin': '*',
-  });
+  };
+  const { body } = response;
+  if (typeof body === 'string') return c.body(body, 200, headers);
+  headers['accept-ranges'] = 'bytes';
+  if (body instanceof Uint8Array) {
+    if (!range) return c.body(new Uint8Array(body), 200, headers);
+    const bytes = resolveRange(range, body.byteLength);
+    if (!bytes) throw new RangeNotSatisfiable(body.byteLength);
+    headers['content-range'] = `bytes ${bytes.start}-${bytes.end}/${body.byteLength}`;
+    return c.body(body.slice(bytes.start, bytes.end + 1), 206, headers);
+  }
+  if (response.range && response.size !== undefined) {
+    headers['content-range'] = `bytes ${response.range.start}-${response.range.end}/${response.size}`;
+    headers['content-length'] = String(response.range.end - response.range.start + 1);
+    return c.body(body, 206, headers);
+  }
+  if (response.size !== undefined) headers['content-length'] = String(response.size);
+  return c.body(body, 200, headers);
+}
+
+/** A file answer, or 416 (with the file's size) for a range past its end. */
+async function sendFile(
+  c: Context<AppEnv>,
+  read: (range: ByteRange | undefined) => Promise<MediaResponse | null>,
+  missing: string,
+): Promise<Response> {
+  const range = parseRangeHeader(c.req.header('range'));
+  try {
+    return send(c, await read(range), missing, range);
+  } catch (err) {
+    if (!(err instanceof RangeNotSatisfiable)) throw err;
+    return c.json({ error: { code: 'range_not_satisfiable', message: err.message } }, 416, { 'content-range': `bytes */${err.size}` });
+  }
 }
 
 /**
@@ -128,16 +166,21 @@ export function renditionRoutes(
   notThere: { code: string; message: string },
 ) {
   const missing = () => new ApiFailure(404, notThere.code, notThere.message);
-  const setOf = (target: MediaTarget): RenditionSet => {
+  /** The target's set here, or the answer of the node that has it. */
+  const setOf = async (c: Context<AppEnv>, target: MediaTarget): Promise<RenditionSet | Response> => {
     const set = target.renditions();
-    if (!set) throw missing();
-    return set;
+    if (set) return set;
+    const relayed = await target.relay?.(c.req.raw);
+    if (relayed) return relayed;
+    throw missing();
   };
   return new Hono<AppEnv>()
     .get('/master.m3u8', async (c) => {
       const target = await find(c);
       const links = await authorize(access, c, target);
-      return send(c, await setOf(target).masterPlaylist(links), missing());
+      const set = await setOf(c, target);
+      if (set instanceof Response) return set;
+      return send(c, await set.masterPlaylist(links), missing());
     })
     .get('/:rung/index.m3u8', async (c) => {
       const { rung } = params(c, Rung);
@@ -152,9 +195,11 @@ export function renditionRoutes(
         ...(msn !== undefined ? { msn } : {}),
         ...(part !== undefined ? { part } : {}),
       };
+      const set = await setOf(c, target);
+      if (set instanceof Response) return set;
       let playlist: MediaResponse | null;
       try {
-        playlist = await setOf(target).mediaPlaylist(rung, request);
+        playlist = await set.mediaPlaylist(rung, request);
       } catch (err) {
         if (err instanceof PlaylistRefused) throw new ApiFailure(err.status, err.code, err.message);
         throw err;
@@ -165,16 +210,23 @@ export function renditionRoutes(
       const { rung, file } = params(c, RungFile);
       const target = await find(c);
       await authorize(access, c, target);
-      return send(c, await setOf(target).file(rung, file), 'No such media file');
+      const set = await setOf(c, target);
+      if (set instanceof Response) return set;
+      return sendFile(c, (range) => set.file(rung, file, range), 'No such media file');
     });
 }
 
-export const mediaRoutes = ({ liveHls, recordings, access, timelines }: MediaRouteParts) => {
+export const mediaRoutes = ({ liveHls, recordings, access, timelines, relay }: MediaRouteParts) => {
   const liveClass = renditionRoutes(
     access,
     async (c) => {
       const { classId } = params(c, ClassIdParam);
-      return { scope: { kind: 'class', id: classId }, audience: { kind: 'class', classId }, renditions: () => liveHls.renditions(classId) };
+      return {
+        scope: { kind: 'class', id: classId },
+        audience: { kind: 'class', classId },
+        renditions: () => liveHls.renditions(classId),
+        relay: relay && ((request: Request) => relay.forward(classId, request)),
+      };
     },
     { code: 'not_live', message: 'The class is not streaming right now' },
   );
@@ -192,8 +244,8 @@ export const mediaRoutes = ({ liveHls, recordings, access, timelines }: MediaRou
     .get('/captions.vtt', async (c) => {
       const target = await recordingTarget(c);
       await authorize(access, c, target);
-      const where = await recordings.location(target.scope.id);
-      return send(c, where ? await captionFile(where.dir) : null, 'This replay has no captions');
+      const track = await recordings.captions(target.scope.id);
+      return send(c, track ? await track.file() : null, 'This replay has no captions');
     })
     .get('/chapters.vtt', async (c) => {
       const target = await recordingTarget(c);
@@ -207,7 +259,7 @@ export const mediaRoutes = ({ liveHls, recordings, access, timelines }: MediaRou
     .get('/thumbnail.jpg', async (c) => {
       const target = await recordingTarget(c);
       await authorize(access, c, target);
-      return send(c, await target.renditions()!.file(null, 'thumbnail.jpg'), 'No such media file');
+      return sendFile(c, (range) => target.renditions()!.file(null, 'thumbnail.jpg', range), 'No such media file');
     })
     .route('/', renditionRoutes(access, recordingTarget, { code: 'not_found', message: 'The recording has no media yet' }));
   return new Hono<AppEnv>()
@@ -225,7 +277,9 @@ export const mediaApiRoutes = (parts: MediaApiRouteParts) =>
       const access = await parts.permissions.classRole(user, classId);
       if (!access) throw new ApiFailure(403, 'forbidden', 'You are not allowed into this class');
       const { token, expiresAt } = parts.access.sign({ kind: 'class', id: classId }, user.id);
-      const status = parts.liveHls.status(classId);
+      // Streamed here, or (with several nodes) by the class's origin, whose stream this node relays.
+      const here = parts.liveHls.status(classId);
+      const status = here === 'offline' && parts.origins ? ((await parts.origins.originOf(classId))?.status ?? 'offline') : here;
       const view: LiveStreamView = {
         classId,
         playlistUrl: status === 'live' ? mediaUrl(token, `classes/${classId}/live/master.m3u8`) : null,
@@ -263,8 +317,7 @@ export const mediaApiRoutes = (parts: MediaApiRouteParts) =>
           completed = progress?.completed ?? false;
         }
       }
-      const where = await parts.recordings.location(row.id);
-      const track = where ? await readCaptionTrack(where.dir) : null;
+      const track = (await (await parts.recordings.captions(row.id))?.describe()) ?? null;
       const view: ReplayView = {
         recording: parts.recordings.view(row, user.id, access.liveClass.title),
         captions:
@@ -293,28 +346,28 @@ export const mediaApiRoutes = (parts: MediaApiRouteParts) =>
       return c.json({ ok: true });
     })
     .put('/recordings/:recordingId/captions', async (c) => {
-      const { row, dir } = await editableRecording(c, parts);
+      const { row, captions } = await editableRecording(c, parts);
       const query = queryParams(c, CaptionTrackQuery);
-      const track = await writeCaptionTrack(dir, await readBoundedBytes(c, MAX_CAPTION_BYTES), query);
+      const track = await captions.write(await readBoundedBytes(c, MAX_CAPTION_BYTES), query);
       const { token } = parts.access.sign({ kind: 'recording', id: row.id }, requireUser(c).id);
       return c.json({ captions: captionTrackView(`/media/recordings/${row.id}/captions.vtt`, track, token) });
     })
     .delete('/recordings/:recordingId/captions', async (c) => {
-      const { dir } = await editableRecording(c, parts);
-      await removeCaptionTrack(dir);
+      const { captions } = await editableRecording(c, parts);
+      await captions.remove();
       return c.json({ captions: null });
     });
 
-/** The recording of the request, for its class's teacher or an admin, with its directory. */
-async function editableRecording(c: Context<AppEnv>, parts: MediaApiRouteParts): Promise<{ row: Recording; dir: string }> {
+/** The recording of the request, for its class's teacher or an admin, with its caption track. */
+async function editableRecording(c: Context<AppEnv>, parts: MediaApiRouteParts): Promise<{ row: Recording; captions: CaptionTrack }> {
   const user = requireUser(c);
   const { recordingId } = params(c, RecordingIdParam);
   const row = await parts.recordings.byId(recordingId);
-  const where = row && (await parts.recordings.location(row.id));
-  if (!row || !where) throw new ApiFailure(404, 'not_found', 'No such recording');
+  const captions = row && (await parts.recordings.captions(row.id));
+  if (!row || !captions) throw new ApiFailure(404, 'not_found', 'No such recording');
   const access = await parts.permissions.classRole(user, row.classId);
   if (!access || !canModerate(access.role)) throw new ApiFailure(403, 'forbidden', 'Only the teacher or an admin may change this replay');
-  return { row, dir: where.dir };
+  return { row, captions };
 }
 
 /** A caption track as the API shows it, its URL signed with `token`. */
