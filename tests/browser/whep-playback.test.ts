@@ -101,7 +101,10 @@ describe.each([
       .toBeGreaterThan(20);
     expect((await browserWhepState(player)).state).toBe('connected');
 
-    // The player leaves: DELETE with its token answers 200, the session and its presence go.
+    // The player leaves as players do: it closes its connection (the DTLS close ends the session at once), then
+    // sends DELETE with its token, which still answers 200; the session and its presence are gone.
+    await player.evaluate(() => (window as unknown as { __whep: { pc: RTCPeerConnection } }).__whep.pc.close());
+    await expect.poll(() => session!.closed, { timeout: 10_000 }).toBe(true);
     expect(await stopPlaying(player, token)).toBe(200);
     expect(server.whepPlayback.sessionsOf(f.classId)).toEqual([]);
     await expect.poll(() => server.liveClasses.presence(f.classId)?.viewers.some((v) => v.userId === student.user.id)).toBe(false);
