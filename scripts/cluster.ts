@@ -1,7 +1,8 @@
 // npm run cluster -- [N] [--port 3000] [--node-port 3101] [--rtc-port 40000 (0: free ports)] [--data .data/cluster]
 // N Lectern nodes on this machine behind nginx on http://localhost:3000: distinct HTTP ports, WebRTC ports and
 // pipe/RTP port ranges per node, one PostgreSQL (DATABASE_URL, else the local server when it answers: database
-// "lectern", created if missing), one Redis (REDIS_URL, else the local one), one LECTERN_MEDIA_SECRET for all.
+// "lectern", created if missing), one Redis (REDIS_URL, else the local one), one LECTERN_MEDIA_SECRET for all,
+// one object store for replays and lesson videos (LECTERN_S3_*, else a local s3rver under the data directory).
 // Ctrl-C (or SIGTERM) stops every node and nginx. A node that dies is reported; the others carry on (try it:
 // kill one and watch its students move).
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -13,6 +14,7 @@ import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { createClient } from 'redis';
 import { nginxConfig } from './cluster/nginx-config.ts';
+import { startLocalObjectStorage } from './cluster/object-storage.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const LOCAL_POSTGRES = 'postgres://postgres@127.0.0.1:5432';
@@ -128,9 +130,12 @@ process.once('SIGINT', () => void stop());
 process.once('SIGTERM', () => void stop());
 
 const [database, redis] = await Promise.all([databaseUrl(), redisUrl()]);
+// Replays and lesson videos where every node serves them: the configured bucket, else a local S3 server.
+const objectStorage = process.env.LECTERN_S3_BUCKET ? undefined : await startLocalObjectStorage(path.join(dataDir, 's3'));
 const shared = {
   DATABASE_URL: database,
   REDIS_URL: redis,
+  ...objectStorage?.env,
   // Media URLs signed by one node are checked by another.
   LECTERN_MEDIA_SECRET: process.env.LECTERN_MEDIA_SECRET ?? randomBytes(24).toString('base64url'),
   LECTERN_TRUST_PROXY: 'true',

@@ -1,4 +1,4 @@
-// Types for s3rver (the package ships none): the parts the tests use.
+// Types for s3rver (the package ships none): the parts npm run cluster and the tests use.
 declare module 's3rver' {
   export interface S3rverOptions {
     address?: string;
