@@ -215,7 +215,9 @@ describe('a live class on HLS', () => {
     expect(newest.some(([msn, uri]) => msn > edge.mediaSequenceNumber || uri.includes(`-p${done.length}.m4s`))).toBe(true);
     const tooFar = await fetch(`${liveUrl(`${top().name}/index.m3u8`)}&_HLS_msn=${edge.mediaSequenceNumber + 5}`);
     expect(tooFar.status).toBe(400);
-    const part = await fetch(liveUrl(`${top().name}/${done[0]!.uri.split('?')[0]}`));
+    // The newest part listed (the segment being written may have none yet, just after a segment ended).
+    const listed = answer.segments.flatMap((s) => s.parts.filter((p) => !p.hint)).at(-1)!;
+    const part = await fetch(liveUrl(`${top().name}/${listed.uri.split('?')[0]}`));
     expect(part.status).toBe(200);
     expect(part.headers.get('cache-control')).toContain('immutable');
     // The camera's picture, and the teacher's voice alone.
@@ -364,6 +366,48 @@ describe('a live class on HLS', () => {
     else expect(playlist.discontinuitySequenceBase).toBeGreaterThan(0);
     const probe = await probeSegment(await segmentFile(lowest.name, runId, 1));
     expect(probe.height).toBe(lowest.height);
+  });
+
+  it('replaces an ffmpeg that falls behind the class (starved of CPU) with a lighter run at the live edge', async () => {
+    const b = bridge();
+    const pid = b.ffmpegPid!;
+    const preset = b.tuning.preset;
+    const exits: { runId: number; expected: boolean }[] = [];
+    const onExit = (e: { runId: number; expected: boolean }) => exits.push(e);
+    b.on('runexit', onExit);
+    const replaced = new Promise<{ runId: number }>((resolve) => b.once('runstart', resolve));
+    // Stopped 950 ms of every second, ffmpeg cannot keep up with the class however fast it encodes (it
+    // reads the packets held meanwhile in a burst when it resumes, and encodes a picture for every 33 ms).
+    const signal = (s: NodeJS.Signals) => {
+      try {
+        process.kill(pid, s);
+      } catch {
+        // Gone already: it was replaced.
+      }
+    };
+    const starve = setInterval(() => {
+      signal('SIGSTOP');
+      setTimeout(() => signal('SIGCONT'), 950);
+    }, 1000);
+    let next: number;
+    try {
+      ({ runId: next } = await replaced);
+    } finally {
+      clearInterval(starve);
+      setTimeout(() => signal('SIGCONT'), 1000);
+      b.off('runexit', onExit);
+    }
+    expect(next).toBeGreaterThan(runId);
+    expect(b.lagRestarts).toBe(1);
+    expect(b.tuning.preset).not.toBe(preset);
+    expect(b.ffmpegPid).not.toBe(pid);
+    // The lagging run was stopped on purpose, not restarted as a crash.
+    expect(exits).toContainEqual(expect.objectContaining({ runId, expected: true }));
+    runId = await nextRun(runId);
+    // The new run publishes its parts soon after their media arrived again.
+    const recent = b.partDelays().slice(-8);
+    expect(recent.length).toBe(8);
+    expect(Math.max(...recent)).toBeLessThan(3000);
   });
 
   it('ends with a complete recording that covers the content sent until the end', async () => {
