@@ -25,7 +25,7 @@ export interface SfuProbeResult {
   retransmitted: number;
   /** Packets the server's consumer sent, all layers and RTX included. */
   sent: number;
-  /** One sample a second: the layers forwarded ("spatial:temporal") and the estimate (kbit/s). */
+  /** One sample a second: the layers forwarded ("spatial:temporal"), the estimate and the teacher's layers (kbit/s). */
   timeline: string[];
 }
 
@@ -80,11 +80,19 @@ export class SfuProbe {
     this.#timer = setInterval(() => {
       void this.#transport
         .getStats()
-        .then((stats) => {
+        .then(async (stats) => {
           const bwe = (stats[0] as { availableOutgoingBitrate?: number } | undefined)?.availableOutgoingBitrate;
           if (typeof bwe === 'number') this.#bwe.push(bwe);
           const l = this.#layers;
-          this.#timeline.push(`${l ? `${l.spatialLayer}:${l.temporalLayer ?? '-'}` : 'none'} ${Math.round((bwe ?? 0) / 1000)}`);
+          // What the teacher sends on each layer (kbit/s, lowest first), beside what the student gets.
+          const sending = this.#producer.closed ? [] : await this.#producer.getStats();
+          const teacher = [...sending]
+            .sort((a, b) => (a.rid ?? '').localeCompare(b.rid ?? ''))
+            .map((p) => Math.round(p.bitrate / 1000))
+            .join('/');
+          this.#timeline.push(
+            `${l ? `${l.spatialLayer}:${l.temporalLayer ?? '-'}` : 'none'} bwe ${Math.round((bwe ?? 0) / 1000)} teacher ${teacher}`,
+          );
         })
         .catch(() => {});
     }, 1000);

@@ -61,8 +61,13 @@ interface Breakdown {
   encodedFps: number;
   /** Receiver: video jitter buffer delay, decode time per frame. */
   videoJitterBufferMs: number;
+  /** The lowest video delay the receiver could reach on this network; the buffer above it is smoothing and lip sync. */
+  videoMinimumMs: number;
   decodeMs: number;
-  /** Receiver audio: jitter buffer delay, NetEq's target and the minimum imposed on it (lip sync). */
+  /**
+   * Receiver audio: jitter buffer delay, NetEq's target (with lip sync and any jitterBufferTarget) and the lowest
+   * delay the network alone allows (target = minimum: nothing held the audio back).
+   */
   audioJitterBufferMs: number;
   audioTargetMs: number;
   audioMinimumMs: number;
@@ -134,6 +139,7 @@ function snapshot(page: Page, height: number): Promise<Counters> {
           // so Chrome keeps asking it for a key frame; its PLIs, NACKs and losses are not the video's.)
           add('vJb', s.jitterBufferDelay);
           add('vJbCount', s.jitterBufferEmittedCount);
+          add('vJbMin', s.jitterBufferMinimumDelay);
           add('decodeTime', s.totalDecodeTime);
           add('framesDecoded', s.framesDecoded);
           add('keyFramesDecoded', s.keyFramesDecoded);
@@ -170,6 +176,7 @@ function breakdown(sender: [Counters, Counters], receiver: [Counters, Counters])
     pacerMs: per(d(sender, 'packetSendDelay'), d(sender, 'packetsSent')),
     encodedFps: Math.round(d(sender, 'framesEncodedAll') / Math.max(1e-3, seconds)),
     videoJitterBufferMs: per(d(receiver, 'vJb'), d(receiver, 'vJbCount')),
+    videoMinimumMs: per(d(receiver, 'vJbMin'), d(receiver, 'vJbCount')),
     decodeMs: per(d(receiver, 'decodeTime'), d(receiver, 'framesDecoded')),
     audioJitterBufferMs: per(d(receiver, 'aJb'), d(receiver, 'aJbCount')),
     audioTargetMs: per(d(receiver, 'aJbTarget'), d(receiver, 'aJbCount')),
@@ -506,6 +513,7 @@ export default async function latency(args: string[]): Promise<void> {
           'pacer ms': b.pacerMs,
           'encoded fps': b.encodedFps,
           'video jb ms': b.videoJitterBufferMs,
+          'video min ms': b.videoMinimumMs,
           'decode ms': b.decodeMs,
           'audio jb ms': b.audioJitterBufferMs,
           'audio target ms': b.audioTargetMs,

@@ -15,7 +15,7 @@ import { DomainError } from '../domain-error.ts';
 import type { Logger } from '../log.ts';
 import type { PooledWorker, WorkerPool } from './worker-pool.ts';
 import { ClassroomPeer, type ClassroomPeerInfo } from './classroom-peer.ts';
-import { INITIAL_OUTGOING_BITRATE, MAX_INCOMING_BITRATE, ROUTER_MEDIA_CODECS } from './media-codecs.ts';
+import { INITIAL_OUTGOING_BITRATE, KEY_FRAME_REQUEST_INTERVAL_MS, MAX_INCOMING_BITRATE, ROUTER_MEDIA_CODECS } from './media-codecs.ts';
 import type { MediaSource, ProducerAppData } from './media-source.ts';
 import { ViewerRouter } from './viewer-router.ts';
 
@@ -295,7 +295,12 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
     const appData: ProducerAppData = { source, userId: peer.userId, displayName: peer.displayName };
     let producer: types.Producer;
     try {
-      producer = await transport.produce({ kind, rtpParameters, appData });
+      producer = await transport.produce({
+        kind,
+        rtpParameters,
+        appData,
+        ...(kind === 'video' ? { keyFrameRequestDelay: KEY_FRAME_REQUEST_INTERVAL_MS } : {}),
+      });
     } catch (err) {
       throw new DomainError('invalid_input', `Cannot publish: ${(err as Error).message}`);
     }

@@ -23,3 +23,14 @@ export const ROUTER_MEDIA_CODECS: types.RouterRtpCodecCapability[] = [
 export const INITIAL_OUTGOING_BITRATE = 600_000;
 /** Upper bound of what one publisher may send in (bits/s): 3 camera layers + a screen share + audio. */
 export const MAX_INCOMING_BITRATE = 6_000_000;
+
+/**
+ * A published video's key frames are asked of its sender at most this often (per simulcast layer); requests in
+ * between are merged into one at the end of the interval. Every consumer's request (a student joining or
+ * climbing a layer, a student's decoder after loss, the HLS bridge after a decode error) makes the teacher's
+ * browser encode a key frame, several times the size of a delta frame, that every student on that layer then
+ * receives: in a class of lossy links, unthrottled requests become a stream of key frames that adds delay and
+ * loss for everyone. One second is the usual SFU figure for the layers students watch; it bounds what a merged
+ * request can wait, and the first request after a quiet second goes out at once.
+ */
+export const KEY_FRAME_REQUEST_INTERVAL_MS = 1000;
