@@ -30,12 +30,15 @@ export type DomainErrorCode =
   | 'unsupported'
   | 'unavailable';
 
-export class DomainError extends Error {
-  readonly code: DomainErrorCode;
+/** A refusal with a stable code beside its message; each kind of refusal names its own set of codes. */
+export class CodedError<Code extends string = string> extends Error {
+  readonly code: Code;
 
-  constructor(code: DomainErrorCode, message: string) {
+  constructor(code: Code, message: string) {
     super(message);
-    this.name = 'DomainError';
+    this.name = new.target.name;
     this.code = code;
   }
 }
+
+export class DomainError extends CodedError<DomainErrorCode> {}

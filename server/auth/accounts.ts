@@ -5,14 +5,9 @@ import type { Database } from '../db/client.ts';
 import { users, type UserRole } from '../db/schema.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
 import type { SessionUser } from './session-store.ts';
+import { CodedError } from '../domain-error.ts';
 
-export class AccountError extends Error {
-  readonly code: 'email_taken' | 'invalid_credentials' | 'account_disabled';
-  constructor(code: AccountError['code'], message: string) {
-    super(message);
-    this.code = code;
-  }
-}
+export class AccountError extends CodedError<'email_taken' | 'invalid_credentials' | 'account_disabled'> {}
 
 /** The account as every request sees it (SessionStore selects the same columns). */
 export const sessionUserColumns = {

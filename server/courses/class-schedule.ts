@@ -5,14 +5,9 @@ import { courses, enrollments, liveClasses, users, type LiveClass } from '../db/
 import type { ScheduledClass } from '../contracts/schedule.ts';
 import type { SessionUser } from '../auth/session-store.ts';
 import { zonedWallTimeToUtc } from './time-zones.ts';
+import { CodedError } from '../domain-error.ts';
 
-export class ScheduleError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
+export class ScheduleError extends CodedError {}
 
 export interface ClassFields {
   title?: string | undefined;

@@ -7,21 +7,14 @@ import type { Accounts } from '../auth/accounts.ts';
 import { AccessCache } from '../auth/access-cache.ts';
 import { canWatchCourse, type Permissions } from '../auth/permissions.ts';
 import { MediaTokens, type MediaScope } from './media-tokens.ts';
+import { CodedError } from '../domain-error.ts';
 
 /** What the holder of a token must still be allowed into: a recording is watched by its class's members. */
 export type MediaAudience = { kind: 'class'; classId: string } | { kind: 'lesson'; lessonId: string };
 
 export type MediaDenial = 'token_expired' | 'token_invalid' | 'forbidden';
 
-export class MediaDenied extends Error {
-  readonly code: MediaDenial;
-
-  constructor(code: MediaDenial, message: string) {
-    super(message);
-    this.name = 'MediaDenied';
-    this.code = code;
-  }
-}
+export class MediaDenied extends CodedError<MediaDenial> {}
 
 export interface MediaAccessOptions {
   /** The signer: several processes serving media share its secret. */

@@ -2,18 +2,11 @@
 // uploads for one lesson cannot both pass the "is it busy?" check while their bodies arrive, and an
 // uploader has at most `maxPerUploader` bodies arriving at once (each holds a connection and fills the disk).
 // Another process is not counted here; its enqueue is kept apart by the lock in TranscodeQueue.enqueue().
+import { CodedError } from '../domain-error.ts';
 
 export type UploadRefusal = 'lesson_busy' | 'uploader_busy';
 
-export class UploadRefused extends Error {
-  readonly reason: UploadRefusal;
-
-  constructor(reason: UploadRefusal, message: string) {
-    super(message);
-    this.name = 'UploadRefused';
-    this.reason = reason;
-  }
-}
+export class UploadRefused extends CodedError<UploadRefusal> {}
 
 /** One upload's hold on its lesson and on its uploader's allowance; release() is idempotent. */
 export interface UploadReservation {

@@ -251,7 +251,7 @@ describe.each(await dbKinds())('queueing a lesson video from two processes (%s)'
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
     expect(refused.reason).toBeInstanceOf(UploadRefused);
-    expect(refused.reason.reason).toBe('lesson_busy');
+    expect(refused.reason.code).toBe('lesson_busy');
     const jobs = await server.db.select().from(transcodeJobs).where(eq(transcodeJobs.lessonId, lessonId));
     expect(jobs).toHaveLength(1);
     expect(jobs[0]!.status).toBe('queued');

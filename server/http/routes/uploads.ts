@@ -53,7 +53,7 @@ function refuseUnread(c: Context<AppEnv>, failure: ApiFailure): never {
 }
 
 function refusal(err: UploadRefused): ApiFailure {
-  return err.reason === 'uploader_busy' ? new ApiFailure(429, 'too_many_uploads', err.message) : new ApiFailure(409, 'busy', err.message);
+  return err.code === 'uploader_busy' ? new ApiFailure(429, 'too_many_uploads', err.message) : new ApiFailure(409, 'busy', err.message);
 }
 
 export const uploadRoutes = (parts: UploadRouteParts) =>
