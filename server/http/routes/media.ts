@@ -85,6 +85,28 @@ export function params<S extends z.ZodType>(c: Context<AppEnv>, schema: S): z.in
   return result.data;
 }
 
+/** The caller's access to a recording's class, as Permissions.classRole answers it. */
+type ClassAccess = NonNullable<Awaited<ReturnType<Permissions['classRole']>>>;
+
+/**
+ * The request's :recordingId and the user's access to its class: 404 for no such recording, 403 for someone
+ * not let into the class, or whose role `allowed` refuses (with `forbidden` as the message).
+ */
+export async function recordingAccess(
+  c: Context<AppEnv>,
+  parts: { recordings: Pick<Recordings, 'byId'>; permissions: Pick<Permissions, 'classRole'> },
+  allowed: (role: ClassAccess['role']) => boolean = () => true,
+  forbidden = 'You are not allowed into this class',
+): Promise<{ row: Recording; access: ClassAccess }> {
+  const user = requireUser(c);
+  const { recordingId } = params(c, RecordingIdParam);
+  const row = await parts.recordings.byId(recordingId);
+  if (!row) throw new ApiFailure(404, 'not_found', 'No such recording');
+  const access = await parts.permissions.classRole(user, row.classId);
+  if (!access || !allowed(access.role)) throw new ApiFailure(403, 'forbidden', access ? forbidden : 'You are not allowed into this class');
+  return { row, access };
+}
+
 /** What a /media request opens: the token's scope, who must still be allowed in, and the set to ask. */
 export interface MediaTarget {
   scope: MediaScope;
@@ -299,11 +321,7 @@ export const mediaApiRoutes = (parts: MediaApiRouteParts) =>
     })
     .get('/recordings/:recordingId', async (c) => {
       const user = requireUser(c);
-      const { recordingId } = params(c, RecordingIdParam);
-      const row = await parts.recordings.byId(recordingId);
-      if (!row) throw new ApiFailure(404, 'not_found', 'No such recording');
-      const access = await parts.permissions.classRole(user, row.classId);
-      if (!access) throw new ApiFailure(403, 'forbidden', 'You are not allowed into this class');
+      const { row, access } = await recordingAccess(c, parts);
       let lesson: ReplayView['lesson'] = null;
       let resumeAtSeconds = 0;
       let completed = false;
@@ -335,14 +353,8 @@ export const mediaApiRoutes = (parts: MediaApiRouteParts) =>
       return c.json(view);
     })
     .delete('/recordings/:recordingId', async (c) => {
-      const user = requireUser(c);
-      const { recordingId } = params(c, RecordingIdParam);
-      const row = await parts.recordings.byId(recordingId);
-      if (!row) throw new ApiFailure(404, 'not_found', 'No such recording');
-      const access = await parts.permissions.classRole(user, row.classId);
-      if (!access || !canModerate(access.role))
-        throw new ApiFailure(403, 'forbidden', 'Only the teacher or an admin may delete this replay');
-      await parts.recordings.remove(recordingId);
+      const { row } = await recordingAccess(c, parts, canModerate, 'Only the teacher or an admin may delete this replay');
+      await parts.recordings.remove(row.id);
       return c.json({ ok: true });
     })
     .put('/recordings/:recordingId/captions', async (c) => {
@@ -360,13 +372,9 @@ export const mediaApiRoutes = (parts: MediaApiRouteParts) =>
 
 /** The recording of the request, for its class's teacher or an admin, with its caption track. */
 async function editableRecording(c: Context<AppEnv>, parts: MediaApiRouteParts): Promise<{ row: Recording; captions: CaptionTrack }> {
-  const user = requireUser(c);
-  const { recordingId } = params(c, RecordingIdParam);
-  const row = await parts.recordings.byId(recordingId);
-  const captions = row && (await parts.recordings.captions(row.id));
-  if (!row || !captions) throw new ApiFailure(404, 'not_found', 'No such recording');
-  const access = await parts.permissions.classRole(user, row.classId);
-  if (!access || !canModerate(access.role)) throw new ApiFailure(403, 'forbidden', 'Only the teacher or an admin may change this replay');
+  const { row } = await recordingAccess(c, parts, canModerate, 'Only the teacher or an admin may change this replay');
+  const captions = await parts.recordings.captions(row.id);
+  if (!captions) throw new ApiFailure(404, 'not_found', 'No such recording');
   return { row, captions };
 }
 

@@ -6,7 +6,6 @@
 // The chapter track itself (WebVTT) is a token-checked /media file beside the replay's (media.ts).
 import { createHash } from 'node:crypto';
 import { Hono, type Context } from 'hono';
-import { RecordingIdParam } from '../../contracts/media.ts';
 import { ChapterCreate, ChapterIdParam, ChapterUpdate, type ReplayTimeline } from '../../contracts/timeline.ts';
 import { canModerate, type Permissions } from '../../auth/permissions.ts';
 import type { ClassRole } from '../../contracts/live-class.ts';
@@ -18,7 +17,7 @@ import type { ReplayTimelines } from '../../interaction/replay-timeline.ts';
 import { ApiFailure } from '../errors.ts';
 import { requireUser, type AppEnv } from '../session.ts';
 import { jsonBody } from '../validate.ts';
-import { params } from './media.ts';
+import { params, recordingAccess } from './media.ts';
 
 export interface ReplayTimelineRouteParts {
   recordings: Pick<Recordings, 'byId'>;
@@ -29,12 +28,7 @@ export interface ReplayTimelineRouteParts {
 
 /** The request's recording and the user's role in its class: 404 for no such recording, 403 for someone not let in. */
 async function replayOf(c: Context<AppEnv>, parts: ReplayTimelineRouteParts): Promise<{ row: Recording; role: ClassRole }> {
-  const user = requireUser(c);
-  const { recordingId } = params(c, RecordingIdParam);
-  const row = await parts.recordings.byId(recordingId);
-  if (!row) throw new ApiFailure(404, 'not_found', 'No such recording');
-  const access = await parts.permissions.classRole(user, row.classId);
-  if (!access) throw new ApiFailure(403, 'forbidden', 'You are not allowed into this class');
+  const { row, access } = await recordingAccess(c, parts);
   return { row, role: access.role };
 }
 
