@@ -39,6 +39,8 @@ describe('account pages', () => {
     const lost = await visitor.newPage();
     await lost.goto(`${server.url}/login`);
     await lost.getByRole('link', { name: 'Forgot your password?' }).click();
+    // The login page has an Email field too: fill the new page's, once it is there.
+    await lost.getByRole('heading', { name: 'Forgot your password?' }).waitFor();
     await lost.getByLabel('Email').fill(person.user.email);
     await lost.getByRole('button', { name: 'Send me a link' }).click();
     await expect.poll(() => lost.getByTestId('notice').textContent()).toContain('If an account uses this address');
