@@ -248,6 +248,18 @@ function rungRateArgs(r: Rendition, index?: number): string[] {
   ];
 }
 
+/** What every ffmpeg run of ours starts with: quiet, no stdin, and (`progress`) key=value progress blocks on stdout. */
+function ffmpegPreamble(o: { loglevel: 'info' | 'error'; overwrite: boolean; progress: boolean }): string[] {
+  return [
+    '-hide_banner',
+    '-nostdin',
+    ...(o.overwrite ? ['-y'] : []),
+    '-loglevel',
+    o.loglevel,
+    ...(o.progress ? ['-nostats', '-progress', 'pipe:1'] : []),
+  ];
+}
+
 /** Per-rung encoder options for one output holding every rung (VOD). */
 function encoderArgs(ladder: readonly Rendition[], segmentSeconds: number, tuning: EncoderTuning, live: boolean): string[] {
   return [...codecArgs(segmentSeconds, tuning, live), ...ladder.flatMap((r, i) => rungRateArgs(r, i))];
@@ -367,13 +379,7 @@ export function buildLiveArgs(o: LiveArgsOptions): string[] {
   ];
 
   return [
-    '-hide_banner',
-    '-nostdin',
-    '-loglevel',
-    'info',
-    '-nostats',
-    '-progress',
-    'pipe:1',
+    ...ffmpegPreamble({ loglevel: 'info', overwrite: false, progress: true }),
     ...inputs,
     // Timestamps stay as read (less epochMs, in the filters): every input on the same clock.
     '-copyts',
@@ -432,14 +438,7 @@ export function buildVodTranscodeArgs(o: VodArgsOptions): string[] {
   ladder.forEach((_, i) => maps.push('-map', `[v${i}]`));
   ladder.forEach((_, i) => maps.push('-map', `[a${i}]`));
   return [
-    '-hide_banner',
-    '-nostdin',
-    '-y',
-    '-loglevel',
-    'error',
-    '-nostats',
-    '-progress',
-    'pipe:1',
+    ...ffmpegPreamble({ loglevel: 'error', overwrite: true, progress: true }),
     ...inputs,
     '-filter_complex',
     graph.join(';'),
@@ -474,11 +473,7 @@ export function buildVodTranscodeArgs(o: VodArgsOptions): string[] {
  */
 export function buildThumbnailArgs(input: string, output: string, atSeconds: number): string[] {
   return [
-    '-hide_banner',
-    '-nostdin',
-    '-y',
-    '-loglevel',
-    'error',
+    ...ffmpegPreamble({ loglevel: 'error', overwrite: true, progress: false }),
     '-i',
     input,
     '-ss',
