@@ -17,10 +17,14 @@ import {
   uuid,
   bigint,
   jsonb,
+  type AnyPgColumn,
 } from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 const tz = (name: string) => timestamp(name, { withTimezone: true });
+/** A required reference to another row: deleting that row deletes this one (or, with 'restrict', is refused while it exists). */
+const ownedBy = (name: string, target: () => AnyPgColumn, onDelete: 'cascade' | 'restrict' = 'cascade') =>
+  uuid(name).notNull().references(target, { onDelete });
 
 export const userRole = pgEnum('user_role', ['student', 'teacher', 'admin']);
 export const classStatus = pgEnum('class_status', CLASS_STATUSES);
@@ -63,9 +67,7 @@ export const accountTokens = pgTable(
   'account_tokens',
   {
     id: text('id').primaryKey(),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    userId: ownedBy('user_id', () => users.id),
     purpose: accountTokenPurpose('purpose').notNull(),
     expiresAt: tz('expires_at').notNull(),
     createdAt: createdAt(),
@@ -78,9 +80,7 @@ export const sessions = pgTable(
   {
     /** SHA-256 of the session token, hex: the token itself is never stored. */
     id: text('id').primaryKey(),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    userId: ownedBy('user_id', () => users.id),
     expiresAt: tz('expires_at').notNull(),
     createdAt: createdAt(),
     userAgent: text('user_agent'),
@@ -95,9 +95,7 @@ export const courses = pgTable(
   'courses',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    teacherId: uuid('teacher_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'restrict' }),
+    teacherId: ownedBy('teacher_id', () => users.id, 'restrict'),
     title: text('title').notNull(),
     description: text('description').notNull().default(''),
     thumbnailUrl: text('thumbnail_url'),
@@ -119,9 +117,7 @@ export const lessons = pgTable(
   'lessons',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    courseId: uuid('course_id')
-      .notNull()
-      .references(() => courses.id, { onDelete: 'cascade' }),
+    courseId: ownedBy('course_id', () => courses.id),
     position: integer('position').notNull(),
     title: text('title').notNull(),
     description: text('description').notNull().default(''),
@@ -139,12 +135,8 @@ export const lessons = pgTable(
 export const enrollments = pgTable(
   'enrollments',
   {
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
-    courseId: uuid('course_id')
-      .notNull()
-      .references(() => courses.id, { onDelete: 'cascade' }),
+    userId: ownedBy('user_id', () => users.id),
+    courseId: ownedBy('course_id', () => courses.id),
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.userId, t.courseId] }), index('enrollments_course_idx').on(t.courseId)],
@@ -154,13 +146,9 @@ export const liveClasses = pgTable(
   'live_classes',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    courseId: uuid('course_id')
-      .notNull()
-      .references(() => courses.id, { onDelete: 'cascade' }),
+    courseId: ownedBy('course_id', () => courses.id),
     lessonId: uuid('lesson_id').references(() => lessons.id, { onDelete: 'set null' }),
-    teacherId: uuid('teacher_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'restrict' }),
+    teacherId: ownedBy('teacher_id', () => users.id, 'restrict'),
     title: text('title').notNull(),
     scheduledAt: tz('scheduled_at').notNull(),
     /** IANA zone the teacher scheduled in: the wall time shown to them and written into .ics files */
@@ -182,12 +170,8 @@ export const attendance = pgTable(
   'attendance',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    classId: uuid('class_id')
-      .notNull()
-      .references(() => liveClasses.id, { onDelete: 'cascade' }),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    classId: ownedBy('class_id', () => liveClasses.id),
+    userId: ownedBy('user_id', () => users.id),
     mode: viewerMode('mode').notNull().default('webrtc'),
     joinedAt: tz('joined_at').notNull().defaultNow(),
     leftAt: tz('left_at'),
@@ -200,12 +184,8 @@ export const chatMessages = pgTable(
   'chat_messages',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    classId: uuid('class_id')
-      .notNull()
-      .references(() => liveClasses.id, { onDelete: 'cascade' }),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    classId: ownedBy('class_id', () => liveClasses.id),
+    userId: ownedBy('user_id', () => users.id),
     body: text('body').notNull(),
     createdAt: createdAt(),
     deletedAt: tz('deleted_at'),
@@ -220,12 +200,8 @@ export const questions = pgTable(
   'questions',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    classId: uuid('class_id')
-      .notNull()
-      .references(() => liveClasses.id, { onDelete: 'cascade' }),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    classId: ownedBy('class_id', () => liveClasses.id),
+    userId: ownedBy('user_id', () => users.id),
     body: text('body').notNull(),
     anonymous: boolean('anonymous').notNull().default(false),
     status: questionStatus('status').notNull().default('open'),
@@ -246,12 +222,8 @@ export const questions = pgTable(
 export const questionVotes = pgTable(
   'question_votes',
   {
-    questionId: uuid('question_id')
-      .notNull()
-      .references(() => questions.id, { onDelete: 'cascade' }),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    questionId: ownedBy('question_id', () => questions.id),
+    userId: ownedBy('user_id', () => users.id),
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.questionId, t.userId] })],
@@ -261,12 +233,8 @@ export const polls = pgTable(
   'polls',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    classId: uuid('class_id')
-      .notNull()
-      .references(() => liveClasses.id, { onDelete: 'cascade' }),
-    createdBy: uuid('created_by')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    classId: ownedBy('class_id', () => liveClasses.id),
+    createdBy: ownedBy('created_by', () => users.id),
     question: text('question').notNull(),
     kind: pollKind('kind').notNull().default('single'),
     isQuiz: boolean('is_quiz').notNull().default(false),
@@ -283,9 +251,7 @@ export const pollOptions = pgTable(
   'poll_options',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    pollId: uuid('poll_id')
-      .notNull()
-      .references(() => polls.id, { onDelete: 'cascade' }),
+    pollId: ownedBy('poll_id', () => polls.id),
     position: integer('position').notNull(),
     label: text('label').notNull(),
     isCorrect: boolean('is_correct').notNull().default(false),
@@ -297,12 +263,8 @@ export const pollOptions = pgTable(
 export const pollVotes = pgTable(
   'poll_votes',
   {
-    pollId: uuid('poll_id')
-      .notNull()
-      .references(() => polls.id, { onDelete: 'cascade' }),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    pollId: ownedBy('poll_id', () => polls.id),
+    userId: ownedBy('user_id', () => users.id),
     optionIds: uuid('option_ids').array().notNull(),
     createdAt: createdAt(),
     updatedAt: tz('updated_at').notNull().defaultNow(),
@@ -314,9 +276,7 @@ export const recordings = pgTable(
   'recordings',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    classId: uuid('class_id')
-      .notNull()
-      .references(() => liveClasses.id, { onDelete: 'cascade' }),
+    classId: ownedBy('class_id', () => liveClasses.id),
     lessonId: uuid('lesson_id').references(() => lessons.id, { onDelete: 'set null' }),
     /** Relative to the data directory */
     playlistPath: text('playlist_path').notNull(),
@@ -340,9 +300,7 @@ export const classChapters = pgTable(
   'class_chapters',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    classId: uuid('class_id')
-      .notNull()
-      .references(() => liveClasses.id, { onDelete: 'cascade' }),
+    classId: ownedBy('class_id', () => liveClasses.id),
     title: text('title').notNull(),
     at: tz('at').notNull(),
     createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
@@ -354,12 +312,8 @@ export const classChapters = pgTable(
 export const lessonProgress = pgTable(
   'lesson_progress',
   {
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
-    lessonId: uuid('lesson_id')
-      .notNull()
-      .references(() => lessons.id, { onDelete: 'cascade' }),
+    userId: ownedBy('user_id', () => users.id),
+    lessonId: ownedBy('lesson_id', () => lessons.id),
     positionSeconds: integer('position_seconds').notNull().default(0),
     durationSeconds: integer('duration_seconds').notNull().default(0),
     completed: boolean('completed').notNull().default(false),
@@ -374,9 +328,7 @@ export const transcodeJobs = pgTable(
   'transcode_jobs',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    lessonId: uuid('lesson_id')
-      .notNull()
-      .references(() => lessons.id, { onDelete: 'cascade' }),
+    lessonId: ownedBy('lesson_id', () => lessons.id),
     status: transcodeStatus('status').notNull().default('queued'),
     /** The uploaded file, relative to the data directory; removed once the job is ready */
     sourcePath: text('source_path').notNull(),
@@ -399,12 +351,8 @@ export const classRestrictionKind = pgEnum('class_restriction_kind', ['muted', '
 export const classRestrictions = pgTable(
   'class_restrictions',
   {
-    classId: uuid('class_id')
-      .notNull()
-      .references(() => liveClasses.id, { onDelete: 'cascade' }),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    classId: ownedBy('class_id', () => liveClasses.id),
+    userId: ownedBy('user_id', () => users.id),
     kind: classRestrictionKind('kind').notNull(),
     createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
     createdAt: createdAt(),
@@ -416,12 +364,8 @@ export const classRestrictions = pgTable(
 export const raisedHands = pgTable(
   'raised_hands',
   {
-    classId: uuid('class_id')
-      .notNull()
-      .references(() => liveClasses.id, { onDelete: 'cascade' }),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    classId: ownedBy('class_id', () => liveClasses.id),
+    userId: ownedBy('user_id', () => users.id),
     raisedAt: tz('raised_at').notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.classId, t.userId] }), index('raised_hands_class_raised_idx').on(t.classId, t.raisedAt)],
@@ -495,9 +439,7 @@ export const courseInvitations = pgTable(
   'course_invitations',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    courseId: uuid('course_id')
-      .notNull()
-      .references(() => courses.id, { onDelete: 'cascade' }),
+    courseId: ownedBy('course_id', () => courses.id),
     /** Lower-cased */
     email: text('email').notNull(),
     invitedBy: uuid('invited_by').references(() => users.id, { onDelete: 'set null' }),
@@ -548,9 +490,7 @@ export const streamKeys = pgTable(
   'stream_keys',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    classId: uuid('class_id')
-      .notNull()
-      .references(() => liveClasses.id, { onDelete: 'cascade' }),
+    classId: ownedBy('class_id', () => liveClasses.id),
     keyHash: text('key_hash').notNull(),
     createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
     createdAt: createdAt(),
