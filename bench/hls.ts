@@ -15,6 +15,9 @@
 //                    CPU time / wall time (100 = one core busy).
 //   bridgeDelay:     the bridge's share of the latency: from ffmpeg reading a part's last frame to the part being
 //                    published (the media carries the time ffmpeg read it), per part of the top rung.
+//   playerBuffer:    the LL-HLS player's share: how much media it holds ahead of the picture it shows. The rest
+//                    of glass-to-glass is the teacher's browser and the SFU before ffmpeg, a frame's wait for the
+//                    rest of its part, and the part's way to the player (blocking reload, fetch, append).
 // Options: --duration 30 (seconds of latency samples after warm-up, per player) or BENCH_DURATION.
 // Writes bench/results/hls.json { latency: { p50, p95, frames }, latencyStandard, stalls, encode, ... }.
 import fs from 'node:fs';
@@ -25,6 +28,7 @@ import { LIVE_TUNING, PART_FRAGMENT_SECONDS, SEGMENT_SECONDS } from '../server/h
 import { launchChromium } from '../tests/helpers/browser.ts';
 import { startTestServer, type TestServer } from '../tests/helpers/server.ts';
 import { createLiveClass } from '../tests/sfu/fixtures.ts';
+import { PART_HOLD_BACK_SECONDS } from '../server/hls/run-renditions.ts';
 import { clockCanvas, clockReader } from './_frame-clock.ts';
 
 const CLK_TICKS = 100; // Linux USER_HZ
@@ -64,6 +68,8 @@ interface Measured {
   encode: { speed: number; cpuPercent: number; wallSeconds: number; restarts: number; lagRestarts: number; preset: string };
   /** The bridge's share: ms from ffmpeg reading a part's last frame to the part being published (top rung). */
   bridgeDelay: Latency;
+  /** The LL-HLS player's share: ms of media it holds ahead of the picture it shows (sampled every 100 ms). */
+  playerBuffer: Latency;
   played: { width: number; height: number; levels: string[] };
 }
 
@@ -118,7 +124,7 @@ async function measure(seconds: number): Promise<Measured> {
     let size: [number, number] = [0, 0];
 
     /** One student on the class page in its HLS mode; `standard`: its playlists lose the LL-HLS tags. */
-    const watch = async (standard: boolean): Promise<{ latency: Latency; stalls: Stalls }> => {
+    const watch = async (standard: boolean): Promise<{ latency: Latency; buffered: Latency; stalls: Stalls }> => {
       const name = standard ? 'standard HLS' : 'LL-HLS';
       process.stderr.write(`hls: a student opens the class in its HLS mode (${name})\n`);
       const context = await contextFor(f.students[0]!.client.cookieHeader);
@@ -171,6 +177,12 @@ async function measure(seconds: number): Promise<Measured> {
       await student.evaluate(() => {
         (window as any).__measuring = true;
         (window as any).__reader.start();
+        // How far behind the newest media it holds the player shows its picture (its hold-back, as played).
+        const v = document.querySelector('[data-testid="hls-video"]') as HTMLVideoElement;
+        const ahead: number[] = ((window as any).__ahead = []);
+        (window as any).__aheadTimer = setInterval(() => {
+          if (v.buffered.length) ahead.push((v.buffered.end(v.buffered.length - 1) - v.currentTime) * 1000);
+        }, 100);
       });
       for (let s = 0; s < seconds; s += 5) {
         process.stderr.write(`, ${s} s`);
@@ -179,6 +191,10 @@ async function measure(seconds: number): Promise<Measured> {
       }
       process.stderr.write(', done\n');
       const result = (await student.evaluate(() => (window as any).__reader.stop())) as { samples: number[]; size: [number, number] };
+      const ahead = (await student.evaluate(() => {
+        clearInterval((window as any).__aheadTimer);
+        return (window as any).__ahead;
+      })) as number[];
       // The parts published during this window (a part every ~250 ms).
       if (!standard) bridgeDelays = [...(server.liveHls.bridge(f.classId)?.partDelays() ?? [])].slice(-Math.round(seconds * 4));
       // A stall still going on when the window ends counts up to now.
@@ -188,7 +204,11 @@ async function measure(seconds: number): Promise<Measured> {
       })) as Stalls;
       size = result.size;
       await context.close();
-      return { latency: percentiles(result.samples), stalls: { count: stalls.count, totalMs: Math.round(stalls.totalMs) } };
+      return {
+        latency: percentiles(result.samples),
+        buffered: percentiles(ahead.map(Math.round)),
+        stalls: { count: stalls.count, totalMs: Math.round(stalls.totalMs) },
+      };
     };
 
     const lowLatency = await watch(false);
@@ -211,6 +231,7 @@ async function measure(seconds: number): Promise<Measured> {
         preset: server.liveHls.bridge(f.classId)?.tuning.preset ?? LIVE_TUNING.preset,
       },
       bridgeDelay: percentiles(bridgeDelays),
+      playerBuffer: lowLatency.buffered,
       played: { width: size[0], height: size[1], levels: [...levels] },
     };
   } finally {
@@ -236,6 +257,7 @@ export default async function hls(args: string[]): Promise<void> {
     latencyStandard: m.latencyStandard,
     stalls: m.stalls,
     bridgeDelay: m.bridgeDelay,
+    playerBuffer: m.playerBuffer,
     encode: { ...m.encode, cores: os.availableParallelism() },
     played: m.played,
     differences,
@@ -259,6 +281,12 @@ export default async function hls(args: string[]): Promise<void> {
       detail:
         `p95 ${Math.round(m.bridgeDelay.p95)} ms over ${m.bridgeDelay.frames} parts; ` +
         `a frame also waits for the rest of its part (up to ${PART_FRAGMENT_SECONDS * 1000} ms)`,
+      target: 'reported',
+    },
+    {
+      measure: 'LL-HLS player: media buffered ahead of the picture shown',
+      value: `p50 ${m.playerBuffer.p50} ms`,
+      detail: `p95 ${m.playerBuffer.p95} ms (${m.playerBuffer.frames} samples); PART-HOLD-BACK ${PART_HOLD_BACK_SECONDS * 1000} ms`,
       target: 'reported',
     },
     {
