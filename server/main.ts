@@ -192,7 +192,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     log.warn(
       'REDIS_URL is set but LECTERN_MEDIA_SECRET is not: media links signed by one node are refused by the others; give every node the same secret',
     );
-  const objectStore = config.objectStorage ? new S3Store(config.objectStorage) : null;
+  const objectStore = config.objectStorage ? new S3Store(config.objectStorage, log.child({ module: 'storage' })) : null;
   const mediaStorage = new MediaStorage({ dataDir: config.dataDir, remote: objectStore, log: log.child({ module: 'storage' }) });
   if (objectStore) log.info({ store: objectStore.name }, 'replays and lesson videos are kept in object storage');
   const transcodes = new TranscodeQueue({
@@ -499,6 +499,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     registry: metricsRegistry,
     db,
     socketConnections: () => realtime.io.engine.clientsCount,
+    pendingUploads: () => mediaStorage.pendingUploads.length,
   });
   transcodes.on('finished', (outcome, seconds) => activityMetrics.observeTranscode(outcome, seconds));
   const interactionFeatures = registerInteraction(membership, {

@@ -1,5 +1,6 @@
 // The application side of /metrics: Socket.io connections, class interaction (chat messages, questions, votes)
-// and the lesson-video transcode jobs (queued, running, failed; how long they take).
+// the lesson-video transcode jobs (queued, running, failed; how long they take), and uploads of finished media
+// to object storage still pending in this process.
 import { count } from 'drizzle-orm';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Database } from '../db/client.ts';
@@ -17,6 +18,8 @@ export interface ActivityMetricsOptions {
   db: Database;
   /** Sockets connected to this process right now. */
   socketConnections: () => number;
+  /** Replays and lesson videos this process has yet to upload to object storage (retrying included). */
+  pendingUploads: () => number;
 }
 
 const JOB_STATES = ['queued', 'running', 'ready', 'failed'] as const;
@@ -26,7 +29,7 @@ export class ActivityMetrics {
   readonly tally: InteractionTally;
   readonly #transcodeSeconds: Histogram<'outcome'>;
 
-  constructor({ registry, db, socketConnections }: ActivityMetricsOptions) {
+  constructor({ registry, db, socketConnections, pendingUploads }: ActivityMetricsOptions) {
     const registers = [registry];
     new Gauge({
       name: 'lectern_socket_connections',
@@ -34,6 +37,14 @@ export class ActivityMetrics {
       registers,
       collect() {
         this.set(socketConnections());
+      },
+    });
+    new Gauge({
+      name: 'lectern_storage_pending_uploads',
+      help: 'Replays and lesson videos waiting to be uploaded to object storage from this process (a store down keeps them here)',
+      registers,
+      collect() {
+        this.set(pendingUploads());
       },
     });
     const chat = new Counter({ name: 'lectern_chat_messages_total', help: 'Chat messages accepted', registers });

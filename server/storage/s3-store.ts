@@ -2,6 +2,7 @@
 // optional key prefix so one bucket can hold several deployments. Requests that fail to reach the store
 // throw StorageUnavailable; a missing key is null, as on disk.
 import fs from 'node:fs';
+import type { Logger } from '../log.ts';
 import { Readable } from 'node:stream';
 import {
   DeleteObjectCommand,
@@ -48,7 +49,8 @@ export class S3Store implements ObjectStore {
   readonly #bucket: string;
   readonly #prefix: string;
 
-  constructor(o: S3StoreOptions) {
+  /** `log` gets the SDK's own remarks (at debug: the failures it reports are ours to log, with what failed). */
+  constructor(o: S3StoreOptions, log?: Logger) {
     this.#bucket = o.bucket;
     this.#prefix = o.keyPrefix ?? '';
     this.name = `s3://${o.bucket}/${this.#prefix}`;
@@ -62,6 +64,14 @@ export class S3Store implements ObjectStore {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       maxAttempts: 3,
+      // Without a logger of ours the SDK writes some remarks to the console.
+      logger: {
+        trace: () => {},
+        debug: () => {},
+        info: () => {},
+        warn: (...args: unknown[]) => log?.debug({ sdk: args.map(String).join(' ') }, 'object storage client'),
+        error: (...args: unknown[]) => log?.debug({ sdk: args.map(String).join(' ') }, 'object storage client'),
+      },
       // A store that does not answer fails the request in seconds rather than holding a viewer (or an upload) forever.
       requestHandler: { connectionTimeout: 3000, requestTimeout: 30_000 },
     });

@@ -180,6 +180,8 @@ describe('replays in object storage', () => {
     // The upload failed and waits for its retry; the replay plays meanwhile from its local copy.
     await until('the failed upload to be retried later', () => server.mediaStorage.pendingUploads.includes(prefix));
     expect(fs.existsSync(path.join(localDir(prefix), 'master.m3u8'))).toBe(true);
+    // Operators see it waiting (from this machine, /metrics needs no token).
+    expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/^lectern_storage_pending_uploads 1$/m);
     const view = (await student.client.get(`/api/media/recordings/${recording.id}`)).body;
     const local = await play(`${server.url}${view.recording.playlistUrl}`);
     // A replay only the store has is refused clearly while the store is down, not as a missing file.
@@ -193,6 +195,7 @@ describe('replays in object storage', () => {
     await server.mediaStorage.uploaded(prefix);
     expect(fs.existsSync(localDir(prefix))).toBe(false);
     expect((await s3.objects(`${prefix}/`)).length).toBeGreaterThan(3);
+    expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/^lectern_storage_pending_uploads 0$/m);
     const fromBucket = await play(`${server.url}${view.recording.playlistUrl}`);
     expect(fromBucket.segment.equals(local.segment)).toBe(true);
     expect((await play(`${server.url}${earlierView.recording.playlistUrl}`)).segments).toBeGreaterThan(0);
