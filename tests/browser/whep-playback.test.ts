@@ -6,15 +6,11 @@
 // playing when the encoder reconnects (new producers: the section moves to the new camera), and leaves by DELETE.
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/browser.ts';
+import { launchChromium, otherOrigin } from '../helpers/browser.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { createLiveClass } from '../sfu/fixtures.ts';
 import { browserWhipState, publishFromBrowser, stopFromBrowser } from '../sfu/whip-clients.ts';
 import { browserWhepState, playFromBrowser, stopPlaying } from '../sfu/whep-clients.ts';
-
-/** The same server under its other loopback name: another origin for the browser. */
-const otherOrigin = (url: string): string =>
-  url.includes('127.0.0.1') ? url.replace('127.0.0.1', 'localhost') : url.replace('localhost', '127.0.0.1');
 
 describe.each([
   { codec: 'VP8' as const, simulcast: true },

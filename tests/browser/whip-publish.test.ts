@@ -6,7 +6,7 @@
 // DELETE (VP8) or the key's rotation (H.264) ends the broadcast while the class stays live for the grace period.
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, PROBE } from '../helpers/browser.ts';
+import { launchChromium, otherOrigin, PROBE } from '../helpers/browser.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { parseMasterPlaylist } from '../hls/hls-probe.ts';
 import { createLiveClass, type Person } from '../sfu/fixtures.ts';
@@ -37,10 +37,6 @@ const inboundAudioBytes = (page: Page): Promise<number> =>
     }
     return bytes;
   });
-
-/** The same server under its other loopback name: another origin for the browser. */
-const otherOrigin = (url: string): string =>
-  url.includes('127.0.0.1') ? url.replace('127.0.0.1', 'localhost') : url.replace('localhost', '127.0.0.1');
 
 describe.each([
   { codec: 'VP8' as const, simulcast: true, stop: 'delete' as const },

@@ -119,3 +119,11 @@ export async function playbackStart(page: Page): Promise<{ first: number; lowest
  * a stand-in value hiding it or one call waiting out the poll on the page's default timeout.
  */
 export const PROBE = { timeout: 2000 };
+
+/**
+ * The same server under its other loopback name (localhost for 127.0.0.1 and back): another origin for the
+ * browser, and both are secure contexts.
+ */
+export function otherOrigin(url: string): string {
+  return url.includes('127.0.0.1') ? url.replace('127.0.0.1', 'localhost') : url.replace('localhost', '127.0.0.1');
+}
