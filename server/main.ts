@@ -29,6 +29,7 @@ import { MediaStorage } from './storage/media-storage.ts';
 import { defaultNodeUrl, RedisHlsOrigins } from './hls/hls-origins.ts';
 import { LiveHlsRelay } from './hls/live-hls-relay.ts';
 import { S3Store } from './storage/s3-store.ts';
+import { ReplayDownloads } from './hls/replay-downloads.ts';
 import { CourseStorage } from './courses/course-storage.ts';
 import { RoomRegistry } from './sfu/room-registry.ts';
 import { roomCapacity } from './sfu/capacity.ts';
@@ -120,6 +121,8 @@ export interface LecternServer {
   recordings: Recordings;
   /** Replays and lesson videos: this machine's data directory, and the object store when configured. */
   mediaStorage: MediaStorage;
+  /** The replays' MP4 downloads (tests wait for them). */
+  replayDownloads: ReplayDownloads;
   mediaAccess: MediaAccess;
   transcodes: TranscodeQueue;
   lessonVideos: LessonVideos;
@@ -239,7 +242,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   const profile = new AccountProfile({ db, dataDir: config.dataDir, ffmpegPath: config.ffmpegPath });
   const registrationLimiter = new RateLimiter({ max: config.registrationsPerHour, windowMs: 3600_000 });
 
-  const recordings = new Recordings({
+  const recordings: Recordings = new Recordings({
     db,
     dataDir: config.dataDir,
     storage: mediaStorage,
@@ -248,6 +251,20 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     log: log.child({ module: 'hls' }),
     // A replay became watchable: the notices scan mails the enrolled students now rather than on its next round.
     onReady: () => notices.scanSoon(),
+    // Its MP4 download is made (then it goes to the object store).
+    derived: {
+      make: (recordingId): void => void replayDownloads.request(recordingId),
+      stop: (recordingId): Promise<void> => replayDownloads.cancel(recordingId),
+    },
+  });
+  const replayDownloads: ReplayDownloads = new ReplayDownloads({
+    db,
+    ffmpegPath: config.ffmpegPath,
+    locate: (recordingId) => recordings.location(recordingId),
+    storage: mediaStorage,
+    // The chapters the teacher marked, where they fall in the replay.
+    chapters: (recording) => timelines.chapters(recording),
+    log: log.child({ module: 'hls' }),
   });
   const timelines = new ReplayTimelines({ recordings, interaction });
   const liveHls = new LiveHls({
@@ -283,7 +300,13 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     bridge: (classId) => liveHls.bridge(classId),
     log: log.child({ module: 'metrics' }),
   });
-  if (ffmpeg.found) await recordings.recoverInterrupted(liveHls.recordingIds());
+  if (ffmpeg.found) {
+    await recordings.recoverInterrupted(liveHls.recordingIds());
+    // Classes recorded before a class had one recording: their recordings become one.
+    await recordings.joinDuplicates();
+    // Replays without their MP4 yet (a stopped process, or made before downloads existed).
+    await replayDownloads.resume();
+  }
   // Finished media a stop (or an unreachable store) left on this machine only goes up now, in the background.
   await recordings.uploadPending();
   await lessonVideos.uploadPending();
@@ -568,6 +591,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       await cluster?.close(); // this node's class origins are free at once for the other nodes
       await liveHls.close();
       await recordings.settled(); // the recordings of those bridges are finalised
+      await replayDownloads.close(); // the MP4 being made stops; the next start makes it
       await mediaStorage.close(); // uploads stop; what was not uploaded stays here and goes up at the next start
       objectStore?.close();
       rooms.close();
@@ -592,6 +616,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     liveHls,
     recordings,
     mediaStorage,
+    replayDownloads,
     mediaAccess,
     transcodes,
     lessonVideos,

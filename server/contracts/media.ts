@@ -4,6 +4,10 @@ import { z } from 'zod';
 export const RecordingStatus = z.enum(['recording', 'processing', 'ready', 'failed']);
 export type RecordingStatus = z.infer<typeof RecordingStatus>;
 
+/** The MP4 download of a replay: none yet, waiting for its turn, being made (percent), ready or failed. */
+export const DOWNLOAD_STATUSES = ['none', 'pending', 'processing', 'ready', 'failed'] as const;
+export type DownloadStatus = (typeof DOWNLOAD_STATUSES)[number];
+
 export const ClassIdParam = z.object({ classId: z.uuid({ message: 'classId must be a class id' }) });
 export const RecordingIdParam = z.object({ recordingId: z.uuid({ message: 'recordingId must be a recording id' }) });
 
@@ -35,6 +39,17 @@ export interface RecordingView {
   playlistUrl: string | null;
   thumbnailUrl: string | null;
   tokenExpiresAt: string;
+  error: string | null;
+  /** Its MP4 download (made once the recording is finalised). */
+  download: ReplayDownloadView;
+}
+
+/** The replay's MP4 (H.264 + AAC, the top rendition): being made (percent) or ready (a signed URL, its size). */
+export interface ReplayDownloadView {
+  status: DownloadStatus;
+  percent: number;
+  sizeBytes: number;
+  url: string | null;
   error: string | null;
 }
 

@@ -3,6 +3,7 @@
 // user per question, one enrollment per user per course).
 import { sql } from 'drizzle-orm';
 import { CLASS_STATUSES } from '../contracts/live-class.ts';
+import { DOWNLOAD_STATUSES } from '../contracts/media.ts';
 import {
   boolean,
   check,
@@ -29,6 +30,7 @@ const ownedBy = (name: string, target: () => AnyPgColumn, onDelete: 'cascade' | 
 export const userRole = pgEnum('user_role', ['student', 'teacher', 'admin']);
 export const classStatus = pgEnum('class_status', CLASS_STATUSES);
 export const recordingStatus = pgEnum('recording_status', ['recording', 'processing', 'ready', 'failed']);
+export const downloadStatus = pgEnum('download_status', DOWNLOAD_STATUSES);
 export const questionStatus = pgEnum('question_status', ['open', 'answered', 'dismissed']);
 export const pollKind = pgEnum('poll_kind', ['single', 'multiple']);
 export const pollStatus = pgEnum('poll_status', ['open', 'closed']);
@@ -285,6 +287,11 @@ export const recordings = pgTable(
     thumbnailPath: text('thumbnail_path'),
     status: recordingStatus('status').notNull().default('recording'),
     error: text('error'),
+    /** The MP4 download (download.mp4 beside the playlists), made after each finalisation. */
+    downloadStatus: downloadStatus('download_status').notNull().default('none'),
+    downloadPercent: integer('download_percent').notNull().default(0),
+    downloadSizeBytes: bigint('download_size_bytes', { mode: 'number' }).notNull().default(0),
+    downloadError: text('download_error'),
     createdAt: createdAt(),
     readyAt: tz('ready_at'),
   },

@@ -4,7 +4,8 @@
 // nothing (the teacher's browser never got through) would stall ffmpeg, and a class whose media never flowed
 // opens no output at all, so it leaves no recording behind. Each ffmpeg process is a run (BridgeRun); a crash
 // restarts it with back-off, a change of sources starts a new run, and every run's files stay, joined by
-// discontinuities, for live viewers (`renditions`) and the recording alike.
+// discontinuities, for live viewers (`renditions`) and the recording alike. The output may already hold runs
+// of an earlier bridge of the same class (the class's one recording): this bridge's runs follow them.
 import { AwaitQueue } from 'awaitqueue';
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
@@ -373,7 +374,9 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
   async #startRun(inputs: RunInputs): Promise<void> {
     // The first media of the class: from here on it has output, and a recording.
     const output = (this.#output ??= await this.#o.openOutput());
-    const runId = this.#nextRunId++;
+    // The class's output may hold runs of an earlier bridge (a restart, a lost worker): numbering goes on.
+    const runId = Math.max(this.#nextRunId, output.nextRunId);
+    this.#nextRunId = runId + 1;
     const run = await BridgeRun.create({
       router: await this.#room.bridgeRouter(),
       runId,
@@ -384,7 +387,9 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
       log: this.#log,
     });
     this.#run = run;
+    // An earlier bridge of the class fixed the ladder already: this one encodes into the same renditions.
     if (!output.ladder) await this.#fixLadder(run, output);
+    this.#renditions ??= new RunRenditions(output, 'live', () => this.#packager);
     if (this.#closed || run.closed) return void (await run.close());
     await output.beginRun(runId);
     run.on('exit', (info) => this.#onRunExit(run, info));
@@ -457,7 +462,6 @@ export class HlsBridge extends EventEmitter<HlsBridgeEvents> {
     const ladder = ladderFor(size ?? undefined);
     this.#log.info({ source: size, ladder: ladder.map((r) => `${r.width}x${r.height}`) }, 'hls ladder fixed');
     await output.fixLadder(ladder);
-    this.#renditions = new RunRenditions(output, 'live', () => this.#packager);
   }
 
   /**

@@ -2,7 +2,9 @@
 // it opens its room, see classes/live-class-lifecycle.ts). A bridge starts its ffmpeg
 // once the teacher's media flows, and only then does the class get a recording (its row and the directory the
 // bridge writes: live viewers and the recording share those files). When the room closes, the bridge stops
-// and the recording is finalised. Owns its bridges: close() stops them all and finalises their recordings.
+// and the recording is finalised. A class has one recording: a later bridge of the class (a new room after a
+// lost worker, a new process after a restart) continues it. Owns its bridges: close() stops them all and
+// finalises their recordings.
 import { eq } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import { liveClasses } from '../db/schema.ts';
@@ -60,12 +62,20 @@ export class LiveHls {
     if (!publisherId) throw new Error(`No live class ${room.classId}`);
     const current = this.#live.get(room.classId);
     if ((current && !current.room.closed) || this.#closed || room.closed) return current?.bridge;
+    // The class's bridge on its lost room still draining into the class's recording: this one continues that
+    // recording once it has finished.
+    const previous = current;
     let recordingId: string | undefined;
     const bridge = new HlsBridge({
       room,
       ffmpegPath: this.#o.ffmpegPath,
       log: this.#log,
       openOutput: async () => {
+        if (previous) {
+          await previous.bridge.close();
+          const earlier = previous.recordingId();
+          if (earlier) await this.#o.recordings.finalise(earlier);
+        }
         const begun = await this.#o.recordings.begin(room.classId);
         recordingId = begun.recordingId;
         return begun.output;

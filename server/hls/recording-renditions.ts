@@ -4,7 +4,7 @@
 import type { RecordingStatus } from '../contracts/media.ts';
 import type { ByteRange } from '../storage/object-store.ts';
 import type { MediaFiles, MediaResponse, PlaylistLinks, PlaylistRequest, RenditionSet } from './rendition-set.ts';
-import { RunOutput, THUMBNAIL_FILE } from './run-output.ts';
+import { DOWNLOAD_FILE, RunOutput, THUMBNAIL_FILE } from './run-output.ts';
 import { RunRenditions, SEGMENT_CACHE } from './run-renditions.ts';
 import { VodRenditions } from './vod-renditions.ts';
 
@@ -26,7 +26,8 @@ export class RecordingRenditions implements RenditionSet {
     this.#finished = new VodRenditions(files, prefix, {
       playlistCache: VOD_PLAYLIST_CACHE,
       segmentCache: SEGMENT_CACHE,
-      extraFiles: { [THUMBNAIL_FILE]: 'private, max-age=3600' },
+      // The MP4 download: replaced only when the replay changes (a class continued), which removes it first.
+      extraFiles: { [THUMBNAIL_FILE]: 'private, max-age=3600', [DOWNLOAD_FILE]: 'private, max-age=3600' },
     });
   }
 

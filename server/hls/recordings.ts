@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { and, desc, eq, inArray, like, notInArray } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, like, notInArray, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import { lessons, liveClasses, mailOutbox, noticeFanouts, recordings, type Recording } from '../db/schema.ts';
 import { DomainError } from '../domain-error.ts';
@@ -18,7 +18,7 @@ import { CaptionTrack } from './caption-tracks.ts';
 import type { MediaAccess } from './media-access.ts';
 import { RecordingRenditions } from './recording-renditions.ts';
 import { mediaUrl } from './rendition-set.ts';
-import { MASTER_FILE, RunOutput, THUMBNAIL_FILE } from './run-output.ts';
+import { DOWNLOAD_FILE, MASTER_FILE, RunOutput, THUMBNAIL_FILE } from './run-output.ts';
 import { SEGMENT_SECONDS } from './ladder.ts';
 
 export interface RecordingsOptions {
@@ -31,6 +31,12 @@ export interface RecordingsOptions {
   log: Logger;
   /** Told when a recording became a watchable replay (e.g. to mail enrolled students). */
   onReady?: (recording: Recording) => void;
+  /**
+   * What is made of a ready recording's files (its MP4 download): `make` makes it and then uploads the
+   * recording to the object store (without it, the recording goes up as soon as it is ready); `stop` stops it
+   * before the files change or go.
+   */
+  derived?: { make(recordingId: string): void; stop(recordingId: string): Promise<void> };
 }
 
 /** recordingId -> where it is: never changes, so remembered (a replay's every segment needs it). */
@@ -54,17 +60,57 @@ export class Recordings {
     this.#o = options;
   }
 
-  /** Starts a class's recording: its row (status `recording`) and the empty output its bridge writes into. */
+  /**
+   * The output a bridge of the class writes into: the class's one recording, continued when it has one (an
+   * earlier bridge of the class, before a restart, a lost worker or a reconnect, wrote its first runs), else a
+   * new row (status `recording`) and an empty output. A finished recording goes back to `recording` (its
+   * download is made again afterwards).
+   */
   async begin(classId: string): Promise<{ recordingId: string; output: RunOutput }> {
-    const [liveClass] = await this.#o.db.select().from(liveClasses).where(eq(liveClasses.id, classId)).limit(1);
-    if (!liveClass) throw new Error(`No live class ${classId}`);
-    const recordingId = randomUUID();
-    const playlistPath = path.join('recordings', recordingId, MASTER_FILE);
-    await this.#o.db
-      .insert(recordings)
-      .values({ id: recordingId, classId, lessonId: liveClass.lessonId, playlistPath, status: 'recording' });
-    const output = await RunOutput.create(this.#dirOf(playlistPath), { classId, segmentSeconds: SEGMENT_SECONDS });
-    this.#o.log.info({ classId, recordingId }, 'recording started');
+    const earlier = await this.#o.db
+      .select({ id: recordings.id })
+      .from(recordings)
+      .where(eq(recordings.classId, classId))
+      .orderBy(asc(recordings.createdAt))
+      .limit(1);
+    // Its finalisation in this process (the bridge before) writes the files: it goes first.
+    if (earlier[0]) await this.#finalising.get(earlier[0].id);
+    const begun = await this.#o.db.transaction(async (tx) => {
+      // The class's row locked: two bridges of one class (two processes) never make two recordings.
+      const [liveClass] = await tx.select().from(liveClasses).where(eq(liveClasses.id, classId)).for('update');
+      if (!liveClass) throw new Error(`No live class ${classId}`);
+      const [existing] = await tx
+        .select()
+        .from(recordings)
+        .where(eq(recordings.classId, classId))
+        .orderBy(asc(recordings.createdAt))
+        .limit(1);
+      if (existing) {
+        await tx
+          .update(recordings)
+          .set({ status: 'recording', error: null, downloadStatus: 'none', downloadPercent: 0, downloadSizeBytes: 0, downloadError: null })
+          .where(eq(recordings.id, existing.id));
+        return { recordingId: existing.id, playlistPath: existing.playlistPath, continued: true };
+      }
+      const recordingId = randomUUID();
+      const playlistPath = path.join('recordings', recordingId, MASTER_FILE);
+      await tx.insert(recordings).values({ id: recordingId, classId, lessonId: liveClass.lessonId, playlistPath, status: 'recording' });
+      return { recordingId, playlistPath, continued: false };
+    });
+    const dir = this.#dirOf(begun.playlistPath);
+    const { recordingId } = begun;
+    if (begun.continued) {
+      // Its download was of the replay so far; its files come back to this machine to be written on.
+      await this.#dropDownload(recordingId, begun.playlistPath);
+      await this.#o.storage.restore(prefixOf(begun.playlistPath));
+    }
+    // A recording whose class never produced media has no output yet: it starts one.
+    const output =
+      (begun.continued ? await RunOutput.open(dir) : null) ?? (await RunOutput.create(dir, { classId, segmentSeconds: SEGMENT_SECONDS }));
+    this.#o.log.info(
+      { classId, recordingId, continued: begun.continued, runs: output.runIds.length },
+      begun.continued ? 'recording continued' : 'recording started',
+    );
     return { recordingId, output };
   }
 
@@ -91,6 +137,59 @@ export class Recordings {
     for (const r of stale) await this.finalise(r.id);
     if (stale.length) this.#o.log.info({ count: stale.length }, 'interrupted recordings finalised');
     return stale.length;
+  }
+
+  /**
+   * Joins the recordings classes got before a class had one (a restart or a lost worker started another): the
+   * later ones' runs move into the class's first recording with media, which is finalised again, and the later
+   * rows and directories go. A recording with another ladder stays a replay of its own. Run at start-up, after
+   * recoverInterrupted() and before any class records. Returns how many recordings were joined into another.
+   */
+  async joinDuplicates(): Promise<number> {
+    const classes = await this.#o.db
+      .select({ classId: recordings.classId })
+      .from(recordings)
+      .groupBy(recordings.classId)
+      .having(sql`count(*) > 1`);
+    let joined = 0;
+    for (const { classId } of classes) joined += await this.#joinClass(classId);
+    if (joined) this.#o.log.info({ classes: classes.length, joined }, 'recordings of one class joined');
+    return joined;
+  }
+
+  async #joinClass(classId: string): Promise<number> {
+    const rows = await this.ofClass(classId);
+    rows.reverse(); // oldest first
+    if (rows.some((r) => r.status === 'recording' || r.status === 'processing')) return 0;
+    // Their files on this machine (uploaded ones come back) to be joined and finalised here.
+    for (const r of rows) await this.#o.storage.restore(prefixOf(r.playlistPath));
+    const outputs = await Promise.all(rows.map((r) => RunOutput.open(this.#dirOf(r.playlistPath))));
+    const at = outputs.findIndex((o) => o?.ladder);
+    if (at < 0) return 0;
+    const target = outputs[at]!;
+    const ladderOf = (o: RunOutput) => o.ladder!.map((r) => r.name).join();
+    const gone: Recording[] = [];
+    for (const [i, row] of rows.entries()) {
+      const source = outputs[i];
+      if (i === at) continue;
+      if (source?.ladder && ladderOf(source) !== ladderOf(target)) {
+        this.#o.log.warn({ classId, recordingId: row.id }, 'recording has another ladder: left as a replay of its own');
+        continue;
+      }
+      // Earlier than the first with media: it never had any (nothing to move).
+      if (source?.ladder) await target.adoptRuns(source, row.id);
+      gone.push(row);
+    }
+    if (!gone.length) return 0;
+    await this.#forget(gone);
+    const kept = rows[at]!;
+    await this.#dropDownload(kept.id, kept.playlistPath);
+    await this.#o.db
+      .update(recordings)
+      .set({ downloadStatus: 'none', downloadPercent: 0, downloadSizeBytes: 0, downloadError: null })
+      .where(eq(recordings.id, kept.id));
+    await this.finalise(kept.id);
+    return gone.length;
   }
 
   /** Waits for every finalisation in flight. */
@@ -188,6 +287,13 @@ export class Recordings {
       thumbnailUrl: row.thumbnailPath ? mediaUrl(token, `${base}/${THUMBNAIL_FILE}`) : null,
       tokenExpiresAt: expiresAt.toISOString(),
       error: row.error,
+      download: {
+        status: row.downloadStatus,
+        percent: row.downloadPercent,
+        sizeBytes: row.downloadSizeBytes,
+        url: row.status === 'ready' && row.downloadStatus === 'ready' ? mediaUrl(token, `${base}/${DOWNLOAD_FILE}`) : null,
+        error: row.downloadError,
+      },
     };
   }
 
@@ -220,9 +326,10 @@ export class Recordings {
           .where(and(eq(lessons.id, row.lessonId), eq(lessons.durationSeconds, 0)));
       }
       log.info({ durationSeconds: done.durationSeconds, sizeBytes: done.sizeBytes, segments: done.segments }, 'recording ready');
-      // To the object store (when there is one), in the background: it plays from this machine meanwhile.
-      // Anything made from the files afterwards must be made before this, or upload again when made.
-      if (row) this.#o.storage.upload(prefixOf(row.playlistPath));
+      // To the object store (when there is one), in the background, once what is made of it is made: it plays
+      // from this machine meanwhile.
+      if (row && this.#o.derived) this.#o.derived.make(row.id);
+      else if (row) this.#o.storage.upload(prefixOf(row.playlistPath));
       if (row) this.#o.onReady?.(row);
       return row;
     } catch (err) {
@@ -294,8 +401,15 @@ export class Recordings {
     });
     for (const r of rows) {
       this.#located.delete(r.id);
+      await this.#o.derived?.stop(r.id);
       await this.#o.storage.deletePrefix(prefixOf(r.playlistPath));
     }
+  }
+
+  /** Stops the download being made of a recording and removes the one made (the replay changes). */
+  async #dropDownload(recordingId: string, playlistPath: string): Promise<void> {
+    await this.#o.derived?.stop(recordingId);
+    await this.#o.storage.remove(`${prefixOf(playlistPath)}/${DOWNLOAD_FILE}`);
   }
 
   /** The recording's directory: where its row says its master playlist is. */

@@ -5,7 +5,8 @@
 //                              initialisation section run-<N>-init.mp4 and segments run-<N>-00000.m4s, ...
 //   run-<N>-<i>.sdp            the RTP description of stream i of run N (while it runs)
 // and after finalise(): <rung>/index.m3u8 (VOD: every run joined, ENDLIST) and thumbnail.jpg. Everything is
-// read back from the files alone, so a recording a stopped process left behind is finalised the same way.
+// read back from the files alone, so a recording a stopped process left behind is finalised the same way, and
+// a later bridge of the same class (after a restart or a lost worker) opens it again and adds its runs.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -38,6 +39,8 @@ const ManifestSchema = z.object({
   runIds: z.array(z.number().int().min(0)),
   /** runId -> when the run's media began (wall clock, ISO): where the class's events fall in the replay. */
   runStartedAt: z.record(z.string(), z.iso.datetime()).default({}),
+  /** Recordings whose runs were moved into this one (made before a class had one recording): never twice. */
+  joinedFrom: z.array(z.string()).default([]),
   segmentSeconds: z.number().positive(),
   startedAt: z.string(),
 });
@@ -47,6 +50,8 @@ export const MANIFEST_FILE = 'manifest.json';
 export const MASTER_FILE = 'master.m3u8';
 export const VOD_PLAYLIST_FILE = 'index.m3u8';
 export const THUMBNAIL_FILE = 'thumbnail.jpg';
+/** The replay as one MP4 (made from the top rung after finalisation, see replay-downloads.ts). */
+export const DOWNLOAD_FILE = 'download.mp4';
 /** The files a run leaves in a rung: its segments and their initialisation section (ladder.ts names them). */
 export const RUN_SEGMENT = /^run-[0-9]{1,6}-(?:[0-9]{1,8}\.m4s|init\.mp4)$/;
 
@@ -80,6 +85,7 @@ export class RunOutput {
       ladder: [],
       runIds: [],
       runStartedAt: {},
+      joinedFrom: [],
       segmentSeconds: o.segmentSeconds,
       startedAt: new Date().toISOString(),
     });
@@ -111,6 +117,11 @@ export class RunOutput {
     return this.#manifest.runIds;
   }
 
+  /** The id the next run takes: after every run so far, also those of earlier bridges of the class. */
+  get nextRunId(): number {
+    return Math.max(-1, ...this.#manifest.runIds) + 1;
+  }
+
   rung(name: string): Rendition | undefined {
     return this.#manifest.ladder.find((r) => r.name === name);
   }
@@ -134,6 +145,7 @@ export class RunOutput {
    * `startedAt` is the wall-clock moment the run's media time 0 stands for).
    */
   async beginRun(runId: number, startedAt = new Date()): Promise<void> {
+    if (this.#manifest.runIds.includes(runId)) throw new Error(`Run ${runId} already wrote output`);
     this.#manifest = {
       ...this.#manifest,
       runIds: [...this.#manifest.runIds, runId],
@@ -162,6 +174,49 @@ export class RunOutput {
   /** When the output was made (the class's first media). */
   get createdAt(): Date {
     return new Date(this.#manifest.startedAt);
+  }
+
+  /**
+   * Moves the runs of another output of the class (a recording made before a class had one) after this one's:
+   * each run renumbered (its files linked under the new name, its playlist rewritten), then one manifest
+   * write that also remembers `sourceId`, so that a second call (after a crash before the source was
+   * removed) adds nothing. Both outputs must have the same ladder.
+   */
+  async adoptRuns(source: RunOutput, sourceId: string): Promise<void> {
+    if (this.#manifest.joinedFrom.includes(sourceId)) return;
+    const ladder = this.ladder;
+    if (!ladder || source.ladder?.map((r) => r.name).join() !== ladder.map((r) => r.name).join())
+      throw new Error('Only outputs with the same ladder can be joined');
+    const added: number[] = [];
+    const starts: Record<string, string> = {};
+    let next = this.nextRunId;
+    for (const [i, runId] of source.runIds.entries()) {
+      const newId = next++;
+      const rename = (name: string) => `run-${newId}-${name.startsWith(`run-${runId}-`) ? name.slice(`run-${runId}-`.length) : name}`;
+      for (const rung of ladder) {
+        const from = path.join(source.dir, rung.name);
+        const to = path.join(this.dir, rung.name);
+        const text = await fs.readFile(path.join(from, runPlaylistName(runId)), 'utf8').catch(() => '');
+        const segments = parseMediaPlaylist(text).segments;
+        for (const name of new Set(segments.flatMap((s) => (s.map ? [s.uri, s.map] : [s.uri])))) {
+          await fs.rm(path.join(to, rename(name)), { force: true });
+          await fs.link(path.join(from, name), path.join(to, rename(name)));
+        }
+        const renamed = segments.map((s) => ({ ...s, uri: rename(s.uri), ...(s.map ? { map: rename(s.map) } : {}) }));
+        await fs.writeFile(path.join(to, runPlaylistName(newId)), renderMediaPlaylist(composeRuns([renamed]), { type: 'event' }));
+      }
+      added.push(newId);
+      // An output older than run start times began with its first run's media.
+      const started = source.#manifest.runStartedAt[runId] ?? (i === 0 ? source.#manifest.startedAt : undefined);
+      if (started) starts[newId] = started;
+    }
+    this.#manifest = {
+      ...this.#manifest,
+      runIds: [...this.#manifest.runIds, ...added],
+      runStartedAt: { ...this.#manifest.runStartedAt, ...starts },
+      joinedFrom: [...this.#manifest.joinedFrom, sourceId],
+    };
+    await this.#writeManifest();
   }
 
   /** Every segment of a rung over all runs, numbered, with a discontinuity where a run starts. */

@@ -83,6 +83,9 @@ describe('replay retention and course storage', () => {
     expect(await traces(first.id)).toMatchObject({ rows: 1, fanouts: 1 });
     expect((await traces(first.id)).mail).toBeGreaterThan(0);
     expect(filesUnder(dirOf(first)).some((f) => f.file.endsWith('.ts') || f.file.endsWith('.m4s'))).toBe(true);
+    // Its MP4 download was made beside it, and goes with it.
+    expect(first.downloadStatus).toBe('ready');
+    expect(filesUnder(dirOf(first)).some((f) => f.file.endsWith('/download.mp4'))).toBe(true);
 
     // The course's storage: every file of each replay, as on disk.
     const storage = (await teacher.client.get(`/api/courses/${courseId}/storage`)).body as CourseStorageView;

@@ -32,7 +32,8 @@ import { CaptionTrackQuery } from '../../hls/caption-tracks.ts';
 export type Audience = 'anyone' | 'session' | 'admin' | 'operator' | 'media-token' | 'stream-key' | 'viewer';
 
 /** What an operation answers with on success. */
-export type Produces = 'json' | 'csv' | 'calendar' | 'hls' | 'image' | 'text' | 'html' | 'prometheus' | 'redirect' | 'sdp' | 'none';
+export type Produces =
+  'json' | 'csv' | 'calendar' | 'hls' | 'image' | 'video' | 'text' | 'html' | 'prometheus' | 'redirect' | 'sdp' | 'none';
 
 export interface ApiOperation {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -298,4 +299,20 @@ export const API_OPERATIONS: ApiOperation[] = [
     produces: 'image',
     query: MediaTokenQuery,
   }),
+  op(
+    'get',
+    '/media/recordings/:recordingId/download.mp4',
+    'Media',
+    'The replay as one MP4 (H.264 + AAC), once made; answers Range requests with 206',
+    'media-token',
+    { produces: 'video', query: MediaTokenQuery },
+  ),
+  op(
+    'get',
+    '/media/t/:token/recordings/:recordingId/download.mp4',
+    'Media',
+    'The replay as one MP4 (token in the path); answers Range requests with 206',
+    'anyone',
+    { produces: 'video' },
+  ),
 ];

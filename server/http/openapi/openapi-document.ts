@@ -14,6 +14,7 @@ const CONTENT_TYPES: Record<Produces, string | null> = {
   calendar: 'text/calendar',
   hls: 'application/vnd.apple.mpegurl',
   image: 'image/jpeg',
+  video: 'video/mp4',
   text: 'text/plain',
   html: 'text/html',
   prometheus: 'text/plain; version=0.0.4',

@@ -19,6 +19,7 @@
 //   GET /media/recordings/:recordingId/:rung/index.m3u8     ?token  (VOD, or EVENT while recording)
 //   GET /media/recordings/:recordingId/:rung/:file          ?token
 //   GET /media/recordings/:recordingId/thumbnail.jpg        ?token
+//   GET /media/recordings/:recordingId/download.mp4         ?token  (the replay as one MP4; Range: 206)
 //   /media/lessons/...: an uploaded lesson's video, the same three routes (lesson-media.ts)
 //   /media/t/:token/{classes/:classId/live, recordings/:recordingId, lessons/:lessonId/hls}/...  the same, token in the path
 import { Hono, type Context } from 'hono';
@@ -36,6 +37,7 @@ import type { Recording } from '../../db/schema.ts';
 import { MAX_CAPTION_BYTES } from '../../hls/caption-file.ts';
 import { CaptionTrackQuery, type CaptionTrack, type CaptionTrackDescription } from '../../hls/caption-tracks.ts';
 import { parseRangeHeader, RangeNotSatisfiable, resolveRange, type ByteRange } from '../../storage/object-store.ts';
+import { DOWNLOAD_FILE } from '../../hls/run-output.ts';
 import { queryParams, readBoundedBytes } from '../validate.ts';
 import { canModerate, type Permissions } from '../../auth/permissions.ts';
 import type { CourseCatalog } from '../../courses/course-catalog.ts';
@@ -61,7 +63,7 @@ const RungFile = z.object({ rung: RungName, file: MediaFileName });
 
 export interface MediaRouteParts {
   liveHls: Pick<LiveHls, 'renditions'>;
-  recordings: Pick<Recordings, 'renditions' | 'captions' | 'location'>;
+  recordings: Pick<Recordings, 'renditions' | 'captions' | 'location' | 'byId'>;
   access: Pick<MediaAccess, 'open'>;
   timelines: Pick<ReplayTimelines, 'chapterTrack'>;
   /** With several nodes: a live class streamed by another node is fetched from there. */
@@ -277,6 +279,14 @@ export const mediaRoutes = ({ liveHls, recordings, access, timelines, relay }: M
       // Chapters change on the replay page: players re-fetch the track after a few seconds at most.
       const response = track ? { body: track, contentType: 'text/vtt; charset=utf-8', cacheControl: 'private, max-age=10' } : null;
       return send(c, response, 'This replay has no chapters');
+    })
+    .get(`/${DOWNLOAD_FILE}`, async (c) => {
+      const target = await recordingTarget(c);
+      await authorize(access, c, target);
+      const row = await recordings.byId(target.scope.id);
+      const notReady = 'The download of this replay is not ready';
+      if (row?.status !== 'ready' || row.downloadStatus !== 'ready') throw new ApiFailure(404, 'not_ready', notReady);
+      return sendFile(c, (range) => target.renditions()!.file(null, DOWNLOAD_FILE, range), notReady);
     })
     .get('/thumbnail.jpg', async (c) => {
       const target = await recordingTarget(c);
