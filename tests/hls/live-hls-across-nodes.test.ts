@@ -2,7 +2,8 @@
 // teacher goes live from the studio in Chromium on node A (the class's origin: its bridge makes the HLS); a
 // student whose requests land on node B gets the live stream from B, which relays each request to A: the
 // master and Low-Latency media playlists (parsed with hls-parser), a blocking reload held until the next part
-// exists, parts and segments with the origin's bytes (a range too). B checks the token itself, as A does.
+// exists, parts and segments with the origin's bytes (a range too), and the recording A writes meanwhile. B
+// checks the token itself, as A does.
 import crypto from 'node:crypto';
 import HLS from 'hls-parser';
 import type { Browser } from 'playwright-core';
@@ -120,6 +121,19 @@ describe('live HLS across nodes', () => {
     expect(ranged.status).toBe(206);
     expect(ranged.headers.get('content-range')).toBe(`bytes 0-99/${segment.length}`);
     expect(Buffer.from(await ranged.arrayBuffer()).equals(segment.subarray(0, 100))).toBe(true);
+
+    // The class's recording, written on A while the class is on, plays through B too (its growing EVENT playlist).
+    const [recording] = (await student.client.get(`/api/media/classes/${classId}/recordings`)).body.recordings;
+    expect(recording.status).toBe('recording');
+    const recordingMaster = `${pair.b.url}${recording.playlistUrl}`;
+    const recordingMasterAnswer = await fetch(recordingMaster);
+    expect(recordingMasterAnswer.status).toBe(200);
+    const recordingVariant = (HLS.parse(await recordingMasterAnswer.text()) as HLS.types.MasterPlaylist).variants[0]!;
+    const growing = await fetch(new URL(recordingVariant.uri, recordingMaster));
+    expect(growing.status).toBe(200);
+    const event = mediaPlaylist(await growing.text());
+    expect(event.playlistType).toBe('EVENT');
+    expect(event.segments.length).toBeGreaterThan(0);
 
     // B checks tokens before relaying anything: none, or one of someone not in the class.
     expect((await outsider.client.get(`/api/media/classes/${classId}/live`)).status).toBe(403);

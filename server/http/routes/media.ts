@@ -114,7 +114,7 @@ export interface MediaTarget {
   scope: MediaScope;
   audience: MediaAudience;
   renditions: () => RenditionSet | null;
-  /** The answer of the node that has the set, when this one does not (a live class streamed elsewhere). */
+  /** The answer of the node that has the set, when this one does not (a live class streamed elsewhere, its recording). */
   relay?: ((request: Request) => Promise<Response | null>) | undefined;
 }
 
@@ -170,10 +170,12 @@ async function sendFile(
   c: Context<AppEnv>,
   read: (range: ByteRange | undefined) => Promise<MediaResponse | null>,
   missing: string,
+  elsewhere?: () => Promise<Response | null>,
 ): Promise<Response> {
   const range = parseRangeHeader(c.req.header('range'));
   try {
-    return send(c, await read(range), missing, range);
+    const response = await read(range);
+    return (!response && (await elsewhere?.())) || send(c, response, missing, range);
   } catch (err) {
     if (!(err instanceof RangeNotSatisfiable)) throw err;
     return c.json({ error: { code: 'range_not_satisfiable', message: err.message } }, 416, { 'content-range': `bytes */${err.size}` });
@@ -190,11 +192,16 @@ export function renditionRoutes(
   notThere: { code: string; message: string },
 ) {
   const missing = () => new ApiFailure(404, notThere.code, notThere.message);
+  /**
+   * The answer of the node that has what this one does not (a live class, or the recording it writes, streamed
+   * by another node); null when no other node has it either.
+   */
+  const elsewhere = async (c: Context<AppEnv>, target: MediaTarget): Promise<Response | null> => (await target.relay?.(c.req.raw)) ?? null;
   /** The target's set here, or the answer of the node that has it. */
   const setOf = async (c: Context<AppEnv>, target: MediaTarget): Promise<RenditionSet | Response> => {
     const set = target.renditions();
     if (set) return set;
-    const relayed = await target.relay?.(c.req.raw);
+    const relayed = await elsewhere(c, target);
     if (relayed) return relayed;
     throw missing();
   };
@@ -204,7 +211,8 @@ export function renditionRoutes(
       const links = await authorize(access, c, target);
       const set = await setOf(c, target);
       if (set instanceof Response) return set;
-      return send(c, await set.masterPlaylist(links), missing());
+      const master = await set.masterPlaylist(links);
+      return (!master && (await elsewhere(c, target))) || send(c, master, missing());
     })
     .get('/:rung/index.m3u8', async (c) => {
       const { rung } = params(c, Rung);
@@ -228,7 +236,7 @@ export function renditionRoutes(
         if (err instanceof PlaylistRefused) throw new ApiFailure(err.status, err.code, err.message);
         throw err;
       }
-      return send(c, playlist, 'No such rendition');
+      return (!playlist && (await elsewhere(c, target))) || send(c, playlist, 'No such rendition');
     })
     .get('/:rung/:file', async (c) => {
       const { rung, file } = params(c, RungFile);
@@ -236,7 +244,12 @@ export function renditionRoutes(
       await authorize(access, c, target);
       const set = await setOf(c, target);
       if (set instanceof Response) return set;
-      return sendFile(c, (range) => set.file(rung, file, range), 'No such media file');
+      return sendFile(
+        c,
+        (range) => set.file(rung, file, range),
+        'No such media file',
+        () => elsewhere(c, target),
+      );
     });
 }
 
@@ -262,6 +275,8 @@ export const mediaRoutes = ({ liveHls, recordings, access, timelines, relay }: M
       scope: { kind: 'recording', id: recordingId },
       audience: { kind: 'class', classId: found.classId },
       renditions: () => found.renditions,
+      // While its class is live the recording is written on the class's origin node: asked there for what this node lacks.
+      relay: relay && ((request: Request) => relay.forward(found.classId, request)),
     };
   };
   const recording = new Hono<AppEnv>()
