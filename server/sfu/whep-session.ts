@@ -58,6 +58,8 @@ export class WhepSession extends EventEmitter<WhepSessionEvents> {
   }): Promise<WhepSession> {
     const { room, peer, offer } = options;
     let router: ViewerRouter | undefined;
+    // What the viewer decodes: also what makes the teacher's list of connections show it as a WebRTC student.
+    peer.rtpCapabilities = offer.rtpCapabilities;
     try {
       router = await room.ownRouter(peer, offer.mediaCodecs);
       const transport = await router.router.createWebRtcTransport({

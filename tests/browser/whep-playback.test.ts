@@ -3,12 +3,15 @@
 // bearer (so CORS is exercised, and no cookie goes along), while the teacher publishes from an encoder over
 // WHIP (a Chromium page too): VP8 with simulcast once, single H.264 once, the player offering what Chromium
 // offers. The player decodes the video and receives the audio, counts as a WebRTC viewer in presence, keeps
-// playing when the encoder reconnects (new producers: the section moves to the new camera), and leaves by DELETE.
+// playing when the encoder reconnects (new producers: the section moves to the new camera), shows in the
+// teacher's list of connections, and leaves by DELETE.
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, otherOrigin } from '../helpers/browser.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { createLiveClass } from '../sfu/fixtures.ts';
+import type { QualityPush } from '../../server/contracts/connection-quality.ts';
+import { askOk, createLiveClass, socketFor } from '../sfu/fixtures.ts';
 import { browserWhipState, publishFromBrowser, stopFromBrowser } from '../sfu/whip-clients.ts';
 import { browserWhepState, playFromBrowser, stopPlaying } from '../sfu/whep-clients.ts';
 
@@ -23,7 +26,9 @@ describe.each([
   beforeAll(async () => {
     [server, browser] = await Promise.all([startTestServer({ app: 'build' }), launchChromium()]);
   });
+  const sockets: Socket[] = [];
   afterAll(async () => {
+    for (const s of sockets) s.close();
     for (const c of contexts) await c.close().catch(() => {});
     await browser?.close();
     await server?.stop();
@@ -77,6 +82,16 @@ describe.each([
     await expect
       .poll(() => server.liveClasses.presence(f.classId)?.viewers.find((v) => v.userId === student.user.id)?.mode, { timeout: 10_000 })
       .toBe('webrtc');
+    // The teacher's list of connections shows the player: over UDP, with what the server sends it.
+    const staff = await socketFor(server, f.teacher);
+    sockets.push(staff);
+    let latest: QualityPush | undefined;
+    staff.on('quality:update', (push: QualityPush) => (latest = push));
+    await askOk(staff, 'class:join', { classId: f.classId });
+    await expect
+      .poll(() => latest?.students.find((s) => s.userId === student.user.id), { timeout: 20_000 })
+      .toMatchObject({ mode: 'webrtc', via: 'udp', kbps: expect.any(Number) });
+    expect(latest!.students.find((s) => s.userId === student.user.id)!.kbps).toBeGreaterThan(0);
 
     // The encoder stops and comes back (OBS restarting): new producers, and the player's video goes on.
     expect(await stopFromBrowser(encoder, key)).toBe(200);
