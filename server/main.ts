@@ -266,7 +266,12 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     chapters: (recording) => timelines.chapters(recording),
     log: log.child({ module: 'hls' }),
   });
-  const timelines = new ReplayTimelines({ recordings, interaction });
+  const timelines = new ReplayTimelines({
+    recordings,
+    interaction,
+    // The MP4 carries the chapters: made again with the new ones.
+    onChaptersChanged: (recordingId) => void replayDownloads.request(recordingId),
+  });
   const liveHls = new LiveHls({
     db,
     recordings,

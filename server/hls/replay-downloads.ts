@@ -37,6 +37,8 @@ export class ReplayDownloads {
   readonly #o: ReplayDownloadsOptions;
   readonly #queue = new AwaitQueue();
   readonly #queued = new Set<string>();
+  /** Asked for again while queued or being made. */
+  readonly #again = new Set<string>();
   #current: { recordingId: string; abort: AbortController; finished: Promise<void> } | null = null;
   #closed = false;
 
@@ -44,9 +46,13 @@ export class ReplayDownloads {
     this.#o = options;
   }
 
-  /** Queues the MP4 of a ready recording (status `pending` until its turn); once per recording at a time. */
+  /**
+   * Queues the MP4 of a ready recording (status `pending` until its turn); once per recording at a time (asked
+   * again meanwhile, e.g. its chapters changed, it is made again after).
+   */
   async request(recordingId: string): Promise<void> {
-    if (this.#closed || this.#queued.has(recordingId)) return;
+    if (this.#closed) return;
+    if (this.#queued.has(recordingId)) return void this.#again.add(recordingId);
     const [row] = await this.#o.db
       .update(recordings)
       .set({ downloadStatus: 'pending', downloadPercent: 0, downloadError: null })
@@ -57,7 +63,10 @@ export class ReplayDownloads {
     void this.#queue
       .push(() => this.#make(recordingId), `download ${recordingId}`)
       .catch((err: unknown) => this.#o.log.error({ err, recordingId }, 'replay download step failed'))
-      .finally(() => this.#queued.delete(recordingId));
+      .finally(() => {
+        this.#queued.delete(recordingId);
+        if (this.#again.delete(recordingId)) void this.request(recordingId);
+      });
   }
 
   /** Queues the downloads of ready recordings that have none yet or whose making a stopped process left. */

@@ -25,6 +25,8 @@ type ReplayRef = Pick<Recording, 'id' | 'classId'>;
 export interface ReplayTimelinesOptions {
   recordings: Pick<Recordings, 'location'>;
   interaction: Pick<Interaction, 'chat' | 'questions' | 'polls' | 'chapters'>;
+  /** Told when the chapters of a replay were edited (its MP4 carries them: it is made again). */
+  onChaptersChanged?: (recordingId: string) => void;
 }
 
 export class ReplayTimelines {
@@ -118,6 +120,7 @@ export class ReplayTimelines {
   async addChapter(recording: ReplayRef, userId: string, input: ChapterCreate): Promise<ReplayChapter> {
     const clock = await this.clock(recording.id);
     const row = await this.#o.interaction.chapters.add(recording.classId, userId, input.title, clock.wallClockAt(input.atSeconds));
+    this.#o.onChaptersChanged?.(recording.id);
     return placeChapter(row, clock);
   }
 
@@ -127,11 +130,13 @@ export class ReplayTimelines {
       title: change.title,
       at: change.atSeconds === undefined ? undefined : clock.wallClockAt(change.atSeconds),
     });
+    this.#o.onChaptersChanged?.(recording.id);
     return placeChapter(row, clock);
   }
 
   async removeChapter(recording: ReplayRef, chapterId: string): Promise<void> {
     await this.#o.interaction.chapters.remove(recording.classId, chapterId);
+    this.#o.onChaptersChanged?.(recording.id);
   }
 }
 

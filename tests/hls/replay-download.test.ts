@@ -161,6 +161,28 @@ describe('the MP4 download of a replay', () => {
     expect((await fetch(`${server.url}/media/recordings/${recording.id}/${DOWNLOAD_FILE}`)).status).toBe(403);
   });
 
+  it('is made again when the chapters change, with the new ones', async () => {
+    const { teacher } = people;
+    const timeline = (await teacher.client.get(`/api/media/recordings/${recording.id}/timeline`)).body as ReplayTimeline;
+    const second = timeline.chapters.find((c) => c.title.startsWith('Standing'))!;
+    const renamed = await teacher.client.request(
+      'PATCH',
+      `/api/media/recordings/${recording.id}/chapters/${second.id}`,
+      { title: 'Resonance' },
+      { origin: server.url },
+    );
+    expect(renamed.status).toBe(200);
+    const file = path.join(path.dirname(path.join(server.dataDir, recording.playlistPath)), DOWNLOAD_FILE);
+    const titles = async () => {
+      const row = await server.recordings.byId(recording.id);
+      if (row?.downloadStatus !== 'ready') return [];
+      const { stdout } = await exec('ffprobe', ['-v', 'error', '-show_chapters', '-of', 'json', file]);
+      return (JSON.parse(stdout) as { chapters: { tags: { title: string } }[] }).chapters.map((c) => c.tags.title);
+    };
+    await expect.poll(titles, { timeout: 30_000, interval: 200 }).toEqual(['Interference', 'Resonance']);
+    replay = (await people.student.client.get(`/api/media/recordings/${recording.id}`)).body as ReplayView;
+  });
+
   it('plays in Chromium', async () => {
     const page = await browser.newPage();
     try {
