@@ -121,6 +121,13 @@ describe('replays in object storage', () => {
     // The bytes are the bucket's.
     expect(segment.equals(await s3.read(keyOf(segmentUrl, prefix)))).toBe(true);
     expect(init.length).toBeGreaterThan(0);
+    // The replay's MP4 download was made before the upload and is served from the bucket too, in ranges.
+    expect(view.recording.download.status).toBe('ready');
+    const mp4Size = (await s3.objects(`${prefix}/download.mp4`))[0]!.size;
+    const mp4Part = await fetch(`${server.url}${view.recording.download.url}`, { headers: { range: 'bytes=0-63' } });
+    expect(mp4Part.status).toBe(206);
+    expect(mp4Part.headers.get('content-range')).toBe(`bytes 0-63/${mp4Size}`);
+    expect(Buffer.from(await mp4Part.arrayBuffer()).equals((await s3.read(`${prefix}/download.mp4`)).subarray(0, 64))).toBe(true);
     const thumbnail = await fetch(`${server.url}${view.recording.thumbnailUrl}`);
     expect(thumbnail.status).toBe(200);
     expect(thumbnail.headers.get('content-type')).toBe('image/jpeg');
