@@ -582,6 +582,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       mediaMetrics.close();
       probes.close();
       await membership.close(); // every member leaves its class: their media peers close, attendance rows close
+      await cluster?.close(); // edge feeds close and this node's class origins are free at once for the other nodes
       presence.close(); // no broadcasts once the Socket.io server (and its Redis clients) are going away
       interactionFeatures.close(); // sends the chat batches still collecting, stops their timers
       await realtime.close(); // also closes the HTTP server
@@ -593,7 +594,6 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       whipIngest.close();
       whepPlayback.close();
       await liveClasses.close(); // each class closes its bridge (ffmpeg writes its last segments), then its room
-      await cluster?.close(); // this node's class origins are free at once for the other nodes
       await liveHls.close();
       await recordings.settled(); // the recordings of those bridges are finalised
       await replayDownloads.close(); // the MP4 being made stops; the next start makes it

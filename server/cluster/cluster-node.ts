@@ -20,6 +20,7 @@ import {
   PipeRequest,
   SharedStatus,
   SourceChange,
+  type InterNodeEvents,
   type PipeConsumeReply,
   type PipeReply,
 } from './inter-node.ts';
@@ -81,7 +82,7 @@ export class ClusterNode {
       rooms: options.rooms,
       pipeIp: options.pipeIp,
       portRange: options.portRange,
-      announce: (change) => this.#io.serverSideEmit('cluster:source', { ...change, from: this.nodeName }),
+      announce: (change) => this.#tell('cluster:source', { ...change, from: this.nodeName }),
       log: this.#log,
     });
     this.#listen();
@@ -106,7 +107,7 @@ export class ClusterNode {
   async originFor(classId: string, publish: boolean): Promise<string | undefined> {
     const holder = await this.#origins.claim(classId, publish);
     if (holder !== this.nodeName) return holder;
-    if (publish) this.#io.serverSideEmit('cluster:origin', { classId, nodeId: this.nodeName });
+    if (publish) this.#tell('cluster:origin', { classId, nodeId: this.nodeName });
     return undefined;
   }
 
@@ -136,7 +137,7 @@ export class ClusterNode {
 
   /** Every node's live class hears this node's status changes (and this node's hears theirs). */
   shareStatusWith(liveClasses: LiveClassLifecycle): void {
-    const share = (push: ClassStatusPush): void => void this.#io.serverSideEmit('cluster:status', { from: this.nodeName, push });
+    const share = (push: ClassStatusPush): void => this.#tell('cluster:status', { from: this.nodeName, push });
     liveClasses.on('status', share);
     const apply = (message: unknown): void => {
       const parsed = SharedStatus.safeParse(message);
@@ -169,8 +170,23 @@ export class ClusterNode {
       pipe: (classId, ip, port) => ask<PipeReply>('cluster:pipe', { to: originNode, from: this.nodeName, classId, ip, port }),
       consume: (classId, transportId, producerId) =>
         ask<PipeConsumeReply>('cluster:consume', { to: originNode, classId, transportId, producerId }),
-      unpipe: (classId, transportId) => void this.#io.serverSideEmit('cluster:unpipe', { to: originNode, classId, transportId }),
+      unpipe: (classId, transportId) => this.#tell('cluster:unpipe', { to: originNode, classId, transportId }),
     };
+  }
+
+  /** Tells every other node (nothing once this node closes: the adapter's Redis clients go with the Socket.io server). */
+  #tell<E extends 'cluster:source' | 'cluster:origin' | 'cluster:status' | 'cluster:unpipe'>(
+    event: E,
+    message: Parameters<InterNodeEvents[E]>[0],
+  ): void {
+    if (this.#closed) return;
+    try {
+      // Socket.io's typing cannot follow a generic event name; each call site is typed by the message parameter.
+      const emit = this.#io.serverSideEmit.bind(this.#io) as unknown as (event: string, message: unknown) => boolean;
+      emit(event, message);
+    } catch (err) {
+      this.#log.warn({ err, event }, 'could not tell the other nodes');
+    }
   }
 
   #listen(): void {
