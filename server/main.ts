@@ -39,7 +39,7 @@ import { LiveHls } from './hls/live-hls.ts';
 import { mediaSignalling } from './realtime/media-signalling.ts';
 import { goLiveFeature } from './realtime/go-live-feature.ts';
 import { stageFeature } from './realtime/stage-feature.ts';
-import { ClassPresence, teacherConnected } from './realtime/presence.ts';
+import { ClassPresence, studentConnected, teacherConnected } from './realtime/presence.ts';
 import { createHttpApp } from './http/app.ts';
 import { SecurityHeaders } from './http/security-headers.ts';
 import { OperatorAccess } from './http/operator-access.ts';
@@ -290,6 +290,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     interruptedEndMinutes: config.media.interruptedEndMinutes,
     // Asked through the Socket.io server (created further down; nobody enters a class before it exists).
     teacherConnected: (classId, teacherId) => teacherConnected(realtime.io, classId, teacherId),
+    studentConnected: (classId, userId) => studentConnected(realtime.io, classId, userId),
     // With Redis, this process is one node of a cluster (made once the Socket.io server exists, like the above).
     placement: config.redisUrl
       ? { originFor: (classId, publish) => cluster!.originFor(classId, publish), feed: (room) => cluster!.feed(room) }

@@ -74,6 +74,8 @@ export interface LiveClassLifecycleOptions {
    * it, only this process's own members count.
    */
   teacherConnected?: (classId: string, teacherId: string) => Promise<boolean>;
+  /** Whether a student is in the class through any server process (false on error); only local members count without it. */
+  studentConnected?: (classId: string, userId: string) => Promise<boolean>;
   /** In a cluster: where each class's media originates, and how an edge room is fed from there. */
   placement?: ClassMediaPlacement | undefined;
   log: Logger;
@@ -95,6 +97,7 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
   readonly #log: Logger;
   readonly #teacherConnected: (classId: string, teacherId: string) => Promise<boolean>;
   readonly #placement: ClassMediaPlacement | undefined;
+  readonly #studentConnected: (classId: string, userId: string) => Promise<boolean>;
   readonly #classes = new Map<string, ClassState>();
   /** One queue per class with work in flight. */
   readonly #queues = new Map<string, AwaitQueue>();
@@ -111,6 +114,7 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
     this.#log = options.log;
     this.#teacherConnected = options.teacherConnected ?? (async () => false);
     this.#placement = options.placement;
+    this.#studentConnected = options.studentConnected ?? (async () => false);
   }
 
   /** The class's current status (from memory when someone is in it, else from the database). */
@@ -190,6 +194,20 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
         this.#startGrace(state, false);
         state.teacher = push.teacher;
       } else if (!teacherHere) state.teacher = push.teacher;
+    });
+  }
+
+  /**
+   * Who is on stage, as another node of the cluster changed it (its clients heard it already): this node's class
+   * follows, and a student of this node taken off the stage stops publishing here.
+   */
+  applySharedStage(push: StageUpdatePush): Promise<void> {
+    if (!this.#classes.has(push.classId) || this.#closed) return Promise.resolve();
+    return this.#serial(push.classId, async (state) => {
+      const left = [...state.onStage].filter((userId) => !push.userIds.includes(userId));
+      state.onStage = new Set(push.userIds);
+      state.invited = new Set(push.invited);
+      for (const peer of state.room?.peers() ?? []) if (left.includes(peer.userId)) peer.leaveStage();
     });
   }
 
@@ -306,8 +324,9 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
   invite(classId: string, userId: string): Promise<void> {
     return this.#serial(classId, async (state) => {
       if (state.status !== 'live') throw new DomainError('not_live', 'Invite students on stage while the class is live');
-      const target = [...state.members.values()].find((m) => m.userId === userId && m.role === 'student');
-      if (!target) throw new DomainError('not_found', 'That student is not in the class');
+      const here = [...state.members.values()].some((m) => m.userId === userId && m.role === 'student');
+      const elsewhere = !here && (await this.#studentConnected(classId, userId).catch(() => false));
+      if (!here && !elsewhere) throw new DomainError('not_found', 'That student is not in the class');
       state.invited.add(userId);
       this.emit('stage', this.stage(classId));
     });

@@ -4,7 +4,7 @@
 // pipe (EdgeFeed <-> OriginPipes). The nodes talk over the Socket.io Redis adapter (serverSideEmit): pipe
 // requests, source changes, origin moves, and each class's status, so every node's live class agrees (a class
 // ended on one node is ended on all of them).
-import type { ClassStatusPush } from '../contracts/live-class.ts';
+import type { ClassStatusPush, StageUpdatePush } from '../contracts/live-class.ts';
 import type { LiveClassLifecycle } from '../classes/live-class-lifecycle.ts';
 import { DomainError } from '../domain-error.ts';
 import type { Logger } from '../log.ts';
@@ -14,6 +14,8 @@ import type { LecternIo } from '../realtime/socket-server.ts';
 import { ClassOrigins } from './class-origins.ts';
 import { EdgeFeed, type OriginLink } from './edge-feed.ts';
 import {
+  AdoptRequest,
+  SharedStage,
   OriginMoved,
   PipeClose,
   PipeConsumeRequest,
@@ -135,10 +137,26 @@ export class ClusterNode {
     }
   }
 
-  /** Every node's live class hears this node's status changes (and this node's hears theirs). */
+  /** Every node's live class hears this node's status and stage changes (and this node's hears theirs). */
   shareStatusWith(liveClasses: LiveClassLifecycle): void {
     const share = (push: ClassStatusPush): void => this.#tell('cluster:status', { from: this.nodeName, push });
     liveClasses.on('status', share);
+    const shareStage = (push: StageUpdatePush): void => this.#tell('cluster:stage', { from: this.nodeName, push });
+    liveClasses.on('stage', shareStage);
+    const applyStage = (message: unknown): void => {
+      const parsed = SharedStage.safeParse(message);
+      if (!parsed.success || parsed.data.from === this.nodeName) return;
+      liveClasses
+        .applySharedStage(parsed.data.push)
+        .catch((err: unknown) =>
+          this.#log.warn({ err, classId: parsed.data.push.classId }, 'could not apply the stage another node shared'),
+        );
+    };
+    this.#io.on('cluster:stage', applyStage);
+    this.#offs.push(
+      () => liveClasses.off('stage', shareStage),
+      () => void this.#io.off('cluster:stage', applyStage),
+    );
     const apply = (message: unknown): void => {
       const parsed = SharedStatus.safeParse(message);
       if (!parsed.success || parsed.data.from === this.nodeName) return;
@@ -156,7 +174,10 @@ export class ClusterNode {
   }
 
   #link(originNode: string): OriginLink {
-    const ask = async <T>(event: 'cluster:pipe' | 'cluster:consume', request: PipeRequest | PipeConsumeRequest): Promise<T> => {
+    const ask = async <T>(
+      event: 'cluster:pipe' | 'cluster:consume' | 'cluster:adopt',
+      request: PipeRequest | PipeConsumeRequest | AdoptRequest,
+    ): Promise<T> => {
       // The Redis adapter waits for every other node's answer up to its requestsTimeout (5 s).
       const answers = (await this.#io.serverSideEmitWithAck(event, request as never).catch((err: unknown) => {
         throw new DomainError('unavailable', `The class's media server (${originNode}) did not answer: ${(err as Error).message}`);
@@ -171,11 +192,21 @@ export class ClusterNode {
       consume: (classId, transportId, producerId) =>
         ask<PipeConsumeReply>('cluster:consume', { to: originNode, classId, transportId, producerId }),
       unpipe: (classId, transportId) => this.#tell('cluster:unpipe', { to: originNode, classId, transportId }),
+      adopt: (classId, transportId, source, rtpParameters) =>
+        ask('cluster:adopt', {
+          to: originNode,
+          from: this.nodeName,
+          classId,
+          transportId,
+          source,
+          rtpParameters: rtpParameters as Record<string, unknown>,
+        }),
+      tell: (change) => this.#tell('cluster:source', { ...change, from: this.nodeName }),
     };
   }
 
   /** Tells every other node (nothing once this node closes: the adapter's Redis clients go with the Socket.io server). */
-  #tell<E extends 'cluster:source' | 'cluster:origin' | 'cluster:status' | 'cluster:unpipe'>(
+  #tell<E extends 'cluster:source' | 'cluster:origin' | 'cluster:status' | 'cluster:stage' | 'cluster:unpipe'>(
     event: E,
     message: Parameters<InterNodeEvents[E]>[0],
   ): void {
@@ -192,7 +223,7 @@ export class ClusterNode {
   #listen(): void {
     const io = this.#io;
     const answerWith =
-      <T>(schema: typeof PipeRequest | typeof PipeConsumeRequest, work: (request: never) => Promise<T>) =>
+      <T>(schema: typeof PipeRequest | typeof PipeConsumeRequest | typeof AdoptRequest, work: (request: never) => Promise<T>) =>
       (message: unknown, answer: (reply: T | { error: string } | null) => void): void => {
         const parsed = schema.safeParse(message);
         if (!parsed.success || parsed.data.to !== this.nodeName) return answer(null);
@@ -202,6 +233,7 @@ export class ClusterNode {
     const onConsume = answerWith(PipeConsumeRequest, (r: PipeConsumeRequest) =>
       this.#pipes.consume(r.classId, r.transportId, r.producerId),
     );
+    const onAdopt = answerWith(AdoptRequest, (r: AdoptRequest) => this.#pipes.adopt(r));
     const onUnpipe = (message: unknown): void => {
       const parsed = PipeClose.safeParse(message);
       if (parsed.success && parsed.data.to === this.nodeName) this.#pipes.unpipe(parsed.data.classId, parsed.data.transportId);
@@ -209,6 +241,7 @@ export class ClusterNode {
     const onSource = (message: unknown): void => {
       const parsed = SourceChange.safeParse(message);
       if (!parsed.success) return;
+      this.#pipes.follow(parsed.data); // a source an edge handed up to this node
       const feed = this.#feeds.get(parsed.data.classId);
       if (feed && feed.room.fedFrom === parsed.data.from) feed.follow(parsed.data);
     };
@@ -220,12 +253,14 @@ export class ClusterNode {
     };
     io.on('cluster:pipe', onPipe);
     io.on('cluster:consume', onConsume);
+    io.on('cluster:adopt', onAdopt);
     io.on('cluster:unpipe', onUnpipe);
     io.on('cluster:source', onSource);
     io.on('cluster:origin', onOrigin);
     this.#offs.push(() => {
       io.off('cluster:pipe', onPipe);
       io.off('cluster:consume', onConsume);
+      io.off('cluster:adopt', onAdopt);
       io.off('cluster:unpipe', onUnpipe);
       io.off('cluster:source', onSource);
       io.off('cluster:origin', onOrigin);

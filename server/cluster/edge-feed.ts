@@ -3,19 +3,26 @@
 // one pipe producer per source (the origin's producer id, its pipe consumer's RTP parameters). The feed owns the
 // transport and its producers: it follows the origin's source changes, and closes with the room. When the origin
 // goes away (its claim expires, or the teacher publishes on another node) the owner closes the room, and the
-// room's clients rebuild their media against the class's new origin.
+// room's clients rebuild their media against the class's new origin. A source published in the edge room (a
+// student on stage on this node) is handed up the same pipe (a pipe consumer here, adopted by the origin), and
+// its changes told to the origin.
 import { AwaitQueue } from 'awaitqueue';
 import type { types } from 'mediasoup';
 import type { Logger } from '../log.ts';
-import type { ClassroomRoom } from '../sfu/classroom-room.ts';
+import type { ClassroomRoom, MediaSource } from '../sfu/classroom-room.ts';
 import type { ProducerAppData } from '../sfu/media-source.ts';
 import type { PipeConsumeReply, PipeReply, RemoteSource, SourceChange } from './inter-node.ts';
+import { remoteSource } from './origin-pipes.ts';
 
 /** How the feed asks the origin node (over the cluster's channel). */
 export interface OriginLink {
   pipe(classId: string, ip: string, port: number): Promise<PipeReply>;
   consume(classId: string, transportId: string, producerId: string): Promise<PipeConsumeReply>;
   unpipe(classId: string, transportId: string): void;
+  /** Hands the origin a source published here, sent up the pipe with these RTP parameters. */
+  adopt(classId: string, transportId: string, source: RemoteSource, rtpParameters: unknown): Promise<unknown>;
+  /** A source handed up changed here. */
+  tell(change: Omit<SourceChange, 'from'>): void;
 }
 
 export interface EdgeFeedOptions {
@@ -35,6 +42,8 @@ export class EdgeFeed {
   /** Source changes apply one at a time, after the pipe is up. */
   readonly #queue = new AwaitQueue();
   readonly #producers = new Map<string, types.Producer>();
+  /** Sources published here and handed up: producer id -> the pipe consumer carrying it to the origin. */
+  readonly #handedUp = new Map<string, types.Consumer>();
   #transport: types.PipeTransport | undefined;
   #originTransportId: string | undefined;
   #closed = false;
@@ -45,6 +54,31 @@ export class EdgeFeed {
     this.#options = options;
     this.#log = options.log.child({ classId: options.room.classId, origin: options.room.fedFrom });
     this.room.once('close', () => this.close());
+    this.room.on('sourceadd', (source) => {
+      if (!this.#producers.has(source.producer.id))
+        this.#queue.push(() => this.#handUp(source), 'handup').catch((err: unknown) => this.#failed(err));
+    });
+    this.room.on('sourceremove', (source) => {
+      if (this.#handedUp.delete(source.producer.id)) this.#tell('remove', source);
+    });
+  }
+
+  #failed(err: unknown): void {
+    if (!this.#closed) this.#log.warn({ err }, 'could not hand a source published here up to the origin node');
+  }
+
+  #tell(change: SourceChange['change'], source: MediaSource): void {
+    if (!this.#closed) this.#origin.tell({ classId: this.room.classId, change, source: remoteSource(source) });
+  }
+
+  async #handUp(source: MediaSource): Promise<void> {
+    const transport = this.#transport;
+    if (!transport || this.#closed || source.producer.closed) return;
+    const consumer = await transport.consume({ producerId: source.producer.id });
+    this.#handedUp.set(source.producer.id, consumer);
+    await this.#origin.adopt(this.room.classId, this.#originTransportId!, remoteSource(source), consumer.rtpParameters);
+    source.producer.observer.on('pause', () => this.#tell('pause', source));
+    source.producer.observer.on('resume', () => this.#tell('resume', source));
   }
 
   get closed(): boolean {
@@ -88,6 +122,8 @@ export class EdgeFeed {
   async #adopt(source: RemoteSource): Promise<void> {
     const transport = this.#transport;
     if (!transport || this.#closed || this.#producers.has(source.producerId)) return;
+    // Published here (handed up, and announced back by the origin): the room has it already.
+    if (this.room.mediaSources().some((s) => s.producer.id === source.producerId)) return;
     const piped = await this.#origin.consume(this.room.classId, this.#originTransportId!, source.producerId);
     if (this.#closed) return;
     const appData: ProducerAppData = { source: source.source, userId: source.userId, displayName: source.displayName };
@@ -110,5 +146,6 @@ export class EdgeFeed {
     this.#transport?.close(); // its pipe producers with it
     if (this.#originTransportId) this.#origin.unpipe(this.room.classId, this.#originTransportId);
     this.#producers.clear();
+    this.#handedUp.clear();
   }
 }

@@ -45,10 +45,24 @@ export interface PipeConsumeReply {
   paused: boolean;
 }
 
+/** An edge hands the origin a source published on the edge (a student on stage there), sent up its pipe. */
+export const AdoptRequest = z.object({
+  to: id,
+  from: id,
+  classId: id,
+  transportId: id,
+  source: RemoteSource,
+  rtpParameters: z.record(z.string(), z.unknown()),
+});
+export type AdoptRequest = z.infer<typeof AdoptRequest>;
+
 export const PipeClose = z.object({ to: id, classId: id, transportId: id });
 export type PipeClose = z.infer<typeof PipeClose>;
 
-/** The origin's sources changed: edges fed from `from` follow. */
+/**
+ * The origin's sources changed: edges fed from `from` follow. An edge tells the origin the same way about a
+ * source it handed up (removed, paused, resumed).
+ */
 export const SourceChange = z.object({
   from: id,
   classId: id,
@@ -73,6 +87,12 @@ export const SharedStatus = z.object({
 });
 export type SharedStatus = { from: string; push: ClassStatusPush };
 
+export const SharedStage = z.object({
+  from: id,
+  push: z.object({ classId: id, userIds: z.array(id).max(1000), invited: z.array(id).max(1000) }),
+});
+export type SharedStage = z.infer<typeof SharedStage>;
+
 type Answer<T> = (reply: T | null) => void;
 
 /** Socket.io's server-side event map (the third type parameter of Server). */
@@ -81,6 +101,8 @@ export interface InterNodeEvents {
   'cluster:origin': (message: OriginMoved) => void;
   'cluster:source': (message: SourceChange) => void;
   'cluster:pipe': (request: PipeRequest, answer: Answer<PipeReply | { error: string }>) => void;
+  'cluster:stage': (message: SharedStage) => void;
+  'cluster:adopt': (request: AdoptRequest, answer: Answer<{ adopted: true } | { error: string }>) => void;
   'cluster:consume': (request: PipeConsumeRequest, answer: Answer<PipeConsumeReply | { error: string }>) => void;
   'cluster:unpipe': (message: PipeClose) => void;
 }

@@ -23,6 +23,12 @@ export async function teacherConnected(io: LecternIo, classId: string, teacherId
   return staff.some((s) => s.data.user?.id === teacherId);
 }
 
+/** Whether `userId` is in the class as a student through any server process (fetchSockets asks every process). */
+export async function studentConnected(io: LecternIo, classId: string, userId: string): Promise<boolean> {
+  const sockets = await io.in(classRoom(classId)).fetchSockets();
+  return sockets.some((s) => s.data.user?.id === userId && s.data.inClass?.classId === classId && s.data.inClass.role === 'student');
+}
+
 /** Owns the presence broadcasts of every class; close() stops them before the Socket.io server goes away. */
 export class ClassPresence {
   readonly feature: ClassFeature;

@@ -6,7 +6,8 @@
 // Publishers' producers are the room's media sources; `sourceadd`/`sourceremove` tell other parts (the HLS
 // bridge) what to consume, and `close` tells them the class's media is over. In a cluster, a room on a node
 // other than the class's origin node is an edge (`fedFrom` names the origin node): its sources are pipe
-// producers adopted from the origin (cluster/edge-feed.ts), and nothing is published on it.
+// producers adopted from the origin (cluster/edge-feed.ts); what a student on stage publishes there is handed up
+// to the origin, which adopts it the same way.
 import { EventEmitter } from 'node:events';
 import { AwaitQueue } from 'awaitqueue';
 import type { types } from 'mediasoup';
@@ -249,7 +250,6 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
   async createWebRtcTransport(peer: ClassroomPeer, direction: 'send' | 'recv'): Promise<types.WebRtcTransport> {
     this.#assertOpen();
     if (direction === 'send' && !peer.mayProduce) throw new DomainError('forbidden', 'Only the teacher or a student on stage may publish');
-    if (direction === 'send') this.#assertOrigin();
     const existing = [...peer.transports.values()].filter((t) => t.appData.direction === direction);
     // A client re-creating its transport (after a reload of its media) replaces the old one.
     for (const t of existing) t.close();
@@ -282,7 +282,6 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
   ): Promise<types.Producer> {
     this.#assertOpen();
     if (!peer.mayProduce) throw new DomainError('forbidden', 'Only the teacher or a student on stage may publish');
-    this.#assertOrigin();
     if (SOURCE_KIND[source] !== kind)
       throw new DomainError('invalid_input', `A ${source} source carries ${SOURCE_KIND[source]}, not ${kind}`);
     if (peer.role === 'student' && (source === 'screen' || source === 'screen-audio')) {
@@ -316,12 +315,11 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
   }
 
   /**
-   * An edge room's source: a pipe producer carrying a source published on the origin node (its owner, the edge
-   * feed, closes it when the source ends there). Told to the room's peers like a source published here.
+   * A source published on another node of the cluster, carried here by a pipe producer (its owner, the edge feed
+   * or the origin's pipes, closes it when the source ends there). Told to the room's peers like a source published here.
    */
   adoptSource(source: MediaSource): Promise<void> {
     this.#assertOpen();
-    if (!this.fedFrom) throw new Error('Only an edge room adopts sources from another node');
     return this.#addSource(source);
   }
 
@@ -387,10 +385,6 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
     this.#origin.router.close();
     this.#log.info('classroom room closed');
     this.emit('close');
-  }
-
-  #assertOrigin(): void {
-    if (this.fedFrom) throw new DomainError('unsupported', "Publishing happens on the class's origin server; reconnect to publish");
   }
 
   #assertOpen(): void {
