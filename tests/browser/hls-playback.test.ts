@@ -154,6 +154,18 @@ describe('HLS in the browser', () => {
     await expect.poll(() => videoTime(replay), { timeout: 15_000 }).toBeGreaterThan(start.first + 1);
     // The quality selector offers Auto plus every rung.
     expect(await replay.getByTestId('hls-quality').locator('option').count()).toBeGreaterThanOrEqual(4);
+    // The class's MP4 is made after it (its progress shown meanwhile); then the page offers it, and it is the video.
+    const download = replay.getByTestId('replay-download');
+    await expect.poll(() => download.getAttribute('data-status'), { timeout: 60_000, interval: 250 }).toBe('ready');
+    const link = download.getByRole('link', { name: /Download MP4/ });
+    const mp4 = await fetch(new URL((await link.getAttribute('href'))!, server.url), { headers: { range: 'bytes=0-1023' } });
+    expect(mp4.status).toBe(206);
+    expect(mp4.headers.get('content-type')).toBe('video/mp4');
+    expect(
+      Buffer.from(await mp4.arrayBuffer())
+        .subarray(4, 8)
+        .toString('latin1'),
+    ).toBe('ftyp');
 
     // Leaving saves the position: stopped at a point the server does not have yet (no save while playing
     // reached it), the position reaches the server only when the page goes away.
