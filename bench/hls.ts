@@ -195,8 +195,9 @@ async function measure(seconds: number): Promise<Measured> {
         clearInterval((window as any).__aheadTimer);
         return (window as any).__ahead;
       })) as number[];
-      // The parts published during this window (a part every ~250 ms).
-      if (!standard) bridgeDelays = [...(server.liveHls.bridge(f.classId)?.partDelays() ?? [])].slice(-Math.round(seconds * 4));
+      // The parts published during this window (one every PART_FRAGMENT_SECONDS).
+      if (!standard)
+        bridgeDelays = [...(server.liveHls.bridge(f.classId)?.partDelays() ?? [])].slice(-Math.round(seconds / PART_FRAGMENT_SECONDS));
       // A stall still going on when the window ends counts up to now.
       const stalls = (await student.evaluate(() => {
         const s = (window as any).__stalls;

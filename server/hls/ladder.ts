@@ -10,11 +10,13 @@ export const OUTPUT_FPS = 30;
 /** How many segments a live variant playlist lists (the rest stay on disk for the recording). */
 export const LIVE_WINDOW_SEGMENTS = 8;
 /**
- * Low-Latency HLS parts: ffmpeg closes a fragment once a track has ~250 ms in it (and at every key frame),
- * so a part holds at most 8 frames at 30 fps; PART-TARGET is that, rounded up.
+ * Low-Latency HLS parts: ffmpeg closes a fragment once a track has 200 ms in it (and at every key frame), so
+ * a part holds at most 6 frames at 30 fps (a segment is 5 parts). PART-TARGET leaves room for one AAC frame
+ * (1024 samples at 48 kHz, 21.3 ms) more: a run's first fragment carries the encoder's priming too, and one
+ * the muxer cuts on the audio's clock with no video in it is timed by its audio.
  */
-export const PART_FRAGMENT_SECONDS = 0.25;
-export const PART_TARGET_SECONDS = 0.267;
+export const PART_FRAGMENT_SECONDS = 0.2;
+export const PART_TARGET_SECONDS = 0.225;
 export const AUDIO_CODEC = 'mp4a.40.2'; // AAC-LC
 
 export interface Rendition {
@@ -265,7 +267,7 @@ function encoderArgs(ladder: readonly Rendition[], segmentSeconds: number, tunin
   return [...codecArgs(segmentSeconds, tuning, live), ...ladder.flatMap((r, i) => rungRateArgs(r, i))];
 }
 
-/** One rung as its own output: its encoders, and fragmented MP4 (a fragment every ~250 ms) to a pipe. */
+/** One rung as its own output: its encoders, and fragmented MP4 (a fragment every 200 ms) to a pipe. */
 function liveRungOutput(r: Rendition, i: number, segmentSeconds: number, tuning: EncoderTuning, pipeFd: number): string[] {
   return [
     '-map',

@@ -1,5 +1,5 @@
 // Low-Latency HLS packaging of one live run: ffmpeg writes each rung as fragmented MP4 to a pipe (a fragment
-// every ~250 ms, and one at every key frame); for each rung a RungPackager makes every fragment a part (kept
+// every 200 ms, and one at every key frame); for each rung a RungPackager makes every fragment a part (kept
 // in memory for the newest segments), starts a segment at each key-frame part once the segment so far is
 // long enough, and writes each finished segment (its parts joined) and the run's EVENT playlist to the rung's
 // directory: what RunOutput reads for the live window's older segments and for the recording. Players blocked

@@ -79,7 +79,7 @@ describe('buildLiveArgs', () => {
     expect(args).toContain('-copyts');
     expect(args[args.indexOf('-force_key_frames') + 1]).toBe('expr:gte(t,n_forced*1)');
     expect(args).toContain('zerolatency');
-    // One fragmented MP4 output per rung, each on its own pipe (rung i on fd 3 + i), fragments of ~250 ms.
+    // One fragmented MP4 output per rung, each on its own pipe (rung i on fd 3 + i), fragments of 200 ms.
     expect(args.filter((a) => a.startsWith('pipe:') && a !== 'pipe:1')).toEqual(['pipe:3', 'pipe:4', 'pipe:5']);
     expect(args.filter((a) => a === '-frag_duration').length).toBe(3);
     expect(args[args.indexOf('-movflags') + 1]).toBe('+frag_keyframe+empty_moov+default_base_moof');

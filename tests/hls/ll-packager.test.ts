@@ -1,5 +1,5 @@
 // Low-Latency HLS from the packager's side: ffmpeg writes a rung as fragmented MP4 with the live ladder's
-// options (real x264/AAC, a fragment every ~250 ms and at each key frame); the bytes are fed to a RunPackager
+// options (real x264/AAC, a fragment every 200 ms and at each key frame); the bytes are fed to a RunPackager
 // a fragment at a time, as ffmpeg's pipe delivers them; what the live rendition set serves is read back with
 // hls-parser and ffprobe. Blocking reloads are answered when the part they ask for arrives, refused when it
 // does not come in time or lies too far ahead.
@@ -11,7 +11,7 @@ import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import HLS from 'hls-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ladderFor, PART_TARGET_SECONDS } from '../../server/hls/ladder.ts';
+import { ladderFor, PART_FRAGMENT_SECONDS, PART_TARGET_SECONDS } from '../../server/hls/ladder.ts';
 import { createLogger } from '../../server/log.ts';
 import { PlaylistRefused } from '../../server/hls/rendition-set.ts';
 import { RunOutput } from '../../server/hls/run-output.ts';
@@ -53,7 +53,15 @@ async function rungFragments(name: string, videoSeconds: number, audioSeconds: n
     ...['-f', 'lavfi', '-i', `sine=f=440:sample_rate=48000:d=${audioSeconds}`, '-map', '0:v', '-map', '1:a'],
     ...['-c:v', 'libx264', '-preset', 'superfast', '-tune', 'zerolatency', '-g', '30', '-keyint_min', '30', '-sc_threshold', '0'],
     ...['-force_key_frames', 'expr:gte(t,n_forced*1)', '-pix_fmt', 'yuv420p', '-profile:v', 'main', '-c:a', 'aac', '-ar', '48000'],
-    ...['-f', 'mp4', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-frag_duration', '250000', file],
+    ...[
+      '-f',
+      'mp4',
+      '-movflags',
+      '+frag_keyframe+empty_moov+default_base_moof',
+      '-frag_duration',
+      String(PART_FRAGMENT_SECONDS * 1e6),
+      file,
+    ],
   ]);
   const data = fs.readFileSync(file);
   const all = boxes(data);
@@ -116,7 +124,7 @@ describe('RunPackager', () => {
       expect(s.parts.map((p) => p.independent)).toEqual(s.parts.map((_, i) => i === 0));
       for (const p of s.parts) expect(p.duration).toBeLessThanOrEqual(PART_TARGET_SECONDS);
     }
-    expect(rung.segments[3]!.parts).toHaveLength(4);
+    expect(rung.segments[3]!.parts).toHaveLength(5);
     // Only the newest segments keep their parts in memory.
     expect(rung.segments[0]!.parts).toEqual([]);
 
@@ -166,7 +174,7 @@ describe('RunRenditions (live, Low-Latency HLS)', () => {
     live = new RunRenditions(setup.output, 'live', () => setup.packager);
     for (const pipe of setup.pipes) pipe.write(init);
     // Two segments and a bit: the third is being written.
-    for (const f of fragments.slice(0, 10)) await feed(setup.pipes, setup.packager, f);
+    for (const f of fragments.slice(0, 12)) await feed(setup.pipes, setup.packager, f);
   });
 
   it('lists parts, the preload hint, server control and the other rungs, and full segments for other players', async () => {
@@ -179,7 +187,7 @@ describe('RunRenditions (live, Low-Latency HLS)', () => {
     const finished = p.segments.filter((s) => s.uri);
     expect(finished.map((s) => s.uri)).toEqual(['run-0-00000.m4s?token=t', 'run-0-00001.m4s?token=t']);
     expect(finished.every((s) => s.map.uri === 'run-0-init.mp4?token=t' && s.duration > 0.9)).toBe(true);
-    expect(finished[1]!.parts.length).toBe(4);
+    expect(finished[1]!.parts.length).toBe(5);
     const current = p.segments.at(-1)!;
     expect(current.uri).toBeFalsy();
     expect(current.mediaSequenceNumber).toBe(2);
@@ -194,7 +202,7 @@ describe('RunRenditions (live, Low-Latency HLS)', () => {
 
     const part = await live.file(top(), 'run-0-00002-p0.m4s');
     expect(part!.cacheControl).toContain('immutable');
-    expect(Buffer.from(part!.body as Uint8Array).equals(fragments[8]!)).toBe(true);
+    expect(Buffer.from(part!.body as Uint8Array).equals(fragments[10]!)).toBe(true);
     expect(await live.file(top(), 'run-0-00000-p0.m4s')).not.toBeNull(); // kept: among the newest segments
     expect(await live.file(top(), 'run-0-00002-p9.m4s')).toBeNull();
   });
@@ -207,7 +215,7 @@ describe('RunRenditions (live, Low-Latency HLS)', () => {
     // Not answered while the part is missing (the other rungs' reports are no reason to answer either).
     await new Promise((resolve) => setImmediate(resolve));
     expect(answered).toBe(false);
-    await feed(setup.pipes, setup.packager, fragments[10]!);
+    await feed(setup.pipes, setup.packager, fragments[12]!);
     const response = await pending;
     expect(response!.cacheControl).toBe('private, max-age=6');
     const parts = media(String(response!.body))
@@ -226,7 +234,7 @@ describe('RunRenditions (live, Low-Latency HLS)', () => {
     const ahead = await live.mediaPlaylist(top(), { msn: at.segment + 3 }).catch((e: unknown) => e);
     expect((ahead as PlaylistRefused).status).toBe(400);
     // The part that did not come is answered once it does.
-    await feed(setup.pipes, setup.packager, fragments[11]!);
+    await feed(setup.pipes, setup.packager, fragments[13]!);
     expect((await playlist({ msn: at.segment, part: at.part + 1 })).segments.length).toBeGreaterThan(0);
   });
 
@@ -234,8 +242,8 @@ describe('RunRenditions (live, Low-Latency HLS)', () => {
     const rung = setup.packager.rung(top())!;
     const hinted = rung.nextPartName();
     const pending = live.file(top(), hinted);
-    await feed(setup.pipes, setup.packager, fragments[12]!);
+    await feed(setup.pipes, setup.packager, fragments[14]!);
     const part = await pending;
-    expect(Buffer.from(part!.body as Uint8Array).equals(fragments[12]!)).toBe(true);
+    expect(Buffer.from(part!.body as Uint8Array).equals(fragments[14]!)).toBe(true);
   });
 });
