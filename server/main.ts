@@ -269,6 +269,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   const timelines = new ReplayTimelines({
     recordings,
     interaction,
+    storage: mediaStorage,
     // The MP4 carries the chapters: made again with the new ones.
     onChaptersChanged: (recordingId) => void replayDownloads.request(recordingId),
   });

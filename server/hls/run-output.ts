@@ -95,16 +95,8 @@ export class RunOutput {
 
   /** The output in `dir` as its manifest describes it; null when there is none (the class never got media). */
   static async open(dir: string): Promise<RunOutput | null> {
-    const text = await fs.readFile(path.join(dir, MANIFEST_FILE), 'utf8').catch(() => null);
-    if (!text) return null;
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      return null;
-    }
-    const parsed = ManifestSchema.safeParse(json);
-    return parsed.success ? new RunOutput(dir, parsed.data) : null;
+    const manifest = parseManifest(await fs.readFile(path.join(dir, MANIFEST_FILE), 'utf8').catch(() => null));
+    return manifest && new RunOutput(dir, manifest);
   }
 
   /** The ladder, once fixed (null before the first run sized it). */
@@ -152,28 +144,6 @@ export class RunOutput {
       runStartedAt: { ...this.#manifest.runStartedAt, [runId]: startedAt.toISOString() },
     };
     await this.#writeManifest();
-  }
-
-  /**
-   * Each run's place on the wall clock and its length in the top rung (what the replay plays), oldest first.
-   * `startedAt` is null for a run of an output written before runs kept their start.
-   */
-  async runTimes(): Promise<RunTime[]> {
-    const top = this.ladder?.[0];
-    const perRun = top ? await this.runSegments(top.name) : this.runIds.map(() => []);
-    return this.runIds.map((runId, i) => {
-      const started = this.#manifest.runStartedAt[runId];
-      return {
-        runId,
-        startedAt: started ? new Date(started) : null,
-        durationSeconds: (perRun[i] ?? []).reduce((sum, s) => sum + s.duration, 0),
-      };
-    });
-  }
-
-  /** When the output was made (the class's first media). */
-  get createdAt(): Date {
-    return new Date(this.#manifest.startedAt);
   }
 
   /**
@@ -283,6 +253,43 @@ export class RunOutput {
     await fs.writeFile(tmp, JSON.stringify(this.#manifest, null, 2));
     await fs.rename(tmp, path.join(this.dir, MANIFEST_FILE));
   }
+}
+
+function parseManifest(text: string | null): Manifest | null {
+  if (!text) return null;
+  try {
+    const parsed = ManifestSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Reads a file of an output by its path in it ('manifest.json', '720p/run-0.m3u8'); null when it is not there. */
+export type OutputFileReader = (name: string) => Promise<string | null>;
+
+/**
+ * Each run's place on the wall clock and its length in the top rung (what the replay plays), oldest first, and
+ * when the output began; wherever its files are (this machine, or media storage once uploaded). null without
+ * a manifest. A run's `startedAt` is null in an output written before runs kept their start.
+ */
+export async function readRunTimes(read: OutputFileReader): Promise<{ createdAt: Date; runs: RunTime[] } | null> {
+  const manifest = parseManifest(await read(MANIFEST_FILE));
+  if (!manifest) return null;
+  const top = manifest.ladder[0];
+  const runs = await Promise.all(
+    manifest.runIds.map(async (runId) => {
+      // A run that died before its first segment has no playlist: it counts as empty.
+      const text = top ? await read(`${top.name}/${runPlaylistName(runId)}`) : null;
+      const started = manifest.runStartedAt[runId];
+      return {
+        runId,
+        startedAt: started ? new Date(started) : null,
+        durationSeconds: totalDuration(parseMediaPlaylist(text ?? '').segments),
+      };
+    }),
+  );
+  return { createdAt: new Date(manifest.startedAt), runs };
 }
 
 async function dirSize(dir: string): Promise<number> {

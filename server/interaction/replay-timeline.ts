@@ -14,7 +14,8 @@ import { DomainError } from '../domain-error.ts';
 import { renderWebVtt } from '../hls/caption-file.ts';
 import type { Recordings } from '../hls/recordings.ts';
 import { ReplayClock } from '../hls/replay-clock.ts';
-import { RunOutput } from '../hls/run-output.ts';
+import { readRunTimes } from '../hls/run-output.ts';
+import type { MediaStorage } from '../storage/media-storage.ts';
 import type { Interaction } from './interaction.ts';
 import { PollBook } from './poll-book.ts';
 import { QuestionBoard } from './question-board.ts';
@@ -24,6 +25,8 @@ type ReplayRef = Pick<Recording, 'id' | 'classId'>;
 
 export interface ReplayTimelinesOptions {
   recordings: Pick<Recordings, 'location'>;
+  /** Where a recording's files are: this machine while it is made, the object store once uploaded. */
+  storage: Pick<MediaStorage, 'readText'>;
   interaction: Pick<Interaction, 'chat' | 'questions' | 'polls' | 'chapters'>;
   /** Told when the chapters of a replay were edited (its MP4 carries them: it is made again). */
   onChaptersChanged?: (recordingId: string) => void;
@@ -39,9 +42,9 @@ export class ReplayTimelines {
   /** The replay's clock from its runs on disk; throws while it has no media. */
   async clock(recordingId: string): Promise<ReplayClock> {
     const where = await this.#o.recordings.location(recordingId);
-    const output = where && (await RunOutput.open(where.dir));
-    if (!output) throw new DomainError('invalid_state', 'The replay has no media yet');
-    return new ReplayClock(await output.runTimes(), output.createdAt);
+    const times = where && (await readRunTimes((name) => this.#o.storage.readText(`${where.prefix}/${name}`)));
+    if (!times) throw new DomainError('invalid_state', 'The replay has no media yet');
+    return new ReplayClock(times.runs, times.createdAt);
   }
 
   /** Everything of the class beside its replay, as this viewer may see it (staff: anonymous authors, all results). */

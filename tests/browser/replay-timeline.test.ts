@@ -6,7 +6,7 @@
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { chatMessages, liveClasses, pollOptions, polls, questions } from '../../server/db/schema.ts';
-import { RunOutput } from '../../server/hls/run-output.ts';
+import { readRunTimes } from '../../server/hls/run-output.ts';
 import { appInChromium } from '../helpers/app-in-chromium.ts';
 import { contextAs, PROBE } from '../helpers/browser.ts';
 import { registerPeople } from '../helpers/people.ts';
@@ -177,8 +177,8 @@ describe('replay timeline in the browser', () => {
     const recordedSeconds = async () => {
       const recordingId = server.liveHls.recordingOf(f.classId);
       const where = recordingId ? await server.recordings.location(recordingId) : undefined;
-      const output = where ? await RunOutput.open(where.dir) : null;
-      return output ? (await output.runTimes()).reduce((sum, run) => sum + run.durationSeconds, 0) : 0;
+      const times = where ? await readRunTimes((name) => server.mediaStorage.readText(`${where.prefix}/${name}`)) : null;
+      return times ? times.runs.reduce((sum, run) => sum + run.durationSeconds, 0) : 0;
     };
     await expect.poll(recordedSeconds, { timeout: 45_000 }).toBeGreaterThan(3);
     await studio.getByLabel('Chapter title').fill('Fourier series');

@@ -1,9 +1,10 @@
 // Replays and lesson videos in S3-compatible object storage (s3rver: the S3 HTTP API on loopback): a
 // finished replay is uploaded to the bucket and its local copy goes, so every node can serve it; it plays
 // through the token-checked /media routes from there (playlists, segments, 206 for a range), foreign and
-// expired tokens are refused, its captions live beside it, the course's storage counts the bucket, and
-// deleting it empties its prefix. A store that is down: the replay plays from this machine and goes up when
-// the store is back. An uploaded lesson video is kept and played the same way.
+// expired tokens are refused, its captions live beside it, its timeline and chapters are read from there, the
+// course's storage counts the bucket, and deleting it empties its prefix. A store that is down: the replay
+// plays from this machine and goes up when the store is back. An uploaded lesson video is kept and played the
+// same way.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -114,6 +115,15 @@ describe('replays in object storage', () => {
     expect(stored.map((o) => o.key)).toEqual(expect.arrayContaining([`${prefix}/master.m3u8`, `${prefix}/thumbnail.jpg`]));
     expect(stored.filter((o) => o.key.endsWith('.m4s')).length).toBeGreaterThan(2);
     expect(fs.existsSync(localDir(prefix))).toBe(false);
+
+    // The replay's timeline and chapters place it by its runs, read from the bucket too.
+    const chapters = `/api/media/recordings/${recording.id}/chapters`;
+    const chapter = await teacher.client.request('POST', chapters, { title: 'Fringes', atSeconds: 1 }, { origin: server.url });
+    expect(chapter.status).toBe(201);
+    const timeline = (await student.client.get(`/api/media/recordings/${recording.id}/timeline`)).body;
+    expect(timeline.durationSeconds).toBeCloseTo(3, 0);
+    expect(timeline.chapters).toEqual([{ id: chapter.body.chapter.id, title: 'Fringes', atSeconds: 1 }]);
+    expect(await (await fetch(`${server.url}${timeline.chapterTrackUrl}`)).text()).toContain('Fringes');
 
     const view = (await student.client.get(`/api/media/recordings/${recording.id}`)).body;
     const masterUrl = `${server.url}${view.recording.playlistUrl}`;

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ladderFor } from '../../server/hls/ladder.ts';
 import { ReplayClock } from '../../server/hls/replay-clock.ts';
-import { MANIFEST_FILE, RunOutput } from '../../server/hls/run-output.ts';
+import { MANIFEST_FILE, readRunTimes, RunOutput } from '../../server/hls/run-output.ts';
 
 const T0 = Date.parse('2026-03-02T10:00:00.000Z');
 const at = (seconds: number) => new Date(T0 + seconds * 1000);
@@ -82,8 +82,9 @@ describe('RunOutput run times', () => {
       path.join(top, 'run-0.m3u8'),
       '#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:2\n#EXT-X-MAP:URI="run-0-init.mp4"\n#EXTINF:2.0,\nrun-0-00000.m4s\n#EXTINF:1.5,\nrun-0-00001.m4s\n',
     );
-    const reopened = (await RunOutput.open(output.dir))!;
-    const times = await reopened.runTimes();
+    const read = (name: string) => fs.promises.readFile(path.join(output.dir, name), 'utf8').catch(() => null);
+    const { runs: times, createdAt } = (await readRunTimes(read))!;
+    expect(createdAt.getTime()).toBeLessThanOrEqual(before);
     expect(times.map((t) => [t.runId, t.durationSeconds])).toEqual([
       [0, 3.5],
       [3, 0],
@@ -96,7 +97,8 @@ describe('RunOutput run times', () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(output.dir, MANIFEST_FILE), 'utf8'));
     delete manifest.runStartedAt;
     fs.writeFileSync(path.join(output.dir, MANIFEST_FILE), JSON.stringify(manifest));
-    const older = (await RunOutput.open(output.dir))!;
-    expect((await older.runTimes()).map((t) => t.startedAt)).toEqual([null, null]);
+    expect((await readRunTimes(read))!.runs.map((t) => t.startedAt)).toEqual([null, null]);
+    expect(await RunOutput.open(output.dir)).not.toBeNull();
+    expect(await readRunTimes(async () => null)).toBeNull();
   });
 });
