@@ -188,7 +188,8 @@ describe('replay timeline in the browser', () => {
     await expect.poll(recordedSeconds, { timeout: 30_000 }).toBeGreaterThan(markedAfter + 3);
     await studio.getByTestId('mark-chapter').click();
     await expect.poll(() => studio.getByTestId('chapter-marked').textContent()).toContain('Chapter 2');
-    await expect.poll(recordedSeconds, { timeout: 30_000 }).toBeGreaterThan(markedAfter + 5);
+    // What is on disk trails the class by a segment and the encoder: well past the second mark before ending.
+    await expect.poll(recordedSeconds, { timeout: 30_000 }).toBeGreaterThan(markedAfter + 8);
     await studio.getByRole('button', { name: 'End class' }).click();
     await studio.getByRole('button', { name: 'Yes, end class' }).click();
     const [recording] = await server.recordings.ofClass(f.classId);
@@ -201,7 +202,7 @@ describe('replay timeline in the browser', () => {
     expect(await chapters.allTextContents()).toEqual([expect.stringContaining('Fourier series'), expect.stringContaining('Chapter 2')]);
     const timeline = (await f.teacher.client.get(`/api/media/recordings/${recording!.id}/timeline`)).body;
     const [first, second] = timeline.chapters as { atSeconds: number }[];
-    // Marked with 3 s or more recorded before; the second 3 s or more after the first, 2 s or more before the end.
+    // Marked with 3 s or more recorded before; the second 3 s or more after the first, well before the end.
     expect(first!.atSeconds).toBeGreaterThan(2);
     expect(second!.atSeconds - first!.atSeconds).toBeGreaterThan(2);
     expect(timeline.durationSeconds - second!.atSeconds).toBeGreaterThan(1);
