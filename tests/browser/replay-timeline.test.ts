@@ -97,6 +97,10 @@ describe('replay timeline in the browser', () => {
     expect(await item(poll!.id).textContent()).toContain('Which lens is thicker in the middle?');
     expect(await item(late!.id).textContent()).toContain('0:12');
     expect(await page.getByTestId('gap-marker').count()).toBe(1);
+    // The interruption's marker plays from where the second run begins.
+    await page.getByTestId('gap-marker').click();
+    await expect.poll(() => videoTime(page)).toBeGreaterThanOrEqual(7.5);
+    expect(await videoTime(page)).toBeLessThan(8 + SEEK_TOLERANCE);
 
     // Choosing a chat message plays from its moment; it is the highlighted item.
     await item(hello!.id).getByRole('button').first().click();
