@@ -127,3 +127,13 @@ export const PROBE = { timeout: 2000 };
 export function otherOrigin(url: string): string {
   return url.includes('127.0.0.1') ? url.replace('127.0.0.1', 'localhost') : url.replace('localhost', '127.0.0.1');
 }
+
+/** The first text track of the page's video as the player has it (kind, label, language, mode, its cues' text); null for none. */
+export function firstTextTrack(page: Page) {
+  return page.evaluate(() => {
+    const t = document.querySelector('video')?.textTracks[0];
+    return t
+      ? { kind: t.kind, label: t.label, language: t.language, mode: t.mode, cues: [...(t.cues ?? [])].map((c) => (c as VTTCue).text) }
+      : null;
+  });
+}

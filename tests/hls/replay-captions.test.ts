@@ -5,6 +5,7 @@ import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { liveClasses } from '../../server/db/schema.ts';
 import { appInChromium } from '../helpers/app-in-chromium.ts';
+import { firstTextTrack } from '../helpers/browser.ts';
 import type { RegisteredUser } from '../helpers/http-client.ts';
 import { registerPeople } from '../helpers/people.ts';
 import { recordClass } from '../helpers/recorded-class.ts';
@@ -65,13 +66,7 @@ describe('replay captions', () => {
     const page = await context.newPage();
     await page.goto(`${server.url}/replays/${recording.id}`);
     await page.getByTestId('captions-track').waitFor({ state: 'attached', timeout: 30_000 });
-    const cues = () =>
-      page.evaluate(() => {
-        const t = document.querySelector('video')?.textTracks[0];
-        return t
-          ? { kind: t.kind, label: t.label, language: t.language, mode: t.mode, cues: [...(t.cues ?? [])].map((c) => (c as VTTCue).text) }
-          : null;
-      });
+    const cues = () => firstTextTrack(page);
     await expect.poll(cues, { timeout: 30_000, interval: 250 }).toEqual({
       kind: 'subtitles',
       label: 'English',

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { appInChromium } from '../helpers/app-in-chromium.ts';
-import { contextAs } from '../helpers/browser.ts';
+import { contextAs, firstTextTrack } from '../helpers/browser.ts';
 import { registerPeople } from '../helpers/people.ts';
 import { makeVideo, uploadLessonVideo } from '../helpers/lesson-video.ts';
 
@@ -71,13 +71,7 @@ describe('lesson video captions', () => {
     const s = await studentContext.newPage();
     await s.goto(`${server.url}/courses/${courseId}/lessons/${lessonId}`);
     await s.getByTestId('captions-track').waitFor({ state: 'attached', timeout: 30_000 });
-    const cues = () =>
-      s.evaluate(() => {
-        const t = document.querySelector('video')?.textTracks[0];
-        return t
-          ? { kind: t.kind, label: t.label, language: t.language, mode: t.mode, cues: [...(t.cues ?? [])].map((c) => (c as VTTCue).text) }
-          : null;
-      });
+    const cues = () => firstTextTrack(s);
     await expect.poll(cues, { timeout: 30_000, interval: 250 }).toEqual({
       kind: 'subtitles',
       label: 'Français',
