@@ -118,6 +118,18 @@ describe('mediasoup workers with the default count and ports', () => {
     const bridgeBefore = server.liveHls.bridge(a.classId)!;
     const runsBefore = [...bridgeBefore.runIds];
     expect(runsBefore.length).toBeGreaterThan(0);
+    // Something is recorded before the crash: the top rung lists a whole segment ('live' only means the ladder
+    // is fixed, which comes before ffmpeg's first segment).
+    const topRung = bridgeBefore.ladder![0]!.name;
+    await expect
+      .poll(
+        async () => {
+          const playlist = await server.liveHls.renditions(a.classId)?.mediaPlaylist(topRung, {});
+          return typeof playlist?.body === 'string' ? playlist.body.split('\n').filter((l) => l.startsWith('#EXTINF')).length : 0;
+        },
+        { timeout: 30_000, interval: 250 },
+      )
+      .toBeGreaterThan(0);
 
     // Kill class A's worker process.
     const replaced = new Promise<PooledWorker>((resolve) =>
