@@ -9,7 +9,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contextAs, launchChromium, PROBE } from '../helpers/browser.ts';
+import { contextAs, launchChromium, teacherVideoFrames } from '../helpers/browser.ts';
 import { freePort } from '../helpers/coturn.ts';
 import { createScratchDatabase } from '../helpers/databases.ts';
 import { registerUser, type RegisteredUser } from '../helpers/http-client.ts';
@@ -98,13 +98,6 @@ async function pageOf(person: RegisteredUser, pathname: string): Promise<Page> {
 const pageNode = (page: Page): Promise<string | null> =>
   page.evaluate(() => fetch('/health/live').then((r) => r.headers.get('x-lectern-node'))).catch(() => null);
 
-const frames = (page: Page): Promise<number> =>
-  page
-    .getByTestId('teacher-video')
-    .first()
-    .evaluate((v) => Number((v as HTMLVideoElement).dataset.frames ?? 0), undefined, PROBE)
-    .catch(() => 0);
-
 function kill(name: string): void {
   const node = cluster.nodes.find((n) => n.name === name)!;
   process.kill(node.pid, 'SIGKILL');
@@ -134,22 +127,22 @@ describe('npm run cluster: nodes dying under a live class', () => {
     await studio.getByRole('button', { name: 'Go live' }).click({ timeout: 30_000 });
     await expect.poll(() => studio.getByTestId('studio-state').getAttribute('data-state'), { timeout: 30_000 }).toBe('live');
     const watching = await pageOf(student!, `/classes/${classId}`);
-    await expect.poll(() => frames(watching), { timeout: 30_000 }).toBeGreaterThan(10);
+    await expect.poll(() => teacherVideoFrames(watching), { timeout: 30_000 }).toBeGreaterThan(10);
     expect(await pageNode(watching)).toBe(edge);
 
     // The student's node dies: the page reconnects through nginx to another node and decodes again.
     kill(edge);
     const killedAt = Date.now();
     await expect.poll(() => pageNode(watching), { timeout: 15_000 }).not.toBe(edge);
-    const afterMove = await frames(watching);
-    await expect.poll(() => frames(watching), { timeout: 20_000 }).toBeGreaterThan(afterMove + 20);
+    const afterMove = await teacherVideoFrames(watching);
+    await expect.poll(() => teacherVideoFrames(watching), { timeout: 20_000 }).toBeGreaterThan(afterMove + 20);
     console.info(`student decoding again ${Date.now() - killedAt} ms after their node was killed`);
 
     // The origin dies: the studio reconnects to a node still alive and publishes there; the student follows.
     kill(origin);
     await expect.poll(() => pageNode(studio), { timeout: 20_000 }).not.toBe(origin);
     await expect.poll(() => studio.getByTestId('studio-state').getAttribute('data-state'), { timeout: 60_000 }).toBe('live');
-    const afterOrigin = await frames(watching);
-    await expect.poll(() => frames(watching), { timeout: 60_000 }).toBeGreaterThan(afterOrigin + 20);
+    const afterOrigin = await teacherVideoFrames(watching);
+    await expect.poll(() => teacherVideoFrames(watching), { timeout: 60_000 }).toBeGreaterThan(afterOrigin + 20);
   }, 300_000);
 });

@@ -7,7 +7,7 @@ import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClassStatusPush, PresencePush } from '../../server/contracts/live-class.ts';
 import type { ChatMessage, Poll, PollResults } from '../../server/contracts/interaction.ts';
-import { contextAs, launchChromium, PROBE } from '../helpers/browser.ts';
+import { contextAs, launchChromium, teacherVideoFrames } from '../helpers/browser.ts';
 import { registerUser, type RegisteredUser } from '../helpers/http-client.ts';
 import { startProcessCluster, type ProcessCluster } from '../helpers/process-pair.ts';
 import { connectAs, errorOf, joinAs, nextEvent, ok, record } from '../helpers/socket-client.ts';
@@ -56,13 +56,6 @@ async function pageOf(person: RegisteredUser, nodeUrl: string, path: string): Pr
   return page;
 }
 
-const frames = (page: Page): Promise<number> =>
-  page
-    .getByTestId('teacher-video')
-    .first()
-    .evaluate((v) => Number((v as HTMLVideoElement).dataset.frames ?? 0), undefined, PROBE)
-    .catch(() => 0);
-
 describe('a class across three nodes', () => {
   it('students on nodes 2 and 3 decode the teacher publishing on node 1; chat, polls and presence agree on every node', async () => {
     const [node1, node2, node3] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0], (typeof cluster.nodes)[0]];
@@ -83,11 +76,11 @@ describe('a class across three nodes', () => {
       const fed = await node.waitForLog((l) => l.msg === 'edge room fed from the origin node' && l.classId === classId, 30_000);
       expect(fed.origin).toBe('node-1');
     }
-    await expect.poll(() => frames(onNode2), { timeout: 30_000 }).toBeGreaterThan(10);
-    await expect.poll(() => frames(onNode3), { timeout: 30_000 }).toBeGreaterThan(10);
-    const before = [await frames(onNode2), await frames(onNode3)];
-    await expect.poll(() => frames(onNode2), { timeout: 15_000 }).toBeGreaterThan(before[0]! + 20);
-    await expect.poll(() => frames(onNode3), { timeout: 15_000 }).toBeGreaterThan(before[1]! + 20);
+    await expect.poll(() => teacherVideoFrames(onNode2), { timeout: 30_000 }).toBeGreaterThan(10);
+    await expect.poll(() => teacherVideoFrames(onNode3), { timeout: 30_000 }).toBeGreaterThan(10);
+    const before = [await teacherVideoFrames(onNode2), await teacherVideoFrames(onNode3)];
+    await expect.poll(() => teacherVideoFrames(onNode2), { timeout: 15_000 }).toBeGreaterThan(before[0]! + 20);
+    await expect.poll(() => teacherVideoFrames(onNode3), { timeout: 15_000 }).toBeGreaterThan(before[1]! + 20);
 
     // Presence: every node tells the same list (the teacher, both students on WebRTC) and count.
     const viewersSeen = (i: number): string[] =>

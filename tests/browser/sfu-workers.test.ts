@@ -10,7 +10,7 @@ import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClassroomRoom } from '../../server/sfu/classroom-room.ts';
 import type { PooledWorker } from '../../server/sfu/worker-pool.ts';
-import { contextAs, launchChromium, PROBE } from '../helpers/browser.ts';
+import { contextAs, launchChromium, teacherVideoFrames } from '../helpers/browser.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { joinAs, ok, record } from '../helpers/socket-client.ts';
 import { createLiveClass, goLiveWithSendTransport, produceFake, type ClassFixture } from '../sfu/fixtures.ts';
@@ -55,12 +55,6 @@ async function workerOf(room: ClassroomRoom): Promise<PooledWorker> {
   throw new Error(`no live worker carries the router of class ${room.classId}`);
 }
 
-const frames = (page: Page): Promise<number> =>
-  page
-    .getByTestId('teacher-video')
-    .first()
-    .evaluate((v) => Number((v as HTMLVideoElement).dataset.frames ?? 0), undefined, PROBE);
-
 async function pageOf(person: ClassFixture['teacher'], url: string): Promise<Page> {
   const context = await contextAs(browser, server.url, person, { viewport: { width: 1280, height: 800 } });
   contexts.push(context);
@@ -90,7 +84,7 @@ describe('mediasoup workers with the default count and ports', () => {
     await teacher.getByRole('button', { name: 'Go live' }).click({ timeout: 30_000 });
     await expect.poll(() => teacher.getByTestId('studio-state').getAttribute('data-state'), { timeout: 30_000 }).toBe('live');
     const student = await pageOf(a.students[0]!, `${server.url}/classes/${a.classId}`);
-    await expect.poll(() => frames(student), { timeout: 30_000 }).toBeGreaterThan(10);
+    await expect.poll(() => teacherVideoFrames(student), { timeout: 30_000 }).toBeGreaterThan(10);
     const watcherA = await joinAs(server.url, a.students[1]!, a.classId);
     sockets.push(watcherA);
     const rtp = await ok(watcherA, 'sfu:getRouterRtpCapabilities', {});
@@ -171,8 +165,8 @@ describe('mediasoup workers with the default count and ports', () => {
     await expect
       .poll(() => rebuilt.peers().some((p) => p.userId === a.students[0]!.user.id && p.consumers.size > 0), { timeout: 30_000 })
       .toBe(true);
-    const framesAfterRebuild = await frames(student);
-    await expect.poll(() => frames(student), { timeout: 30_000 }).toBeGreaterThan(framesAfterRebuild + 20);
+    const framesAfterRebuild = await teacherVideoFrames(student);
+    await expect.poll(() => teacherVideoFrames(student), { timeout: 30_000 }).toBeGreaterThan(framesAfterRebuild + 20);
     await expect.poll(() => teacher.getByTestId('studio-state').getAttribute('data-state'), { timeout: 20_000 }).toBe('live');
 
     // The recording made before the crash is finalised (a replay of what it had), and the class records on into

@@ -120,6 +120,14 @@ export async function playbackStart(page: Page): Promise<{ first: number; lowest
  */
 export const PROBE = { timeout: 2000 };
 
+/** Frames the page's first teacher video has presented (its data-frames counter); 0 while there is none (a page reloading). */
+export const teacherVideoFrames = (page: Page): Promise<number> =>
+  page
+    .getByTestId('teacher-video')
+    .first()
+    .evaluate((v) => Number((v as HTMLVideoElement).dataset.frames ?? 0), undefined, PROBE)
+    .catch(() => 0);
+
 /**
  * The same server under its other loopback name (localhost for 127.0.0.1 and back): another origin for the
  * browser, and both are secure contexts.

@@ -5,18 +5,11 @@
 // closes every router it had, the piped one too.
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contextAs, launchChromium, PROBE } from '../helpers/browser.ts';
+import { contextAs, launchChromium, teacherVideoFrames } from '../helpers/browser.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { mediaPath, RECORD_PEER_CONNECTIONS } from '../helpers/webrtc-stats.ts';
 import { createLiveClass, type Person } from './fixtures.ts';
 import type { Browser } from 'playwright-core';
-
-const frames = (page: Page): Promise<number> =>
-  page
-    .getByTestId('teacher-video')
-    .first()
-    .evaluate((v) => Number((v as HTMLVideoElement).dataset.frames ?? 0), undefined, PROBE)
-    .catch(() => 0);
 
 describe('a class spread over the workers of a machine', () => {
   let server: TestServer;
@@ -52,7 +45,7 @@ describe('a class spread over the workers of a machine', () => {
     for (const person of f.students.slice(0, 2)) {
       const page = await pageFor(person);
       await page.goto(`${server.url}/classes/${f.classId}`);
-      await expect.poll(() => frames(page), { timeout: 30_000 }).toBeGreaterThan(10);
+      await expect.poll(() => teacherVideoFrames(page), { timeout: 30_000 }).toBeGreaterThan(10);
       students.push(page);
     }
     // Two routers of this class, one student seated on each, on different workers.
@@ -64,8 +57,8 @@ describe('a class spread over the workers of a machine', () => {
     expect(new Set(ports).size).toBe(2);
     for (const port of ports) expect(server.workers.rtcPorts).toContain(port);
     for (const page of students) {
-      const before = await frames(page);
-      await expect.poll(() => frames(page), { timeout: 15_000 }).toBeGreaterThan(before + 15);
+      const before = await teacherVideoFrames(page);
+      await expect.poll(() => teacherVideoFrames(page), { timeout: 15_000 }).toBeGreaterThan(before + 15);
     }
 
     // Both workers are full: the third student watches the broadcast and is told why.
