@@ -109,6 +109,7 @@ export function createHttpApp({ origin, cookies, log, requestMetrics }: HttpAppO
   app.route('/api/classes', routes.whep);
   app.route('/api/schedule', routes.schedule);
   app.route('/media/lessons', routes.lessonMedia);
+  app.route('/media/t/:token/lessons', routes.lessonMedia); // what the API signs now; the ?token= form above still answers
   // HLS: signed URLs for the live class and recordings, and the token-checked files themselves.
   app.route('/api/media', routes.mediaApi);
   app.route('/api/media', routes.replayTimeline);

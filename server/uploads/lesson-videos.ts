@@ -14,7 +14,8 @@ import type { LessonVideoView } from '../contracts/uploads.ts';
 import { CaptionTrack } from '../hls/caption-tracks.ts';
 import type { MediaAccess } from '../hls/media-access.ts';
 import type { MediaStorage } from '../storage/media-storage.ts';
-import type { RenditionSet } from '../hls/rendition-set.ts';
+import { mediaUrl, type RenditionSet } from '../hls/rendition-set.ts';
+import { SEGMENT_CACHE } from '../hls/run-renditions.ts';
 import { VodRenditions } from '../hls/vod-renditions.ts';
 import type { TranscodeQueue } from './transcode-queue.ts';
 import { UploadRefused, UploadReservations, type UploadReservation } from './upload-reservations.ts';
@@ -31,11 +32,11 @@ export interface LessonVideosOptions {
 }
 
 /**
- * A lesson's video may be replaced by a new upload with the same file names, so neither its playlists nor its
- * segments are immutable: playlists for a few seconds, segments for as long as a token lives.
+ * A lesson's video may be replaced by a new upload with the same file names, so its playlists are kept only a
+ * few seconds. Its segments are cached like a replay's (long, immutable): their URLs carry the viewer's token,
+ * which lives ten minutes, and a page signed after the replacement gets a new token, so new URLs.
  */
 const PLAYLIST_CACHE = 'private, max-age=5';
-const SEGMENT_CACHE = 'private, max-age=600';
 
 export class LessonVideos {
   /** Uploads arriving in this process, reserved before their bodies are read. */
@@ -129,7 +130,7 @@ export class LessonVideos {
   /** URL of the lesson's master playlist for this viewer. */
   playbackUrl(lessonId: string, userId: string): string {
     const { token } = this.#o.access.sign({ kind: 'lesson', id: lessonId }, userId);
-    return `/media/lessons/${lessonId}/hls/master.m3u8?token=${encodeURIComponent(token)}`;
+    return mediaUrl(token, `lessons/${lessonId}/hls/master.m3u8`);
   }
 
   /** The lesson's caption track: kept with its video, so removing the video removes its captions. */

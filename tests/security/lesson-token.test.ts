@@ -30,10 +30,24 @@ describe('lesson media tokens', () => {
     fs.mkdirSync(hls, { recursive: true });
     fs.writeFileSync(path.join(hls, 'master.m3u8'), '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=800000\n360p/index.m3u8\n');
     const url = server.lessonVideos.playbackUrl(lessonId, people.student.user.id);
-    // While enrolled, the URL opens the playlist (and its children carry the token).
+    // The token rides in the path; the playlist's children are relative to it, so they carry it too.
+    expect(url).toMatch(new RegExp(`^/media/t/[^/?]+/lessons/${lessonId}/hls/master\\.m3u8$`));
     const before = await fetch(server.url + url);
     expect(before.status).toBe(200);
-    expect(await before.text()).toMatch(/^360p\/index\.m3u8\?token=/m);
+    expect(await before.text()).toMatch(/^360p\/index\.m3u8$/m);
+
+    // Another person's, an expired, or another lesson's token in the same place: refused.
+    const scope = { kind: 'lesson' as const, id: lessonId };
+    const withToken = (token: string) => `${server.url}/media/t/${encodeURIComponent(token)}/lessons/${lessonId}/hls/master.m3u8`;
+    for (const [token, code] of [
+      [server.mediaAccess.tokens.sign(scope, people.outsider.user.id).token, 'forbidden'],
+      [server.mediaAccess.tokens.sign(scope, people.student.user.id, -5).token, 'token_expired'],
+      [server.mediaAccess.tokens.sign({ kind: 'lesson', id: crypto.randomUUID() }, people.student.user.id).token, 'token_invalid'],
+      [server.mediaAccess.tokens.sign({ kind: 'recording', id: lessonId }, people.student.user.id).token, 'token_invalid'],
+    ] as const) {
+      const refused = await fetch(withToken(token));
+      expect({ code, status: refused.status, error: (await refused.json()).error.code }).toEqual({ code, status: 403, error: code });
+    }
 
     expect((await people.student.client.request('DELETE', `/api/courses/${courseId}/enrollment`, {})).status).toBe(200);
     const after = await fetch(server.url + url);

@@ -63,7 +63,12 @@ describe('lesson video captions', () => {
     const track = await fetch(`${server.url}${lesson.captions.url}`);
     expect(track.status).toBe(200);
     expect(track.headers.get('content-type')).toBe('text/vtt; charset=utf-8');
-    const outsiderToken = server.mediaAccess.sign({ kind: 'lesson', id: lessonId }, outsider.user.id).token;
+    expect(lesson.captions.url).toMatch(new RegExp(`^/media/t/[^/?]+/lessons/${lessonId}/captions\\.vtt$`));
+    const outsiderToken = encodeURIComponent(server.mediaAccess.sign({ kind: 'lesson', id: lessonId }, outsider.user.id).token);
+    expect((await fetch(`${server.url}/media/t/${outsiderToken}/lessons/${lessonId}/captions.vtt`)).status).toBe(403);
+    // The older ?token= form still answers (pages opened before path tokens), for the student, not the outsider.
+    const studentToken = encodeURIComponent(decodeURIComponent(lesson.captions.url.split('/')[3]));
+    expect((await fetch(`${server.url}/media/lessons/${lessonId}/captions.vtt?token=${studentToken}`)).status).toBe(200);
     expect((await fetch(`${server.url}/media/lessons/${lessonId}/captions.vtt?token=${outsiderToken}`)).status).toBe(403);
 
     // The student's lesson player: the track, showing, with the uploaded cues (markup kept as WebVTT styling).

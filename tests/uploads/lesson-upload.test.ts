@@ -124,29 +124,51 @@ describe('uploaded lessons', () => {
     expect(lessonFiles.some((f) => /^hls\/\d+p\/index\.m3u8$/.test(f))).toBe(true);
     expect(lessonFiles.every((f) => f.startsWith('hls/'))).toBe(true);
 
-    // Who may fetch it: the enrolled student gets a signed URL, an outsider gets nothing, a bare URL is refused.
+    // Who may fetch it: the enrolled student gets a signed URL (the token in its path, so a CDN can cache the
+    // files), an outsider gets nothing, a bare URL is refused.
     expect((await outsider.client.get(`/api/lessons/${lessonId}/video`)).status).toBe(403);
     const studentView = (await student.client.get(`/api/lessons/${lessonId}`)).body.video;
-    expect(studentView.playbackUrl).toMatch(/^\/media\/lessons\/.+\/hls\/master\.m3u8\?token=/);
+    const signed = new RegExp(`^/media/t/([^/?]+)/lessons/${lessonId}/hls/master\\.m3u8$`).exec(studentView.playbackUrl);
+    expect(signed, studentView.playbackUrl).not.toBeNull();
+    const token = decodeURIComponent(signed![1]!);
     const master = await fetch(server.url + studentView.playbackUrl);
     expect(master.status).toBe(200);
+    expect(master.headers.get('cache-control')).toBe('private, max-age=5');
     const text = await master.text();
     expect(text).toContain('#EXT-X-STREAM-INF');
-    expect(text).toMatch(/index\.m3u8\?token=/);
+    // Relative URIs under the token's path: the same playlist for every viewer, no token in it.
+    expect(text).toMatch(/^\d+p\/index\.m3u8$/m);
+    expect(text).not.toContain('token=');
+    const rung = /^(\d+p)\/index\.m3u8$/m.exec(text)![1]!;
+    const mediaPlaylist = await fetch(new URL(`${rung}/index.m3u8`, server.url + studentView.playbackUrl));
+    expect(mediaPlaylist.status).toBe(200);
+    const segmentName = (await mediaPlaylist.text()).split('\n').find((l) => l && !l.startsWith('#'))!;
+    const segmentUrl = new URL(`${rung}/${segmentName}`, server.url + studentView.playbackUrl);
+    expect(segmentUrl.pathname).toBe(`/media/t/${encodeURIComponent(token)}/lessons/${lessonId}/hls/${rung}/${segmentName}`);
+    const segment = await fetch(segmentUrl);
+    expect(segment.status).toBe(200);
+    expect(segment.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
     expect((await fetch(`${server.url}/media/lessons/${lessonId}/hls/master.m3u8`)).status).toBe(403);
+    // The older ?token= form still answers (pages opened before path tokens), its playlists carrying the token on.
+    const legacy = await fetch(`${server.url}/media/lessons/${lessonId}/hls/master.m3u8?token=${encodeURIComponent(token)}`);
+    expect(legacy.status).toBe(200);
+    expect(await legacy.text()).toMatch(/index\.m3u8\?token=/);
     // Paths that climb out of the lesson, sent as written (fetch would resolve the dots before sending), with
     // a valid token: not found, like any name the lesson does not have. The same request for the real
     // playlist answers, so the refusals come from the path alone.
-    const token = new URL(studentView.playbackUrl, server.url).searchParams.get('token')!;
     const raw = (p: string) => rawGet(server.url, `${p}?token=${encodeURIComponent(token)}`);
     expect((await raw(`/media/lessons/${lessonId}/hls/master.m3u8`)).status).toBe(200);
+    const inPath = `/media/t/${encodeURIComponent(token)}/lessons/${lessonId}`;
+    expect((await rawGet(server.url, `${inPath}/hls/master.m3u8`)).status).toBe(200);
     for (const climb of [
       `/media/lessons/${lessonId}/hls/../../../../../../etc/passwd`,
       `/media/lessons/${lessonId}/../../../etc/passwd`,
       `/media/lessons/${lessonId}/hls/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd`,
       `/media/lessons/${lessonId}/hls/..%2f..%2f..%2f..%2fetc%2fpasswd`,
+      `${inPath}/hls/../../../../../../etc/passwd`,
+      `${inPath}/hls/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd`,
     ]) {
-      const res = await raw(climb);
+      const res = climb.startsWith(inPath) ? await rawGet(server.url, climb) : await raw(climb);
       expect({ climb, status: res.status }).toEqual({ climb, status: 404 });
       expect(res.body).not.toContain('root:');
     }

@@ -200,6 +200,18 @@ export const API_OPERATIONS: ApiOperation[] = [
   op('delete', '/api/lessons/:lessonId/video', 'Lesson videos', 'Remove the lesson video', 'session'),
   ...captionOperations('/api/lessons/:lessonId', '/media/lessons/:lessonId', 'Lesson videos', "the lesson video's"),
   ...hlsOperations('/media/lessons/:lessonId/hls', 'Lesson videos', 'a lesson video'),
+  // The same with the signed token in the path, as the API signs lesson URLs (the ?token= form above still answers)
+  ...tokenInPath(hlsOperations('/media/t/:token/lessons/:lessonId/hls', 'Lesson videos', 'a lesson video (token in the path)')),
+  op(
+    'get',
+    '/media/t/:token/lessons/:lessonId/captions.vtt',
+    'Lesson videos',
+    "The lesson video's captions (token in the path)",
+    'anyone',
+    {
+      produces: 'text',
+    },
+  ),
   // Live classes and schedule
   op('post', '/api/courses/:courseId/classes', 'Classes', 'Schedule a live class', 'session', { body: ClassCreateBody, status: 201 }),
   op('get', '/api/classes/:classId/schedule', 'Classes', "A class's schedule", 'anyone'),

@@ -11,7 +11,7 @@ import { jsonBody, queryParams, readBoundedBytes } from '../validate.ts';
 import { MAX_CAPTION_BYTES } from '../../hls/caption-file.ts';
 import { CaptionTrackQuery } from '../../hls/caption-tracks.ts';
 import type { MediaAccess } from '../../hls/media-access.ts';
-import { captionTrackView } from './media.ts';
+import { pathTokenCaptionTrackView } from './media.ts';
 import { lessonAccess } from './access.ts';
 
 const editOnly = 'Only the course teacher or an admin may change this lesson';
@@ -51,7 +51,7 @@ export const lessonRoutes = ({ permissions, courses, progress, videos, recording
         role,
         progress: position,
         video,
-        captions: track && captionTrackView(`/media/lessons/${lesson.id}/captions.vtt`, track, captionToken()),
+        captions: track && pathTokenCaptionTrackView(`lessons/${lesson.id}/captions.vtt`, track, captionToken()),
         replay,
         previousLessonId: lessons[index - 1]?.id ?? null,
         nextLessonId: lessons[index + 1]?.id ?? null,
@@ -68,7 +68,7 @@ export const lessonRoutes = ({ permissions, courses, progress, videos, recording
       const query = queryParams(c, CaptionTrackQuery);
       const track = await videos.captions(lesson.id).write(await readBoundedBytes(c, MAX_CAPTION_BYTES), query);
       const { token } = access.sign({ kind: 'lesson', id: lesson.id }, requireUser(c).id);
-      return c.json({ captions: captionTrackView(`/media/lessons/${lesson.id}/captions.vtt`, track, token) });
+      return c.json({ captions: pathTokenCaptionTrackView(`lessons/${lesson.id}/captions.vtt`, track, token) });
     })
     .delete('/:lessonId/captions', async (c) => {
       const { lesson } = await lessonAccess(permissions, c, canEditCourse, editOnly);

@@ -20,8 +20,8 @@
 //   GET /media/recordings/:recordingId/:rung/:file          ?token
 //   GET /media/recordings/:recordingId/thumbnail.jpg        ?token
 //   GET /media/recordings/:recordingId/download.mp4         ?token  (the replay as one MP4; Range: 206)
-//   /media/lessons/...: an uploaded lesson's video, the same three routes (lesson-media.ts)
-//   /media/t/:token/{classes/:classId/live, recordings/:recordingId, lessons/:lessonId/hls}/...  the same, token in the path
+//   /media/lessons/:lessonId/{hls/..., captions.vtt}: an uploaded lesson's video and captions (lesson-media.ts)
+//   /media/t/:token/{classes/:classId/live, recordings/:recordingId, lessons/:lessonId}/...  the same, token in the path
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import {
@@ -123,7 +123,7 @@ export interface MediaTarget {
  * Returns how the playlists it opens name their files: with ?token= on every URI only when the token came
  * that way (under a path prefix, relative URIs keep it).
  */
-async function authorize(access: Pick<MediaAccess, 'open'>, c: Context<AppEnv>, target: MediaTarget): Promise<{ query?: string }> {
+export async function authorize(access: Pick<MediaAccess, 'open'>, c: Context<AppEnv>, target: MediaTarget): Promise<{ query?: string }> {
   const inPath = c.req.param('token');
   const token = inPath ?? c.req.query('token');
   try {
@@ -403,7 +403,12 @@ async function editableRecording(c: Context<AppEnv>, parts: MediaApiRouteParts):
   return { row, captions };
 }
 
-/** A caption track as the API shows it, its URL signed with `token`. */
+/** A caption track as the API shows it, its URL signed with `token` (in the query: `base` is the file's /media path). */
 export function captionTrackView(base: string, track: CaptionTrackDescription, token: string): CaptionTrackView {
   return { url: `${base}?${tokenQuery(token)}`, ...track };
+}
+
+/** A caption track as the API shows it, the token in the URL's path prefix (`file`: its path under /media/t/<token>/). */
+export function pathTokenCaptionTrackView(file: string, track: CaptionTrackDescription, token: string): CaptionTrackView {
+  return { url: mediaUrl(token, file), ...track };
 }
