@@ -124,6 +124,14 @@ describe('replays in object storage', () => {
     expect(timeline.durationSeconds).toBeCloseTo(3, 0);
     expect(timeline.chapters).toEqual([{ id: chapter.body.chapter.id, title: 'Fringes', atSeconds: 1 }]);
     expect(await (await fetch(`${server.url}${timeline.chapterTrackUrl}`)).text()).toContain('Fringes');
+    // A new chapter remakes the MP4 (its chapters are written in): brought back from the bucket, remade, stored again.
+    await expect
+      .poll(async () => (await student.client.get(`/api/media/recordings/${recording.id}`)).body.recording.download.status, {
+        timeout: 90_000,
+        interval: 500,
+      })
+      .toBe('ready');
+    await inBucketOnly(prefix);
 
     const view = (await student.client.get(`/api/media/recordings/${recording.id}`)).body;
     const masterUrl = `${server.url}${view.recording.playlistUrl}`;
