@@ -619,8 +619,10 @@ export default async function fanout(args: string[]): Promise<void> {
   // worker's cost grows linearly with consumers), and said so.
   const passing = steps.filter((s) => s.lossPercent <= PASS_LOSS_PERCENT && !receiversBehind(s));
   const best = passing.at(-1);
-  // Scaled only when the students' own share of the core is large enough to stand above the noise.
-  const measuredFull = !!best && best.workerCpuPercent >= 90;
+  // Scaled only when the students' own share of the core is large enough to stand above the noise, and never when
+  // loss ended the ramp: then the largest passing step is what one worker carried at < 1 % loss, measured.
+  const lossLimited = stopReason.startsWith('loss passed');
+  const measuredFull = !!best && (best.workerCpuPercent >= 90 || lossLimited);
   const studentsShare = best ? best.workerCpuPercent - baseline.cpuPercent : 0;
   const scalable = !!best && !measuredFull && studentsShare >= MIN_SCALABLE_SHARE;
   const consumersPerCore = !best
@@ -637,7 +639,8 @@ export default async function fanout(args: string[]): Promise<void> {
     consumersPerCoreBasis: !best
       ? 'no step passed'
       : measuredFull
-        ? `measured: ${best.consumers} consumers with the worker's core at ${best.workerCpuPercent} %`
+        ? `measured: ${best.consumers} consumers with the worker's core at ${best.workerCpuPercent} % and ${best.lossPercent} % loss` +
+          (lossLimited ? `; the next step lost more than ${PASS_LOSS_PERCENT} % (${stopReason}), so it is not scaled to a full core` : '')
         : scalable
           ? `scaled: ${best.consumers} consumers took ${round1(studentsShare)} % of the worker's core above the teacher alone ` +
             `(${baseline.cpuPercent} %) at ${best.lossPercent} % loss; the ramp stopped because ${stopReason}`
