@@ -455,7 +455,9 @@ export default async function fanout(args: string[]): Promise<void> {
   // Every student on the origin router: the capacity under test is one worker's.
   const room = await ClassroomRoom.create('fanout-bench', pool, log, { seatsPerWorker: Number.MAX_SAFE_INTEGER });
   const teacher = await publishTeacher(room, pinned);
-  const native = receiverKind === 'native' ? await NativeReceivers.create(process.env.MEDIASOUP_WORKER_BIN) : null;
+  // FANOUT_RECEIVERS_WORKER_BIN: the receivers' worker binary, to keep them the same while comparing SFU builds.
+  const receiversBin = process.env.FANOUT_RECEIVERS_WORKER_BIN ?? process.env.MEDIASOUP_WORKER_BIN;
+  const native = receiverKind === 'native' ? await NativeReceivers.create(receiversBin) : null;
   if (native && pinned) execFileSync('taskset', ['-a', '-p', '-c', String(CLIENT_CPU), String(native.worker.pid)], { stdio: 'ignore' });
   const threads = native ? null : new ReceiverThreads(threadCount);
   const caps = receiverCapabilities(room.router);
