@@ -83,6 +83,15 @@ describe.each(await dbKinds())('SFU signalling (%s)', (db) => {
     sockets.push(s);
     return s;
   };
+  /** The class's teacher, joined, live and in the media session, as the studio is after Go live. */
+  const teacherLive = async (f: ClassFixture): Promise<Socket> => {
+    const teacher = await open(f.teacher);
+    await askOk(teacher, 'class:join', { classId: f.classId });
+    await askOk(teacher, 'class:goLive', {});
+    const rtp = await askOk(teacher, 'sfu:getRouterRtpCapabilities', {});
+    await askOk(teacher, 'sfu:join', { rtpCapabilities: rtp.routerRtpCapabilities });
+    return teacher;
+  };
 
   beforeAll(async () => {
     server = await startTestServer({ db, env: { LECTERN_MAX_WEBRTC_VIEWERS: String(CAP), LECTERN_TEACHER_GRACE_SECONDS: '1' } });
@@ -309,11 +318,7 @@ describe.each(await dbKinds())('SFU signalling (%s)', (db) => {
 
   it('a student who switches to the broadcast (HLS) holds no transport or consumer; switching back consumes again', async () => {
     const f = await createLiveClass(server);
-    const teacher = await open(f.teacher);
-    await askOk(teacher, 'class:join', { classId: f.classId });
-    await askOk(teacher, 'class:goLive', {});
-    const rtp = await askOk(teacher, 'sfu:getRouterRtpCapabilities', {});
-    await askOk(teacher, 'sfu:join', { rtpCapabilities: rtp.routerRtpCapabilities });
+    const teacher = await teacherLive(f);
     const send = await askOk(teacher, 'sfu:createTransport', { direction: 'send' });
     await askOk(teacher, 'sfu:connectTransport', { transportId: send.id, dtlsParameters: FAKE_DTLS });
     const cam = await askOk(teacher, 'sfu:produce', {
@@ -375,11 +380,7 @@ describe.each(await dbKinds())('SFU signalling (%s)', (db) => {
 
   it('invites a student on stage: they publish and the teacher consumes; removing them closes their media', async () => {
     const f = await createLiveClass(server);
-    const teacher = await open(f.teacher);
-    await askOk(teacher, 'class:join', { classId: f.classId });
-    await askOk(teacher, 'class:goLive', {});
-    const rtp = await askOk(teacher, 'sfu:getRouterRtpCapabilities', {});
-    await askOk(teacher, 'sfu:join', { rtpCapabilities: rtp.routerRtpCapabilities });
+    const teacher = await teacherLive(f);
     const student = await open(f.students[0]!);
     await joinMedia(student, f.classId);
     expect(await ask(student, 'stage:answer', { accept: true })).toMatchObject({ ok: false, error: { code: 'not_invited' } });
@@ -420,11 +421,7 @@ describe.each(await dbKinds())('SFU signalling (%s)', (db) => {
   it('stage:leave takes the student off the stage: the server closes their producers and send transport itself', async () => {
     const f = await createLiveClass(server);
     const me = f.students[0]!.user.id;
-    const teacher = await open(f.teacher);
-    await askOk(teacher, 'class:join', { classId: f.classId });
-    await askOk(teacher, 'class:goLive', {});
-    const rtp = await askOk(teacher, 'sfu:getRouterRtpCapabilities', {});
-    await askOk(teacher, 'sfu:join', { rtpCapabilities: rtp.routerRtpCapabilities });
+    const teacher = await teacherLive(f);
     const student = await open(f.students[0]!);
     await joinMedia(student, f.classId);
     const invited = nextEvent(student, 'stage:update', (s) => s.invited.includes(me));
