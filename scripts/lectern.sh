@@ -13,7 +13,7 @@ case "$cmd" in
   start|dev|test|bench|cluster) lectern_require_packages ffmpeg ;;
 esac
 case "$cmd" in
-  test) lectern_require_packages chromium fonts-dejavu-core faketime coturn nftables nginx ;;
+  test) lectern_require_packages chromium fonts-dejavu-core faketime coturn nftables nginx docker-compose ;;
   cluster) lectern_require_packages nginx ;;
   bench) lectern_require_packages chromium fonts-dejavu-core ;;
 esac

@@ -11,7 +11,8 @@ import type { S3StoreOptions } from './storage/s3-store.ts';
 
 const bool = z.enum(['1', '0', 'true', 'false', 'yes', 'no']).transform((v) => v === '1' || v === 'true' || v === 'yes');
 
-const EnvSchema = z.object({
+/** Every variable the server reads (exported so tests can check deployment files against it). */
+export const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
   HOST: z.string().default('0.0.0.0'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
