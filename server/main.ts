@@ -35,6 +35,7 @@ import { RoomRegistry } from './sfu/room-registry.ts';
 import { roomCapacity } from './sfu/capacity.ts';
 import { LiveClassLifecycle } from './classes/live-class-lifecycle.ts';
 import { ClusterNode } from './cluster/cluster-node.ts';
+import { NodeRegistry } from './cluster/node-registry.ts';
 import { LiveHls } from './hls/live-hls.ts';
 import { mediaSignalling } from './realtime/media-signalling.ts';
 import { goLiveFeature } from './realtime/go-live-feature.ts';
@@ -339,6 +340,16 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
 
   // Several nodes (Redis): each announces the classes it streams; the others relay their live HLS from there.
   let nodeUrl = config.nodeUrl ?? '';
+  // Which nodes are alive (and how to reach them): state kept per node is cleaned up when one is gone.
+  const nodeRegistry = config.redisUrl
+    ? await NodeRegistry.start({
+        url: config.redisUrl,
+        prefix: config.redisPrefix,
+        nodeName: config.cluster.nodeName,
+        nodeUrl: () => nodeUrl,
+        log: log.child({ module: 'cluster' }),
+      })
+    : undefined;
   const hlsOrigins = config.redisUrl
     ? new RedisHlsOrigins({
         redisUrl: config.redisUrl,
@@ -585,6 +596,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       probes.close();
       await membership.close(); // every member leaves its class: their media peers close, attendance rows close
       await cluster?.close(); // edge feeds close and this node's class origins are free at once for the other nodes
+      await nodeRegistry?.close(); // the other nodes see this one gone at their next beat
       presence.close(); // no broadcasts once the Socket.io server (and its Redis clients) are going away
       interactionFeatures.close(); // sends the chat batches still collecting, stops their timers
       await realtime.close(); // also closes the HTTP server

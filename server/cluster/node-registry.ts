@@ -1,0 +1,150 @@
+// The nodes of a cluster, as Redis sees them: each node beats (a sorted set scored by Redis's own clock, so the
+// nodes' clocks need not agree) and says how the others reach it. A node that stops beating for three beats is
+// dropped from the set by whichever node notices first, and every node reports it `gone` once, at its next beat.
+// State kept per node elsewhere (presence, WebRTC seats) is cleaned up from that event, so a killed node's
+// students and seats do not linger. A node that closes leaves at once, and the others report it gone too.
+// A node restarted under the same name within three beats is never seen gone: state kept per node name must be
+// cleared by the node itself when it starts.
+import { EventEmitter } from 'node:events';
+import { createClient } from 'redis';
+import type { Logger } from '../log.ts';
+
+type RedisClient = ReturnType<typeof createClient>;
+
+type NodeRegistryEvents = {
+  /** A node that was part of the cluster stopped beating (killed, cut off) or left (closed). */
+  gone: [node: string];
+  /** A node joined the cluster (seen for the first time, or back after being gone). */
+  joined: [node: string];
+};
+
+export interface NodeRegistryOptions {
+  url: string;
+  /** The deployment's Redis key prefix. */
+  prefix: string;
+  nodeName: string;
+  /** This node's URL as the other nodes reach it (known once it listens). */
+  nodeUrl: () => string;
+  log: Logger;
+  /** How often this node beats; it is taken for dead after three missed beats. */
+  beatMs?: number;
+}
+
+/**
+ * One beat: this node's score and URL, the nodes silent for `ARGV[3]` ms dropped (their names returned first,
+ * then a separator, then the live nodes), all on Redis's clock.
+ */
+const BEAT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[3]))
+for _, node in ipairs(dead) do
+  redis.call('ZREM', KEYS[1], node)
+  redis.call('HDEL', KEYS[2], node)
+end
+local out = dead
+table.insert(out, '')
+for _, node in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do table.insert(out, node) end
+return out
+`;
+
+export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
+  readonly nodeName: string;
+  readonly #redis: RedisClient;
+  readonly #o: NodeRegistryOptions;
+  /** The live nodes at the last beat (this one included). */
+  #alive = new Set<string>();
+  #timer: NodeJS.Timeout | undefined;
+  #beating: Promise<void> | undefined;
+  #closed = false;
+
+  /** Connects and beats once, so `alive()` is right as soon as this resolves. */
+  static async start(options: NodeRegistryOptions): Promise<NodeRegistry> {
+    const redis = createClient({ url: options.url });
+    redis.on('error', (err) => options.log.warn({ err }, 'redis client error (node registry)'));
+    await redis.connect();
+    const registry = new NodeRegistry(redis, options);
+    await registry.#beat();
+    registry.#timer = setInterval(() => void registry.beat(), registry.#beatMs);
+    registry.#timer.unref();
+    return registry;
+  }
+
+  private constructor(redis: RedisClient, options: NodeRegistryOptions) {
+    super();
+    this.setMaxListeners(0);
+    this.#redis = redis;
+    this.#o = options;
+    this.nodeName = options.nodeName;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get #beatMs(): number {
+    return this.#o.beatMs ?? 2000;
+  }
+
+  get #keys(): [string, string] {
+    return [`${this.#o.prefix}:nodes`, `${this.#o.prefix}:node-urls`];
+  }
+
+  /** Whether `node` was alive at the last beat. */
+  isAlive(node: string): boolean {
+    return this.#alive.has(node);
+  }
+
+  /** The nodes alive at the last beat, this one included. */
+  alive(): string[] {
+    return [...this.#alive];
+  }
+
+  /** How the other nodes reach `node` (undefined when it is not part of the cluster, or does not listen yet). */
+  async urlOf(node: string): Promise<string | undefined> {
+    return (await this.#redis.hGet(this.#keys[1], node)) || undefined;
+  }
+
+  /** Beats now (also on its own every beat interval); a failed beat is logged and the next one tries again. */
+  beat(): Promise<void> {
+    this.#beating ??= this.#beat()
+      .catch((err: unknown) => this.#o.log.warn({ err }, 'node registry: beat failed'))
+      .finally(() => (this.#beating = undefined));
+    return this.#beating;
+  }
+
+  async #beat(): Promise<void> {
+    if (this.#closed) return;
+    const [nodes, urls] = this.#keys;
+    const reply = (await this.#redis.eval(BEAT, {
+      keys: [nodes, urls],
+      arguments: [this.nodeName, this.#o.nodeUrl(), String(3 * this.#beatMs)],
+    })) as string[];
+    if (this.#closed) return;
+    const live = new Set(reply.slice(reply.indexOf('') + 1));
+    for (const node of reply.slice(0, reply.indexOf(''))) this.#o.log.warn({ gone: node }, 'a cluster node stopped beating: it is gone');
+    const before = this.#alive;
+    this.#alive = live;
+    for (const node of before) if (!live.has(node)) this.emit('gone', node);
+    for (const node of live) if (!before.has(node) && node !== this.nodeName) this.emit('joined', node);
+  }
+
+  /** Leaves the cluster at once (the other nodes report this one gone at their next beat). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    clearInterval(this.#timer);
+    await this.#beating;
+    this.#closed = true;
+    const [nodes, urls] = this.#keys;
+    await this.#redis
+      .multi()
+      .zRem(nodes, this.nodeName)
+      .hDel(urls, this.nodeName)
+      .exec()
+      .catch((err: unknown) => this.#o.log.warn({ err }, 'node registry: could not leave the cluster'));
+    await this.#redis.quit().catch(() => undefined);
+    this.removeAllListeners();
+  }
+}
