@@ -29,6 +29,7 @@ import type { types } from 'mediasoup';
 import * as werift from 'werift';
 import { createLogger } from '../server/log.ts';
 import { ClassroomRoom } from '../server/sfu/classroom-room.ts';
+import { LocalClassSeats } from '../server/sfu/class-seats.ts';
 import { WorkerPool } from '../server/sfu/worker-pool.ts';
 import { AUDIO_KBPS, CAMERA_LAYERS, encodedClips, replayAsRtp } from './_fanout-media.ts';
 import { NativeReceivers } from './_fanout-native-receivers.ts';
@@ -453,7 +454,10 @@ export default async function fanout(args: string[]): Promise<void> {
   const worker = pool.all()[0]!.worker;
   if (pinned) execFileSync('taskset', ['-a', '-p', '-c', String(SFU_CPU), String(worker.pid)], { stdio: 'ignore' });
   // Every student on the origin router: the capacity under test is one worker's.
-  const room = await ClassroomRoom.create('fanout-bench', pool, log, { seatsPerWorker: Number.MAX_SAFE_INTEGER });
+  const room = await ClassroomRoom.create('fanout-bench', pool, log, {
+    seatsPerWorker: Number.MAX_SAFE_INTEGER,
+    classSeats: new LocalClassSeats(undefined),
+  });
   const teacher = await publishTeacher(room, pinned);
   // FANOUT_RECEIVERS_WORKER_BIN: the receivers' worker binary, to keep them the same while comparing SFU builds.
   const receiversBin = process.env.FANOUT_RECEIVERS_WORKER_BIN ?? process.env.MEDIASOUP_WORKER_BIN;

@@ -33,6 +33,7 @@ import { ReplayDownloads } from './hls/replay-downloads.ts';
 import { CourseStorage } from './courses/course-storage.ts';
 import { RoomRegistry } from './sfu/room-registry.ts';
 import { roomCapacity } from './sfu/capacity.ts';
+import { LocalClassSeats } from './sfu/class-seats.ts';
 import { LiveClassLifecycle } from './classes/live-class-lifecycle.ts';
 import { ClusterNode } from './cluster/cluster-node.ts';
 import { NodeRegistry } from './cluster/node-registry.ts';
@@ -168,11 +169,9 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     log: log.child({ module: 'sfu' }),
   });
   const [ffmpeg] = await Promise.all([probeFfmpeg(config.ffmpegPath), workers.start()]);
-  const rooms = new RoomRegistry(
-    workers,
-    roomCapacity(config.media.consumersPerWorker, config.media.maxWebRtcViewers),
-    log.child({ module: 'sfu' }),
-  );
+  // Each class's WebRTC seats against its cap (LECTERN_MAX_WEBRTC_VIEWERS), counted class-wide.
+  const classSeats = new LocalClassSeats(config.media.maxWebRtcViewers);
+  const rooms = new RoomRegistry(workers, roomCapacity(config.media.consumersPerWorker, classSeats), log.child({ module: 'sfu' }));
   // /metrics: one registry per server (tests run several in a process); process figures (event-loop lag,
   // memory, GC) come from prom-client's defaults.
   const metricsRegistry = new Registry();
@@ -614,6 +613,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       await mediaStorage.close(); // uploads stop; what was not uploaded stays here and goes up at the next start
       objectStore?.close();
       rooms.close();
+      await classSeats.close(); // after the rooms: their students gave their seats back
       workers.close();
       await demo.close();
       await database.close();

@@ -90,12 +90,12 @@ function attachSignalling(member: ClassMember, options: MediaSignallingOptions):
   };
 
   /**
-   * Why a student watches over HLS: no WebRTC seat left (the workers' measured capacity, or the class's cap).
+   * Why a student watches over HLS: no WebRTC seat left (this machine's measured capacity, or the class's cap over every node).
    * The teacher, admins, students on stage and a student already seated never do.
    */
-  const overCapacity = (room: ClassroomRoom): string | undefined => {
+  const overCapacity = async (room: ClassroomRoom): Promise<string | undefined> => {
     if (role !== 'student' || liveClasses.isOnStage(classId, user.id) || (peer && !peer.closed && peer.rtpCapabilities)) return undefined;
-    const seat = room.hasSeat();
+    const seat = await room.hasSeat();
     return seat.admitted ? undefined : seat.reason;
   };
 
@@ -140,7 +140,7 @@ function attachSignalling(member: ClassMember, options: MediaSignallingOptions):
   on('sfu:getRouterRtpCapabilities', GetRouterRtpCapabilities, async (): Promise<RouterInfo> => {
     // The teacher asks before publishing: their room is the class's origin, here (never an edge of a dead origin).
     const room = role === 'teacher' ? await liveClasses.publishingRoom(classId) : await liveRoom();
-    const full = overCapacity(room);
+    const full = await overCapacity(room);
     if (full) return { mode: 'hls', reason: full };
     return {
       mode: 'webrtc',

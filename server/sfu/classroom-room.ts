@@ -2,7 +2,8 @@
 // (on the least-loaded worker when the class opens) carries everything published; students are seated on
 // the origin while its worker has room, then on this class's routers on other workers, each fed once per
 // source from the origin with pipeToRouter (ViewerRouter). A worker's room is its measured capacity
-// (RoomCapacity.seatsPerWorker, every class on it counted); beyond every worker's, admit() says no and why.
+// (RoomCapacity.seatsPerWorker, every class on it counted); beyond every worker's, admit() says no and why. The
+// class's own cap (RoomCapacity.classSeats) is counted class-wide: over every node of a cluster.
 // Publishers' producers are the room's media sources; `sourceadd`/`sourceremove` tell other parts (the HLS
 // bridge) what to consume, and `close` tells them the class's media is over. In a cluster, a room on a node
 // other than the class's origin node is an edge (`fedFrom` names the origin node): its sources are pipe
@@ -18,6 +19,7 @@ import type { PooledWorker, WorkerPool } from './worker-pool.ts';
 import { ClassroomPeer, type ClassroomPeerInfo } from './classroom-peer.ts';
 import { INITIAL_OUTGOING_BITRATE, KEY_FRAME_REQUEST_INTERVAL_MS, MAX_INCOMING_BITRATE, ROUTER_MEDIA_CODECS } from './media-codecs.ts';
 import type { MediaSource, ProducerAppData } from './media-source.ts';
+import type { ClassSeats } from './class-seats.ts';
 import { ViewerRouter } from './viewer-router.ts';
 
 export type { MediaSource } from './media-source.ts';
@@ -25,8 +27,8 @@ export type { MediaSource } from './media-source.ts';
 export interface RoomCapacity {
   /** Students one worker carries over WebRTC (LECTERN_CONSUMERS_PER_WORKER / consumers per student). */
   seatsPerWorker: number;
-  /** A cap on this class's WebRTC students whatever the workers carry (LECTERN_MAX_WEBRTC_VIEWERS). */
-  maxViewersPerClass?: number | undefined;
+  /** Each class's WebRTC students against its cap whatever the workers carry (LECTERN_MAX_WEBRTC_VIEWERS), class-wide. */
+  classSeats: ClassSeats;
 }
 
 export type Admission = { admitted: true } | { admitted: false; reason: string };
@@ -116,14 +118,16 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
       if (this.#peers.get(peer.id) === peer) this.#peers.delete(peer.id);
       const placed = this.#placement.get(peer);
       this.#placement.delete(peer);
-      if (placed?.seated) placed.on.release();
+      if (!placed?.seated) return;
+      placed.on.release();
+      this.#releaseClassSeat();
     });
     return peer;
   }
 
   /** Whether a new student would get a WebRTC seat now (admit() decides for real). */
-  hasSeat(): Admission {
-    const capped = this.#classCapReached();
+  async hasSeat(): Promise<Admission> {
+    const capped = await this.#classCapReached();
     if (capped) return capped;
     return this.#workers.all().some((w) => this.#hasRoom(w)) ? { admitted: true } : this.#machineFull();
   }
@@ -131,7 +135,8 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
   /**
    * Seats `peer` for receiving: students on a router of this class whose worker has room (a new router, fed
    * from the origin, on the least-loaded worker with room when none has), everyone else on the origin.
-   * Not admitted: every worker is full, or the class's own cap is reached; the reason says which.
+   * Not admitted: every worker is full, or the class's own cap is reached (over the whole cluster); the reason
+   * says which.
    */
   admit(peer: ClassroomPeer): Promise<Admission> {
     return this.#seating.push(() => this.#seat(peer), 'admit');
@@ -146,21 +151,32 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
       this.#placement.set(peer, { on: this.#origin, seated: false });
       return { admitted: true };
     }
-    const capped = this.#classCapReached();
-    if (capped) return capped;
     let target = this.#routers.find((r) => !r.router.closed && this.#hasRoom(r.pooled));
-    if (!target) {
-      const free = this.#workers
-        .all()
-        .filter((w) => this.#hasRoom(w) && !this.#routers.some((r) => r.pooled === w))
-        .sort((a, b) => a.seats - b.seats)[0];
-      if (!free) return this.#machineFull();
-      target = await this.#addRouter(free);
+    const free = target
+      ? undefined
+      : this.#workers
+          .all()
+          .filter((w) => this.#hasRoom(w) && !this.#routers.some((r) => r.pooled === w))
+          .sort((a, b) => a.seats - b.seats)[0];
+    // A full machine is known here; the class's seats are asked of the store only when this machine has room.
+    if (!target && !free) return (await this.#classCapReached()) ?? this.#machineFull();
+    if (!(await this.#capacity.classSeats.take(this.classId))) return this.#classCapped();
+    try {
+      target ??= await this.#addRouter(free!);
+      if (peer.closed || this.#closed) throw new DomainError('gone', 'You left the class');
+    } catch (err) {
+      this.#releaseClassSeat();
+      throw err;
     }
-    if (peer.closed || this.#closed) throw new DomainError('gone', 'You left the class');
     target.take();
     this.#placement.set(peer, { on: target, seated: true });
     return { admitted: true };
+  }
+
+  #releaseClassSeat(): void {
+    this.#capacity.classSeats
+      .release(this.classId)
+      .catch((err: unknown) => this.#log.warn({ err }, 'could not give back a seat of the class'));
   }
 
   /**
@@ -200,10 +216,18 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
     return !worker.worker.closed && worker.seats < this.#capacity.seatsPerWorker;
   }
 
-  #classCapReached(): Admission | undefined {
-    const cap = this.#capacity.maxViewersPerClass;
-    if (cap === undefined || this.#seatedStudents() < cap) return undefined;
-    return { admitted: false, reason: `This class has reached its ${cap} real-time seats: you watch the broadcast stream` };
+  async #classCapReached(): Promise<Admission | undefined> {
+    const { cap } = this.#capacity.classSeats;
+    if (cap === undefined || (await this.#capacity.classSeats.taken(this.classId)) < cap) return undefined;
+    return this.#classCapped();
+  }
+
+  /** The class's own seats are taken, on whichever servers (nodes) its students are. */
+  #classCapped(): Admission {
+    return {
+      admitted: false,
+      reason: `This class's ${this.#capacity.classSeats.cap} real-time seats are taken: you watch the broadcast stream, a few seconds behind`,
+    };
   }
 
   #machineFull(): Admission {
@@ -214,12 +238,6 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
         `This server's real-time capacity is taken (${workers * this.#capacity.seatsPerWorker} students over ${workers} media ` +
         `worker${workers === 1 ? '' : 's'}): you watch the broadcast stream, a few seconds behind`,
     };
-  }
-
-  #seatedStudents(): number {
-    let n = 0;
-    for (const { seated } of this.#placement.values()) if (seated) n++;
-    return n;
   }
 
   /** A router of this class on `worker`, fed from the origin with every current source. */
