@@ -65,6 +65,8 @@ import { TeacherMediaFeature } from './realtime/teacher-media-feature.ts';
 import { iceServersFor } from './net/turn-credentials.ts';
 import { ConnectivityProbes } from './sfu/connectivity-probe.ts';
 import { Interaction } from './interaction/interaction.ts';
+import { FloodControl } from './interaction/flood-control.ts';
+import { RedisFloodControl } from './interaction/redis-flood-control.ts';
 import { registerInteraction } from './realtime/interaction-features.ts';
 import { createAppHandler } from './app-handler.ts';
 import { SessionCookies } from './auth/session-cookies.ts';
@@ -189,7 +191,13 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   const schedule = new ClassSchedule(db);
   const progress = new LessonProgress(db);
   const analytics = new LearningAnalytics(db);
-  const interaction = new Interaction(db);
+  // With Redis, a person's flood limits are shared by every node (their sockets may land on several).
+  const interaction = new Interaction(
+    db,
+    config.redisUrl
+      ? await RedisFloodControl.connect({ url: config.redisUrl, prefix: config.redisPrefix, log: log.child({ module: 'interaction' }) })
+      : new FloodControl(),
+  );
   const mediaAccess = new MediaAccess({ tokens: new MediaTokens(config.mediaSecret), permissions, accounts });
   if (config.redisUrl && !config.mediaSecret)
     log.warn(
@@ -603,7 +611,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       await mailer.close(); // the message in hand is finished or left to its lease; the rest stays queued
       await transcodes.close();
       await appHandler?.close();
-      interaction.close();
+      await interaction.close(); // its Redis client too
       whipIngest.close();
       whepPlayback.close();
       await liveClasses.close(); // each class closes its bridge (ffmpeg writes its last segments), then its room

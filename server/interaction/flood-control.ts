@@ -1,6 +1,7 @@
 // Per-user token buckets: each kind of action (chat, question, reaction...) has a burst and a steady rate.
-// In memory per process: with several processes a user spread over them gets at most one bucket per process,
-// which keeps the limit meaningful without a round trip to Redis on every message.
+// FloodLimiter is what the class features use. FloodControl keeps the buckets in this process's memory: the single
+// process without Redis (`npm start`), and the fallback of RedisFloodControl (redis-flood-control.ts), which keeps
+// them in Redis when REDIS_URL is set so that a person's sockets on several nodes of a cluster share one bucket.
 export interface BucketRule {
   /** Tokens available at once (the burst). */
   capacity: number;
@@ -14,13 +15,21 @@ export interface TakeResult {
   retryAfterMs: number;
 }
 
+/** A bucket per key, the same answers wherever the buckets are kept. */
+export interface FloodLimiter {
+  /** Takes one token from the bucket `key` (created full with `rule` on first use). */
+  take(key: string, rule: BucketRule): Promise<TakeResult>;
+  close(): void | Promise<void>;
+  readonly closed: boolean;
+}
+
 interface Bucket {
   tokens: number;
   updatedAt: number;
   rule: BucketRule;
 }
 
-export class FloodControl {
+export class FloodControl implements FloodLimiter {
   readonly #buckets = new Map<string, Bucket>();
   readonly #now: () => number;
   readonly #sweep: NodeJS.Timeout;
@@ -41,8 +50,12 @@ export class FloodControl {
     return this.#buckets.size;
   }
 
-  /** Takes one token from the bucket `key` (created full with `rule` on first use). */
-  take(key: string, rule: BucketRule): TakeResult {
+  take(key: string, rule: BucketRule): Promise<TakeResult> {
+    return Promise.resolve(this.takeNow(key, rule));
+  }
+
+  /** take(), answered at once (no I/O here). */
+  takeNow(key: string, rule: BucketRule): TakeResult {
     const now = this.#now();
     let bucket = this.#buckets.get(key);
     if (!bucket) {

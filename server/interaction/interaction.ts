@@ -1,10 +1,11 @@
 // Everything the class interaction features keep: the stores (one per concern) and the flood control.
-// Built once in main.ts; close() stops its timers.
+// Built once in main.ts (with the flood limiter for this deployment: in memory, or in Redis for a cluster);
+// close() stops its timers and closes the flood limiter.
 import type { Database } from '../db/client.ts';
 import { ChapterBook } from './chapter-book.ts';
 import { ChatLog } from './chat-log.ts';
 import { ClassModeration } from './class-moderation.ts';
-import { FloodControl, type BucketRule } from './flood-control.ts';
+import { FloodControl, type BucketRule, type FloodLimiter } from './flood-control.ts';
 import { HandQueue } from './hand-queue.ts';
 import { PollBook } from './poll-book.ts';
 import { QuestionBoard } from './question-board.ts';
@@ -34,19 +35,19 @@ export class Interaction {
   readonly chapters: ChapterBook;
   readonly hands: HandQueue;
   readonly moderation: ClassModeration;
-  readonly flood: FloodControl;
+  readonly flood: FloodLimiter;
 
-  constructor(db: Database) {
+  constructor(db: Database, flood: FloodLimiter = new FloodControl()) {
     this.chat = new ChatLog(db);
     this.questions = new QuestionBoard(db);
     this.polls = new PollBook(db);
     this.chapters = new ChapterBook(db);
     this.hands = new HandQueue(db);
     this.moderation = new ClassModeration(db);
-    this.flood = new FloodControl();
+    this.flood = flood;
   }
 
-  close(): void {
-    this.flood.close();
+  async close(): Promise<void> {
+    await this.flood.close();
   }
 }

@@ -8,7 +8,7 @@ export function chaptersFeature(ctx: InteractionContext): ClassFeature {
   return (member) => {
     const handlers = new MemberHandlers(member, ctx.log).on('chapter:mark', ChapterMark, async ({ title }): Promise<MarkedChapter> => {
       requireModerator(member, 'mark chapters');
-      throttle(ctx, member, 'chapter');
+      await throttle(ctx, member, 'chapter');
       const row = await ctx.interaction.chapters.mark(member.classId, member.user.id, title);
       ctx.log.info({ classId: member.classId, chapterId: row.id }, 'chapter marked');
       return { id: row.id, title: row.title, at: row.at.toISOString() };

@@ -20,15 +20,15 @@ export function chatFeature(ctx: InteractionContext, fanOut: ChatFanOut): ClassF
     fanOut.enter(classId);
     const handlers = new MemberHandlers(member, ctx.log)
       .on(InteractionRequests.chatSend, ChatSend, async ({ body }): Promise<ChatMessage> => {
-        throttle(ctx, member, 'chat');
+        await throttle(ctx, member, 'chat');
         await assertAllowed(ctx, member, 'muted');
         const message = await ctx.interaction.chat.post(classId, { id: user.id, displayName: user.displayName, role: member.role }, body);
         fanOut.send(classId, message);
         ctx.tally.chatMessage();
         return message;
       })
-      .on(InteractionRequests.chatHistory, ChatHistory, ({ before, limit }): Promise<ChatPage> => {
-        throttle(ctx, member, 'history');
+      .on(InteractionRequests.chatHistory, ChatHistory, async ({ before, limit }): Promise<ChatPage> => {
+        await throttle(ctx, member, 'history');
         return ctx.interaction.chat.page(classId, { before, limit });
       })
       .on(InteractionRequests.chatDelete, ChatDelete, async ({ messageId }) => {

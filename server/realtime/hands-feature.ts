@@ -25,7 +25,7 @@ export function handsFeature(ctx: InteractionContext): ClassFeature {
     const handlers = new MemberHandlers(member, ctx.log)
       .on(InteractionRequests.handRaise, Empty, async () => {
         requireStudent(member, 'raise hands');
-        throttle(ctx, member, 'hand');
+        await throttle(ctx, member, 'hand');
         await assertAllowed(ctx, member, 'removed');
         await hands.raise(classId, user.id);
         return { hands: await broadcastQueue(member) };
@@ -41,8 +41,8 @@ export function handsFeature(ctx: InteractionContext): ClassFeature {
         const lowered = await hands.lowerAll(classId);
         return { lowered, hands: await broadcastQueue(member) };
       })
-      .on(InteractionRequests.reactionSend, ReactionSend, ({ reaction }) => {
-        throttle(ctx, member, 'reaction');
+      .on(InteractionRequests.reactionSend, ReactionSend, async ({ reaction }) => {
+        await throttle(ctx, member, 'reaction');
         const shown: ReactionShown = { reaction, from: user.displayName, at: new Date().toISOString() };
         ctx.io.to(staffRoom(classId)).emit(InteractionEvents.reactionShown, shown);
         return shown;

@@ -15,7 +15,7 @@ export function interactionFeature(ctx: InteractionContext): ClassFeature {
     await socket.join(rooms);
 
     const handlers = new MemberHandlers(member, ctx.log).on(InteractionRequests.sync, Empty, async (): Promise<InteractionSnapshot> => {
-      throttle(ctx, member, 'sync');
+      await throttle(ctx, member, 'sync');
       const { chat, questions, polls, hands, moderation } = ctx.interaction;
       const [page, questionRecords, pollRecords, raised, restrictions, asked, voted, ballots] = await Promise.all([
         chat.page(classId),

@@ -46,10 +46,10 @@ export function requireStudent(member: ClassMember, what: string): void {
   if (isStaff(member)) throw new DomainError('forbidden', `Only students ${what}`);
 }
 
-/** Spends one token of the member's bucket for `kind`, or refuses with a clear "slow down". */
-export function throttle(ctx: InteractionContext, member: ClassMember, kind: keyof typeof FLOOD_RULES): void {
+/** Spends one token of the member's bucket for `kind` (cluster-wide with Redis), or refuses with a clear "slow down". */
+export async function throttle(ctx: InteractionContext, member: ClassMember, kind: keyof typeof FLOOD_RULES): Promise<void> {
   const rule = kind === 'chat' && isStaff(member) ? FLOOD_RULES.chatModerator : FLOOD_RULES[kind];
-  const result = ctx.interaction.flood.take(`${member.classId}:${member.user.id}:${kind}`, rule);
+  const result = await ctx.interaction.flood.take(`${member.classId}:${member.user.id}:${kind}`, rule);
   if (!result.allowed) {
     const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
     throw new DomainError('slow_down', `Slow down: you are sending too fast. Try again in ${seconds} s.`);

@@ -37,12 +37,12 @@ export function pollsFeature(ctx: InteractionContext): ClassFeature {
     const handlers = new MemberHandlers(member, ctx.log)
       .on(InteractionRequests.pollCreate, PollCreate, async (input) => {
         requireModerator(member, 'create polls');
-        throttle(ctx, member, 'poll');
+        await throttle(ctx, member, 'poll');
         return publish(member, await book.create(classId, user.id, input));
       })
       .on(InteractionRequests.pollVote, PollVote, async ({ pollId, optionIds }) => {
         requireStudent(member, 'vote in polls');
-        throttle(ctx, member, 'vote');
+        await throttle(ctx, member, 'vote');
         await assertAllowed(ctx, member, 'removed');
         const { record, changed } = await book.vote(classId, pollId, user.id, optionIds);
         ctx.tally.vote('poll');

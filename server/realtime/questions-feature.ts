@@ -47,7 +47,7 @@ export function questionsFeature(ctx: InteractionContext): ClassFeature {
 
     const handlers = new MemberHandlers(member, ctx.log)
       .on(InteractionRequests.questionAsk, QuestionAsk, async ({ body, anonymous }) => {
-        throttle(ctx, member, 'question');
+        await throttle(ctx, member, 'question');
         await assertAllowed(ctx, member, 'muted');
         const q = await board.ask(classId, user.id, body, anonymous);
         ctx.tally.question();
@@ -55,7 +55,7 @@ export function questionsFeature(ctx: InteractionContext): ClassFeature {
         return answer(q);
       })
       .on(InteractionRequests.questionVote, QuestionRef, async ({ questionId }) => {
-        throttle(ctx, member, 'vote');
+        await throttle(ctx, member, 'vote');
         await assertAllowed(ctx, member, 'removed');
         const q = await board.vote(classId, questionId, user.id);
         ctx.tally.vote('question');
@@ -63,7 +63,7 @@ export function questionsFeature(ctx: InteractionContext): ClassFeature {
         return answer(q);
       })
       .on(InteractionRequests.questionUnvote, QuestionRef, async ({ questionId }) => {
-        throttle(ctx, member, 'vote');
+        await throttle(ctx, member, 'vote');
         await assertAllowed(ctx, member, 'removed');
         const q = await board.unvote(classId, questionId, user.id);
         publish(member, q);

@@ -1,8 +1,11 @@
 // The Redis server the multi-process tests need (TEST_REDIS_URL, default the local one our machines and CI
 // carry), and a channel prefix of this test run's own: several runs may share one Redis server, and the
-// Socket.io adapter of one must never hear (or count as its peers) the processes of another.
+// Socket.io adapter of one must never hear (or count as its peers) the processes of another. And a redis-server
+// of a test's own, to kill.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
+import { freePort } from './coturn.ts';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -32,4 +35,36 @@ export async function redisChannels(pattern: string): Promise<string[]> {
   } finally {
     await client.quit();
   }
+}
+
+export interface ScratchRedis {
+  url: string;
+  port: number;
+  /** Kills the server (SIGKILL: an outage, not a shutdown) and resolves when it is gone. */
+  kill(): Promise<void>;
+}
+
+/** A redis-server of the caller's own (no persistence), on `port` or a free one: a Redis to kill and start again. */
+export async function startScratchRedis(port?: number): Promise<ScratchRedis> {
+  const listenOn = port ?? (await freePort());
+  const child = spawn('redis-server', ['--port', String(listenOn), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const output: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      output.push(d.toString());
+      if (output.join('').includes('Ready to accept connections')) resolve();
+    });
+    void exited.then(() => reject(new Error(`redis-server exited on port ${listenOn}: ${output.join('')}`)));
+  });
+  return {
+    url: `redis://127.0.0.1:${listenOn}`,
+    port: listenOn,
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
 }
