@@ -5,30 +5,32 @@ import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FloodControl, type FloodLimiter } from '../../server/interaction/flood-control.ts';
+import { FloodControl, type BucketRule, type FloodLimiter } from '../../server/interaction/flood-control.ts';
 import { RedisFloodControl } from '../../server/interaction/redis-flood-control.ts';
 import { csvCell } from '../../server/csv.ts';
 import { REDIS_PREFIX, REDIS_URL, requireRedis, startScratchRedis } from '../helpers/redis.ts';
+
+/** Whether each of `n` takes in a row was allowed. */
+async function takes(flood: FloodLimiter, key: string, rule: BucketRule, n: number): Promise<boolean[]> {
+  const allowed = [];
+  for (let i = 0; i < n; i++) allowed.push((await flood.take(key, rule)).allowed);
+  return allowed;
+}
 
 /** The same answers from either kind of bucket, on the clock `now` hands out. */
 async function expectTokenBuckets(make: (now: () => number) => FloodLimiter | Promise<FloodLimiter>): Promise<FloodLimiter> {
   let clock = 1_000_000;
   const flood = await make(() => clock);
   const rule = { capacity: 3, refillPerSecond: 2 };
-  const takes = async (key: string, n: number) => {
-    const allowed = [];
-    for (let i = 0; i < n; i++) allowed.push((await flood.take(key, rule)).allowed);
-    return allowed;
-  };
-  expect(await takes('a', 3)).toEqual([true, true, true]);
+  expect(await takes(flood, 'a', rule, 3)).toEqual([true, true, true]);
   expect(await flood.take('a', rule)).toEqual({ allowed: false, retryAfterMs: 500 });
   expect((await flood.take('b', rule)).allowed).toBe(true); // buckets are per key
   clock += 250;
   expect(await flood.take('a', rule)).toEqual({ allowed: false, retryAfterMs: 250 });
   clock += 250;
-  expect(await takes('a', 2)).toEqual([true, false]);
+  expect(await takes(flood, 'a', rule, 2)).toEqual([true, false]);
   clock += 60_000; // a long pause refills to the capacity, not beyond
-  expect(await takes('a', 4)).toEqual([true, true, true, false]);
+  expect(await takes(flood, 'a', rule, 4)).toEqual([true, true, true, false]);
   return flood;
 }
 
@@ -103,20 +105,15 @@ describe('RedisFloodControl', () => {
     const flood = await RedisFloodControl.connect({ url: scratch.url, prefix, log });
     open.push(flood);
     const slow = { capacity: 3, refillPerSecond: 0.001 };
-    const takes = async (key: string, n: number) => {
-      const allowed = [];
-      for (let i = 0; i < n; i++) allowed.push((await flood.take(key, slow)).allowed);
-      return allowed;
-    };
-    expect(await takes('x', 2)).toEqual([true, true]);
+    expect(await takes(flood, 'x', slow, 2)).toEqual([true, true]);
     expect(flood.degraded).toBe(false);
 
     await scratch.kill();
     // This process's bucket for 'x' starts full: the limit holds per node, neither refusing nor allowing everything.
-    expect(await takes('x', 5)).toEqual([true, true, true, false, false]);
+    expect(await takes(flood, 'x', slow, 5)).toEqual([true, true, true, false, false]);
     expect((await flood.take('x', slow)).retryAfterMs).toBeGreaterThan(990_000);
     expect(flood.degraded).toBe(true);
-    expect(await takes('y', 20)).toEqual([...Array<boolean>(3).fill(true), ...Array<boolean>(17).fill(false)]);
+    expect(await takes(flood, 'y', slow, 20)).toEqual([...Array<boolean>(3).fill(true), ...Array<boolean>(17).fill(false)]);
     // The client keeps trying to reconnect meanwhile; still one warning for the whole outage.
     await new Promise((r) => setTimeout(r, 1500));
     expect(warnings()).toHaveLength(1);
@@ -127,7 +124,7 @@ describe('RedisFloodControl', () => {
       // Back on Redis (an empty one: nothing was saved): a fresh bucket there, and the node says so once.
       await expect.poll(async () => (await flood.take('z', slow)).allowed && !flood.degraded, { timeout: 20_000 }).toBe(true);
       expect(lines.filter((l) => /Redis answers again/.test(l.msg))).toHaveLength(1);
-      expect(await takes('x', 4)).toEqual([true, true, true, false]);
+      expect(await takes(flood, 'x', slow, 4)).toEqual([true, true, true, false]);
       expect(warnings()).toHaveLength(1);
     } finally {
       await flood.close();
