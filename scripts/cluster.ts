@@ -149,7 +149,7 @@ const startNode = async (node: (typeof nodes)[number]): Promise<void> => {
     HOST: '127.0.0.1', // only nginx faces the network (WebRTC listens on LECTERN_LISTEN_IP as usual)
     PORT: String(node.port),
     LECTERN_NODE_NAME: node.name,
-    LECTERN_NODE_URL: `http://127.0.0.1:${node.port}`, // where the other nodes relay live HLS requests to this node
+    LECTERN_NODE_URL: `http://127.0.0.1:${node.port}`, // where the other nodes relay live HLS and WHIP/WHEP session requests to this node
     LECTERN_DATA_DIR: path.join(dataDir, node.name),
     LECTERN_RTC_PORT: String(rtcPort && rtcPort + node.index * 10), // 0: every node picks free ports
     LECTERN_RTC_MIN_PORT: String(41000 + node.index * 1000),

@@ -26,7 +26,6 @@ import { MediaTokens } from './hls/media-tokens.ts';
 import { MediaAccess } from './hls/media-access.ts';
 import { Recordings } from './hls/recordings.ts';
 import { MediaStorage } from './storage/media-storage.ts';
-import { defaultNodeUrl, RedisHlsOrigins } from './hls/hls-origins.ts';
 import { LiveHlsRelay } from './hls/live-hls-relay.ts';
 import { S3Store } from './storage/s3-store.ts';
 import { ReplayDownloads } from './hls/replay-downloads.ts';
@@ -36,7 +35,11 @@ import { roomCapacity } from './sfu/capacity.ts';
 import { LocalClassSeats } from './sfu/class-seats.ts';
 import { LiveClassLifecycle } from './classes/live-class-lifecycle.ts';
 import { ClusterNode } from './cluster/cluster-node.ts';
+import { ClassOrigins } from './cluster/class-origins.ts';
 import { NodeRegistry } from './cluster/node-registry.ts';
+import { NodeRelay } from './cluster/node-relay.ts';
+import { defaultNodeUrl } from './cluster/node-url.ts';
+import { SessionNodes } from './cluster/session-nodes.ts';
 import { LiveHls } from './hls/live-hls.ts';
 import { mediaSignalling } from './realtime/media-signalling.ts';
 import { goLiveFeature } from './realtime/go-live-feature.ts';
@@ -326,6 +329,20 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   await recordings.uploadPending();
   await lessonVideos.uploadPending();
 
+  // Several nodes (Redis): which nodes are alive and how to reach them, where each class originates and each
+  // WHIP/WHEP session lives; a request for what another node holds (a live class's HLS, a session) is relayed there.
+  let nodeUrl = config.nodeUrl ?? '';
+  const clusterLog = log.child({ module: 'cluster' });
+  const redisParts = config.redisUrl
+    ? { url: config.redisUrl, prefix: config.redisPrefix, nodeName: config.cluster.nodeName, log: clusterLog }
+    : undefined;
+  const nodeRegistry = redisParts ? await NodeRegistry.start({ ...redisParts, nodeUrl: () => nodeUrl }) : undefined;
+  const classOrigins = redisParts ? await ClassOrigins.connect(redisParts) : undefined;
+  const sessionNodes = redisParts ? await SessionNodes.connect(redisParts) : undefined;
+  const nodeRelay = nodeRegistry && new NodeRelay({ nodes: nodeRegistry, log: clusterLog });
+  const liveHlsRelay =
+    classOrigins && nodeRelay && new LiveHlsRelay({ origins: classOrigins, relay: nodeRelay, log: log.child({ module: 'hls' }) });
+
   const streamKeys = new StreamKeys(db);
   const whipIngest = new WhipIngest({
     keys: streamKeys,
@@ -335,6 +352,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     liveClasses,
     // An encoder that posted an offer but never connects, or whose media stops without a DELETE.
     timeouts: { connectMs: 30_000, disconnectedMs: 15_000 },
+    records: sessionNodes?.of('whip'),
     log: log.child({ module: 'whip' }),
   });
   const whepPlayback = new WhepPlayback({
@@ -342,36 +360,15 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     liveClasses,
     // A player that posted an offer but never connects, or that vanished without DELETE.
     timeouts: { connectMs: 30_000, disconnectedMs: 15_000 },
+    records: sessionNodes?.of('whep'),
     log: log.child({ module: 'whep' }),
   });
-
-  // Several nodes (Redis): each announces the classes it streams; the others relay their live HLS from there.
-  let nodeUrl = config.nodeUrl ?? '';
-  // Which nodes are alive (and how to reach them): state kept per node is cleaned up when one is gone.
-  const nodeRegistry = config.redisUrl
-    ? await NodeRegistry.start({
-        url: config.redisUrl,
-        prefix: config.redisPrefix,
-        nodeName: config.cluster.nodeName,
-        nodeUrl: () => nodeUrl,
-        log: log.child({ module: 'cluster' }),
-      })
-    : undefined;
-  const hlsOrigins = config.redisUrl
-    ? new RedisHlsOrigins({
-        redisUrl: config.redisUrl,
-        prefix: config.redisPrefix,
-        nodeUrl: () => nodeUrl,
-        streaming: () => liveHls.streams(),
-        log: log.child({ module: 'hls' }),
-      })
-    : undefined;
-  const liveHlsRelay = hlsOrigins && new LiveHlsRelay({ origins: hlsOrigins, log: log.child({ module: 'hls' }) });
 
   const apiLog = log.child({ module: 'http' });
   const auditLog = new AuditLog(db, log.child({ module: 'audit' }));
   const operatorAccess = new OperatorAccess({ token: config.metricsToken, trustProxy: config.trustProxy });
   let closing: Promise<void> | undefined;
+  const sessionRelay = sessionNodes && nodeRelay && { nodes: sessionNodes, relay: nodeRelay, log: apiLog };
   const classRouteParts = {
     permissions,
     schedule,
@@ -452,7 +449,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       polls: pollRoutes({ permissions, polls: interaction.polls }),
       schedule: scheduleRoutes({ schedule, origin: config.origin }),
       lessonMedia: lessonMediaRoutes({ access: mediaAccess, videos: lessonVideos }),
-      mediaApi: mediaApiRoutes({ liveHls, origins: hlsOrigins, recordings, access: mediaAccess, permissions, courses, progress }),
+      mediaApi: mediaApiRoutes({ liveHls, relay: liveHlsRelay, recordings, access: mediaAccess, permissions, courses, progress }),
       media: mediaRoutes({ liveHls, recordings, access: mediaAccess, timelines, relay: liveHlsRelay }),
       replayTimeline: replayTimelineRoutes({ recordings, timelines, access: mediaAccess, permissions }),
       accountRecovery: accountRecoveryRoutes({
@@ -471,8 +468,16 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       courseHandOver: courseHandOverRoutes({ profile, permissions, log: apiLog }),
       mailPreferences: mailPreferenceRoutes({ preferences: mailPreferences, log: mailLog }),
       unsubscribe: oneClickUnsubscribeRoutes({ preferences: mailPreferences, log: mailLog }),
-      whip: whipRoutes({ ingest: whipIngest, keys: streamKeys, schedule, permissions, origin: config.origin, log: apiLog }),
-      whep: whepRoutes({ playback: whepPlayback, tokens: mediaAccess.tokens, accounts }),
+      whip: whipRoutes({
+        ingest: whipIngest,
+        keys: streamKeys,
+        schedule,
+        permissions,
+        origin: config.origin,
+        relay: sessionRelay,
+        log: apiLog,
+      }),
+      whep: whepRoutes({ playback: whepPlayback, tokens: mediaAccess.tokens, accounts, relay: sessionRelay }),
     },
   );
   const apiListener = getRequestListener(api.fetch);
@@ -510,16 +515,15 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   });
   // Class features (SFU signalling, chat, Q&A, polls, hands, presence) plug in here with membership.use().
   const membership = new ClassMembership(realtime.io, { permissions, log: log.child({ module: 'realtime' }) });
-  const cluster = config.redisUrl
-    ? await ClusterNode.start({
+  const cluster = classOrigins
+    ? new ClusterNode({
         io: realtime.io,
-        redisUrl: config.redisUrl,
-        redisPrefix: config.redisPrefix,
         nodeName: config.cluster.nodeName,
         pipeIp: config.cluster.pipeIp,
         portRange: { min: config.media.rtcMinPort, max: config.media.rtcMaxPort },
         rooms,
-        log: log.child({ module: 'cluster' }),
+        origins: classOrigins,
+        log: clusterLog,
       })
     : undefined;
   cluster?.shareStatusWith(liveClasses);
@@ -582,7 +586,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
   publicOrigin ||= url;
   nodeUrl ||= defaultNodeUrl(config.host, port);
-  await hlsOrigins?.start();
+  await nodeRegistry?.beat(); // the other nodes learn this node's URL now rather than at its next beat
   mailer.start();
   notices.start();
 
@@ -595,14 +599,14 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       clearInterval(purge);
-      await hlsOrigins?.close(); // other nodes stop relaying live HLS here
       quality.close();
       teacherMedia.close();
       teacherMediaFlow.close();
       mediaMetrics.close();
       probes.close();
       await membership.close(); // every member leaves its class: their media peers close, attendance rows close
-      await cluster?.close(); // edge feeds close and this node's class origins are free at once for the other nodes
+      cluster?.close(); // edge feeds close, nothing more is told to the other nodes
+      await classOrigins?.close(); // this node's class origins are free at once for the other nodes
       await nodeRegistry?.close(); // the other nodes see this one gone at their next beat
       presence.close(); // no broadcasts once the Socket.io server (and its Redis clients) are going away
       interactionFeatures.close(); // sends the chat batches still collecting, stops their timers
@@ -614,6 +618,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       await interaction.close(); // its Redis client too
       whipIngest.close();
       whepPlayback.close();
+      await sessionNodes?.close(); // their records go with them
       await liveClasses.close(); // each class closes its bridge (ffmpeg writes its last segments), then its room
       await liveHls.close();
       await recordings.settled(); // the recordings of those bridges are finalised

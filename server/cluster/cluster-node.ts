@@ -11,7 +11,7 @@ import type { Logger } from '../log.ts';
 import type { ClassroomRoom } from '../sfu/classroom-room.ts';
 import type { RoomRegistry } from '../sfu/room-registry.ts';
 import type { LecternIo } from '../realtime/socket-server.ts';
-import { ClassOrigins } from './class-origins.ts';
+import type { ClassOrigins } from './class-origins.ts';
 import { EdgeFeed, type OriginLink } from './edge-feed.ts';
 import {
   AdoptRequest,
@@ -40,12 +40,12 @@ class OriginGone extends DomainError {
 
 export interface ClusterNodeOptions {
   io: LecternIo;
-  redisUrl: string;
-  redisPrefix: string;
   nodeName: string;
   pipeIp: string;
   portRange: { min: number; max: number };
   rooms: RoomRegistry;
+  /** Where each class originates (its owner closes it after this node). */
+  origins: ClassOrigins;
   log: Logger;
 }
 
@@ -63,21 +63,11 @@ export class ClusterNode {
   readonly #timer: NodeJS.Timeout;
   #closed = false;
 
-  static async start(options: ClusterNodeOptions): Promise<ClusterNode> {
-    const origins = await ClassOrigins.connect({
-      url: options.redisUrl,
-      prefix: options.redisPrefix,
-      nodeName: options.nodeName,
-      log: options.log,
-    });
-    return new ClusterNode(options, origins);
-  }
-
-  constructor(options: ClusterNodeOptions, origins: ClassOrigins) {
+  constructor(options: ClusterNodeOptions) {
     this.#options = options;
     this.nodeName = options.nodeName;
     this.#io = options.io;
-    this.#origins = origins;
+    this.#origins = options.origins;
     this.#rooms = options.rooms;
     this.#log = options.log.child({ node: options.nodeName });
     this.#pipes = new OriginPipes({
@@ -289,7 +279,7 @@ export class ClusterNode {
     room.close();
   }
 
-  async close(): Promise<void> {
+  close(): void {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
@@ -297,6 +287,5 @@ export class ClusterNode {
     for (const feed of this.#feeds.values()) feed.close();
     this.#feeds.clear();
     this.#pipes.close();
-    await this.#origins.close();
   }
 }

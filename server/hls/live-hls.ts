@@ -115,11 +115,6 @@ export class LiveHls {
     return !entry ? 'offline' : entry.bridge.renditions ? 'live' : 'starting';
   }
 
-  /** Every class this process streams, with its status (what the cluster learns of this node's classes). */
-  *streams(): Iterable<[classId: string, status: LiveStatus]> {
-    for (const classId of this.#live.keys()) yield [classId, this.status(classId)];
-  }
-
   /** Recordings being written by this process's bridges (not interrupted ones). */
   recordingIds(): string[] {
     return [...this.#live.values()].flatMap((e) => e.recordingId() ?? []);

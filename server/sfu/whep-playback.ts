@@ -5,6 +5,7 @@
 // watching their own class is not entered in presence: that would make an absent teacher look present.
 import type { Permissions } from '../auth/permissions.ts';
 import type { SessionUser } from '../auth/session-store.ts';
+import type { SessionRecords } from '../cluster/session-nodes.ts';
 import type { LiveClassLifecycle, PresentMember } from '../classes/live-class-lifecycle.ts';
 import { MAX_SOCKETS_PER_PERSON } from '../contracts/realtime.ts';
 import { DomainError } from '../domain-error.ts';
@@ -30,6 +31,8 @@ export interface WhepPlaybackOptions {
   /** Opens the live class's room; presence and attendance of the viewers. */
   liveClasses: Pick<LiveClassLifecycle, 'room' | 'enter' | 'leave' | 'setMode'>;
   timeouts: SessionTimeouts;
+  /** With several nodes: where each session lives, so any node can relay its DELETE here. */
+  records?: SessionRecords | undefined;
   log: Logger;
 }
 
@@ -112,6 +115,7 @@ export class WhepPlayback {
     });
     this.#sessions.set(session.id, session);
     session.once('close', (reason) => this.#onClose(session, reason));
+    await this.#options.records?.opened(session.id);
     if (this.#closed) {
       session.close('shutdown');
       throw new WhepRefusal(503, 'shutting_down', 'The server is shutting down');
@@ -156,6 +160,7 @@ export class WhepPlayback {
 
   #onClose(session: WhepSession, reason: WhepCloseReason): void {
     this.#sessions.delete(session.id);
+    this.#options.records?.closed(session.id);
     this.#ended.set(`${session.classId}/${session.id}`, session.userId);
     if (this.#ended.size > 1000) this.#ended.delete(this.#ended.keys().next().value!);
     const present = this.#present.delete(session);

@@ -4,6 +4,7 @@
 // treat the encoder as the teacher's connection: when it stops, the class stays live for the grace period.
 import { ortc, type types } from 'mediasoup';
 import type { StreamKeys } from '../auth/stream-keys.ts';
+import type { SessionRecords } from '../cluster/session-nodes.ts';
 import type { LiveClassLifecycle, PresentMember } from '../classes/live-class-lifecycle.ts';
 import type { LiveClass, UserRole } from '../db/schema.ts';
 import { DomainError } from '../domain-error.ts';
@@ -32,6 +33,8 @@ export interface WhipIngestOptions {
   rooms: Pick<RoomRegistry, 'get'>;
   liveClasses: Pick<LiveClassLifecycle, 'goLive' | 'publishingRoom' | 'enter' | 'leave'>;
   timeouts: WhipTimeouts;
+  /** With several nodes: where each session lives, so any node can relay its DELETE here. */
+  records?: SessionRecords | undefined;
   log: Logger;
 }
 
@@ -130,6 +133,7 @@ export class WhipIngest {
         throw err;
       });
       this.#sessions.set(classId, session);
+      await this.#options.records?.opened(session.id);
       const member: PresentMember = { socketId: memberId(session), userId: teacher.id, displayName: teacher.displayName, role: 'teacher' };
       session.once('close', (reason) => this.#onClose(session, reason));
       await this.#options.liveClasses.enter(classId, member);
@@ -171,6 +175,7 @@ export class WhipIngest {
 
   #onClose(session: WhipSession, reason: WhipCloseReason): void {
     if (this.#sessions.get(session.classId) === session) this.#sessions.delete(session.classId);
+    this.#options.records?.closed(session.id);
     this.#ended.set(session.id, session.streamKeyId);
     if (this.#ended.size > 1000) this.#ended.delete(this.#ended.keys().next().value!);
     if (reason === 'shutdown') return;

@@ -1,9 +1,9 @@
 // Live HLS served by any node: two Lectern processes sharing PostgreSQL, Redis and the media secret. The
 // teacher goes live from the studio in Chromium on node A (the class's origin: its bridge makes the HLS); a
-// student whose requests land on node B gets the live stream from B, which relays each request to A: the
-// master and Low-Latency media playlists (parsed with hls-parser), a blocking reload held until the next part
-// exists, parts and segments with the origin's bytes (a range too), and the recording A writes meanwhile. B
-// checks the token itself, as A does.
+// student whose requests land on node B gets the live stream from B, which relays each request to A (the node
+// holding the class's origin claim): the master and Low-Latency media playlists (parsed with hls-parser), a
+// blocking reload held until the next part exists, parts and segments with the origin's bytes (a range too),
+// and the recording A writes meanwhile. B checks the token itself, as A does.
 import crypto from 'node:crypto';
 import HLS from 'hls-parser';
 import type { Browser } from 'playwright-core';
@@ -60,7 +60,7 @@ describe('live HLS across nodes', () => {
     await studio.getByRole('button', { name: 'Go live' }).click({ timeout: 30_000 });
     await expect.poll(() => studio.getByTestId('studio-state').getAttribute('data-state'), { timeout: 30_000 }).toBe('live');
 
-    // B does not stream the class but knows it is live (A announces its stream) and hands out B's own URL.
+    // B does not stream the class: it asks A, the class's origin, how far the stream got; the URL is relative (B's own).
     let view: { status: string; playlistUrl: string | null } = { status: 'offline', playlistUrl: null };
     await expect
       .poll(
@@ -142,7 +142,7 @@ describe('live HLS across nodes', () => {
     const forged = masterUrl.replace(/\/media\/t\/[^/]+\//, `/media/t/${encodeURIComponent('x'.repeat(40))}.${'y'.repeat(43)}/`);
     expect((await fetch(forged)).status).toBe(403);
 
-    // The class ends on A: B stops relaying (the announcement is withdrawn) and says so.
+    // The class ends on A: its origin claim goes, so B stops relaying and says so.
     await studio.getByRole('button', { name: 'End class' }).click();
     await studio.getByRole('button', { name: 'Yes, end class' }).click();
     await expect

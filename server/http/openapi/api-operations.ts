@@ -282,7 +282,13 @@ export const API_OPERATIONS: ApiOperation[] = [
       status: 201,
     },
   ),
-  op('delete', '/api/classes/:classId/whip/:sessionId', 'Encoders', 'WHIP: the encoder stops', 'stream-key'),
+  op(
+    'delete',
+    '/api/classes/:classId/whip/:sessionId',
+    'Encoders',
+    'WHIP: the encoder stops (on any node: relayed to the one holding the session)',
+    'stream-key',
+  ),
   op(
     'patch',
     '/api/classes/:classId/whip/:sessionId',
@@ -296,7 +302,13 @@ export const API_OPERATIONS: ApiOperation[] = [
     produces: 'sdp',
     status: 201,
   }),
-  op('delete', '/api/classes/:classId/whep/:sessionId', 'Players', 'WHEP: the viewer leaves', 'viewer'),
+  op(
+    'delete',
+    '/api/classes/:classId/whep/:sessionId',
+    'Players',
+    'WHEP: the viewer leaves (on any node: relayed to the one holding the session)',
+    'viewer',
+  ),
   op(
     'patch',
     '/api/classes/:classId/whep/:sessionId',

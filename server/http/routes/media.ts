@@ -42,7 +42,6 @@ import { queryParams, readBoundedBytes } from '../validate.ts';
 import { canModerate, type Permissions } from '../../auth/permissions.ts';
 import type { CourseCatalog } from '../../courses/course-catalog.ts';
 import type { LessonProgress } from '../../courses/lesson-progress.ts';
-import type { HlsOrigins } from '../../hls/hls-origins.ts';
 import type { LiveHls } from '../../hls/live-hls.ts';
 import type { LiveHlsRelay } from '../../hls/live-hls-relay.ts';
 import { MediaDenied, type MediaAccess, type MediaAudience } from '../../hls/media-access.ts';
@@ -72,8 +71,8 @@ export interface MediaRouteParts {
 
 export interface MediaApiRouteParts {
   liveHls: Pick<LiveHls, 'status'>;
-  /** With several nodes: where a class this node does not stream is streamed. */
-  origins?: HlsOrigins | undefined;
+  /** With several nodes: the view of a class this node does not stream comes from the node that does. */
+  relay?: Pick<LiveHlsRelay, 'view'> | undefined;
   recordings: Pick<Recordings, 'byId' | 'ofClass' | 'view' | 'remove' | 'captions'>;
   access: Pick<MediaAccess, 'sign'>;
   permissions: Permissions;
@@ -323,10 +322,12 @@ export const mediaApiRoutes = (parts: MediaApiRouteParts) =>
       const { classId } = params(c, ClassIdParam);
       const access = await parts.permissions.classRole(user, classId);
       if (!access) throw new ApiFailure(403, 'forbidden', 'You are not allowed into this class');
+      // Streamed here, or (with several nodes) by the class's origin, which tells how far its stream got (and
+      // signs the token: any node verifies it); this node then relays the stream's requests there.
+      const status = parts.liveHls.status(classId);
+      const relayed = status === 'offline' ? await parts.relay?.view(classId, c.req.raw) : null;
+      if (relayed) return relayed;
       const { token, expiresAt } = parts.access.sign({ kind: 'class', id: classId }, user.id);
-      // Streamed here, or (with several nodes) by the class's origin, whose stream this node relays.
-      const here = parts.liveHls.status(classId);
-      const status = here === 'offline' && parts.origins ? ((await parts.origins.originOf(classId))?.status ?? 'offline') : here;
       const view: LiveStreamView = {
         classId,
         playlistUrl: status === 'live' ? mediaUrl(token, `classes/${classId}/live/master.m3u8`) : null,

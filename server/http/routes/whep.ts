@@ -1,6 +1,6 @@
 // WHEP playback (draft-ietf-wish-whep) of a live class, for any WHEP player:
 //   POST   /api/classes/:classId/whep                 offer (application/sdp) -> 201 answer, Location, ETag
-//   DELETE /api/classes/:classId/whep/:sessionId      the viewer leaves (200)
+//   DELETE /api/classes/:classId/whep/:sessionId      the viewer leaves (200); on any node
 //   PATCH  /api/classes/:classId/whep/:sessionId      405: the answer carries every candidate and no trickle
 //   OPTIONS on both                                   CORS preflight (players on other sites)
 // A viewer proves who they are with their session cookie (our own pages) or with the class's media token as
@@ -15,13 +15,15 @@ import { WhepRefusal, type WhepPlayback } from '../../sfu/whep-playback.ts';
 import { ApiFailure } from '../errors.ts';
 import type { AppEnv } from '../session.ts';
 import { readBoundedBytes } from '../validate.ts';
-import { isSdp, sdpSessionCors } from './sdp-sessions.ts';
+import { isSdp, sdpSessionCors, sessionRelay, type SessionRelayParts } from './sdp-sessions.ts';
 import { idParam } from './access.ts';
 
 export interface WhepRouteParts {
   playback: WhepPlayback;
   tokens: Pick<MediaTokens, 'verify'>;
   accounts: Pick<Accounts, 'byId'>;
+  /** With several nodes: a session's DELETE or PATCH that lands here is relayed to the node holding the session. */
+  relay?: SessionRelayParts | undefined;
 }
 
 function unauthorized(c: Context, code: string, message: string): never {
@@ -34,7 +36,7 @@ function refusal(err: unknown): never {
   throw err;
 }
 
-export const whepRoutes = ({ playback, tokens, accounts }: WhepRouteParts) => {
+export const whepRoutes = ({ playback, tokens, accounts, relay }: WhepRouteParts) => {
   /**
    * The viewer: the holder of a media token of this class (checked at `at`: a session may be ended with the
    * token it was opened with, even once that expired), else the session cookie's user.
@@ -61,6 +63,7 @@ export const whepRoutes = ({ playback, tokens, accounts }: WhepRouteParts) => {
   return new Hono<AppEnv>()
     .use('/:classId/whep', sdpSessionCors)
     .use('/:classId/whep/*', sdpSessionCors)
+    .use('/:classId/whep/:sessionId', sessionRelay('whep', relay))
     .post('/:classId/whep', async (c) => {
       const classId = idParam(c, 'classId', 'class');
       if (!isSdp(c.req.header('content-type')))

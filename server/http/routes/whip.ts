@@ -1,6 +1,6 @@
 // WHIP (RFC 9725) for encoders such as OBS, and the class's stream key:
 //   POST   /api/classes/:classId/whip                 offer (application/sdp, Bearer stream key) -> 201 answer
-//   DELETE /api/classes/:classId/whip/:sessionId      the encoder stops (200, as OBS expects)
+//   DELETE /api/classes/:classId/whip/:sessionId      the encoder stops (200, as OBS expects); on any node
 //   PATCH  /api/classes/:classId/whip/:sessionId      405: the answer carries every candidate and no trickle
 //   OPTIONS on both                                   CORS preflight (encoders in a web page)
 //   POST   /api/classes/:classId/stream-key           a new key (the teacher or an admin): { key, whipUrl }
@@ -17,7 +17,7 @@ import { WhipRefusal, type WhipIngest } from '../../sfu/whip-ingest.ts';
 import { ApiFailure } from '../errors.ts';
 import { requireUser, type AppEnv } from '../session.ts';
 import { readBoundedBytes } from '../validate.ts';
-import { isSdp, sdpSessionCors } from './sdp-sessions.ts';
+import { isSdp, sdpSessionCors, sessionRelay, type SessionRelayParts } from './sdp-sessions.ts';
 import { idParam, refuse } from './access.ts';
 
 export interface WhipRouteParts {
@@ -27,6 +27,8 @@ export interface WhipRouteParts {
   permissions: Permissions;
   /** LECTERN_ORIGIN: the WHIP URL handed to teachers; the request's own origin when unset. */
   origin: string | undefined;
+  /** With several nodes: a session's DELETE or PATCH that lands here is relayed to the node holding the session. */
+  relay?: SessionRelayParts | undefined;
   log: Logger;
 }
 
@@ -47,7 +49,7 @@ function refusal(c: Context, err: unknown): never {
   throw err;
 }
 
-export const whipRoutes = ({ ingest, keys, schedule, permissions, origin, log }: WhipRouteParts) => {
+export const whipRoutes = ({ ingest, keys, schedule, permissions, origin, relay, log }: WhipRouteParts) => {
   const whipUrl = (c: Context, classId: string): string => `${origin ?? new URL(c.req.url).origin}/api/classes/${classId}/whip`;
 
   /** The class, for its teacher or an admin (404 for anyone who may not see it). */
@@ -65,6 +67,7 @@ export const whipRoutes = ({ ingest, keys, schedule, permissions, origin, log }:
   return new Hono<AppEnv>()
     .use('/:classId/whip', sdpSessionCors)
     .use('/:classId/whip/*', sdpSessionCors)
+    .use('/:classId/whip/:sessionId', sessionRelay('whip', relay))
     .post('/:classId/whip', async (c) => {
       const classId = idParam(c, 'classId', 'class');
       if (!isSdp(c.req.header('content-type')))
