@@ -44,7 +44,8 @@ import { LiveHls } from './hls/live-hls.ts';
 import { mediaSignalling } from './realtime/media-signalling.ts';
 import { goLiveFeature } from './realtime/go-live-feature.ts';
 import { stageFeature } from './realtime/stage-feature.ts';
-import { ClassPresence, studentConnected, teacherConnected } from './realtime/presence.ts';
+import { ClassPresence } from './realtime/presence.ts';
+import { PresenceStore } from './cluster/presence-store.ts';
 import { createHttpApp } from './http/app.ts';
 import { SecurityHeaders } from './http/security-headers.ts';
 import { OperatorAccess } from './http/operator-access.ts';
@@ -294,15 +295,22 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   });
   lessonVideos.start();
   if (ffmpeg.found) await transcodes.start();
+  // In a cluster, who is in each class through every node, in Redis: any node answers for the whole class.
+  const presenceStore = config.redisUrl
+    ? await PresenceStore.connect({
+        url: config.redisUrl,
+        prefix: config.redisPrefix,
+        nodeName: config.cluster.nodeName,
+        log: log.child({ module: 'presence' }),
+      })
+    : undefined;
   const liveClasses = new LiveClassLifecycle({
     db,
     rooms,
     liveHls,
     graceSeconds: config.media.teacherGraceSeconds,
     interruptedEndMinutes: config.media.interruptedEndMinutes,
-    // Asked through the Socket.io server (created further down; nobody enters a class before it exists).
-    teacherConnected: (classId, teacherId) => teacherConnected(realtime.io, classId, teacherId),
-    studentConnected: (classId, userId) => studentConnected(realtime.io, classId, userId),
+    roster: presenceStore,
     // With Redis, this process is one node of a cluster (made once the Socket.io server exists, like the above).
     placement: config.redisUrl
       ? { originFor: (classId, publish) => cluster!.originFor(classId, publish), feed: (room) => cluster!.feed(room) }
@@ -527,10 +535,12 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       })
     : undefined;
   cluster?.shareStatusWith(liveClasses);
-  const presence = new ClassPresence(realtime.io, liveClasses, {
-    clusterWide: cluster !== undefined,
-    log: log.child({ module: 'realtime' }),
-  });
+  const presence = new ClassPresence(realtime.io, liveClasses, { roster: presenceStore, log: log.child({ module: 'realtime' }) });
+  if (presenceStore) {
+    // What this node's name left in the roster (it was killed, and restarts under the same name): those members
+    // leave as if their node died (told to every node, now that statuses and presence are shared).
+    await liveClasses.departed(await presenceStore.removeNode(presenceStore.nodeName));
+  }
   membership.use(presence.feature);
   const classLog = log.child({ module: 'live-class' });
   membership.use(goLiveFeature({ liveClasses, log: classLog }));
@@ -620,6 +630,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       whepPlayback.close();
       await sessionNodes?.close(); // their records go with them
       await liveClasses.close(); // each class closes its bridge (ffmpeg writes its last segments), then its room
+      await presenceStore?.close(); // this node's members left the roster with their classes above
       await liveHls.close();
       await recordings.settled(); // the recordings of those bridges are finalised
       await replayDownloads.close(); // the MP4 being made stops; the next start makes it

@@ -7,10 +7,13 @@
 // is the peer's own leaveStage()). A teacher who never comes back does not leave a class live forever: after
 // the grace period it is interrupted, and after a longer limit it ends by itself.
 // Everything for one class runs in order (a per-class queue), so a join racing a go-live cannot double-count.
-// With several server processes (Redis), each keeps this state for the members it holds: a process that sees
-// no teacher of its own asks whether they are connected through another before it calls them away. In a
-// cluster the class's media originates on one node (where the teacher publishes); another node's room is an
-// edge fed from it (`placement`), and each node applies the status the others share (applySharedStatus).
+// With several server processes (Redis), each keeps this state for the members it holds and records them in the
+// class's roster (cluster/presence-store.ts), which answers for every node: whether the teacher is connected
+// through another node before this one calls them away, the class-wide student count for the peak. Members of a
+// node that died are handed to `departed()` (their attendance closes; a teacher who was only there is away, as
+// when their socket drops here). In a cluster the class's media originates on one node (where the teacher
+// publishes); another node's room is an edge fed from it (`placement`), and each node applies the status the
+// others share (applySharedStatus).
 import { EventEmitter } from 'node:events';
 import { AwaitQueue } from 'awaitqueue';
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
@@ -61,6 +64,25 @@ type LifecycleEvents = {
   stage: [StageUpdatePush];
 };
 
+/** Who is in each class through every node of a cluster (cluster/presence-store.ts); only this process's own members without it. */
+export interface ClassRoster {
+  enter(member: PresentMember & { classId: string; mode: PresenceViewer['mode'] }): Promise<void>;
+  setMode(classId: string, socketId: string, mode: PresenceViewer['mode']): Promise<void>;
+  attended(classId: string, socketId: string, attendanceId: string): Promise<void>;
+  leave(classId: string, socketId: string): Promise<void>;
+  studentCount(classId: string): Promise<number>;
+  connected(classId: string, userId: string, role: ClassRole): Promise<boolean>;
+}
+
+/** A member of a node that is gone, as its roster entry had them. */
+export interface DepartedMember {
+  classId: string;
+  socketId: string;
+  userId: string;
+  role: ClassRole;
+  attendanceId?: string | undefined;
+}
+
 export interface LiveClassLifecycleOptions {
   db: Database;
   rooms: RoomRegistry;
@@ -69,13 +91,8 @@ export interface LiveClassLifecycleOptions {
   graceSeconds: number;
   /** How long a class stays interrupted (teacher gone past the grace period) before it ends by itself. */
   interruptedEndMinutes: number;
-  /**
-   * Whether the class's teacher is connected to the class through any server process (false on error). Without
-   * it, only this process's own members count.
-   */
-  teacherConnected?: (classId: string, teacherId: string) => Promise<boolean>;
-  /** Whether a student is in the class through any server process (false on error); only local members count without it. */
-  studentConnected?: (classId: string, userId: string) => Promise<boolean>;
+  /** In a cluster: every node's members (this process's own are recorded there as they enter, change and leave). */
+  roster?: ClassRoster | undefined;
   /** In a cluster: where each class's media originates, and how an edge room is fed from there. */
   placement?: ClassMediaPlacement | undefined;
   log: Logger;
@@ -95,9 +112,8 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
   readonly #graceMs: number;
   readonly #interruptedEndMs: number;
   readonly #log: Logger;
-  readonly #teacherConnected: (classId: string, teacherId: string) => Promise<boolean>;
+  readonly #roster: ClassRoster | undefined;
   readonly #placement: ClassMediaPlacement | undefined;
-  readonly #studentConnected: (classId: string, userId: string) => Promise<boolean>;
   readonly #classes = new Map<string, ClassState>();
   /** One queue per class with work in flight. */
   readonly #queues = new Map<string, AwaitQueue>();
@@ -112,9 +128,8 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
     this.#graceMs = options.graceSeconds * 1000;
     this.#interruptedEndMs = options.interruptedEndMinutes * 60_000;
     this.#log = options.log;
-    this.#teacherConnected = options.teacherConnected ?? (async () => false);
+    this.#roster = options.roster;
     this.#placement = options.placement;
-    this.#studentConnected = options.studentConnected ?? (async () => false);
   }
 
   /** The class's current status (from memory when someone is in it, else from the database). */
@@ -212,7 +227,10 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
   }
 
   /** A member joined the class (any status). Opens their attendance when the class is live. */
-  enter(classId: string, member: PresentMember): Promise<ClassStatusPush> {
+  async enter(classId: string, member: PresentMember): Promise<ClassStatusPush> {
+    // Recorded first: the class's first load here asks the roster whether its teacher is connected (this may be
+    // them), and the presence this entry pushes, read from the roster, counts them.
+    await this.#recorded(classId, (roster) => roster.enter({ ...member, classId, mode: 'waiting' }));
     return this.#serial(classId, async (state) => {
       state.members.set(member.socketId, { ...member, mode: 'waiting', attendanceId: undefined });
       if (member.role === 'teacher') {
@@ -225,6 +243,9 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
       if (state.status === 'live') await this.#openAttendance(state, state.members.get(member.socketId)!);
       this.#emitPresence(state);
       return this.#statusOf(state);
+    }).catch(async (err: unknown) => {
+      await this.#recorded(classId, (roster) => roster.leave(classId, member.socketId));
+      throw err;
     });
   }
 
@@ -234,6 +255,7 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
       const present = state.members.get(socketId);
       if (!present) return;
       state.members.delete(socketId);
+      await this.#recorded(classId, (roster) => roster.leave(classId, socketId));
       await this.#closeAttendance(present);
       const stillHere = [...state.members.values()].some((m) => m.userId === present.userId);
       if (!stillHere && state.onStage.delete(present.userId)) this.emit('stage', this.stage(classId));
@@ -244,12 +266,46 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
     });
   }
 
+  /**
+   * Members of a node that is gone (killed, or this node starting again under its name), already out of the
+   * roster: their attendance rows close now, they leave the stage, the presence is pushed again, and a teacher
+   * who was connected only there is away: the grace period runs here (told to every node), then the interruption
+   * and the end, as when their last socket drops on this node.
+   */
+  async departed(members: DepartedMember[]): Promise<void> {
+    const byClass = Map.groupBy(members, (m) => m.classId);
+    await Promise.all(
+      [...byClass].map(([classId, gone]) =>
+        this.#serial(classId, async (state) => {
+          for (const { attendanceId } of gone) await this.#closeAttendance({ attendanceId });
+          let stageChanged = false;
+          for (const userId of new Set(gone.map((m) => m.userId))) {
+            const here = [...state.members.values()].some((m) => m.userId === userId);
+            if (here || (await this.#connectedElsewhere(classId, userId, 'student'))) continue;
+            stageChanged = state.onStage.delete(userId) || stageChanged;
+            stageChanged = state.invited.delete(userId) || stageChanged;
+          }
+          if (stageChanged) this.emit('stage', this.stage(classId));
+          const teacherGone = gone.some((m) => m.userId === state.teacherId);
+          const teacherHere = [...state.members.values()].some((m) => m.userId === state.teacherId);
+          if (teacherGone && !teacherHere && state.status === 'live' && state.teacher === 'present' && !(await this.#teacherElsewhere(state))) {
+            this.#log.warn({ classId }, "the teacher's node is gone: the grace period runs");
+            this.#startGrace(state);
+          }
+          this.#emitPresence(state);
+          this.#forgetIfIdle(state);
+        }),
+      ),
+    );
+  }
+
   /** How the member receives media now (the viewer cap may send them to HLS). */
   setMode(classId: string, socketId: string, mode: PresenceViewer['mode']): Promise<void> {
     return this.#serial(classId, async (state) => {
       const present = state.members.get(socketId);
       if (!present || present.mode === mode) return;
       present.mode = mode;
+      await this.#recorded(classId, (roster) => roster.setMode(classId, socketId, mode));
       if (present.attendanceId && mode !== 'waiting') {
         await this.#db.update(attendance).set({ mode }).where(eq(attendance.id, present.attendanceId));
       }
@@ -325,7 +381,7 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
     return this.#serial(classId, async (state) => {
       if (state.status !== 'live') throw new DomainError('not_live', 'Invite students on stage while the class is live');
       const here = [...state.members.values()].some((m) => m.userId === userId && m.role === 'student');
-      const elsewhere = !here && (await this.#studentConnected(classId, userId).catch(() => false));
+      const elsewhere = !here && (await this.#connectedElsewhere(classId, userId, 'student'));
       if (!here && !elsewhere) throw new DomainError('not_found', 'That student is not in the class');
       state.invited.add(userId);
       this.emit('stage', this.stage(classId));
@@ -509,7 +565,11 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
       .values({ classId: state.classId, userId: present.userId, mode: present.mode === 'hls' ? 'hls' : 'webrtc' })
       .returning({ id: attendance.id });
     present.attendanceId = row!.id;
-    const count = this.#studentCount(state);
+    await this.#recorded(state.classId, (roster) => roster.attended(state.classId, present.socketId, row!.id));
+    // The class's students through every node when there are several (the peak is the class's, not this node's).
+    const count = this.#roster
+      ? await this.#roster.studentCount(state.classId).catch(() => this.#studentCount(state))
+      : this.#studentCount(state);
     const [stats] = await this.#db
       .update(liveClasses)
       .set({
@@ -521,7 +581,7 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
     if (stats) Object.assign(state, stats);
   }
 
-  async #closeAttendance(present: Presence): Promise<void> {
+  async #closeAttendance(present: { attendanceId: string | undefined }): Promise<void> {
     const id = present.attendanceId;
     if (!id) return;
     present.attendanceId = undefined;
@@ -551,12 +611,22 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
   }
 
   #teacherElsewhere(state: ClassState): Promise<boolean> {
-    return Promise.resolve()
-      .then(() => this.#teacherConnected(state.classId, state.teacherId))
-      .catch((err: unknown) => {
-        this.#log.warn({ err, classId: state.classId }, 'could not ask the other processes for the teacher');
-        return false;
-      });
+    return this.#connectedElsewhere(state.classId, state.teacherId, 'teacher');
+  }
+
+  /** Whether the person is in the class through any node, as the roster says (false without one, or on error). */
+  async #connectedElsewhere(classId: string, userId: string, role: ClassRole): Promise<boolean> {
+    if (!this.#roster) return false;
+    return this.#roster.connected(classId, userId, role).catch((err: unknown) => {
+      this.#log.warn({ err, classId }, "could not read the class's roster");
+      return false;
+    });
+  }
+
+  /** Records a change in the roster; a failure is logged and this node's own state goes on. */
+  async #recorded(classId: string, change: (roster: ClassRoster) => Promise<void>): Promise<void> {
+    if (!this.#roster) return;
+    await change(this.#roster).catch((err: unknown) => this.#log.warn({ err, classId }, "could not record the change in the class's roster"));
   }
 
   #teacherFoundElsewhere(state: ClassState): void {

@@ -77,11 +77,8 @@ function attachSignalling(member: ClassMember, options: MediaSignallingOptions):
 
   const liveRoom = (): Promise<ClassroomRoom> => liveClasses.room(classId);
 
-  /** How this member receives media, for the live class and for other nodes reading this socket's data. */
-  const setMode = (mode: 'webrtc' | 'hls'): Promise<void> => {
-    if (socket.data.inClass?.classId === classId) socket.data.inClass.mode = mode;
-    return liveClasses.setMode(classId, socket.id, mode);
-  };
+  /** How this member receives media (the live class records it for every node). */
+  const setMode = (mode: 'webrtc' | 'hls'): Promise<void> => liveClasses.setMode(classId, socket.id, mode);
 
   const currentPeer = (): { peer: ClassroomPeer; room: ClassroomRoom } => {
     const room = peerRoom;

@@ -2,65 +2,60 @@
 // counts, teacher grace period); the lifecycle's changes are broadcast to the class room. Presence is
 // throttled per class so a hundred students joining at once send a handful of updates, not ten thousand,
 // and only the staff get the viewer list: students get the counts, so a big class costs O(n), not O(n^2).
-// With several server processes (`clusterWide`) each process knows only its own members: what it broadcasts is
-// derived from every socket in the class room on every process (fetchSockets over the Redis adapter, reading
-// each socket's `inClass`), so every node tells the same list and counts.
-import type { ClassStatusPush, PresencePush, PresenceViewer, StageUpdatePush } from '../contracts/live-class.ts';
+// With several server processes (a `roster`) each process knows only its own members: what it broadcasts is read
+// from the class's roster in Redis (cluster/presence-store.ts), where every node records its members, so every
+// node tells the same list and counts; one read per push, of the staff and students up to the list's cap.
+import type { ClassStatusPush, PresencePush, StageUpdatePush } from '../contracts/live-class.ts';
 import type { Logger } from '../log.ts';
 import type { LiveClassLifecycle } from '../classes/live-class-lifecycle.ts';
+import type { PresenceStore } from '../cluster/presence-store.ts';
 import { canModerate } from '../auth/permissions.ts';
 import { classRoom, staffRoom, type ClassFeature } from './class-membership.ts';
 import type { LecternIo } from './socket-server.ts';
 
 const PRESENCE_INTERVAL_MS = 500;
-
-/**
- * Whether `teacherId` has a socket in the class's staff room through any server process (with the Redis
- * adapter, fetchSockets asks every process).
- */
-export async function teacherConnected(io: LecternIo, classId: string, teacherId: string): Promise<boolean> {
-  const staff = await io.in(staffRoom(classId)).fetchSockets();
-  return staff.some((s) => s.data.user?.id === teacherId);
-}
-
-/** Whether `userId` is in the class as a student through any server process (fetchSockets asks every process). */
-export async function studentConnected(io: LecternIo, classId: string, userId: string): Promise<boolean> {
-  const sockets = await io.in(classRoom(classId)).fetchSockets();
-  return sockets.some((s) => s.data.user?.id === userId && s.data.inClass?.classId === classId && s.data.inClass.role === 'student');
-}
+/** The most viewers a push lists (the staff's list; the counts cover everyone). */
+const MAX_LISTED = 500;
 
 /** Owns the presence broadcasts of every class; close() stops them before the Socket.io server goes away. */
 export class ClassPresence {
   readonly feature: ClassFeature;
   readonly #close: () => void;
 
-  constructor(io: LecternIo, liveClasses: LiveClassLifecycle, options: { clusterWide: boolean; log: Logger }) {
+  constructor(
+    io: LecternIo,
+    liveClasses: LiveClassLifecycle,
+    options: { roster?: Pick<PresenceStore, 'snapshot'> | undefined; log: Logger },
+  ) {
     const throttles = new Map<string, { timer: NodeJS.Timeout; pending: PresencePush | undefined }>();
+    /** Per class, the roster read in flight: pushes go out in the order they were read. */
+    const reads = new Map<string, Promise<void>>();
     let closed = false;
-    const acrossNodes = async (push: PresencePush): Promise<PresencePush> => {
-      const sockets = await io.in(classRoom(push.classId)).fetchSockets();
+    const { roster } = options;
+    const classWide = async (push: PresencePush, from: Pick<PresenceStore, 'snapshot'>): Promise<PresencePush> => {
+      const { viewers, studentCount } = await from.snapshot(push.classId, MAX_LISTED);
       const stage = new Set(liveClasses.stage(push.classId).userIds);
-      const byUser = new Map<string, PresenceViewer>();
-      for (const { data } of sockets) {
-        const here = data.inClass;
-        if (!here || here.classId !== push.classId || !data.user) continue;
-        const seen = byUser.get(data.user.id);
-        // A user with two tabs shows once, with the best way they receive media (as the live class counts them).
-        if (seen && (seen.mode === 'webrtc' || here.mode === 'waiting')) continue;
-        const { id: userId, displayName } = data.user;
-        byUser.set(userId, { userId, displayName, role: here.role, mode: here.mode, onStage: stage.has(userId) });
-      }
-      const viewers = [...byUser.values()];
-      const studentCount = viewers.filter((v) => v.role === 'student').length;
-      return { ...push, viewers: viewers.slice(0, 500), studentCount, peakViewers: Math.max(push.peakViewers, studentCount) };
+      return {
+        ...push,
+        viewers: viewers.map((v) => ({ ...v, onStage: stage.has(v.userId) })),
+        studentCount,
+        peakViewers: Math.max(push.peakViewers, studentCount),
+      };
     };
     const broadcast = (local: PresencePush): void => {
       if (closed) return;
-      if (!options.clusterWide) return send(local);
-      acrossNodes(local).then(
-        (push) => !closed && send(push),
-        (err: unknown) => options.log.warn({ err, classId: local.classId }, 'could not gather the presence of the other nodes'),
-      );
+      if (!roster) return send(local);
+      const { classId } = local;
+      const read = (reads.get(classId) ?? Promise.resolve())
+        .then(() => classWide(local, roster))
+        .then(
+          (push) => void (!closed && send(push)),
+          (err: unknown) => options.log.warn({ err, classId }, "could not read the class's presence"),
+        )
+        .finally(() => {
+          if (reads.get(classId) === read) reads.delete(classId);
+        });
+      reads.set(classId, read);
     };
     const send = (push: PresencePush): void => {
       const staff = staffRoom(push.classId);
@@ -114,17 +109,13 @@ export class ClassPresence {
 
     this.feature = async (member) => {
       const { socket, classId, user, role } = member;
-      socket.data.inClass = { classId, role, mode: 'waiting' };
       const status = await liveClasses.enter(classId, { socketId: socket.id, userId: user.id, displayName: user.displayName, role });
       socket.emit('class:status', status);
       socket.emit('stage:update', liveClasses.stage(classId));
       // Across nodes, the broadcast that entering set off tells this member too.
-      const presence = options.clusterWide ? undefined : liveClasses.presence(classId);
+      const presence = roster ? undefined : liveClasses.presence(classId);
       if (presence) socket.emit('presence:update', canModerate(role) ? presence : { ...presence, viewers: [] });
-      return () => {
-        if (socket.data.inClass?.classId === classId) delete socket.data.inClass;
-        return liveClasses.leave(classId, socket.id);
-      };
+      return () => liveClasses.leave(classId, socket.id);
     };
   }
 

@@ -7,13 +7,10 @@ import type { SessionCookies } from '../auth/session-cookies.ts';
 import type { SessionStore, SessionUser } from '../auth/session-store.ts';
 import type { Logger } from '../log.ts';
 import type { InterNodeEvents } from '../cluster/inter-node.ts';
-import type { ClassRole, PresenceViewer } from '../contracts/live-class.ts';
 
 export interface SocketData {
   user: SessionUser;
   sessionId: string;
-  /** The class this socket is in, as other nodes see it (fetchSockets reads it across processes). */
-  inClass?: { classId: string; role: ClassRole; mode: PresenceViewer['mode'] };
 }
 
 /** The Socket.io server, typed by the protocol (contracts/protocol.ts) and what nodes tell each other (cluster/inter-node.ts). */
