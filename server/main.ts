@@ -536,10 +536,18 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     : undefined;
   cluster?.shareStatusWith(liveClasses);
   const presence = new ClassPresence(realtime.io, liveClasses, { roster: presenceStore, log: log.child({ module: 'realtime' }) });
-  if (presenceStore) {
-    // What this node's name left in the roster (it was killed, and restarts under the same name): those members
-    // leave as if their node died (told to every node, now that statuses and presence are shared).
-    await liveClasses.departed(await presenceStore.removeNode(presenceStore.nodeName));
+  if (presenceStore && nodeRegistry) {
+    // A dead node's members leave the roster (once: whichever node gets them first) and their classes: presence
+    // pushed again, attendance closed, the teacher's grace period if they were there. Wired once statuses and
+    // presence are shared, so every node hears what follows.
+    const clearNode = async (node: string): Promise<void> => liveClasses.departed(await presenceStore.removeNode(node));
+    nodeRegistry.on('gone', (node) => {
+      clearNode(node).catch((err: unknown) => log.warn({ err, node }, 'could not clear the class members of a node that is gone'));
+    });
+    // What this node's name left (killed, and started again under the same name before anyone saw it gone), and
+    // what nodes no longer alive left unseen (the whole cluster restarted under new names).
+    await clearNode(presenceStore.nodeName);
+    for (const node of await presenceStore.recordedNodes()) if (!nodeRegistry.isAlive(node)) await clearNode(node);
   }
   membership.use(presence.feature);
   const classLog = log.child({ module: 'live-class' });

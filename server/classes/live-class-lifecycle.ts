@@ -288,7 +288,13 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
           if (stageChanged) this.emit('stage', this.stage(classId));
           const teacherGone = gone.some((m) => m.userId === state.teacherId);
           const teacherHere = [...state.members.values()].some((m) => m.userId === state.teacherId);
-          if (teacherGone && !teacherHere && state.status === 'live' && state.teacher === 'present' && !(await this.#teacherElsewhere(state))) {
+          if (
+            teacherGone &&
+            !teacherHere &&
+            state.status === 'live' &&
+            state.teacher === 'present' &&
+            !(await this.#teacherElsewhere(state))
+          ) {
             this.#log.warn({ classId }, "the teacher's node is gone: the grace period runs");
             this.#startGrace(state);
           }
@@ -626,7 +632,9 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
   /** Records a change in the roster; a failure is logged and this node's own state goes on. */
   async #recorded(classId: string, change: (roster: ClassRoster) => Promise<void>): Promise<void> {
     if (!this.#roster) return;
-    await change(this.#roster).catch((err: unknown) => this.#log.warn({ err, classId }, "could not record the change in the class's roster"));
+    await change(this.#roster).catch((err: unknown) =>
+      this.#log.warn({ err, classId }, "could not record the change in the class's roster"),
+    );
   }
 
   #teacherFoundElsewhere(state: ClassState): void {

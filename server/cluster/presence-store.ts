@@ -269,7 +269,15 @@ function field(classId: string, socketId: string): string {
 }
 
 function toStored(m: RosterMember): Stored {
-  return { c: m.classId, s: m.socketId, u: m.userId, n: m.displayName, r: m.role, m: m.mode, ...(m.attendanceId ? { a: m.attendanceId } : {}) };
+  return {
+    c: m.classId,
+    s: m.socketId,
+    u: m.userId,
+    n: m.displayName,
+    r: m.role,
+    m: m.mode,
+    ...(m.attendanceId ? { a: m.attendanceId } : {}),
+  };
 }
 
 function fromStored(s: Stored): RosterMember {
