@@ -121,7 +121,7 @@ export const EnvSchema = z.object({
     .default(86400),
   /** Simulcast layers of the teacher's camera (3: 1/4, 1/2 and full size; 1: one full-size stream, less work for the teacher's machine) */
   LECTERN_CAMERA_LAYERS: z.coerce.number().int().min(1).max(3).default(3),
-  /** Optional cap on one class's WebRTC students, below what the workers carry */
+  /** Optional cap on one class's WebRTC students (and WHEP players), below what the workers carry; over every node in a cluster */
   LECTERN_MAX_WEBRTC_VIEWERS: z.coerce.number().int().min(0).optional(),
   /** Consumers one mediasoup worker carries (mediasoup's figure until the fan-out bench measures ours); a student takes 2 */
   LECTERN_CONSUMERS_PER_WORKER: z.coerce.number().int().min(2).default(DEFAULT_CONSUMERS_PER_WORKER),

@@ -32,7 +32,8 @@ import { ReplayDownloads } from './hls/replay-downloads.ts';
 import { CourseStorage } from './courses/course-storage.ts';
 import { RoomRegistry } from './sfu/room-registry.ts';
 import { roomCapacity } from './sfu/capacity.ts';
-import { LocalClassSeats } from './sfu/class-seats.ts';
+import { LocalClassSeats, type ClassSeats } from './sfu/class-seats.ts';
+import { RedisClassSeats } from './cluster/redis-class-seats.ts';
 import { LiveClassLifecycle } from './classes/live-class-lifecycle.ts';
 import { ClusterNode } from './cluster/cluster-node.ts';
 import { ClassOrigins } from './cluster/class-origins.ts';
@@ -175,8 +176,20 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     log: log.child({ module: 'sfu' }),
   });
   const [ffmpeg] = await Promise.all([probeFfmpeg(config.ffmpegPath), workers.start()]);
-  // Each class's WebRTC seats against its cap (LECTERN_MAX_WEBRTC_VIEWERS), counted class-wide.
-  const classSeats = new LocalClassSeats(config.media.maxWebRtcViewers);
+  // Several nodes (Redis): which nodes are alive and how to reach them (this node's URL is known once it listens,
+  // unless LECTERN_NODE_URL says it); the cluster's other parts follow further down.
+  let nodeUrl = config.nodeUrl ?? '';
+  const clusterLog = log.child({ module: 'cluster' });
+  const redisParts = config.redisUrl
+    ? { url: config.redisUrl, prefix: config.redisPrefix, nodeName: config.cluster.nodeName, log: clusterLog }
+    : undefined;
+  const nodeRegistry = redisParts ? await NodeRegistry.start({ ...redisParts, nodeUrl: () => nodeUrl }) : undefined;
+  // Each class's WebRTC seats against its cap (LECTERN_MAX_WEBRTC_VIEWERS), counted class-wide: over every node in a cluster.
+  const maxWebRtcViewers = config.media.maxWebRtcViewers;
+  const classSeats: ClassSeats =
+    redisParts && nodeRegistry && maxWebRtcViewers !== undefined
+      ? await RedisClassSeats.start({ ...redisParts, cap: maxWebRtcViewers, nodes: nodeRegistry })
+      : new LocalClassSeats(maxWebRtcViewers);
   const rooms = new RoomRegistry(workers, roomCapacity(config.media.consumersPerWorker, classSeats), log.child({ module: 'sfu' }));
   // /metrics: one registry per server (tests run several in a process); process figures (event-loop lag,
   // memory, GC) come from prom-client's defaults.
@@ -337,14 +350,8 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   await recordings.uploadPending();
   await lessonVideos.uploadPending();
 
-  // Several nodes (Redis): which nodes are alive and how to reach them, where each class originates and each
-  // WHIP/WHEP session lives; a request for what another node holds (a live class's HLS, a session) is relayed there.
-  let nodeUrl = config.nodeUrl ?? '';
-  const clusterLog = log.child({ module: 'cluster' });
-  const redisParts = config.redisUrl
-    ? { url: config.redisUrl, prefix: config.redisPrefix, nodeName: config.cluster.nodeName, log: clusterLog }
-    : undefined;
-  const nodeRegistry = redisParts ? await NodeRegistry.start({ ...redisParts, nodeUrl: () => nodeUrl }) : undefined;
+  // Several nodes (Redis): where each class originates and each WHIP/WHEP session lives; a request for what another
+  // node holds (a live class's HLS, a session) is relayed there.
   const classOrigins = redisParts ? await ClassOrigins.connect(redisParts) : undefined;
   const sessionNodes = redisParts ? await SessionNodes.connect(redisParts) : undefined;
   const nodeRelay = nodeRegistry && new NodeRelay({ nodes: nodeRegistry, log: clusterLog });
