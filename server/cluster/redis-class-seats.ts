@@ -1,13 +1,15 @@
 // A class's WebRTC seats counted across the cluster (sfu/class-seats.ts says what they are). Each class has a
 // hash `<prefix>:seats:<classId>` with a field per node (the students that node seats in the class), and each
 // node a set `<prefix>:seats-held:<node>` of the classes where it holds some, so its fields can be found. Taking
-// a seat is one Lua script (sum the fields, below the cap: add one), so two nodes never both take the last
-// seat. A node that dies never gives its seats back: its fields go when the node registry reports it gone (every
-// node does it; it is idempotent), and a node clears its own leftovers when it starts (restarted under the same
-// name before anyone saw it gone) and when it closes.
+// a seat is one Lua script (sum the fields, below the cap: add one), so two nodes never both take the last seat.
+// A node that dies never gives its seats back: its fields go when the node registry reports it gone (every node
+// does it; it is idempotent), and a node clears its own leftovers when it starts (restarted under the same name
+// before anyone saw it gone) and when it closes. The seats a node holds are known here too (its truth): while
+// Redis does not answer, the node seats up to the cap on its own (one warning), and once Redis is back it writes
+// its fields again from what it holds, so a lost update or a restarted Redis does not leave the count wrong.
 import { createClient } from 'redis';
 import type { Logger } from '../log.ts';
-import type { ClassSeats } from '../sfu/class-seats.ts';
+import type { ClassSeat, ClassSeats } from '../sfu/class-seats.ts';
 
 type RedisClient = ReturnType<typeof createClient>;
 
@@ -31,11 +33,18 @@ end
 return n
 `;
 
-/** Every seat node ARGV[1] holds, in each class hash (ARGV[2] .. class id) its held set names; then the set. */
-const DROP_NODE = `
+/**
+ * Node ARGV[1]'s fields set to exactly the (class id, count) pairs from ARGV[3] on: every field its held set
+ * (KEYS[1]) names goes first, in the class hashes named ARGV[2] .. class id. No pairs: the node's seats are gone.
+ */
+const SET_NODE = `
 local classes = redis.call('SMEMBERS', KEYS[1])
 for _, c in ipairs(classes) do redis.call('HDEL', ARGV[2] .. c, ARGV[1]) end
 redis.call('DEL', KEYS[1])
+for i = 3, #ARGV, 2 do
+  redis.call('HSET', ARGV[2] .. ARGV[i], ARGV[1], ARGV[i + 1])
+  redis.call('SADD', KEYS[1], ARGV[i])
+end
 return #classes
 `;
 
@@ -54,20 +63,30 @@ export interface RedisClassSeatsOptions {
   log: Logger;
 }
 
+/** A seat this node holds: counted in Redis, or only here (taken while Redis did not answer). */
+interface HeldSeat {
+  classId: string;
+  inRedis: boolean;
+}
+
 export class RedisClassSeats implements ClassSeats {
   readonly cap: number;
   readonly #redis: RedisClient;
   readonly #o: RedisClassSeatsOptions;
+  /** Every seat this node holds now. */
+  readonly #held = new Set<HeldSeat>();
   readonly #onGone = (node: string): void => void this.#drop(node);
+  /** Redis did not answer (a take fell back, or an update was lost): its fields are written again when it is back. */
+  #degraded = false;
   #closed = false;
 
   /** Connects, and clears what a previous process of this node's name left (it may have been killed). */
   static async start(options: RedisClassSeatsOptions): Promise<RedisClassSeats> {
-    const redis = createClient({ url: options.url });
-    redis.on('error', (err) => options.log.warn({ err }, 'redis client error (class seats)'));
-    await redis.connect();
+    // No offline queue: while Redis is away a take fails at once and the node seats on its own, instead of waiting.
+    const redis = createClient({ url: options.url, disableOfflineQueue: true });
     const seats = new RedisClassSeats(redis, options);
-    const left = await seats.#dropNode(options.nodeName);
+    await redis.connect();
+    const left = await seats.#setNode(options.nodeName, []);
     if (left > 0) options.log.info({ classes: left }, "class seats: this node's seats from a previous run cleared");
     return seats;
   }
@@ -76,11 +95,18 @@ export class RedisClassSeats implements ClassSeats {
     this.#redis = redis;
     this.#o = options;
     this.cap = options.cap;
+    redis.on('error', (err: Error) => this.#degrade(err));
+    redis.on('ready', () => void this.#resync());
     options.nodes.on('gone', this.#onGone);
   }
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** Whether this node seats on its own now, because Redis does not answer. */
+  get degraded(): boolean {
+    return this.#degraded;
   }
 
   #classKey(classId: string): string {
@@ -91,38 +117,91 @@ export class RedisClassSeats implements ClassSeats {
     return `${this.#o.prefix}:seats-held:${node}`;
   }
 
-  async take(classId: string): Promise<boolean> {
-    if (this.#closed) return false;
+  async take(classId: string): Promise<ClassSeat | undefined> {
+    if (this.#closed) return undefined;
     const { nodeName } = this.#o;
-    const took = await this.#redis.eval(TAKE, {
-      keys: [this.#classKey(classId), this.#heldKey(nodeName)],
-      arguments: [nodeName, String(this.cap), classId],
-    });
-    return took === 1;
-  }
-
-  async release(classId: string): Promise<void> {
-    if (this.#closed) return; // closing cleared every seat of this node
-    const { nodeName } = this.#o;
-    await this.#redis.eval(RELEASE, { keys: [this.#classKey(classId), this.#heldKey(nodeName)], arguments: [nodeName, classId] });
+    let took: unknown;
+    try {
+      took = await this.#redis.eval(TAKE, {
+        keys: [this.#classKey(classId), this.#heldKey(nodeName)],
+        arguments: [nodeName, String(this.cap), classId],
+      });
+    } catch (err) {
+      this.#degrade(err as Error);
+      if (this.#own(classId) >= this.cap) return undefined;
+      return this.#hold({ classId, inRedis: false });
+    }
+    return took === 1 ? this.#hold({ classId, inRedis: true }) : undefined;
   }
 
   async taken(classId: string): Promise<number> {
-    const counts = await this.#redis.hVals(this.#classKey(classId));
-    return counts.reduce((sum, n) => sum + Number(n), 0);
+    try {
+      const counts = await this.#redis.hVals(this.#classKey(classId));
+      return counts.reduce((sum, n) => sum + Number(n), 0);
+    } catch (err) {
+      this.#degrade(err as Error);
+      return this.#own(classId);
+    }
   }
 
-  #dropNode(node: string): Promise<number> {
-    return this.#redis.eval(DROP_NODE, { keys: [this.#heldKey(node)], arguments: [node, `${this.#o.prefix}:seats:`] }) as Promise<number>;
+  /** This node's seats in the class. */
+  #own(classId: string): number {
+    let n = 0;
+    for (const seat of this.#held) if (seat.classId === classId) n++;
+    return n;
+  }
+
+  #hold(seat: HeldSeat): ClassSeat {
+    this.#held.add(seat);
+    return { release: () => this.#release(seat) };
+  }
+
+  #release(seat: HeldSeat): void {
+    if (!this.#held.delete(seat) || this.#closed || !seat.inRedis) return;
+    const { nodeName } = this.#o;
+    this.#redis
+      .eval(RELEASE, { keys: [this.#classKey(seat.classId), this.#heldKey(nodeName)], arguments: [nodeName, seat.classId] })
+      .catch((err: unknown) => this.#degrade(err as Error));
+  }
+
+  #setNode(node: string, counts: [string, number][]): Promise<number> {
+    const pairs = counts.flatMap(([classId, n]) => [classId, String(n)]);
+    return this.#redis.eval(SET_NODE, {
+      keys: [this.#heldKey(node)],
+      arguments: [node, `${this.#o.prefix}:seats:`, ...pairs],
+    }) as Promise<number>;
   }
 
   async #drop(node: string): Promise<void> {
     if (this.#closed) return;
     try {
-      const classes = await this.#dropNode(node);
+      const classes = await this.#setNode(node, []);
       if (classes > 0) this.#o.log.info({ gone: node, classes }, 'class seats of a gone node freed');
     } catch (err) {
       this.#o.log.warn({ err, gone: node }, 'could not free the class seats of a gone node');
+    }
+  }
+
+  #degrade(err: Error): void {
+    if (this.#degraded || this.#closed) return;
+    this.#degraded = true;
+    this.#o.log.warn({ err: err.message }, 'Redis does not answer: a class seats up to its cap on each node until it is back');
+  }
+
+  /** Redis answers (again): this node's fields are written from the seats it holds, those taken meanwhile included. */
+  async #resync(): Promise<void> {
+    if (!this.#degraded || this.#closed) return;
+    const counts = new Map<string, number>();
+    for (const seat of this.#held) {
+      seat.inRedis = true;
+      counts.set(seat.classId, (counts.get(seat.classId) ?? 0) + 1);
+    }
+    try {
+      await this.#setNode(this.#o.nodeName, [...counts]);
+      this.#degraded = false;
+      this.#o.log.info({ classes: counts.size }, "Redis answers again: this node's class seats are counted there again");
+    } catch (err) {
+      this.#o.log.warn({ err }, "could not write this node's class seats to Redis");
     }
   }
 
@@ -131,7 +210,12 @@ export class RedisClassSeats implements ClassSeats {
     if (this.#closed) return;
     this.#closed = true;
     this.#o.nodes.off('gone', this.#onGone);
-    await this.#dropNode(this.#o.nodeName).catch((err: unknown) => this.#o.log.warn({ err }, "could not clear this node's class seats"));
-    await this.#redis.quit().catch(() => undefined);
+    this.#held.clear();
+    if (this.#redis.isReady) {
+      await this.#setNode(this.#o.nodeName, []).catch((err: unknown) =>
+        this.#o.log.warn({ err }, "could not clear this node's class seats"),
+      );
+      await this.#redis.close().catch(() => this.#redis.destroy());
+    } else if (this.#redis.isOpen) this.#redis.destroy(); // reconnecting: nothing to say goodbye to
   }
 }

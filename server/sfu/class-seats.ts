@@ -4,15 +4,18 @@
 // (cluster/redis-class-seats.ts), so a class seats its cap in all, not its cap on each node. A worker's own room
 // (RoomCapacity.seatsPerWorker) is the machine's and stays counted on the worker.
 
+/** One seat taken; its holder gives it back once, when the student stops receiving. */
+export interface ClassSeat {
+  release(): void;
+}
+
 /** The class-wide seat count both the in-process and the cluster store keep; its owner closes it. */
 export interface ClassSeats {
   /** The most WebRTC students one class seats (undefined: no cap; the workers' room decides alone). */
   readonly cap: number | undefined;
   readonly closed: boolean;
-  /** Takes one of the class's seats when fewer than the cap are taken (at once, whoever else takes one). */
-  take(classId: string): Promise<boolean>;
-  /** Gives back a seat `take` gave. */
-  release(classId: string): Promise<void>;
+  /** One of the class's seats when fewer than the cap are taken (at once, whoever else takes one); else undefined. */
+  take(classId: string): Promise<ClassSeat | undefined>;
   /** The seats of the class taken now. */
   taken(classId: string): Promise<number>;
   close(): Promise<void>;
@@ -32,18 +35,19 @@ export class LocalClassSeats implements ClassSeats {
     return this.#closed;
   }
 
-  take(classId: string): Promise<boolean> {
+  take(classId: string): Promise<ClassSeat | undefined> {
     const n = this.#taken.get(classId) ?? 0;
-    if (this.#closed || (this.cap !== undefined && n >= this.cap)) return Promise.resolve(false);
+    if (this.#closed || (this.cap !== undefined && n >= this.cap)) return Promise.resolve(undefined);
     this.#taken.set(classId, n + 1);
-    return Promise.resolve(true);
-  }
-
-  release(classId: string): Promise<void> {
-    const n = (this.#taken.get(classId) ?? 0) - 1;
-    if (n > 0) this.#taken.set(classId, n);
-    else this.#taken.delete(classId);
-    return Promise.resolve();
+    let held = true;
+    const release = (): void => {
+      if (!held || this.#closed) return;
+      held = false;
+      const left = (this.#taken.get(classId) ?? 1) - 1;
+      if (left > 0) this.#taken.set(classId, left);
+      else this.#taken.delete(classId);
+    };
+    return Promise.resolve({ release });
   }
 
   taken(classId: string): Promise<number> {

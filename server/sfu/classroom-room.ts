@@ -19,7 +19,7 @@ import type { PooledWorker, WorkerPool } from './worker-pool.ts';
 import { ClassroomPeer, type ClassroomPeerInfo } from './classroom-peer.ts';
 import { INITIAL_OUTGOING_BITRATE, KEY_FRAME_REQUEST_INTERVAL_MS, MAX_INCOMING_BITRATE, ROUTER_MEDIA_CODECS } from './media-codecs.ts';
 import type { MediaSource, ProducerAppData } from './media-source.ts';
-import type { ClassSeats } from './class-seats.ts';
+import type { ClassSeat, ClassSeats } from './class-seats.ts';
 import { ViewerRouter } from './viewer-router.ts';
 
 export type { MediaSource } from './media-source.ts';
@@ -50,8 +50,8 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
   readonly #routers: ViewerRouter[];
   readonly #log: Logger;
   readonly #peers = new Map<string, ClassroomPeer>();
-  /** Where each peer receives, and whether it holds a student's seat there; the origin when absent. */
-  readonly #placement = new Map<ClassroomPeer, { on: ViewerRouter; seated: boolean }>();
+  /** Where each peer receives, and the class seat it holds when it is a student's seat there; the origin when absent. */
+  readonly #placement = new Map<ClassroomPeer, { on: ViewerRouter; seat?: ClassSeat }>();
   readonly #sources = new Map<string, MediaSource>();
   /** Seating runs one at a time, so two students cannot both take a worker's last seat or open two routers there. */
   readonly #seating = new AwaitQueue();
@@ -118,9 +118,9 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
       if (this.#peers.get(peer.id) === peer) this.#peers.delete(peer.id);
       const placed = this.#placement.get(peer);
       this.#placement.delete(peer);
-      if (!placed?.seated) return;
+      if (!placed?.seat) return;
       placed.on.release();
-      this.#releaseClassSeat();
+      placed.seat.release();
     });
     return peer;
   }
@@ -148,7 +148,7 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
     if (this.#placement.has(peer)) return { admitted: true };
     // The teacher, admins and students on stage always receive, on the origin, without taking a seat.
     if (peer.role !== 'student' || peer.mayProduce) {
-      this.#placement.set(peer, { on: this.#origin, seated: false });
+      this.#placement.set(peer, { on: this.#origin });
       return { admitted: true };
     }
     let target = this.#routers.find((r) => !r.router.closed && this.#hasRoom(r.pooled));
@@ -160,23 +160,18 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
           .sort((a, b) => a.seats - b.seats)[0];
     // A full machine is known here; the class's seats are asked of the store only when this machine has room.
     if (!target && !free) return (await this.#classCapReached()) ?? this.#machineFull();
-    if (!(await this.#capacity.classSeats.take(this.classId))) return this.#classCapped();
+    const seat = await this.#capacity.classSeats.take(this.classId);
+    if (!seat) return this.#classCapped();
     try {
       target ??= await this.#addRouter(free!);
       if (peer.closed || this.#closed) throw new DomainError('gone', 'You left the class');
     } catch (err) {
-      this.#releaseClassSeat();
+      seat.release();
       throw err;
     }
     target.take();
-    this.#placement.set(peer, { on: target, seated: true });
+    this.#placement.set(peer, { on: target, seat });
     return { admitted: true };
-  }
-
-  #releaseClassSeat(): void {
-    this.#capacity.classSeats
-      .release(this.classId)
-      .catch((err: unknown) => this.#log.warn({ err }, 'could not give back a seat of the class'));
   }
 
   /**

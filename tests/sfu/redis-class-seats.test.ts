@@ -1,12 +1,15 @@
-// A class's seats counted over the nodes of a cluster, on the real Redis with real node registries: nodes share
-// the cap (concurrent takes from two nodes never pass it), a seat given back on one node is free for the other,
-// a node the registry reports gone loses its seats on every other node, and a node clears its own seats when it
-// starts again under the same name (its old process killed before anyone saw it gone) and when it closes.
+// A class's seats counted over the nodes of a cluster, on real Redis servers with real node registries: nodes
+// share the cap (concurrent takes from two nodes never pass it), a seat given back on one node is free for the
+// other, a node the registry reports gone loses its seats on every other node, and a node clears its own seats
+// when it starts again under the same name (its old process killed before anyone saw it gone) and when it closes.
+// A Redis server killed: the node seats up to the cap on its own, and writes what it holds back once Redis is up.
+import { createClient } from 'redis';
 import { afterAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { NodeRegistry } from '../../server/cluster/node-registry.ts';
 import { RedisClassSeats } from '../../server/cluster/redis-class-seats.ts';
-import { REDIS_PREFIX, REDIS_URL, requireRedis } from '../helpers/redis.ts';
+import type { ClassSeat } from '../../server/sfu/class-seats.ts';
+import { REDIS_PREFIX, REDIS_URL, requireRedis, startScratchRedis, type ScratchRedis } from '../helpers/redis.ts';
 
 const prefix = `${REDIS_PREFIX}:seats`;
 const log = pino({ level: 'silent' });
@@ -15,12 +18,14 @@ const CAP = 2;
 describe('RedisClassSeats', () => {
   const registries: NodeRegistry[] = [];
   const stores: RedisClassSeats[] = [];
+  const scratch: ScratchRedis[] = [];
   afterAll(async () => {
     for (const s of stores) await s.close();
     for (const r of registries) await r.close();
+    for (const r of scratch) await r.kill();
   });
 
-  const node = async (nodeName: string): Promise<{ registry: NodeRegistry; seats: RedisClassSeats }> => {
+  const node = async (nodeName: string, url = REDIS_URL): Promise<{ registry: NodeRegistry; seats: RedisClassSeats }> => {
     const registry = await NodeRegistry.start({
       url: REDIS_URL,
       prefix,
@@ -29,8 +34,8 @@ describe('RedisClassSeats', () => {
       log,
       beatMs: 200,
     });
-    const seats = await RedisClassSeats.start({ url: REDIS_URL, prefix, nodeName, cap: CAP, nodes: registry, log });
     registries.push(registry);
+    const seats = await RedisClassSeats.start({ url, prefix, nodeName, cap: CAP, nodes: registry, log });
     stores.push(seats);
     return { registry, seats };
   };
@@ -41,15 +46,18 @@ describe('RedisClassSeats', () => {
     const b = await node('b');
     await a.registry.beat(); // a has seen b: b going is reported to a
 
-    expect(await a.seats.take('class-1')).toBe(true);
-    expect(await b.seats.take('class-1')).toBe(true);
-    expect(await a.seats.take('class-1')).toBe(false);
-    expect(await b.seats.take('class-1')).toBe(false);
+    const seatOfA = await a.seats.take('class-1');
+    expect(seatOfA).toBeDefined();
+    expect(await b.seats.take('class-1')).toBeDefined();
+    expect(await a.seats.take('class-1')).toBeUndefined();
+    expect(await b.seats.take('class-1')).toBeUndefined();
     expect(await a.seats.taken('class-1')).toBe(CAP);
-    // a's seat given back is free for b (who then holds both).
-    await a.seats.release('class-1');
-    expect(await b.seats.take('class-1')).toBe(true);
-    expect(await a.seats.take('class-1')).toBe(false);
+    // a's seat given back (once, however often it is released) is free for b, who then holds both.
+    seatOfA!.release();
+    seatOfA!.release();
+    await expect.poll(() => b.seats.taken('class-1')).toBe(CAP - 1);
+    expect(await b.seats.take('class-1')).toBeDefined();
+    expect(await a.seats.take('class-1')).toBeUndefined();
 
     // Twenty takes at once from both nodes in another class: exactly the cap succeed.
     const took = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).seats.take('class-2')));
@@ -62,21 +70,51 @@ describe('RedisClassSeats', () => {
     await a.registry.beat();
     expect(await gone).toBe('b');
     await expect.poll(() => a.seats.taken('class-1')).toBe(0);
-    expect(await a.seats.take('class-1')).toBe(true);
+    expect(await a.seats.take('class-1')).toBeDefined();
   });
 
   it("clears a node's own seats when it starts again under the same name, and when it closes", async () => {
     const first = await node('c');
-    expect(await first.seats.take('class-3')).toBe(true);
-    expect(await first.seats.take('class-3')).toBe(true);
+    expect(await first.seats.take('class-3')).toBeDefined();
+    expect(await first.seats.take('class-3')).toBeDefined();
     // c's process "restarts" (the old one never said goodbye): the new store clears what the old one held.
     const again = await RedisClassSeats.start({ url: REDIS_URL, prefix, nodeName: 'c', cap: CAP, nodes: first.registry, log });
     stores.push(again);
     expect(await again.taken('class-3')).toBe(0);
-    expect(await again.take('class-3')).toBe(true);
+    expect(await again.take('class-3')).toBeDefined();
     await again.close();
     expect(again.closed).toBe(true);
     expect(await first.seats.taken('class-3')).toBe(0);
-    expect(await again.take('class-3')).toBe(false);
+    expect(await again.take('class-3')).toBeUndefined();
+  });
+
+  it('seats up to the cap on its own while Redis is away, and writes the seats it holds back once Redis is up again', async () => {
+    const redis = await startScratchRedis();
+    scratch.push(redis);
+    const d = await node('d', redis.url);
+    const before = await d.seats.take('class-4');
+    expect(before).toBeDefined();
+
+    await redis.kill();
+    // No waiting for Redis: the node's own seats count, up to the cap.
+    const during = await d.seats.take('class-4');
+    expect(during).toBeDefined();
+    expect(d.seats.degraded).toBe(true);
+    expect(await d.seats.take('class-4')).toBeUndefined();
+    expect(await d.seats.taken('class-4')).toBe(CAP);
+    before!.release();
+
+    // A new, empty Redis on the same port: the node writes its one remaining seat there.
+    scratch.push(await startScratchRedis(redis.port));
+    await expect.poll(() => d.seats.degraded, { timeout: 15_000 }).toBe(false);
+    const reader = createClient({ url: redis.url });
+    await reader.connect();
+    try {
+      expect(await reader.hGetAll(`${prefix}:seats:class-4`)).toEqual({ d: '1' });
+    } finally {
+      await reader.close();
+    }
+    const after: (ClassSeat | undefined)[] = [await d.seats.take('class-4'), await d.seats.take('class-4')];
+    expect(after.map(Boolean)).toEqual([true, false]);
   });
 });
