@@ -547,7 +547,11 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     // A dead node's members leave the roster (once: whichever node gets them first) and their classes: presence
     // pushed again, attendance closed, the teacher's grace period if they were there. Wired once statuses and
     // presence are shared, so every node hears what follows.
-    const clearNode = async (node: string): Promise<void> => liveClasses.departed(await presenceStore.removeNode(node));
+    const clearNode = async (node: string): Promise<void> => {
+      const members = await presenceStore.removeNode(node);
+      if (members.length) log.info({ node, members: members.length }, 'the class members of a node that is gone leave their classes');
+      await liveClasses.departed(members);
+    };
     nodeRegistry.on('gone', (node) => {
       clearNode(node).catch((err: unknown) => log.warn({ err, node }, 'could not clear the class members of a node that is gone'));
     });

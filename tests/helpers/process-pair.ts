@@ -13,6 +13,8 @@ export interface ProcessCluster {
   /** node-1, node-2, ... (LECTERN_NODE_NAME), in that order. */
   nodes: ServerProcess[];
   database: DatabaseHandle;
+  /** Starts node i (1-based) again under its name and environment, in its place in `nodes` (after it was killed). */
+  restart(i: number): Promise<ServerProcess>;
   stop(): Promise<void>;
 }
 
@@ -39,6 +41,9 @@ export async function startProcessCluster(name: string, count: number, env: Reco
   return {
     nodes,
     database,
+    async restart(i) {
+      return (nodes[i - 1] = await start(i));
+    },
     async stop() {
       await database.close();
       await Promise.all(nodes.map((n) => n.stop()));
