@@ -39,6 +39,7 @@ import { ClusterNode } from './cluster/cluster-node.ts';
 import { ClassOrigins } from './cluster/class-origins.ts';
 import { NodeRegistry } from './cluster/node-registry.ts';
 import { NodeRelay } from './cluster/node-relay.ts';
+import { OriginRelay } from './cluster/origin-relay.ts';
 import { defaultNodeUrl } from './cluster/node-url.ts';
 import { SessionNodes } from './cluster/session-nodes.ts';
 import { LiveHls } from './hls/live-hls.ts';
@@ -355,8 +356,8 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   const classOrigins = redisParts ? await ClassOrigins.connect(redisParts) : undefined;
   const sessionNodes = redisParts ? await SessionNodes.connect(redisParts) : undefined;
   const nodeRelay = nodeRegistry && new NodeRelay({ nodes: nodeRegistry, log: clusterLog });
-  const liveHlsRelay =
-    classOrigins && nodeRelay && new LiveHlsRelay({ origins: classOrigins, relay: nodeRelay, log: log.child({ module: 'hls' }) });
+  const originRelay = classOrigins && nodeRelay && new OriginRelay({ origins: classOrigins, relay: nodeRelay, log: clusterLog });
+  const liveHlsRelay = originRelay && new LiveHlsRelay({ origin: originRelay });
 
   const streamKeys = new StreamKeys(db);
   const whipIngest = new WhipIngest({
@@ -490,6 +491,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
         permissions,
         origin: config.origin,
         relay: sessionRelay,
+        classOrigin: originRelay,
         log: apiLog,
       }),
       whep: whepRoutes({ playback: whepPlayback, tokens: mediaAccess.tokens, accounts, relay: sessionRelay }),

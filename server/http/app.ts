@@ -3,6 +3,7 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { csrf } from 'hono/csrf';
 import type { SessionCookies } from '../auth/session-cookies.ts';
+import { isRelayed } from '../cluster/node-relay.ts';
 import type { Logger } from '../log.ts';
 import { apiErrorHandler } from './errors.ts';
 import { classLogContext, requestContext } from './request-context.ts';
@@ -73,11 +74,16 @@ export function createHttpApp({ origin, cookies, log, requestMetrics }: HttpAppO
   // encoders send no Origin (and DELETE without a Content-Type, which the check reads as a form), and they
   // authenticate with a bearer token, never a cookie. So is WHEP with a bearer media token (players elsewhere);
   // WHEP with the cookie keeps the check.
+  // A request another node relayed (cluster/node-relay.ts) passed this check there; it reaches this node at its
+  // internal URL, which the browser's Origin does not name. Its marking header is no way around the check: a page
+  // on another site cannot add a header to a request to /api without a CORS preflight, which /api refuses.
   const sameOrigin = csrf(origin ? { origin } : {});
   const bearerOnly = /^\/api\/classes\/[^/]+\/whip(\/|$)/;
   const bearerOrCookie = /^\/api\/classes\/[^/]+\/whep(\/|$)/;
   app.use('/api/*', (c, next) =>
-    bearerOnly.test(c.req.path) || (bearerOrCookie.test(c.req.path) && c.req.header('authorization')) ? next() : sameOrigin(c, next),
+    bearerOnly.test(c.req.path) || (bearerOrCookie.test(c.req.path) && c.req.header('authorization')) || isRelayed(c.req.raw)
+      ? next()
+      : sameOrigin(c, next),
   );
   app.use('*', sessionMiddleware(cookies, { tokenOnly: ['/media/'] }));
 

@@ -2,7 +2,8 @@
 // secret, as behind a load balancer that sends each request wherever it likes. A session made on node A is
 // recorded in Redis; its DELETE or PATCH sent to node B is relayed to A with the client's credentials (A checks
 // them again) and A's answer comes back: the encoder's session ends on A, the player's too; PATCH stays 405 as
-// A answers it; the POST's relative Location works against either node. A request already relayed is answered
+// A answers it; the POST's relative Location works against either node. The teacher's studio on B sees the
+// encoder publishing on A (the class's origin), and ends it there (its button, or a new stream key). A request already relayed is answered
 // where it lands, never relayed again; an unknown session is 404; once A is killed, its session is 404 on B
 // with why.
 import crypto from 'node:crypto';
@@ -104,6 +105,41 @@ describe('WHIP and WHEP sessions on any node', () => {
     for (const node of [pair.a.url, pair.b.url]) expect((await at(node, unknown, { method: 'DELETE', bearer: key })).status).toBe(404);
   }, 60_000);
 
+  it("shows the teacher's studio on B the encoder publishing on A, and ends it from B (the button, and a new key)", async () => {
+    /** The teacher's studio asking node B, with their cookie (and B's origin, as the page sends it). */
+    const studioOnB = (path: string, init: { method?: string; json?: unknown } = {}) =>
+      fetch(`${pair.b.url}/api/classes/${classId}/${path}`, {
+        method: init.method ?? 'GET',
+        headers: {
+          cookie: teacher.client.cookieHeader,
+          origin: pair.b.url,
+          ...(init.json === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(init.json === undefined ? {} : { body: JSON.stringify(init.json) }),
+      });
+    const first = sessionIdOf(await publishOnA());
+    const view = (await (await studioOnB('encoder')).json()) as { whipUrl: string; session: { id: string; connected: boolean } | null };
+    expect(view.whipUrl).toBe(`${pair.b.url}/api/classes/${classId}/whip`);
+    expect(view.session).toMatchObject({ id: first, connected: false });
+
+    // A new key made on B revokes the old one: the encoder publishing with it on A stops.
+    const made = await studioOnB('stream-key', { method: 'POST', json: {} });
+    expect(made.status).toBe(201);
+    key = ((await made.json()) as { key: string }).key;
+    await pair.a.waitForLog((l) => l.msg === 'WHIP session closed' && l.whipSessionId === first);
+    expect(await encoderSession()).toBeNull();
+
+    // The studio's "End encoder broadcast" on B ends the session on A.
+    const second = sessionIdOf(await publishOnA());
+    const ended = await studioOnB('encoder', { method: 'DELETE' });
+    expect(ended.status).toBe(200);
+    expect(ended.headers.get('x-lectern-answered-by')).toBe('node-1');
+    expect(await ended.json()).toEqual({ ended: true });
+    const closed = await pair.a.waitForLog((l) => l.msg === 'WHIP session closed' && l.whipSessionId === second);
+    expect(closed.reason).toBe('deleted');
+    expect(((await (await studioOnB('encoder')).json()) as { session: unknown }).session).toBeNull();
+  }, 60_000);
+
   it('ends a WHEP player session made on A from a DELETE on B, PATCH relayed as 405; once A is killed, its session is 404 on B', async () => {
     const whipLocation = await publishOnA();
     // B does not stream the class: the live view (and the student's media token) comes from A, the class's origin.
@@ -132,6 +168,22 @@ describe('WHIP and WHEP sessions on any node', () => {
     expect(deleted.headers.get('x-lectern-answered-by')).toBe('node-1');
     const closed = await pair.a.waitForLog((l) => l.msg === 'WHEP session closed' && l.whepSessionId === id);
     expect(closed.reason).toBe('deleted');
+
+    // A player on our own pages leaves with its cookie (and the page's origin): relayed the same way.
+    const withCookie = await fetch(`${pair.a.url}/api/classes/${classId}/whep`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/sdp', cookie: student.client.cookieHeader },
+      body: viewerOffer(),
+    });
+    expect(withCookie.status).toBe(201);
+    const cookieLocation = withCookie.headers.get('location')!;
+    const left = await at(pair.b.url, cookieLocation, {
+      method: 'DELETE',
+      headers: { cookie: student.client.cookieHeader, origin: pair.b.url },
+    });
+    expect(left.status).toBe(200);
+    expect(left.headers.get('x-lectern-answered-by')).toBe('node-1');
+    await pair.a.waitForLog((l) => l.msg === 'WHEP session closed' && l.whepSessionId === sessionIdOf(cookieLocation));
 
     // A dies with the encoder's session open: B first cannot reach it (503), then knows it is gone (404, why).
     pair.a.child.kill('SIGKILL');
