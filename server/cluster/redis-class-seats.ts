@@ -5,8 +5,9 @@
 // A node that dies never gives its seats back: its fields go when the node registry reports it gone (every node
 // does it; it is idempotent), and a node clears its own leftovers when it starts (restarted under the same name
 // before anyone saw it gone) and when it closes. The seats a node holds are known here too (its truth): while
-// Redis does not answer, the node seats up to the cap on its own (one warning), and once Redis is back it writes
-// its fields again from what it holds, so a lost update or a restarted Redis does not leave the count wrong.
+// Redis does not answer, the node seats up to the cap on its own (one warning); once Redis is back, and every few
+// seconds anyway, it writes its fields again from what it holds, so a lost update, a restarted Redis or a node
+// taken for gone while it was only slow does not leave the count wrong for long.
 import { createClient } from 'redis';
 import type { Logger } from '../log.ts';
 import type { ClassSeat, ClassSeats } from '../sfu/class-seats.ts';
@@ -61,6 +62,8 @@ export interface RedisClassSeatsOptions {
   cap: number;
   nodes: NodeDepartures;
   log: Logger;
+  /** How often this node writes its fields again from the seats it holds (5 s). */
+  rewriteMs?: number;
 }
 
 /** A seat this node holds: counted in Redis, or only here (taken while Redis did not answer). */
@@ -76,6 +79,9 @@ export class RedisClassSeats implements ClassSeats {
   /** Every seat this node holds now. */
   readonly #held = new Set<HeldSeat>();
   readonly #onGone = (node: string): void => void this.#drop(node);
+  /** Takes sent and not answered yet: what this node holds is not known exactly until they are. */
+  #taking = 0;
+  readonly #timer: NodeJS.Timeout;
   /** Redis did not answer (a take fell back, or an update was lost): its fields are written again when it is back. */
   #degraded = false;
   #closed = false;
@@ -96,8 +102,11 @@ export class RedisClassSeats implements ClassSeats {
     this.#o = options;
     this.cap = options.cap;
     redis.on('error', (err: Error) => this.#degrade(err));
-    redis.on('ready', () => void this.#resync());
+    // Connected again after an outage (the first connection is start()'s, which clears this node's leftovers).
+    redis.on('ready', () => void (this.#degraded && this.#rewrite()));
     options.nodes.on('gone', this.#onGone);
+    this.#timer = setInterval(() => void this.#rewrite(), options.rewriteMs ?? 5000);
+    this.#timer.unref();
   }
 
   get closed(): boolean {
@@ -121,6 +130,7 @@ export class RedisClassSeats implements ClassSeats {
     if (this.#closed) return undefined;
     const { nodeName } = this.#o;
     let took: unknown;
+    this.#taking++;
     try {
       took = await this.#redis.eval(TAKE, {
         keys: [this.#classKey(classId), this.#heldKey(nodeName)],
@@ -130,6 +140,8 @@ export class RedisClassSeats implements ClassSeats {
       this.#degrade(err as Error);
       if (this.#own(classId) >= this.cap) return undefined;
       return this.#hold({ classId, inRedis: false });
+    } finally {
+      this.#taking--;
     }
     return took === 1 ? this.#hold({ classId, inRedis: true }) : undefined;
   }
@@ -188,9 +200,13 @@ export class RedisClassSeats implements ClassSeats {
     this.#o.log.warn({ err: err.message }, 'Redis does not answer: a class seats up to its cap on each node until it is back');
   }
 
-  /** Redis answers (again): this node's fields are written from the seats it holds, those taken meanwhile included. */
-  async #resync(): Promise<void> {
-    if (!this.#degraded || this.#closed) return;
+  /**
+   * This node's fields written from the seats it holds, those taken while Redis was away included: when Redis
+   * answers again, and every few seconds. Not while a take is unanswered (its seat is counted in Redis, not yet here);
+   * releases need no wait, as they leave what is held here before they are sent, in order, on the same connection.
+   */
+  async #rewrite(): Promise<void> {
+    if (this.#closed || this.#taking > 0 || !this.#redis.isReady) return;
     const counts = new Map<string, number>();
     for (const seat of this.#held) {
       seat.inRedis = true;
@@ -198,17 +214,20 @@ export class RedisClassSeats implements ClassSeats {
     }
     try {
       await this.#setNode(this.#o.nodeName, [...counts]);
-      this.#degraded = false;
-      this.#o.log.info({ classes: counts.size }, "Redis answers again: this node's class seats are counted there again");
     } catch (err) {
-      this.#o.log.warn({ err }, "could not write this node's class seats to Redis");
+      this.#degrade(err as Error);
+      return;
     }
+    if (!this.#degraded) return;
+    this.#degraded = false;
+    this.#o.log.info({ classes: counts.size }, "Redis answers again: this node's class seats are counted there again");
   }
 
   /** Shutdown (after the rooms closed): this node's seats go at once, whatever release did not reach Redis. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#timer);
     this.#o.nodes.off('gone', this.#onGone);
     this.#held.clear();
     if (this.#redis.isReady) {

@@ -219,10 +219,9 @@ export class ClassroomRoom extends EventEmitter<ClassroomRoomEvents> {
 
   /** The class's own seats are taken, on whichever servers (nodes) its students are. */
   #classCapped(): Admission {
-    return {
-      admitted: false,
-      reason: `This class's ${this.#capacity.classSeats.cap} real-time seats are taken: you watch the broadcast stream, a few seconds behind`,
-    };
+    const { cap } = this.#capacity.classSeats;
+    const seats = cap === 0 ? 'This class has no real-time seats' : `This class's ${cap} real-time seats are taken`;
+    return { admitted: false, reason: `${seats}: you watch the broadcast stream, a few seconds behind` };
   }
 
   #machineFull(): Admission {

@@ -2,7 +2,8 @@
 // share the cap (concurrent takes from two nodes never pass it), a seat given back on one node is free for the
 // other, a node the registry reports gone loses its seats on every other node, and a node clears its own seats
 // when it starts again under the same name (its old process killed before anyone saw it gone) and when it closes.
-// A Redis server killed: the node seats up to the cap on its own, and writes what it holds back once Redis is up.
+// A Redis server killed: the node seats up to the cap on its own, and writes what it holds back once Redis is up;
+// its fields lost while it lives (another node took it for gone) are written back within its rewrite period.
 import { createClient } from 'redis';
 import { afterAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
@@ -25,7 +26,12 @@ describe('RedisClassSeats', () => {
     for (const r of scratch) await r.kill();
   });
 
-  const node = async (nodeName: string, url = REDIS_URL): Promise<{ registry: NodeRegistry; seats: RedisClassSeats }> => {
+  /** A node's registry and seats; its seats are written again every `rewriteMs` (by default, not within a test: a dead node's). */
+  const node = async (
+    nodeName: string,
+    url = REDIS_URL,
+    rewriteMs = 3_600_000,
+  ): Promise<{ registry: NodeRegistry; seats: RedisClassSeats }> => {
     const registry = await NodeRegistry.start({
       url: REDIS_URL,
       prefix,
@@ -35,7 +41,7 @@ describe('RedisClassSeats', () => {
       beatMs: 200,
     });
     registries.push(registry);
-    const seats = await RedisClassSeats.start({ url, prefix, nodeName, cap: CAP, nodes: registry, log });
+    const seats = await RedisClassSeats.start({ url, prefix, nodeName, cap: CAP, nodes: registry, log, rewriteMs });
     stores.push(seats);
     return { registry, seats };
   };
@@ -116,5 +122,23 @@ describe('RedisClassSeats', () => {
     }
     const after: (ClassSeat | undefined)[] = [await d.seats.take('class-4'), await d.seats.take('class-4')];
     expect(after.map(Boolean)).toEqual([true, false]);
+  });
+
+  it('writes its seats back when they were dropped while it lives (taken for gone when it was only slow)', async () => {
+    const e = await node('e', REDIS_URL, 200);
+    const first = await e.seats.take('class-5');
+    expect(await e.seats.take('class-5')).toBeDefined();
+    const reader = createClient({ url: REDIS_URL });
+    await reader.connect();
+    try {
+      // What another node does on a wrong gone(e): e's field goes.
+      await reader.hDel(`${prefix}:seats:class-5`, 'e');
+      expect(await e.seats.taken('class-5')).toBe(0);
+      await expect.poll(() => e.seats.taken('class-5'), { timeout: 10_000 }).toBe(CAP);
+      first!.release();
+      await expect.poll(() => reader.hGetAll(`${prefix}:seats:class-5`)).toEqual({ e: '1' });
+    } finally {
+      await reader.close();
+    }
   });
 });
