@@ -414,6 +414,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
         overview: new AdminOverview({
           db,
           viewers: (classId) => liveClasses.presence(classId)?.viewers,
+          studentModes: presenceStore && ((classId) => presenceStore.studentModes(classId)),
           figures: (classId) => mediaMetrics.lastFigures(classId),
           hlsStatus: (classId) => liveHls.status(classId),
           bridge: (classId) => liveHls.bridge(classId),

@@ -1,4 +1,5 @@
-// What the admin view shows besides accounts: the classes live now with their viewers and the health of their
+// What the admin view shows besides accounts: the classes live now with their viewers (through every node of a
+// cluster) and the health of their
 // media (this process's last collected figures), and the recordings and transcodes that failed lately.
 import { and, desc, eq, gt } from 'drizzle-orm';
 import type { AdminFailure, AdminLiveClass } from '../contracts/admin.ts';
@@ -16,6 +17,8 @@ export const MAX_FAILURES = 50;
 export interface AdminOverviewOptions {
   db: Database;
   viewers: (classId: string) => PresenceViewer[] | undefined;
+  /** In a cluster: the class's students by mode through every node (else counted from this process's `viewers`). */
+  studentModes?: ((classId: string) => Promise<Record<PresenceViewer['mode'], number>>) | undefined;
   figures: (classId: string) => { ingressBitsPerSecond?: number; delivery?: ClassMediaSummary } | undefined;
   hlsStatus: (classId: string) => LiveStatus;
   bridge: (classId: string) => HlsBridge | undefined;
@@ -42,33 +45,40 @@ export class AdminOverview {
       .innerJoin(users, eq(users.id, liveClasses.teacherId))
       .where(eq(liveClasses.status, 'live'))
       .orderBy(desc(liveClasses.startedAt));
-    return rows.map((r) => {
-      const students = (this.#o.viewers(r.classId) ?? []).filter((v) => v.role === 'student');
-      const figures = this.#o.figures(r.classId);
-      const bridge = this.#o.bridge(r.classId);
-      return {
-        classId: r.classId,
-        title: r.title,
-        courseTitle: r.courseTitle,
-        teacher: r.teacher,
-        startedAt: r.startedAt?.toISOString() ?? null,
-        viewers: {
-          webrtc: students.filter((v) => v.mode === 'webrtc').length,
-          hls: students.filter((v) => v.mode === 'hls').length,
-          waiting: students.filter((v) => v.mode === 'waiting').length,
-        },
-        ingressBitsPerSecond: figures?.ingressBitsPerSecond ?? null,
-        egressBitsPerSecond: figures?.delivery?.egressBitsPerSecond ?? null,
-        lossRatio: figures?.delivery?.lossRatio ?? null,
-        rttSeconds: figures?.delivery?.rttSeconds ?? null,
-        hls: {
-          state: this.#o.hlsStatus(r.classId),
-          ffmpegRunning: bridge?.ffmpegPid !== undefined,
-          speed: bridge?.ffmpegSpeed ?? null,
-          restarts: bridge?.restarts ?? 0,
-        },
-      };
-    });
+    return Promise.all(
+      rows.map(async (r) => {
+        const viewers = this.#o.studentModes ? await this.#o.studentModes(r.classId) : this.#localModes(r.classId);
+        const figures = this.#o.figures(r.classId);
+        const bridge = this.#o.bridge(r.classId);
+        return {
+          classId: r.classId,
+          title: r.title,
+          courseTitle: r.courseTitle,
+          teacher: r.teacher,
+          startedAt: r.startedAt?.toISOString() ?? null,
+          viewers,
+          ingressBitsPerSecond: figures?.ingressBitsPerSecond ?? null,
+          egressBitsPerSecond: figures?.delivery?.egressBitsPerSecond ?? null,
+          lossRatio: figures?.delivery?.lossRatio ?? null,
+          rttSeconds: figures?.delivery?.rttSeconds ?? null,
+          hls: {
+            state: this.#o.hlsStatus(r.classId),
+            ffmpegRunning: bridge?.ffmpegPid !== undefined,
+            speed: bridge?.ffmpegSpeed ?? null,
+            restarts: bridge?.restarts ?? 0,
+          },
+        };
+      }),
+    );
+  }
+
+  #localModes(classId: string): Record<PresenceViewer['mode'], number> {
+    const students = (this.#o.viewers(classId) ?? []).filter((v) => v.role === 'student');
+    return {
+      webrtc: students.filter((v) => v.mode === 'webrtc').length,
+      hls: students.filter((v) => v.mode === 'hls').length,
+      waiting: students.filter((v) => v.mode === 'waiting').length,
+    };
   }
 
   /** Failed recordings and transcodes of the last FAILURE_WINDOW_DAYS, newest first, with their reasons. */

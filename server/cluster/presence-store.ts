@@ -4,6 +4,7 @@
 //   <prefix>:presence:node:<node>           hash "<class> <socket>" -> the member (what a dead node's cleanup needs)
 //   <prefix>:presence:class:<class>:students hash user -> { name, best mode, their sockets and modes }
 //   <prefix>:presence:class:<class>:staff    the same for the teacher and admins
+//   <prefix>:presence:class:<class>:modes    students per best mode (webrtc, hls, waiting), kept as they change
 //   <prefix>:presence:nodes                  set of the nodes that have members recorded
 // Counting students is HLEN; the viewer list is the staff plus students up to a cap, scanned, so a push costs the
 // same for ten students or ten thousand. A person with several tabs (on one node or several) shows once, with the
@@ -47,18 +48,28 @@ interface Stored {
 /** How often a node checks that its members are still recorded (another node may have taken it for dead). */
 const RESTORE_MS = 2000;
 
-// Shared by the scripts: the viewer of one person (KEY), with one of their sockets set to a mode or removed (nil).
+// Shared by the scripts: one person's entry in the class (students or staff), with one of their sockets set to a mode
+// or removed (nil); the students' count per best mode follows.
 const VIEWERS = `
 local function rank(m) if m == 'webrtc' then return 3 elseif m == 'hls' then return 2 else return 1 end end
 local function viewerKey(base, e) return base .. ':class:' .. e.c .. (e.r == 'student' and ':students' or ':staff') end
-local function put(key, e, mode)
+local function put(base, e, mode)
+  local key = viewerKey(base, e)
   local raw = redis.call('HGET', key, e.u)
   local v = raw and cjson.decode(raw) or { s = {} }
+  local was = v.m
   v.n = e.n
   v.r = e.r
   v.s[e.s] = mode
   local best = nil
   for _, m in pairs(v.s) do if not best or rank(m) > rank(best) then best = m end end
+  if e.r == 'student' and was ~= best then
+    local modes = base .. ':class:' .. e.c .. ':modes'
+    if was then
+      if redis.call('HINCRBY', modes, was, -1) <= 0 then redis.call('HDEL', modes, was) end
+    end
+    if best then redis.call('HINCRBY', modes, best, 1) end
+  end
   if not best then redis.call('HDEL', key, e.u) return end
   v.m = best
   redis.call('HSET', key, e.u, cjson.encode(v))
@@ -69,10 +80,10 @@ end
 const ENTER = `${VIEWERS}
 local e = cjson.decode(ARGV[3])
 local old = redis.call('HGET', KEYS[1], ARGV[2])
-if old then put(viewerKey(ARGV[1], cjson.decode(old)), cjson.decode(old), nil) end
+if old then put(ARGV[1], cjson.decode(old), nil) end
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
 redis.call('SADD', KEYS[2], ARGV[4])
-put(viewerKey(ARGV[1], e), e, e.m)
+put(ARGV[1], e, e.m)
 `;
 
 /** KEYS: node hash, nodes set; ARGV: base, field, mode (empty: the member leaves), attendance id (empty: unchanged), node. */
@@ -83,13 +94,13 @@ local e = cjson.decode(raw)
 if ARGV[3] == '' then
   redis.call('HDEL', KEYS[1], ARGV[2])
   if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[5]) end
-  put(viewerKey(ARGV[1], e), e, nil)
+  put(ARGV[1], e, nil)
   return 1
 end
 e.m = ARGV[3]
 if ARGV[4] ~= '' then e.a = ARGV[4] end
 redis.call('HSET', KEYS[1], ARGV[2], cjson.encode(e))
-put(viewerKey(ARGV[1], e), e, e.m)
+put(ARGV[1], e, e.m)
 return 1
 `;
 
@@ -98,7 +109,7 @@ const REMOVE_NODE = `${VIEWERS}
 local all = redis.call('HVALS', KEYS[1])
 for _, raw in ipairs(all) do
   local e = cjson.decode(raw)
-  put(viewerKey(ARGV[1], e), e, nil)
+  put(ARGV[1], e, nil)
 end
 redis.call('DEL', KEYS[1])
 redis.call('SREM', KEYS[2], ARGV[2])
@@ -188,6 +199,12 @@ export class PresenceStore {
   /** Whether the person is in the class through any node (the teacher and admins as staff). */
   async connected(classId: string, userId: string, role: ClassRole): Promise<boolean> {
     return (await this.#redis.hExists(this.#viewerKey(classId, role), userId)) === 1;
+  }
+
+  /** The class's students by how they receive media (each counted once, with their best tab). */
+  async studentModes(classId: string): Promise<Record<Mode, number>> {
+    const counts = await this.#redis.hGetAll(`${this.#base}:class:${classId}:modes`);
+    return { webrtc: Number(counts.webrtc ?? 0), hls: Number(counts.hls ?? 0), waiting: Number(counts.waiting ?? 0) };
   }
 
   async snapshot(classId: string, limit: number): Promise<RosterSnapshot> {

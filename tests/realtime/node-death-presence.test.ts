@@ -6,7 +6,7 @@ import type { Socket } from 'socket.io-client';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClassStatusPush, PresencePush } from '../../server/contracts/live-class.ts';
-import { attendance, liveClasses } from '../../server/db/schema.ts';
+import { attendance, liveClasses, users } from '../../server/db/schema.ts';
 import { registerUser } from '../helpers/http-client.ts';
 import { startProcessCluster, type ProcessCluster } from '../helpers/process-pair.ts';
 import { connectAs, nextEvent, ok, record } from '../helpers/socket-client.ts';
@@ -26,6 +26,7 @@ describe('a killed node of the cluster', () => {
   let teacher: Person;
   let studentOnB: Person;
   let studentOnC: Person;
+  let admin: Person;
   let classId: string;
 
   beforeAll(async () => {
@@ -39,12 +40,20 @@ describe('a killed node of the cluster', () => {
     teacher = await registerUser(a.url, 'teacher', 'Teacher on A');
     studentOnB = await registerUser(b.url, 'student', 'Student on B');
     studentOnC = await registerUser(c.url, 'student', 'Student on C');
+    admin = await registerUser(c.url, 'student', 'Admin');
+    await cluster.database.db.update(users).set({ role: 'admin' }).where(eq(users.id, admin.user.id));
     classId = await createLiveClass(cluster.database.db, teacher, [studentOnB, studentOnC]);
   });
   afterAll(async () => {
     for (const s of sockets) s.disconnect();
     await cluster?.stop();
   });
+
+  /** The class's students by mode, as the admin view on `node` shows them. */
+  const adminSees = async (node: ServerProcess) => {
+    const { body } = await admin.client.at(node.url).get('/api/admin/live-classes');
+    return (body.classes as { classId: string; viewers: unknown }[]).find((c) => c.classId === classId)?.viewers;
+  };
 
   const attendanceOf = (person: Person) =>
     cluster.database.db
@@ -75,6 +84,8 @@ describe('a killed node of the cluster', () => {
         .sort(),
     ).toEqual(['Student on B', 'Student on C', 'Teacher on A']);
     await expect.poll(async () => (await attendanceOf(studentOnB)).length, { timeout: 10_000 }).toBe(1);
+    // The admin view on any node counts the whole class.
+    for (const node of [a, c]) expect(await adminSees(node)).toEqual({ webrtc: 0, hls: 0, waiting: 2 });
 
     await kill(b);
     const killedAt = Date.now();
@@ -87,6 +98,7 @@ describe('a killed node of the cluster', () => {
     // The student on C still attends.
     const [other] = await attendanceOf(studentOnC);
     expect(other!.leftAt).toBeNull();
+    expect(await adminSees(c)).toEqual({ webrtc: 0, hls: 0, waiting: 1 });
   });
 
   it('drops the members of a node killed and started again under its name, whoever notices first', async () => {

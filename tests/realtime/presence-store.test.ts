@@ -59,17 +59,21 @@ describe('PresenceStore', () => {
       ]);
       expect(await store.connected(classId, 'teacher', 'teacher')).toBe(true);
       expect(await store.connected(classId, 'alice', 'student')).toBe(true);
+      // Alice counted once, with her WebRTC tab.
+      expect(await store.studentModes(classId)).toEqual({ webrtc: 1, hls: 0, waiting: 1 });
     }
 
     // Alice closes her WebRTC tab on A: she stays, with the mode of her tab on B.
     await a.leave(classId, alice.socketId);
     expect((await b.snapshot(classId, 500)).viewers.find((v) => v.userId === 'alice')?.mode).toBe('hls');
+    expect(await b.studentModes(classId)).toEqual({ webrtc: 0, hls: 1, waiting: 1 });
     await b.leave(classId, aliceTabOnB.socketId);
     expect(await a.connected(classId, 'alice', 'student')).toBe(false);
     expect(await a.studentCount(classId)).toBe(1);
     // Leaving twice changes nothing.
     await b.leave(classId, aliceTabOnB.socketId);
     expect(await a.studentCount(classId)).toBe(1);
+    expect(await a.studentModes(classId)).toEqual({ webrtc: 0, hls: 0, waiting: 1 });
   });
 
   it('caps the list it reads but counts every student', async () => {
@@ -109,6 +113,7 @@ describe('PresenceStore', () => {
       viewers: [{ userId: 'dave', displayName: 'dave', role: 'student', mode: 'waiting' }],
       studentCount: 1,
     });
+    expect(await a.studentModes(classId)).toEqual({ webrtc: 0, hls: 0, waiting: 1 });
     expect(await a.recordedNodes()).not.toContain('c');
   });
 
