@@ -40,6 +40,8 @@ export async function redisChannels(pattern: string): Promise<string[]> {
 export interface ScratchRedis {
   url: string;
   port: number;
+  /** Stops (SIGSTOP) or continues (SIGCONT) the server: connections stay open, nothing answers meanwhile. */
+  freeze(frozen: boolean): void;
   /** Kills the server (SIGKILL: an outage, not a shutdown) and resolves when it is gone. */
   kill(): Promise<void>;
 }
@@ -62,6 +64,9 @@ export async function startScratchRedis(port?: number): Promise<ScratchRedis> {
   return {
     url: `redis://127.0.0.1:${listenOn}`,
     port: listenOn,
+    freeze(frozen) {
+      child.kill(frozen ? 'SIGSTOP' : 'SIGCONT');
+    },
     async kill() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;

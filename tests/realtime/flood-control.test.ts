@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FloodControl, type BucketRule, type FloodLimiter } from '../../server/interaction/flood-control.ts';
 import { RedisFloodControl } from '../../server/interaction/redis-flood-control.ts';
 import { csvCell } from '../../server/csv.ts';
-import { REDIS_PREFIX, REDIS_URL, requireRedis, startScratchRedis } from '../helpers/redis.ts';
+import { REDIS_PREFIX, REDIS_URL, requireRedis, startScratchRedis, type ScratchRedis } from '../helpers/redis.ts';
 
 /** Whether each of `n` takes in a row was allowed. */
 async function takes(flood: FloodLimiter, key: string, rule: BucketRule, n: number): Promise<boolean[]> {
@@ -54,6 +54,7 @@ describe('RedisFloodControl', () => {
   const prefix = `${REDIS_PREFIX}:unit-${randomBytes(3).toString('hex')}`;
   const redis = createClient({ url: REDIS_URL });
   const open: RedisFloodControl[] = [];
+  const scratches: ScratchRedis[] = []; // killed in afterAll too, should a test stop half-way
   const connect = (options: { now?: () => number } = {}) =>
     RedisFloodControl.connect({ url: REDIS_URL, prefix, log: capturedLog().log, ...options }).then((f) => (open.push(f), f));
   const keys = async () => (await redis.keys(`${prefix}:*`)).sort();
@@ -63,6 +64,7 @@ describe('RedisFloodControl', () => {
     await redis.connect();
   });
   afterAll(async () => {
+    for (const r of scratches) await r.kill();
     for (const f of open) await f.close();
     if (redis.isOpen) {
       const left = await keys();
@@ -99,8 +101,9 @@ describe('RedisFloodControl', () => {
     await expect.poll(() => redis.exists(`${prefix}:flood:idle-fast`), { timeout: 10_000 }).toBe(0);
   });
 
-  it('falls back to per-process buckets while Redis is down (one warning), and shares them again once it is back', async () => {
+  it('falls back to per-process buckets while Redis is down or stalled (one warning each time), and shares them again once it is back', async () => {
     const scratch = await startScratchRedis();
+    scratches.push(scratch);
     const { log, lines, warnings } = capturedLog();
     const flood = await RedisFloodControl.connect({ url: scratch.url, prefix, log });
     open.push(flood);
@@ -120,16 +123,22 @@ describe('RedisFloodControl', () => {
     expect(warnings()[0]!.msg).toMatch(/Redis does not answer/);
 
     const again = await startScratchRedis(scratch.port);
-    try {
-      // Back on Redis (an empty one: nothing was saved): a fresh bucket there, and the node says so once.
-      await expect.poll(async () => (await flood.take('z', slow)).allowed && !flood.degraded, { timeout: 20_000 }).toBe(true);
-      expect(lines.filter((l) => /Redis answers again/.test(l.msg))).toHaveLength(1);
-      expect(await takes(flood, 'x', slow, 4)).toEqual([true, true, true, false]);
-      expect(warnings()).toHaveLength(1);
-    } finally {
-      await flood.close();
-      await again.kill();
-    }
+    scratches.push(again);
+    // Back on Redis (an empty one: nothing was saved): a fresh bucket there, and the node says so once.
+    await expect.poll(async () => (await flood.take('z', slow)).allowed && !flood.degraded, { timeout: 20_000 }).toBe(true);
+    expect(lines.filter((l) => /Redis answers again/.test(l.msg))).toHaveLength(1);
+    expect(await takes(flood, 'x', slow, 4)).toEqual([true, true, true, false]);
+    expect(warnings()).toHaveLength(1);
+
+    // A Redis that stops answering without closing its connections: each take gives up after its timeout and
+    // uses this process's buckets ('x' is spent there), with a warning again for this second outage.
+    again.freeze(true);
+    expect(await flood.take('x', slow)).toMatchObject({ allowed: false });
+    expect(flood.degraded).toBe(true);
+    expect(warnings()).toHaveLength(2);
+    again.freeze(false);
+    await expect.poll(async () => (await flood.take('w', slow)).allowed && !flood.degraded, { timeout: 20_000 }).toBe(true);
+    await flood.close();
     expect(flood.closed).toBe(true);
   });
 });
