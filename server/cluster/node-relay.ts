@@ -5,6 +5,7 @@
 // is marked and never relayed again, so two nodes that disagree about who holds something cannot loop.
 import type { Logger } from '../log.ts';
 import type { NodeRegistry } from './node-registry.ts';
+import { RecentLookups } from './recent-lookups.ts';
 
 /** Marks a request one node relays to another: it is answered there or refused, never relayed again. */
 export const RELAYED_HEADER = 'x-lectern-relayed';
@@ -33,11 +34,20 @@ export interface RelayRequest {
 export class NodeRelay {
   readonly #nodes: Pick<NodeRegistry, 'nodeName' | 'urlOf'>;
   readonly #log: Logger;
-  readonly #urls = new Map<string, { at: number; url: Promise<string | undefined> }>();
+  readonly #urls: RecentLookups<string | undefined>;
 
   constructor(options: { nodes: Pick<NodeRegistry, 'nodeName' | 'urlOf'>; log: Logger }) {
     this.#nodes = options.nodes;
     this.#log = options.log;
+    this.#urls = new RecentLookups(
+      (node) =>
+        this.#nodes.urlOf(node).catch((err: unknown) => {
+          // Redis away: nobody can be reached until it is back; this node answers for itself meanwhile.
+          this.#log.warn({ err, node }, 'relay: could not look the node up');
+          return undefined;
+        }),
+      { ms: URL_MEMO_MS, max: 1000 },
+    );
   }
 
   get nodeName(): string {
@@ -49,7 +59,7 @@ export class NodeRelay {
    * (it left, or was dropped when it stopped beating).
    */
   async forward(node: string, request: Request, how: RelayRequest): Promise<Response | undefined> {
-    const base = await this.#urlOf(node);
+    const base = await this.#urls.get(node);
     if (!base) return undefined;
     const { pathname, search } = new URL(request.url);
     const headers: Record<string, string> = { [RELAYED_HEADER]: this.#nodes.nodeName };
@@ -68,7 +78,7 @@ export class NodeRelay {
       });
     } catch (err) {
       if (request.signal.aborted) throw err;
-      this.#urls.delete(node);
+      this.#urls.forget(node);
       this.#log.warn({ node, url: base, path: pathname, err: (err as Error).message }, 'relay: the node did not answer');
       return Response.json(
         { error: { code: 'node_unreachable', message: how.unreachable } },
@@ -84,19 +94,5 @@ export class NodeRelay {
     const length = answer.headers.get('content-length');
     if (length !== null && !answer.headers.has('content-encoding')) passed.set('content-length', length);
     return new Response(answer.body, { status: answer.status, headers: passed });
-  }
-
-  #urlOf(node: string): Promise<string | undefined> {
-    const now = Date.now();
-    const memo = this.#urls.get(node);
-    if (memo && now - memo.at < URL_MEMO_MS) return memo.url;
-    if (this.#urls.size > 1000) this.#urls.clear();
-    const url = this.#nodes.urlOf(node).catch((err: unknown) => {
-      // Redis away: nobody can be reached until it is back; this node answers for itself meanwhile.
-      this.#log.warn({ err, node }, 'relay: could not look the node up');
-      return undefined;
-    });
-    this.#urls.set(node, { at: now, url });
-    return url;
   }
 }

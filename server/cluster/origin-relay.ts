@@ -4,20 +4,26 @@
 import type { Logger } from '../log.ts';
 import type { ClassOrigins } from './class-origins.ts';
 import { isRelayed, type NodeRelay, type RelayRequest } from './node-relay.ts';
+import { RecentLookups } from './recent-lookups.ts';
 
 /** A holder lookup is remembered this long: a player asks for a playlist every part (a few times a second). */
 const LOOKUP_MEMO_MS = 1000;
 
 export class OriginRelay {
-  readonly #origins: Pick<ClassOrigins, 'holder'>;
   readonly #relay: NodeRelay;
-  readonly #log: Logger;
-  readonly #memo = new Map<string, { at: number; holder: Promise<string | undefined> }>();
+  readonly #holders: RecentLookups<string | undefined>;
 
-  constructor(options: { origins: Pick<ClassOrigins, 'holder'>; relay: NodeRelay; log: Logger }) {
-    this.#origins = options.origins;
-    this.#relay = options.relay;
-    this.#log = options.log;
+  constructor({ origins, relay, log }: { origins: Pick<ClassOrigins, 'holder'>; relay: NodeRelay; log: Logger }) {
+    this.#relay = relay;
+    this.#holders = new RecentLookups(
+      (classId) =>
+        origins.holder(classId).catch((err: unknown) => {
+          // Redis away: this node answers for its own classes only until it is back.
+          log.warn({ err, classId }, 'could not look the class origin up');
+          return undefined;
+        }),
+      { ms: LOOKUP_MEMO_MS, max: 10_000 },
+    );
   }
 
   /**
@@ -26,22 +32,8 @@ export class OriginRelay {
    */
   async forward(classId: string, request: Request, how: RelayRequest): Promise<Response | null> {
     if (isRelayed(request)) return null;
-    const holder = await this.#holder(classId);
+    const holder = await this.#holders.get(classId);
     if (!holder || holder === this.#relay.nodeName) return null;
     return (await this.#relay.forward(holder, request, how)) ?? null;
-  }
-
-  #holder(classId: string): Promise<string | undefined> {
-    const now = Date.now();
-    const memo = this.#memo.get(classId);
-    if (memo && now - memo.at < LOOKUP_MEMO_MS) return memo.holder;
-    if (this.#memo.size > 10_000) this.#memo.clear();
-    const holder = this.#origins.holder(classId).catch((err: unknown) => {
-      // Redis away: this node answers for its own classes only until it is back.
-      this.#log.warn({ err, classId }, 'could not look the class origin up');
-      return undefined;
-    });
-    this.#memo.set(classId, { at: now, holder });
-    return holder;
   }
 }
