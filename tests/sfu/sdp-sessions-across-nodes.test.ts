@@ -3,10 +3,13 @@
 // recorded in Redis; its DELETE or PATCH sent to node B is relayed to A with the client's credentials (A checks
 // them again) and A's answer comes back: the encoder's session ends on A, the player's too; PATCH stays 405 as
 // A answers it; the POST's relative Location works against either node. The teacher's studio on B sees the
-// encoder publishing on A (the class's origin), and ends it there (its button, or a new stream key). A request already relayed is answered
+// encoder publishing on A (the class's origin), and ends it there (its button, or a new stream key). Through a
+// round-robin load balancer, the POST's relative Location reaches the session wherever its DELETE lands. A request already relayed is answered
 // where it lands, never relayed again; an unknown session is 404; once A is killed, its session is 404 on B
 // with why.
 import crypto from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerUser, type RegisteredUser } from '../helpers/http-client.ts';
 import { insertClass } from '../helpers/live-class.ts';
@@ -61,7 +64,55 @@ const errorOf = async (res: Response) => ((await res.json()) as { error: { code:
 const sessionIdOf = (location: string) => location.split('/').at(-1)!;
 const encoderSession = async () => (await teacher.client.get(`/api/classes/${classId}/encoder`)).body.session as { id: string } | null;
 
+/**
+ * A load balancer that sends each request to the next node in turn, as nginx's round robin does (with the
+ * client's Host, as our nginx configuration passes it on).
+ */
+async function roundRobin(targets: string[]): Promise<{ url: string; close(): Promise<void> }> {
+  let next = 0;
+  const proxy = http.createServer((req, res) => {
+    const upstream = new URL(targets[next++ % targets.length]!);
+    const out = http.request(
+      { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode!, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    out.on('error', () => res.destroy());
+    req.pipe(out);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    close: () => new Promise((resolve) => proxy.close(() => resolve())),
+  };
+}
+
 describe('WHIP and WHEP sessions on any node', () => {
+  it('takes an encoder through a round-robin load balancer: the POST lands on A, the DELETE of its Location on B', async () => {
+    const balancer = await roundRobin([pair.a.url, pair.b.url]);
+    try {
+      const posted = await fetch(`${balancer.url}/api/classes/${classId}/whip`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/sdp', authorization: `Bearer ${key}` },
+        body: encoderOffer(),
+      });
+      expect(posted.status).toBe(201);
+      expect(posted.headers.get('x-lectern-node')).toBe('node-1');
+      const location = posted.headers.get('location')!;
+      expect(location.startsWith('/')).toBe(true);
+      const deleted = await at(balancer.url, location, { method: 'DELETE', bearer: key });
+      expect(deleted.status).toBe(200);
+      expect(deleted.headers.get('x-lectern-node')).toBe('node-2');
+      expect(deleted.headers.get('x-lectern-answered-by')).toBe('node-1');
+      const closed = await pair.a.waitForLog((l) => l.msg === 'WHIP session closed' && l.whipSessionId === sessionIdOf(location));
+      expect(closed.reason).toBe('deleted');
+    } finally {
+      await balancer.close();
+    }
+  }, 60_000);
+
   it('ends an encoder session made on A from a DELETE on B; PATCH stays 405; relayed requests are not relayed again', async () => {
     const location = await publishOnA();
     const id = sessionIdOf(location);
