@@ -84,6 +84,10 @@ describe('a killed node of the cluster', () => {
         .sort(),
     ).toEqual(['Student on B', 'Student on C', 'Teacher on A']);
     await expect.poll(async () => (await attendanceOf(studentOnB)).length, { timeout: 10_000 }).toBe(1);
+    // The peak is the class's (two students through two nodes), not one node's count.
+    await expect
+      .poll(async () => (await cluster.database.db.select().from(liveClasses).where(eq(liveClasses.id, classId)))[0]!.peakViewers)
+      .toBe(2);
     // The admin view on any node counts the whole class.
     for (const node of [a, c]) expect(await adminSees(node)).toEqual({ webrtc: 0, hls: 0, waiting: 2 });
 
