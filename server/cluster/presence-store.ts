@@ -225,11 +225,12 @@ export class PresenceStore {
    * nodes that call it for the same death, the first gets the members, the others nothing.
    */
   async removeNode(node: string): Promise<RosterMember[]> {
+    // Forgotten before the script is sent: a restore running meanwhile records none of them again after it.
+    if (node === this.nodeName) this.#mine.clear();
     const all = (await this.#redis.eval(REMOVE_NODE, {
       keys: [this.#nodeKey(node), `${this.#base}:nodes`],
       arguments: [this.#base, node],
     })) as string[];
-    if (node === this.nodeName) this.#mine.clear();
     return all.map((raw) => fromStored(JSON.parse(raw) as Stored));
   }
 
