@@ -47,6 +47,12 @@ interface Stored {
 
 /** How often a node checks that its members are still recorded (another node may have taken it for dead). */
 const RESTORE_MS = 2000;
+/**
+ * A change or a read answers within a few ms; past this it fails (the caller logs it and goes on with what it knows),
+ * so a Redis that stalls without closing the connection does not hold up a join. A change sent stays queued on the
+ * connection and is applied in order once Redis answers again.
+ */
+const ANSWER_TIMEOUT_MS = 1000;
 
 // Shared by the scripts: one person's entry in the class (students or staff), with one of their sockets set to a mode
 // or removed (nil); the students' count per best mode follows.
@@ -170,13 +176,13 @@ export class PresenceStore {
   async enter(member: RosterMember): Promise<void> {
     const stored = toStored(member);
     this.#mine.set(field(member.classId, member.socketId), stored);
-    await this.#enter(stored);
+    await this.#within(this.#enter(stored));
   }
 
   async setMode(classId: string, socketId: string, mode: Mode): Promise<void> {
     const mine = this.#mine.get(field(classId, socketId));
     if (mine) mine.m = mode;
-    await this.#update(classId, socketId, mode, '');
+    await this.#within(this.#update(classId, socketId, mode, ''));
   }
 
   /** The member's attendance row, closed by whichever node cleans up after this one if it dies. */
@@ -184,34 +190,36 @@ export class PresenceStore {
     const mine = this.#mine.get(field(classId, socketId));
     if (!mine) return;
     mine.a = attendanceId;
-    await this.#update(classId, socketId, mine.m, attendanceId);
+    await this.#within(this.#update(classId, socketId, mine.m, attendanceId));
   }
 
   async leave(classId: string, socketId: string): Promise<void> {
     this.#mine.delete(field(classId, socketId));
-    await this.#update(classId, socketId, '', '');
+    await this.#within(this.#update(classId, socketId, '', ''));
   }
 
   async studentCount(classId: string): Promise<number> {
-    return this.#redis.hLen(this.#viewerKey(classId, 'student'));
+    return this.#within(this.#redis.hLen(this.#viewerKey(classId, 'student')));
   }
 
   /** Whether the person is in the class through any node (the teacher and admins as staff). */
   async connected(classId: string, userId: string, role: ClassRole): Promise<boolean> {
-    return (await this.#redis.hExists(this.#viewerKey(classId, role), userId)) === 1;
+    return (await this.#within(this.#redis.hExists(this.#viewerKey(classId, role), userId))) === 1;
   }
 
   /** The class's students by how they receive media (each counted once, with their best tab). */
   async studentModes(classId: string): Promise<Record<Mode, number>> {
-    const counts = await this.#redis.hGetAll(`${this.#base}:class:${classId}:modes`);
+    const counts = await this.#within(this.#redis.hGetAll(`${this.#base}:class:${classId}:modes`));
     return { webrtc: Number(counts.webrtc ?? 0), hls: Number(counts.hls ?? 0), waiting: Number(counts.waiting ?? 0) };
   }
 
   async snapshot(classId: string, limit: number): Promise<RosterSnapshot> {
-    const [count, flat] = (await this.#redis.eval(SNAPSHOT, {
-      keys: [this.#viewerKey(classId, 'teacher'), this.#viewerKey(classId, 'student')],
-      arguments: [String(limit)],
-    })) as [number, string[]];
+    const [count, flat] = (await this.#within(
+      this.#redis.eval(SNAPSHOT, {
+        keys: [this.#viewerKey(classId, 'teacher'), this.#viewerKey(classId, 'student')],
+        arguments: [String(limit)],
+      }),
+    )) as [number, string[]];
     const viewers: RosterSnapshot['viewers'] = [];
     for (let i = 0; i < flat.length; i += 2) {
       const v = JSON.parse(flat[i + 1]!) as { n: string; r: ClassRole; m: Mode };
@@ -220,9 +228,24 @@ export class PresenceStore {
     return { viewers, studentCount: count };
   }
 
+  /** `answer`, or a failure after ANSWER_TIMEOUT_MS. */
+  async #within<T>(answer: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ANSWER_TIMEOUT_MS} ms`)), ANSWER_TIMEOUT_MS);
+    });
+    try {
+      return await Promise.race([answer, late]);
+    } finally {
+      clearTimeout(timer);
+      answer.catch(() => {});
+    }
+  }
+
   /**
    * Removes every member `node` recorded (it died, or this node starts again under its name). Atomic: of the
-   * nodes that call it for the same death, the first gets the members, the others nothing.
+   * nodes that call it for the same death, the first gets the members, the others nothing. Not given up on after a
+   * while: an answer that came late would lose the members it removed.
    */
   async removeNode(node: string): Promise<RosterMember[]> {
     // Forgotten before the script is sent: a restore running meanwhile records none of them again after it.

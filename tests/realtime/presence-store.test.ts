@@ -1,11 +1,12 @@
 // The class presence store on the real Redis, as several nodes write it: one list and one count for the whole
 // class whichever node reads it, a person with tabs on two nodes shown once with their best mode, the list capped
-// while the count is not, and a dead node's members removed once (the first node to clean up gets them back).
+// while the count is not, a dead node's members removed once (the first node to clean up gets them back), and a
+// stalled Redis answered with a failure instead of a wait.
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PresenceStore, type RosterMember } from '../../server/cluster/presence-store.ts';
-import { REDIS_PREFIX, REDIS_URL, requireRedis } from '../helpers/redis.ts';
+import { REDIS_PREFIX, REDIS_URL, requireRedis, startScratchRedis } from '../helpers/redis.ts';
 
 const prefix = `${REDIS_PREFIX}:presence-store`;
 const log = pino({ level: 'silent' });
@@ -124,5 +125,24 @@ describe('PresenceStore', () => {
     expect(await a.removeNode('b')).toEqual(expect.arrayContaining([expect.objectContaining({ userId: 'erin' })]));
     expect(await a.connected(classId, 'erin', 'student')).toBe(false);
     await expect.poll(() => a.connected(classId, 'erin', 'student'), { timeout: 10_000 }).toBe(true);
+  });
+
+  it('fails a change or a read while Redis stalls instead of waiting, and applies the change once it answers', async () => {
+    const redis = await startScratchRedis();
+    const store = await PresenceStore.connect({ url: redis.url, prefix, nodeName: 'stalled', log });
+    try {
+      const classId = randomUUID();
+      const frank = member(classId, 'frank', 'student');
+      redis.freeze(true);
+      await expect(store.enter(frank)).rejects.toThrow(/did not answer/);
+      await expect(store.connected(classId, 'frank', 'student')).rejects.toThrow(/did not answer/);
+      await expect(store.snapshot(classId, 10)).rejects.toThrow(/did not answer/);
+      redis.freeze(false);
+      await expect.poll(() => store.connected(classId, 'frank', 'student')).toBe(true);
+    } finally {
+      redis.freeze(false);
+      await store.close();
+      await redis.kill();
+    }
   });
 });
