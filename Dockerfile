@@ -17,9 +17,10 @@ RUN echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/s
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 COPY scripts/worker scripts/worker
+# build.sh's last line of output is the binary's path (not piped: /bin/sh has no pipefail, a failed build must stop here).
 RUN MEDIASOUP_VERSION=$(node -p "require('./package-lock.json').packages['node_modules/mediasoup'].version") \
-    bash scripts/worker/build.sh | tail -n 1 > /tmp/worker-path \
- && install -D "$(cat /tmp/worker-path)" /opt/mediasoup/mediasoup-worker
+    bash scripts/worker/build.sh > /tmp/worker-out \
+ && install -D "$(tail -n 1 /tmp/worker-out)" /opt/mediasoup/mediasoup-worker
 
 # ---- deps: node modules (mediasoup's postinstall is skipped: the worker comes from the stage above)
 FROM base AS deps
