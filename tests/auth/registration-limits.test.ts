@@ -5,9 +5,9 @@
 // doing the same, since the proxy is not ours), LECTERN_TRUST_PROXY=1 counts each client by that last hop, and a
 // forged header in front of it changes nothing either.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { startReverseProxy, type ReverseProxy } from '../helpers/reverse-proxy.ts';
 
 const DEFAULT_LIMIT = 20;
 let counter = 0;
@@ -47,34 +47,6 @@ async function registerMany(url: string, localAddress: string, count: number): P
   return statuses;
 }
 
-/** A reverse proxy in front of `target` that appends the client's address to X-Forwarded-For, like nginx does. */
-async function startProxy(target: string): Promise<{ url: string; close(): Promise<void> }> {
-  const upstream = new URL(target);
-  const proxy = http.createServer((req, res) => {
-    const forwarded = [req.headers['x-forwarded-for'], req.socket.remoteAddress].filter(Boolean).join(', ');
-    const out = http.request(
-      {
-        host: upstream.hostname,
-        port: upstream.port,
-        path: req.url,
-        method: req.method,
-        headers: { ...req.headers, 'x-forwarded-for': forwarded },
-      },
-      (answer) => {
-        res.writeHead(answer.statusCode!, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    out.on('error', () => res.destroy());
-    req.pipe(out);
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
-    close: () => new Promise((resolve) => proxy.close(() => resolve())),
-  };
-}
-
 describe('registration limit as shipped, no proxy trusted', () => {
   let server: TestServer;
   beforeAll(async () => {
@@ -97,10 +69,10 @@ describe('registration limit as shipped, no proxy trusted', () => {
 
 describe('registration limit behind a reverse proxy (LECTERN_TRUST_PROXY=1)', () => {
   let server: TestServer;
-  let proxy: Awaited<ReturnType<typeof startProxy>>;
+  let proxy: ReverseProxy;
   beforeAll(async () => {
     server = await startTestServer({ env: { LECTERN_REGISTRATIONS_PER_HOUR: undefined, LECTERN_TRUST_PROXY: '1' } });
-    proxy = await startProxy(server.url);
+    proxy = await startReverseProxy([server.url], { forwardedFor: true });
   });
   afterAll(async () => {
     await proxy?.close();

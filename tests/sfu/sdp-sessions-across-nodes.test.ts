@@ -8,14 +8,13 @@
 // where it lands, never relayed again; an unknown session is 404; once A is killed, its session is 404 on B
 // with why.
 import crypto from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerUser, type RegisteredUser } from '../helpers/http-client.ts';
 import { insertClass } from '../helpers/live-class.ts';
 import { startProcessPair, type ProcessPair } from '../helpers/process-pair.ts';
 import { encoderOffer } from './whip-clients.ts';
 import { viewerOffer } from './whep-clients.ts';
+import { startReverseProxy } from '../helpers/reverse-proxy.ts';
 
 let pair: ProcessPair;
 let teacher: RegisteredUser;
@@ -64,34 +63,9 @@ const errorOf = async (res: Response) => ((await res.json()) as { error: { code:
 const sessionIdOf = (location: string) => location.split('/').at(-1)!;
 const encoderSession = async () => (await teacher.client.get(`/api/classes/${classId}/encoder`)).body.session as { id: string } | null;
 
-/**
- * A load balancer that sends each request to the next node in turn, as nginx's round robin does (with the
- * client's Host, as our nginx configuration passes it on).
- */
-async function roundRobin(targets: string[]): Promise<{ url: string; close(): Promise<void> }> {
-  let next = 0;
-  const proxy = http.createServer((req, res) => {
-    const upstream = new URL(targets[next++ % targets.length]!);
-    const out = http.request(
-      { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },
-      (answer) => {
-        res.writeHead(answer.statusCode!, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    out.on('error', () => res.destroy());
-    req.pipe(out);
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
-    close: () => new Promise((resolve) => proxy.close(() => resolve())),
-  };
-}
-
 describe('WHIP and WHEP sessions on any node', () => {
   it('takes an encoder through a round-robin load balancer: the POST lands on A, the DELETE of its Location on B', async () => {
-    const balancer = await roundRobin([pair.a.url, pair.b.url]);
+    const balancer = await startReverseProxy([pair.a.url, pair.b.url]);
     try {
       const posted = await fetch(`${balancer.url}/api/classes/${classId}/whip`, {
         method: 'POST',
