@@ -37,6 +37,7 @@ import { RedisClassSeats } from './cluster/redis-class-seats.ts';
 import { LiveClassLifecycle } from './classes/live-class-lifecycle.ts';
 import { ClusterNode } from './cluster/cluster-node.ts';
 import { ClassOrigins } from './cluster/class-origins.ts';
+import { ClusterRedis } from './cluster/cluster-redis.ts';
 import { NodeRegistry } from './cluster/node-registry.ts';
 import { NodeRelay } from './cluster/node-relay.ts';
 import { OriginRelay } from './cluster/origin-relay.ts';
@@ -181,8 +182,10 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   // unless LECTERN_NODE_URL says it); the cluster's other parts follow further down.
   let nodeUrl = config.nodeUrl ?? '';
   const clusterLog = log.child({ module: 'cluster' });
-  const redisParts = config.redisUrl
-    ? { url: config.redisUrl, prefix: config.redisPrefix, nodeName: config.cluster.nodeName, log: clusterLog }
+  // This node's one Redis command connection, passed to every part that keeps cluster state there (closed last).
+  const clusterRedis = config.redisUrl ? await ClusterRedis.connect({ url: config.redisUrl, log: clusterLog }) : undefined;
+  const redisParts = clusterRedis
+    ? { redis: clusterRedis, prefix: config.redisPrefix, nodeName: config.cluster.nodeName, log: clusterLog }
     : undefined;
   const nodeRegistry = redisParts ? await NodeRegistry.start({ ...redisParts, nodeUrl: () => nodeUrl }) : undefined;
   // Each class's WebRTC seats against its cap (LECTERN_MAX_WEBRTC_VIEWERS), counted class-wide: over every node in a cluster.
@@ -212,8 +215,8 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   // With Redis, a person's flood limits are shared by every node (their sockets may land on several).
   const interaction = new Interaction(
     db,
-    config.redisUrl
-      ? await RedisFloodControl.connect({ url: config.redisUrl, prefix: config.redisPrefix, log: log.child({ module: 'interaction' }) })
+    clusterRedis
+      ? new RedisFloodControl({ redis: clusterRedis, prefix: config.redisPrefix, log: log.child({ module: 'interaction' }) })
       : new FloodControl(),
   );
   const mediaAccess = new MediaAccess({ tokens: new MediaTokens(config.mediaSecret), permissions, accounts });
@@ -310,9 +313,9 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
   lessonVideos.start();
   if (ffmpeg.found) await transcodes.start();
   // In a cluster, who is in each class through every node, in Redis: any node answers for the whole class.
-  const presenceStore = config.redisUrl
-    ? await PresenceStore.connect({
-        url: config.redisUrl,
+  const presenceStore = clusterRedis
+    ? new PresenceStore({
+        redis: clusterRedis,
         prefix: config.redisPrefix,
         nodeName: config.cluster.nodeName,
         log: log.child({ module: 'presence' }),
@@ -353,8 +356,8 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
 
   // Several nodes (Redis): where each class originates and each WHIP/WHEP session lives; a request for what another
   // node holds (a live class's HLS, a session) is relayed there.
-  const classOrigins = redisParts ? await ClassOrigins.connect(redisParts) : undefined;
-  const sessionNodes = redisParts ? await SessionNodes.connect(redisParts) : undefined;
+  const classOrigins = redisParts && new ClassOrigins(redisParts);
+  const sessionNodes = redisParts && new SessionNodes(redisParts);
   const nodeRelay = nodeRegistry && new NodeRelay({ nodes: nodeRegistry, log: clusterLog });
   const originRelay = classOrigins && nodeRelay && new OriginRelay({ origins: classOrigins, relay: nodeRelay, log: clusterLog });
   const liveHlsRelay = originRelay && new LiveHlsRelay({ origin: originRelay });
@@ -560,6 +563,10 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     });
     // What this node's name left (killed, and started again under the same name before anyone saw it gone), and
     // what nodes no longer alive left unseen (the whole cluster restarted under new names).
+    // Redis came back without this node's members (restarted empty): recorded again, the classes' presence is told again.
+    presenceStore.on('restored', (classIds) => {
+      for (const classId of classIds) liveClasses.pushPresence(classId);
+    });
     await clearNode(presenceStore.nodeName);
     for (const node of await presenceStore.recordedNodes()) if (!nodeRegistry.isAlive(node)) await clearNode(node);
   }
@@ -647,7 +654,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       await mailer.close(); // the message in hand is finished or left to its lease; the rest stays queued
       await transcodes.close();
       await appHandler?.close();
-      await interaction.close(); // its Redis client too
+      await interaction.close();
       whipIngest.close();
       whepPlayback.close();
       await sessionNodes?.close(); // their records go with them
@@ -660,6 +667,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       objectStore?.close();
       rooms.close();
       await classSeats.close(); // after the rooms: their students gave their seats back
+      await clusterRedis?.close(); // last: every part above said its goodbye on it
       workers.close();
       await demo.close();
       await database.close();

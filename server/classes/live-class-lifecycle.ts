@@ -305,6 +305,12 @@ export class LiveClassLifecycle extends EventEmitter<LifecycleEvents> {
     );
   }
 
+  /** The class's presence pushed again as it is now (the roster was written back after Redis lost it). */
+  pushPresence(classId: string): void {
+    const state = this.#classes.get(classId);
+    if (state) this.#emitPresence(state);
+  }
+
   /** How the member receives media now (the viewer cap may send them to HLS). */
   setMode(classId: string, socketId: string, mode: PresenceViewer['mode']): Promise<void> {
     return this.#serial(classId, async (state) => {

@@ -3,20 +3,30 @@
 // renewing, so its classes are free again within ORIGIN_TTL_MS and the nodes fed from it notice (`holder()`
 // no longer names it). A claim is taken only when the class has no origin, except when the teacher publishes
 // on this node (`force`): the class's media then originates here and the old origin drops its room.
+// A claim Redis lost (it restarted empty) is written again by its holder at once when Redis is back, and at every
+// renewal; meanwhile the edges keep their rooms (`settling`) rather than take the class for gone.
 import { EventEmitter } from 'node:events';
-import { createClient } from 'redis';
 import type { Logger } from '../log.ts';
+import type { ClusterRedis, RedisClient } from './cluster-redis.ts';
 
 /** How long a claim lives without renewal: how soon a dead origin's classes are free again. */
 export const ORIGIN_TTL_MS = 6000;
 const RENEW_MS = 2000;
 
-/** Renews the claim only while it is still this node's (a teacher may have moved the class elsewhere). */
-const RENEW_IF_MINE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
+/**
+ * Renews the claim while it is still this node's (a teacher may have moved the class elsewhere: 0), or writes it
+ * again when nobody holds it (Redis lost it, or it expired while this node was stalled: 2).
+ */
+const RENEW_IF_MINE = `
+local holder = redis.call('get', KEYS[1])
+if holder == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
+if holder then return 0 end
+redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 2
+`;
 /** Deletes the claim only while it is still the given node's. */
 const DELETE_IF_MINE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
-type RedisClient = ReturnType<typeof createClient>;
 type ClassOriginsEvents = {
   /** Another node took the class's origin over (or the claim expired): this node's origin room must go. */
   lost: [classId: string];
@@ -29,23 +39,34 @@ export class ClassOrigins extends EventEmitter<ClassOriginsEvents> {
   readonly #log: Logger;
   readonly #held = new Set<string>();
   readonly #timer: NodeJS.Timeout;
+  readonly #connection: ClusterRedis;
+  /** Until then (after Redis came back), a class without a holder may only wait for its holder to write it again. */
+  #settleUntil = 0;
+  readonly #onUp = (): void => {
+    this.#settleUntil = Date.now() + ORIGIN_TTL_MS;
+    void this.#renew();
+  };
   #closed = false;
 
-  static async connect(options: { url: string; prefix: string; nodeName: string; log: Logger }): Promise<ClassOrigins> {
-    const redis = createClient({ url: options.url });
-    redis.on('error', (err) => options.log.error({ err }, 'redis client error (class origins)'));
-    await redis.connect();
-    return new ClassOrigins(redis, options);
-  }
-
-  constructor(redis: RedisClient, options: { prefix: string; nodeName: string; log: Logger }) {
+  /** `redis`: this node's connection (its owner closes it after this). */
+  constructor(options: { redis: ClusterRedis; prefix: string; nodeName: string; log: Logger }) {
     super();
-    this.#redis = redis;
+    this.#connection = options.redis;
+    this.#redis = options.redis.client;
     this.#prefix = options.prefix;
     this.nodeName = options.nodeName;
     this.#log = options.log;
     this.#timer = setInterval(() => void this.#renew(), RENEW_MS);
     this.#timer.unref();
+    options.redis.on('up', this.#onUp);
+  }
+
+  /**
+   * Whether Redis came back lately (it may have lost every claim): a class without a holder may be one whose origin
+   * has not written its claim again yet, not one whose origin is gone.
+   */
+  get settling(): boolean {
+    return !this.#redis.isReady || Date.now() < this.#settleUntil;
   }
 
   #key(classId: string): string {
@@ -86,13 +107,16 @@ export class ClassOrigins extends EventEmitter<ClassOriginsEvents> {
     await this.#redis.eval(DELETE_IF_MINE, { keys: [this.#key(classId)], arguments: [node] });
   }
 
+  /** Every claim held renewed (skipped while Redis is away: it would wait in the queue, and `up` renews). */
   async #renew(): Promise<void> {
+    if (!this.#redis.isReady) return;
     for (const classId of [...this.#held]) {
       try {
         const renewed = await this.#redis.eval(RENEW_IF_MINE, {
           keys: [this.#key(classId)],
           arguments: [this.nodeName, String(ORIGIN_TTL_MS)],
         });
+        if (renewed === 2) this.#log.info({ classId }, 'the class origin claim was gone: written again');
         if (renewed === 0 && this.#held.delete(classId)) this.emit('lost', classId);
       } catch (err) {
         this.#log.warn({ err, classId }, 'could not renew the class origin claim');
@@ -104,8 +128,10 @@ export class ClassOrigins extends EventEmitter<ClassOriginsEvents> {
   async close(): Promise<void> {
     if (this.#closed) return;
     clearInterval(this.#timer);
-    for (const classId of [...this.#held]) await this.release(classId).catch(() => {});
+    this.#connection.off('up', this.#onUp);
+    // While Redis is away the releases would only wait in the queue: the claims expire on their own.
+    if (this.#redis.isReady) for (const classId of [...this.#held]) await this.release(classId).catch(() => {});
+    this.#held.clear();
     this.#closed = true;
-    await this.#redis.quit().catch(() => {});
   }
 }

@@ -61,6 +61,7 @@ export class ClusterNode {
   readonly #feeds = new Map<string, EdgeFeed>();
   readonly #offs: (() => void)[] = [];
   readonly #timer: NodeJS.Timeout;
+  #checking = false;
   #closed = false;
 
   constructor(options: ClusterNodeOptions) {
@@ -257,19 +258,29 @@ export class ClusterNode {
     });
   }
 
-  /** Edge rooms whose origin no longer holds the class (it died, or the class moved) close; clients rebuild. */
+  /**
+   * Edge rooms whose origin no longer holds the class (it died, or the class moved) close; clients rebuild. One
+   * check at a time (a lookup waits while Redis is away); a class with no holder just after Redis came back (it may
+   * have lost the claims) keeps its room while its origin writes its claim again.
+   */
   async #checkOrigins(): Promise<void> {
-    for (const [classId, feed] of [...this.#feeds]) {
-      if (this.#closed) return;
-      const holder = await this.#origins.holder(classId).catch(() => feed.room.fedFrom);
-      if (holder !== feed.room.fedFrom && !feed.room.closed) {
-        this.#log.warn(
-          { classId, origin: feed.room.fedFrom, now: holder ?? null },
-          "the class's origin node is gone: its edge room closes",
-        );
-        feed.room.close();
+    if (this.#checking) return;
+    this.#checking = true;
+    try {
+      for (const [classId, feed] of [...this.#feeds]) {
+        if (this.#closed) return;
+        await this.#checkOrigin(classId, feed);
       }
+    } finally {
+      this.#checking = false;
     }
+  }
+
+  async #checkOrigin(classId: string, feed: EdgeFeed): Promise<void> {
+    const holder = await this.#origins.holder(classId).catch(() => feed.room.fedFrom);
+    if ((holder === undefined && this.#origins.settling) || holder === feed.room.fedFrom || feed.room.closed) return;
+    this.#log.warn({ classId, origin: feed.room.fedFrom, now: holder ?? null }, "the class's origin node is gone: its edge room closes");
+    feed.room.close();
   }
 
   #dropRoom(classId: string, why: string): void {

@@ -4,12 +4,11 @@
 // State kept per node elsewhere (presence, WebRTC seats) is cleaned up from that event, so a killed node's
 // students and seats do not linger. A node that closes leaves at once, and the others report it gone too.
 // A node restarted under the same name within three beats is never seen gone: state kept per node name must be
-// cleared by the node itself when it starts.
+// cleared by the node itself when it starts. After an outage of Redis (which may come back empty, or with every
+// beat older than three), nobody is taken for gone for three beats: the nodes that live beat again meanwhile.
 import { EventEmitter } from 'node:events';
-import { createClient } from 'redis';
 import type { Logger } from '../log.ts';
-
-type RedisClient = ReturnType<typeof createClient>;
+import type { ClusterRedis, RedisClient } from './cluster-redis.ts';
 
 type NodeRegistryEvents = {
   /** A node that was part of the cluster stopped beating (killed, cut off) or left (closed). */
@@ -19,7 +18,8 @@ type NodeRegistryEvents = {
 };
 
 export interface NodeRegistryOptions {
-  url: string;
+  /** This node's Redis connection (its owner closes it after this registry). */
+  redis: ClusterRedis;
   /** The deployment's Redis key prefix. */
   prefix: string;
   nodeName: string;
@@ -32,14 +32,15 @@ export interface NodeRegistryOptions {
 
 /**
  * One beat: this node's score and URL, the nodes silent for `ARGV[3]` ms dropped (their names returned first,
- * then a separator, then the live nodes), all on Redis's clock.
+ * then a separator, then the live nodes), all on Redis's clock. ARGV[4] '0': nobody dropped (Redis just came back).
  */
 const BEAT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZADD', KEYS[1], now, ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[3]))
+local dead = {}
+if ARGV[4] ~= '0' then dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[3])) end
 for _, node in ipairs(dead) do
   redis.call('ZREM', KEYS[1], node)
   redis.call('HDEL', KEYS[2], node)
@@ -58,26 +59,30 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
   #alive = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #beating: Promise<void> | undefined;
+  /** Until then (after Redis came back), no node is taken for gone: the live ones have not all beaten again yet. */
+  #settleUntil = 0;
+  readonly #onUp = (): void => {
+    this.#settleUntil = Date.now() + 3 * this.#beatMs;
+    void this.beat();
+  };
   #closed = false;
 
-  /** Connects and beats once, so `alive()` is right as soon as this resolves. */
+  /** Beats once, so `alive()` is right as soon as this resolves. */
   static async start(options: NodeRegistryOptions): Promise<NodeRegistry> {
-    const redis = createClient({ url: options.url });
-    redis.on('error', (err) => options.log.warn({ err }, 'redis client error (node registry)'));
-    await redis.connect();
-    const registry = new NodeRegistry(redis, options);
+    const registry = new NodeRegistry(options);
     await registry.#beat();
     registry.#timer = setInterval(() => void registry.beat(), registry.#beatMs);
     registry.#timer.unref();
     return registry;
   }
 
-  private constructor(redis: RedisClient, options: NodeRegistryOptions) {
+  private constructor(options: NodeRegistryOptions) {
     super();
     this.setMaxListeners(0);
-    this.#redis = redis;
+    this.#redis = options.redis.client;
     this.#o = options;
     this.nodeName = options.nodeName;
+    options.redis.on('up', this.#onUp);
   }
 
   get closed(): boolean {
@@ -107,8 +112,12 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
     return (await this.#redis.hGet(this.#keys[1], node)) || undefined;
   }
 
-  /** Beats now (also on its own every beat interval); a failed beat is logged and the next one tries again. */
+  /**
+   * Beats now (also on its own every beat interval, skipped while Redis is away); a failed beat is logged and the
+   * next one tries again.
+   */
   beat(): Promise<void> {
+    if (!this.#redis.isReady) return Promise.resolve();
     this.#beating ??= this.#beat()
       .catch((err: unknown) => this.#o.log.warn({ err }, 'node registry: beat failed'))
       .finally(() => (this.#beating = undefined));
@@ -118,14 +127,17 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
   async #beat(): Promise<void> {
     if (this.#closed) return;
     const [nodes, urls] = this.#keys;
+    const settling = Date.now() < this.#settleUntil;
     const reply = (await this.#redis.eval(BEAT, {
       keys: [nodes, urls],
-      arguments: [this.nodeName, this.#o.nodeUrl(), String(3 * this.#beatMs)],
+      arguments: [this.nodeName, this.#o.nodeUrl(), String(3 * this.#beatMs), settling ? '0' : '1'],
     })) as string[];
     if (this.#closed) return;
     const live = new Set(reply.slice(reply.indexOf('') + 1));
     for (const node of reply.slice(0, reply.indexOf(''))) this.#o.log.warn({ gone: node }, 'a cluster node stopped beating: it is gone');
     const before = this.#alive;
+    // A node missing from a Redis that just came back (empty, perhaps) may only not have beaten there yet.
+    if (settling) for (const node of before) live.add(node);
     this.#alive = live;
     for (const node of before) if (!live.has(node)) this.emit('gone', node);
     for (const node of live) if (!before.has(node) && node !== this.nodeName) this.emit('joined', node);
@@ -135,16 +147,18 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
   async close(): Promise<void> {
     if (this.#closed) return;
     clearInterval(this.#timer);
+    this.#o.redis.off('up', this.#onUp);
     await this.#beating;
     this.#closed = true;
     const [nodes, urls] = this.#keys;
-    await this.#redis
-      .multi()
-      .zRem(nodes, this.nodeName)
-      .hDel(urls, this.nodeName)
-      .exec()
-      .catch((err: unknown) => this.#o.log.warn({ err }, 'node registry: could not leave the cluster'));
-    await this.#redis.quit().catch(() => undefined);
+    // While Redis is away the leave would only wait in the queue: the others see this node gone by its silence.
+    if (this.#redis.isReady)
+      await this.#redis
+        .multi()
+        .zRem(nodes, this.nodeName)
+        .hDel(urls, this.nodeName)
+        .exec()
+        .catch((err: unknown) => this.#o.log.warn({ err }, 'node registry: could not leave the cluster'));
     this.removeAllListeners();
   }
 }

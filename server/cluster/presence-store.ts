@@ -9,12 +9,13 @@
 // Counting students is HLEN; the viewer list is the staff plus students up to a cap, scanned, so a push costs the
 // same for ten students or ten thousand. A person with several tabs (on one node or several) shows once, with the
 // best way they receive media. A dead node's members are removed by one script (whichever node runs it first gets
-// them back and closes their attendance); a node restarted under its name clears what it left itself.
-import { createClient } from 'redis';
+// them back and closes their attendance); a node restarted under its name clears what it left itself. A node
+// whose members are missing (taken for dead while it was only slow, or Redis restarted empty) records them again.
+import { EventEmitter } from 'node:events';
 import type { ClassRole, PresenceViewer } from '../contracts/live-class.ts';
 import type { Logger } from '../log.ts';
+import type { ClusterRedis, RedisClient } from './cluster-redis.ts';
 
-type RedisClient = ReturnType<typeof createClient>;
 type Mode = PresenceViewer['mode'];
 
 /** A member as recorded: enough to undo it when their node dies. */
@@ -143,7 +144,12 @@ take(KEYS[2])
 return { redis.call('HLEN', KEYS[2]), out }
 `;
 
-export class PresenceStore {
+type PresenceStoreEvents = {
+  /** This node's members were recorded again (Redis had lost them): the classes' presence may be pushed again. */
+  restored: [classIds: string[]];
+};
+
+export class PresenceStore extends EventEmitter<PresenceStoreEvents> {
   readonly nodeName: string;
   readonly #redis: RedisClient;
   readonly #base: string;
@@ -151,22 +157,22 @@ export class PresenceStore {
   /** This node's members as recorded, to record them again if another node removed them (taken for dead). */
   readonly #mine = new Map<string, Stored>();
   readonly #timer: NodeJS.Timeout;
+  readonly #connection: ClusterRedis;
+  /** Redis came back (perhaps empty, perhaps with some of this node's members only): every one is recorded again. */
+  readonly #onUp = (): void => void this.#restore(true);
   #closed = false;
 
-  static async connect(options: { url: string; prefix: string; nodeName: string; log: Logger }): Promise<PresenceStore> {
-    const redis = createClient({ url: options.url });
-    redis.on('error', (err) => options.log.warn({ err }, 'redis client error (class presence)'));
-    await redis.connect();
-    return new PresenceStore(redis, options);
-  }
-
-  constructor(redis: RedisClient, options: { prefix: string; nodeName: string; log: Logger }) {
-    this.#redis = redis;
+  /** `redis`: this node's connection (its owner closes it after this). */
+  constructor(options: { redis: ClusterRedis; prefix: string; nodeName: string; log: Logger }) {
+    super();
+    this.#connection = options.redis;
+    this.#redis = options.redis.client;
     this.#base = `${options.prefix}:presence`;
     this.nodeName = options.nodeName;
     this.#log = options.log;
-    this.#timer = setInterval(() => void this.#restore(), RESTORE_MS);
+    this.#timer = setInterval(() => void this.#restore(false), RESTORE_MS);
     this.#timer.unref();
+    options.redis.on('up', this.#onUp);
   }
 
   get closed(): boolean {
@@ -266,7 +272,8 @@ export class PresenceStore {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
-    await this.#redis.quit().catch(() => {});
+    this.#connection.off('up', this.#onUp);
+    this.removeAllListeners();
   }
 
   async #enter(stored: Stored): Promise<void> {
@@ -283,14 +290,24 @@ export class PresenceStore {
     });
   }
 
-  /** This node was taken for dead (stalled past its beats) and its members removed: they are recorded again. */
-  async #restore(): Promise<void> {
-    if (this.#closed || this.#mine.size === 0) return;
+  /**
+   * This node was taken for dead (stalled past its beats) and its members removed, or Redis came back (`all`: it
+   * may have lost some or all of them): they are recorded again. Skipped while Redis is away (`up` follows).
+   */
+  async #restore(all: boolean): Promise<void> {
+    if (this.#closed || this.#mine.size === 0 || !this.#redis.isReady) return;
     try {
-      if ((await this.#redis.exists(this.#nodeKey(this.nodeName))) === 1) return;
-      this.#log.warn({ members: this.#mine.size }, "this node's class members were removed by another node: recording them again");
+      if (!all && (await this.#redis.exists(this.#nodeKey(this.nodeName))) === 1) return;
+      if (all) this.#log.info({ members: this.#mine.size }, "Redis is back: this node's class members recorded again");
+      else this.#log.warn({ members: this.#mine.size }, "this node's class members were removed by another node: recording them again");
       // Checked just before each is sent: a member who left meanwhile stays out (one connection keeps the order).
-      for (const [key, stored] of [...this.#mine]) if (this.#mine.get(key) === stored) await this.#enter(stored);
+      const classIds = new Set<string>();
+      for (const [key, stored] of [...this.#mine]) {
+        if (this.#mine.get(key) !== stored) continue;
+        await this.#enter(stored);
+        classIds.add(stored.c);
+      }
+      this.emit('restored', [...classIds]);
     } catch (err) {
       this.#log.warn({ err }, "could not check this node's recorded class members");
     }

@@ -7,12 +7,12 @@
 // before anyone saw it gone) and when it closes. The seats a node holds are known here too (its truth): while
 // Redis does not answer, the node seats up to the cap on its own (one warning); once Redis is back, and every few
 // seconds anyway, it writes its fields again from what it holds, so a lost update, a restarted Redis or a node
-// taken for gone while it was only slow does not leave the count wrong for long.
-import { createClient } from 'redis';
+// taken for gone while it was only slow does not leave the count wrong for long. The connection is the node's
+// (cluster/cluster-redis.ts), whose commands wait while Redis is away: a take or a release checks that it is ready
+// first, so it never waits for a reconnection.
 import type { Logger } from '../log.ts';
 import type { ClassSeat, ClassSeats } from '../sfu/class-seats.ts';
-
-type RedisClient = ReturnType<typeof createClient>;
+import type { ClusterRedis, RedisClient } from './cluster-redis.ts';
 
 /** Below the cap (ARGV[2]) summed over every node: one more for this node (ARGV[1]), the class (ARGV[3]) noted as held. */
 const TAKE = `
@@ -56,7 +56,8 @@ export interface NodeDepartures {
 }
 
 export interface RedisClassSeatsOptions {
-  url: string;
+  /** This node's Redis connection (its owner closes it after this). */
+  redis: ClusterRedis;
   prefix: string;
   nodeName: string;
   cap: number;
@@ -86,24 +87,24 @@ export class RedisClassSeats implements ClassSeats {
   #degraded = false;
   #closed = false;
 
-  /** Connects, and clears what a previous process of this node's name left (it may have been killed). */
+  readonly #onUp = (): void => void this.#rewrite();
+  readonly #onDown = (): void => this.#degrade(new Error('Redis connection lost'));
+
+  /** Clears what a previous process of this node's name left (it may have been killed). */
   static async start(options: RedisClassSeatsOptions): Promise<RedisClassSeats> {
-    // No offline queue: while Redis is away a take fails at once and the node seats on its own, instead of waiting.
-    const redis = createClient({ url: options.url, disableOfflineQueue: true });
-    const seats = new RedisClassSeats(redis, options);
-    await redis.connect();
+    const seats = new RedisClassSeats(options);
     const left = await seats.#setNode(options.nodeName, []);
     if (left > 0) options.log.info({ classes: left }, "class seats: this node's seats from a previous run cleared");
     return seats;
   }
 
-  private constructor(redis: RedisClient, options: RedisClassSeatsOptions) {
-    this.#redis = redis;
+  private constructor(options: RedisClassSeatsOptions) {
+    this.#redis = options.redis.client;
     this.#o = options;
     this.cap = options.cap;
-    redis.on('error', (err: Error) => this.#degrade(err));
-    // Connected again after an outage (the first connection is start()'s, which clears this node's leftovers).
-    redis.on('ready', () => void (this.#degraded && this.#rewrite()));
+    // Connected again after an outage: Redis may have lost every field, or missed releases meanwhile.
+    options.redis.on('down', this.#onDown);
+    options.redis.on('up', this.#onUp);
     options.nodes.on('gone', this.#onGone);
     this.#timer = setInterval(() => void this.#rewrite(), options.rewriteMs ?? 5000);
     this.#timer.unref();
@@ -132,6 +133,8 @@ export class RedisClassSeats implements ClassSeats {
     let took: unknown;
     this.#taking++;
     try {
+      // Away: the take would wait in the connection's queue until Redis is back.
+      if (!this.#redis.isReady) throw new Error('Redis is not connected');
       took = await this.#redis.eval(TAKE, {
         keys: [this.#classKey(classId), this.#heldKey(nodeName)],
         arguments: [nodeName, String(this.cap), classId],
@@ -148,6 +151,7 @@ export class RedisClassSeats implements ClassSeats {
 
   async taken(classId: string): Promise<number> {
     try {
+      if (!this.#redis.isReady) throw new Error('Redis is not connected');
       const counts = await this.#redis.hVals(this.#classKey(classId));
       return counts.reduce((sum, n) => sum + Number(n), 0);
     } catch (err) {
@@ -170,6 +174,8 @@ export class RedisClassSeats implements ClassSeats {
 
   #release(seat: HeldSeat): void {
     if (!this.#held.delete(seat) || this.#closed || !seat.inRedis) return;
+    // Away: the fields are written again from what this node holds once Redis is back.
+    if (!this.#redis.isReady) return this.#degrade(new Error('Redis is not connected'));
     const { nodeName } = this.#o;
     this.#redis
       .eval(RELEASE, { keys: [this.#classKey(seat.classId), this.#heldKey(nodeName)], arguments: [nodeName, seat.classId] })
@@ -229,12 +235,13 @@ export class RedisClassSeats implements ClassSeats {
     this.#closed = true;
     clearInterval(this.#timer);
     this.#o.nodes.off('gone', this.#onGone);
+    this.#o.redis.off('down', this.#onDown);
+    this.#o.redis.off('up', this.#onUp);
     this.#held.clear();
-    if (this.#redis.isReady) {
+    // Reconnecting: nothing to say goodbye to (the others drop this node's fields once they see it gone).
+    if (this.#redis.isReady)
       await this.#setNode(this.#o.nodeName, []).catch((err: unknown) =>
         this.#o.log.warn({ err }, "could not clear this node's class seats"),
       );
-      await this.#redis.close().catch(() => this.#redis.destroy());
-    } else if (this.#redis.isOpen) this.#redis.destroy(); // reconnecting: nothing to say goodbye to
   }
 }

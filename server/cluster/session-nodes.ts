@@ -4,8 +4,9 @@
 // which relays it to the holder (cluster/node-relay.ts). A record expires unless its node renews it, so a node
 // that dies leaves none behind for long; once its session closes, the record lives on briefly, so a DELETE sent
 // just after the client closed its connection (OBS does that) still reaches the node that remembers it ended.
-import { createClient } from 'redis';
+// Records Redis lost (it restarted empty) are written again as soon as it is back.
 import type { Logger } from '../log.ts';
+import type { ClusterRedis, RedisClient } from './cluster-redis.ts';
 
 export type SdpSessionKind = 'whip' | 'whep';
 
@@ -23,8 +24,6 @@ export interface SessionRecords {
   closed(sessionId: string): void;
 }
 
-type RedisClient = ReturnType<typeof createClient>;
-
 export class SessionNodes {
   readonly nodeName: string;
   readonly #redis: RedisClient;
@@ -33,22 +32,20 @@ export class SessionNodes {
   /** The keys of this node's open sessions, renewed while they are open. */
   readonly #held = new Set<string>();
   readonly #timer: NodeJS.Timeout;
+  readonly #connection: ClusterRedis;
+  readonly #onUp = (): void => void this.#renew();
   #closed = false;
 
-  static async connect(options: { url: string; prefix: string; nodeName: string; log: Logger }): Promise<SessionNodes> {
-    const redis = createClient({ url: options.url });
-    redis.on('error', (err) => options.log.warn({ err }, 'redis client error (session nodes)'));
-    await redis.connect();
-    return new SessionNodes(redis, options);
-  }
-
-  private constructor(redis: RedisClient, options: { prefix: string; nodeName: string; log: Logger }) {
-    this.#redis = redis;
+  /** `redis`: this node's connection (its owner closes it after this). */
+  constructor(options: { redis: ClusterRedis; prefix: string; nodeName: string; log: Logger }) {
+    this.#connection = options.redis;
+    this.#redis = options.redis.client;
     this.#prefix = options.prefix;
     this.nodeName = options.nodeName;
     this.#log = options.log;
     this.#timer = setInterval(() => void this.#renew(), RENEW_MS);
     this.#timer.unref();
+    options.redis.on('up', this.#onUp);
   }
 
   get closed(): boolean {
@@ -73,11 +70,12 @@ export class SessionNodes {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
+    this.#connection.off('up', this.#onUp);
     const keys = [...this.#held];
     this.#held.clear();
-    if (keys.length > 0)
+    // While Redis is away the delete would only wait in the queue: the records expire on their own.
+    if (keys.length > 0 && this.#redis.isReady)
       await this.#redis.del(keys).catch((err: unknown) => this.#log.warn({ err }, 'could not remove the session records'));
-    await this.#redis.quit().catch(() => undefined);
   }
 
   #key(kind: SdpSessionKind, sessionId: string): string {
@@ -98,7 +96,7 @@ export class SessionNodes {
   }
 
   async #renew(): Promise<void> {
-    if (this.#held.size === 0) return;
+    if (this.#held.size === 0 || !this.#redis.isReady || this.#closed) return;
     const batch = this.#redis.multi();
     // Written again rather than only extended: a record lost while Redis was away comes back.
     for (const key of this.#held) batch.set(key, this.nodeName, { expiration: { type: 'PX', value: RECORD_TTL_MS } });

@@ -3,8 +3,10 @@
 // nodes' clocks never have to agree) and lets each bucket expire when it would be full again, so an idle person's
 // bucket costs nothing. When Redis does not answer, the takes fall back to this process's in-memory buckets (the
 // limit then holds per node, as without Redis) instead of refusing or allowing everything; a warning says so once.
+// The connection is the node's (cluster/cluster-redis.ts), whose commands wait while Redis is away: a take checks
+// that it is ready first, so it never waits for a reconnection.
 import { createHash } from 'node:crypto';
-import { createClient } from 'redis';
+import type { ClusterRedis, RedisClient } from '../cluster/cluster-redis.ts';
 import type { Logger } from '../log.ts';
 import { FloodControl, type BucketRule, type FloodLimiter, type TakeResult } from './flood-control.ts';
 
@@ -38,9 +40,9 @@ const TAKE_SHA1 = createHash('sha1').update(TAKE).digest('hex');
  */
 const TAKE_TIMEOUT_MS = 1000;
 
-type RedisClient = ReturnType<typeof createClient>;
-
 export interface RedisFloodOptions {
+  /** This node's Redis connection (its owner closes it after this). */
+  redis: ClusterRedis;
   /** LECTERN_REDIS_PREFIX: the buckets are `<prefix>:flood:<key>`. */
   prefix: string;
   log: Logger;
@@ -58,22 +60,11 @@ export class RedisFloodControl implements FloodLimiter {
   #degraded = false;
   #closed = false;
 
-  /** Connects a Redis client of its own (closed by close()). */
-  static async connect(options: RedisFloodOptions & { url: string }): Promise<RedisFloodControl> {
-    // No offline queue: while Redis is away a take fails at once and falls back, instead of waiting for a reconnection.
-    const redis = createClient({ url: options.url, disableOfflineQueue: true });
-    const flood = new RedisFloodControl(redis, options);
-    await redis.connect();
-    return flood;
-  }
-
-  constructor(redis: RedisClient, options: RedisFloodOptions) {
-    this.#redis = redis;
+  constructor(options: RedisFloodOptions) {
+    this.#redis = options.redis.client;
     this.#prefix = options.prefix;
     this.#log = options.log;
     this.#now = options.now;
-    // The client reports every failed reconnection here; one warning is enough.
-    redis.on('error', (err: Error) => this.#degrade(err));
   }
 
   get closed(): boolean {
@@ -88,6 +79,8 @@ export class RedisFloodControl implements FloodLimiter {
   async take(key: string, rule: BucketRule): Promise<TakeResult> {
     if (this.#closed) throw new Error('flood control is closed');
     try {
+      // Away: the take would wait in the connection's queue until Redis is back.
+      if (!this.#redis.isReady) throw new Error('Redis is not connected');
       const [allowed, retryAfterMs] = await this.#within(this.#run(`${this.#prefix}:flood:${key}`, rule));
       if (this.#degraded) {
         this.#degraded = false;
@@ -104,9 +97,6 @@ export class RedisFloodControl implements FloodLimiter {
     if (this.#closed) return;
     this.#closed = true;
     this.#fallback.close();
-    // QUIT waits for the replies still due, which a stalled Redis never sends: then the connection is just dropped.
-    if (this.#redis.isReady) await this.#within(this.#redis.close()).catch(() => {});
-    if (this.#redis.isOpen) this.#redis.destroy();
   }
 
   /** `answer`, or a failure after TAKE_TIMEOUT_MS (the late answer is then dropped). */

@@ -7,6 +7,7 @@ import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FloodControl, type BucketRule, type FloodLimiter } from '../../server/interaction/flood-control.ts';
 import { RedisFloodControl } from '../../server/interaction/redis-flood-control.ts';
+import { ClusterRedis } from '../../server/cluster/cluster-redis.ts';
 import { csvCell } from '../../server/csv.ts';
 import { REDIS_PREFIX, REDIS_URL, requireRedis, startScratchRedis, type ScratchRedis } from '../helpers/redis.ts';
 
@@ -54,9 +55,16 @@ describe('RedisFloodControl', () => {
   const prefix = `${REDIS_PREFIX}:unit-${randomBytes(3).toString('hex')}`;
   const redis = createClient({ url: REDIS_URL });
   const open: RedisFloodControl[] = [];
+  const connections: ClusterRedis[] = [];
   const scratches: ScratchRedis[] = []; // killed in afterAll too, should a test stop half-way
-  const connect = (options: { now?: () => number } = {}) =>
-    RedisFloodControl.connect({ url: REDIS_URL, prefix, log: capturedLog().log, ...options }).then((f) => (open.push(f), f));
+  /** A node's flood limits on its own Redis connection (whose owner logs elsewhere: `log` hears the limits only). */
+  const connect = async (options: { now?: () => number; url?: string; log?: pino.Logger } = {}) => {
+    const redis = await ClusterRedis.connect({ url: options.url ?? REDIS_URL, log: capturedLog().log });
+    connections.push(redis);
+    const flood = new RedisFloodControl({ redis, prefix, log: options.log ?? capturedLog().log, now: options.now });
+    open.push(flood);
+    return flood;
+  };
   const keys = async () => (await redis.keys(`${prefix}:*`)).sort();
 
   beforeAll(async () => {
@@ -66,6 +74,7 @@ describe('RedisFloodControl', () => {
   afterAll(async () => {
     for (const r of scratches) await r.kill();
     for (const f of open) await f.close();
+    for (const c of connections) await c.close();
     if (redis.isOpen) {
       const left = await keys();
       if (left.length > 0) await redis.del(left);
@@ -105,8 +114,7 @@ describe('RedisFloodControl', () => {
     const scratch = await startScratchRedis();
     scratches.push(scratch);
     const { log, lines, warnings } = capturedLog();
-    const flood = await RedisFloodControl.connect({ url: scratch.url, prefix, log });
-    open.push(flood);
+    const flood = await connect({ url: scratch.url, log });
     const slow = { capacity: 3, refillPerSecond: 0.001 };
     expect(await takes(flood, 'x', slow, 2)).toEqual([true, true]);
     expect(flood.degraded).toBe(false);

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
+import { ClusterRedis } from '../../server/cluster/cluster-redis.ts';
 import { NodeRegistry } from '../../server/cluster/node-registry.ts';
 import { REDIS_PREFIX, REDIS_URL, requireRedis } from '../helpers/redis.ts';
 
@@ -12,16 +13,22 @@ const prefix = `${REDIS_PREFIX}:registry`;
 const log = pino({ level: 'silent' });
 const BEAT_MS = 200;
 
-function registry(nodeName: string): Promise<NodeRegistry> {
-  return NodeRegistry.start({ url: REDIS_URL, prefix, nodeName, nodeUrl: () => `http://${nodeName}.test:3000`, log, beatMs: BEAT_MS });
+const connections: ClusterRedis[] = [];
+
+async function registry(nodeName: string): Promise<NodeRegistry> {
+  const redis = await ClusterRedis.connect({ url: REDIS_URL, log });
+  connections.push(redis);
+  return NodeRegistry.start({ redis, prefix, nodeName, nodeUrl: () => `http://${nodeName}.test:3000`, log, beatMs: BEAT_MS });
 }
 
 /** A registry in a process of its own, which the test kills. */
 function registryProcess(nodeName: string): ChildProcess {
   const script = `
     import pino from 'pino';
+    import { ClusterRedis } from ${JSON.stringify(path.resolve('server/cluster/cluster-redis.ts'))};
     import { NodeRegistry } from ${JSON.stringify(path.resolve('server/cluster/node-registry.ts'))};
-    await NodeRegistry.start({ url: ${JSON.stringify(REDIS_URL)}, prefix: ${JSON.stringify(prefix)}, nodeName: ${JSON.stringify(nodeName)},
+    const redis = await ClusterRedis.connect({ url: ${JSON.stringify(REDIS_URL)}, log: pino({ level: 'silent' }) });
+    await NodeRegistry.start({ redis, prefix: ${JSON.stringify(prefix)}, nodeName: ${JSON.stringify(nodeName)},
       nodeUrl: () => 'http://${nodeName}.test:3000', log: pino({ level: 'silent' }), beatMs: ${BEAT_MS} });
     setInterval(() => {}, 1000);`;
   return spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
@@ -33,6 +40,7 @@ describe('NodeRegistry', () => {
   afterAll(async () => {
     for (const child of children) child.kill('SIGKILL');
     for (const r of open) await r.close();
+    for (const c of connections) await c.close();
   });
 
   it('knows the live nodes and their URLs; a closing node is gone at once for the others', async () => {

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClusterRedis } from '../../server/cluster/cluster-redis.ts';
 import { PresenceStore, type RosterMember } from '../../server/cluster/presence-store.ts';
 import { REDIS_PREFIX, REDIS_URL, requireRedis, startScratchRedis } from '../helpers/redis.ts';
 
@@ -15,7 +16,12 @@ describe('PresenceStore', () => {
   const stores: PresenceStore[] = [];
   let a: PresenceStore;
   let b: PresenceStore;
-  const node = (nodeName: string) => PresenceStore.connect({ url: REDIS_URL, prefix, nodeName, log });
+  const connections: ClusterRedis[] = [];
+  const node = async (nodeName: string) => {
+    const redis = await ClusterRedis.connect({ url: REDIS_URL, log });
+    connections.push(redis);
+    return new PresenceStore({ redis, prefix, nodeName, log });
+  };
 
   beforeAll(async () => {
     await requireRedis();
@@ -25,6 +31,7 @@ describe('PresenceStore', () => {
     // What each node recorded goes with it (empty class hashes go by themselves).
     for (const s of stores) await s.removeNode(s.nodeName);
     for (const s of stores) await s.close();
+    for (const c of connections) await c.close();
   });
 
   const member = (classId: string, userId: string, role: RosterMember['role'], name = userId): RosterMember => ({

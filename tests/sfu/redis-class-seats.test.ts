@@ -7,6 +7,7 @@
 import { createClient } from 'redis';
 import { afterAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
+import { ClusterRedis } from '../../server/cluster/cluster-redis.ts';
 import { NodeRegistry } from '../../server/cluster/node-registry.ts';
 import { RedisClassSeats } from '../../server/cluster/redis-class-seats.ts';
 import type { ClassSeat } from '../../server/sfu/class-seats.ts';
@@ -20,11 +21,19 @@ describe('RedisClassSeats', () => {
   const registries: NodeRegistry[] = [];
   const stores: RedisClassSeats[] = [];
   const scratch: ScratchRedis[] = [];
+  const connections: ClusterRedis[] = [];
   afterAll(async () => {
     for (const s of stores) await s.close();
     for (const r of registries) await r.close();
+    for (const c of connections) await c.close();
     for (const r of scratch) await r.kill();
   });
+
+  const connect = async (url: string): Promise<ClusterRedis> => {
+    const redis = await ClusterRedis.connect({ url, log });
+    connections.push(redis);
+    return redis;
+  };
 
   /** A node's registry and seats; its seats are written again every `rewriteMs` (by default, not within a test: a dead node's). */
   const node = async (
@@ -33,7 +42,7 @@ describe('RedisClassSeats', () => {
     rewriteMs = 3_600_000,
   ): Promise<{ registry: NodeRegistry; seats: RedisClassSeats }> => {
     const registry = await NodeRegistry.start({
-      url: REDIS_URL,
+      redis: await connect(REDIS_URL),
       prefix,
       nodeName,
       nodeUrl: () => `http://${nodeName}.test`,
@@ -41,7 +50,8 @@ describe('RedisClassSeats', () => {
       beatMs: 200,
     });
     registries.push(registry);
-    const seats = await RedisClassSeats.start({ url, prefix, nodeName, cap: CAP, nodes: registry, log, rewriteMs });
+    // The seats on `url`, which may be a Redis of the test's own, to kill (the registry stays on the shared one).
+    const seats = await RedisClassSeats.start({ redis: await connect(url), prefix, nodeName, cap: CAP, nodes: registry, log, rewriteMs });
     stores.push(seats);
     return { registry, seats };
   };
@@ -84,7 +94,14 @@ describe('RedisClassSeats', () => {
     expect(await first.seats.take('class-3')).toBeDefined();
     expect(await first.seats.take('class-3')).toBeDefined();
     // c's process "restarts" (the old one never said goodbye): the new store clears what the old one held.
-    const again = await RedisClassSeats.start({ url: REDIS_URL, prefix, nodeName: 'c', cap: CAP, nodes: first.registry, log });
+    const again = await RedisClassSeats.start({
+      redis: await connect(REDIS_URL),
+      prefix,
+      nodeName: 'c',
+      cap: CAP,
+      nodes: first.registry,
+      log,
+    });
     stores.push(again);
     expect(await again.taken('class-3')).toBe(0);
     expect(await again.take('class-3')).toBeDefined();
