@@ -21,6 +21,23 @@ type ClusterRedisEvents = {
 /** How long close() waits for QUIT's answer; a stalled Redis never sends it, and the connection is dropped instead. */
 const QUIT_TIMEOUT_MS = 1000;
 
+/**
+ * `answer`, or a failure after `ms` (the late answer is then dropped): node-redis's own command timeout only covers
+ * the wait before a command is written, not a Redis that stalls without closing the connection.
+ */
+export async function answerWithin<T>(answer: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([answer, late]);
+  } finally {
+    clearTimeout(timer);
+    answer.catch(() => {});
+  }
+}
+
 export class ClusterRedis extends EventEmitter<ClusterRedisEvents> {
   /** The connection; its owner is this object (the parts never close it). */
   readonly client: RedisClient;
@@ -75,12 +92,7 @@ export class ClusterRedis extends EventEmitter<ClusterRedisEvents> {
     if (this.#closed) return;
     this.#closed = true;
     this.removeAllListeners();
-    if (this.client.isReady) {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, QUIT_TIMEOUT_MS)));
-      await Promise.race([this.client.close().catch(() => {}), late]);
-      clearTimeout(timer);
-    }
+    if (this.client.isReady) await answerWithin(this.client.close(), QUIT_TIMEOUT_MS).catch(() => {});
     if (this.client.isOpen) this.client.destroy();
   }
 }

@@ -14,7 +14,7 @@
 import { EventEmitter } from 'node:events';
 import type { ClassRole, PresenceViewer } from '../contracts/live-class.ts';
 import type { Logger } from '../log.ts';
-import type { ClusterRedis, RedisClient } from './cluster-redis.ts';
+import { answerWithin, type ClusterRedis, type RedisClient } from './cluster-redis.ts';
 
 type Mode = PresenceViewer['mode'];
 
@@ -234,18 +234,8 @@ export class PresenceStore extends EventEmitter<PresenceStoreEvents> {
     return { viewers, studentCount: count };
   }
 
-  /** `answer`, or a failure after ANSWER_TIMEOUT_MS. */
-  async #within<T>(answer: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ANSWER_TIMEOUT_MS} ms`)), ANSWER_TIMEOUT_MS);
-    });
-    try {
-      return await Promise.race([answer, late]);
-    } finally {
-      clearTimeout(timer);
-      answer.catch(() => {});
-    }
+  #within<T>(answer: Promise<T>): Promise<T> {
+    return answerWithin(answer, ANSWER_TIMEOUT_MS);
   }
 
   /**

@@ -6,7 +6,7 @@
 // The connection is the node's (cluster/cluster-redis.ts), whose commands wait while Redis is away: a take checks
 // that it is ready first, so it never waits for a reconnection.
 import { createHash } from 'node:crypto';
-import type { ClusterRedis, RedisClient } from '../cluster/cluster-redis.ts';
+import { answerWithin, type ClusterRedis, type RedisClient } from '../cluster/cluster-redis.ts';
 import type { Logger } from '../log.ts';
 import { FloodControl, type BucketRule, type FloodLimiter, type TakeResult } from './flood-control.ts';
 
@@ -99,18 +99,8 @@ export class RedisFloodControl implements FloodLimiter {
     this.#fallback.close();
   }
 
-  /** `answer`, or a failure after TAKE_TIMEOUT_MS (the late answer is then dropped). */
-  async #within<T>(answer: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${TAKE_TIMEOUT_MS} ms`)), TAKE_TIMEOUT_MS);
-    });
-    try {
-      return await Promise.race([answer, late]);
-    } finally {
-      clearTimeout(timer);
-      answer.catch(() => {});
-    }
+  #within<T>(answer: Promise<T>): Promise<T> {
+    return answerWithin(answer, TAKE_TIMEOUT_MS);
   }
 
   async #run(key: string, rule: BucketRule): Promise<[number, number]> {

@@ -136,7 +136,8 @@ describe('PresenceStore', () => {
 
   it('fails a change or a read while Redis stalls instead of waiting, and applies the change once it answers', async () => {
     const redis = await startScratchRedis();
-    const store = await PresenceStore.connect({ url: redis.url, prefix, nodeName: 'stalled', log });
+    const connection = await ClusterRedis.connect({ url: redis.url, log });
+    const store = new PresenceStore({ redis: connection, prefix, nodeName: 'stalled', log });
     try {
       const classId = randomUUID();
       const frank = member(classId, 'frank', 'student');
@@ -149,6 +150,7 @@ describe('PresenceStore', () => {
     } finally {
       redis.freeze(false);
       await store.close();
+      await connection.close();
       await redis.kill();
     }
   });
