@@ -4,11 +4,11 @@
 // gone meanwhile: chat still crosses the nodes, the admin view on each node counts the student, the teacher's
 // presence lists both people again, the class stays live with its teacher present, and a new student on B gets in.
 import type { Socket } from 'socket.io-client';
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatMessage } from '../../server/contracts/interaction.ts';
 import type { ClassStatusPush, PresencePush } from '../../server/contracts/live-class.ts';
-import { users } from '../../server/db/schema.ts';
+import { attendance, users } from '../../server/db/schema.ts';
 import { registerUser } from '../helpers/http-client.ts';
 import { startProcessPair, type ProcessPair } from '../helpers/process-pair.ts';
 import { startScratchRedis, type ScratchRedis } from '../helpers/redis.ts';
@@ -70,6 +70,8 @@ describe('a cluster whose Redis restarts empty', () => {
 
     const [redis] = scratch as [ScratchRedis];
     await redis.kill();
+    // Down for a while: each node's reconnections fail meanwhile, and its beats, renewals and checks are skipped.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
     const back = [a, b].map((node) => node.waitForLog((l) => l.msg.startsWith('Redis answers again'), 30_000));
     scratch.push(await startScratchRedis(redis.port));
     const restartedAt = Date.now();
@@ -98,9 +100,21 @@ describe('a cluster whose Redis restarts empty', () => {
     await expect.poll(() => names(presence.at(-1)), { timeout: 15_000 }).toEqual(['Newcomer on B', 'Student on B', 'Teacher on A']);
     for (const node of [a, b]) await expect.poll(() => adminSees(node), { timeout: 15_000 }).toEqual({ webrtc: 0, hls: 0, waiting: 2 });
 
-    // Nobody was taken for gone, nor the teacher for away: no status but live and present was ever pushed.
-    for (const node of [a, b]) expect(node.logs.filter((l) => l.msg.includes('stopped beating'))).toEqual([]);
-    expect(statuses.flat().filter((s) => s.status !== 'live' || s.teacher !== 'present')).toEqual([]);
     console.info(`class checked ${Date.now() - restartedAt} ms after Redis started`);
+
+    // Past the time nobody is taken for gone after Redis came back (three beats of 2 s): each node still sees the
+    // other, so neither cleared the other's members (which would close the student's attendance), nor took the
+    // teacher for away: no status but live and present was ever pushed.
+    await new Promise((resolve) => setTimeout(resolve, 7000));
+    for (const node of [a, b]) {
+      expect(node.logs.filter((l) => /stopped beating|node that is gone/.test(l.msg))).toEqual([]);
+      expect(await adminSees(node)).toEqual({ webrtc: 0, hls: 0, waiting: 2 });
+    }
+    const rows = await pair.database.db
+      .select()
+      .from(attendance)
+      .where(and(eq(attendance.classId, classId), eq(attendance.userId, student.user.id)));
+    expect(rows.map((r) => r.leftAt)).toEqual([null]);
+    expect(statuses.flat().filter((s) => s.status !== 'live' || s.teacher !== 'present')).toEqual([]);
   });
 });
