@@ -34,10 +34,10 @@ FROM deps AS build
 COPY . .
 RUN cd app && ../node_modules/.bin/vite build
 
-# ---- runtime: only what the server needs
+# ---- runtime: only what the server needs (the worker links libuv, OpenSSL and abseil; its libsrtp2 is static)
 FROM base AS runtime
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ffmpeg libuv1 libssl3 libabsl20220623 libsrtp2-1 libflatbuffers2 tini ca-certificates \
+ && apt-get install -y --no-install-recommends ffmpeg libuv1 libssl3 libabsl20220623 tini ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \

@@ -95,6 +95,8 @@ build() {
   require buildah
   buildah "${storage[@]}" inspect --type image "$base_image" >/dev/null 2>&1 || die "no base image: run '$0 base' first"
   local target
+  # Working containers an interrupted build left behind: with vfs each one is a full copy of its image.
+  buildah "${storage[@]}" rm --all >/dev/null
   # Stage by stage, so a step that runs out of time resumes from the layers already cached.
   for target in worker deps build runtime; do
     log "buildah bud --target $target"
@@ -102,6 +104,8 @@ build() {
       --build-arg NODE_VERSION="$node_version" --target "$target" -t "localhost/lectern-stage:$target" . >&2
   done
   buildah "${storage[@]}" tag localhost/lectern-stage:runtime "$image"
+  # Images of earlier builds that no tag names any more (each a few GB with vfs).
+  buildah "${storage[@]}" rmi --prune >/dev/null
   log "image $image built"
 }
 
