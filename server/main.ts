@@ -159,6 +159,8 @@ export interface StartOptions {
 }
 
 const API_PREFIXES = ['/api/', '/health', '/metrics', '/media/', '/mail/'];
+/** After Redis came back: how long until every live node has reconnected and written its members back (three beats). */
+const PRESENCE_SETTLE_MS = 6000;
 
 export async function startLectern(options: StartOptions = {}): Promise<LecternServer> {
   const config = options.config ?? loadConfig();
@@ -563,9 +565,13 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     });
     // What this node's name left (killed, and started again under the same name before anyone saw it gone), and
     // what nodes no longer alive left unseen (the whole cluster restarted under new names).
-    // Redis came back without this node's members (restarted empty): recorded again, the classes' presence is told again.
+    // Redis came back without this node's members (restarted empty): recorded again, the classes' presence is told
+    // again, and once more when the other nodes have had time to record theirs and their Socket.io adapter connections
+    // are back (a push published before another node's subscriber is back never reaches its clients).
     presenceStore.on('restored', (classIds) => {
-      for (const classId of classIds) liveClasses.pushPresence(classId);
+      const push = (): void => classIds.forEach((classId) => liveClasses.pushPresence(classId));
+      push();
+      setTimeout(push, PRESENCE_SETTLE_MS).unref();
     });
     await clearNode(presenceStore.nodeName);
     for (const node of await presenceStore.recordedNodes()) if (!nodeRegistry.isAlive(node)) await clearNode(node);

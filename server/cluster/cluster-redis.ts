@@ -38,6 +38,25 @@ export async function answerWithin<T>(answer: Promise<T>, ms: number): Promise<T
   }
 }
 
+/** A client closed: QUIT (what is queued goes first) while Redis answers, else (away, stalled) the connection dropped. */
+export async function closeClient(client: RedisClient): Promise<void> {
+  if (client.isReady) await answerWithin(client.close(), QUIT_TIMEOUT_MS).catch(() => {});
+  if (client.isOpen) client.destroy();
+}
+
+/** A client's lost connection logged once per outage (it reports every failed reconnection as an error). */
+export function warnOncePerOutage(client: RedisClient, log: Logger, what: string): void {
+  let down = false;
+  client.on('error', (err: Error) => {
+    if (!down) log.warn({ err: err.message }, `Redis does not answer (${what}): it reconnects`);
+    down = true;
+  });
+  client.on('ready', () => {
+    if (down) log.info(`Redis answers again (${what})`);
+    down = false;
+  });
+}
+
 export class ClusterRedis extends EventEmitter<ClusterRedisEvents> {
   /** The connection; its owner is this object (the parts never close it). */
   readonly client: RedisClient;
@@ -92,7 +111,6 @@ export class ClusterRedis extends EventEmitter<ClusterRedisEvents> {
     if (this.#closed) return;
     this.#closed = true;
     this.removeAllListeners();
-    if (this.client.isReady) await answerWithin(this.client.close(), QUIT_TIMEOUT_MS).catch(() => {});
-    if (this.client.isOpen) this.client.destroy();
+    await closeClient(this.client);
   }
 }

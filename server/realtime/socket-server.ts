@@ -7,6 +7,7 @@ import type { SessionCookies } from '../auth/session-cookies.ts';
 import type { SessionStore, SessionUser } from '../auth/session-store.ts';
 import type { Logger } from '../log.ts';
 import type { InterNodeEvents } from '../cluster/inter-node.ts';
+import { closeClient, warnOncePerOutage } from '../cluster/cluster-redis.ts';
 
 export interface SocketData {
   user: SessionUser;
@@ -95,12 +96,13 @@ export async function createSocketServer(
     const { createAdapter } = await import('@socket.io/redis-adapter');
     const pub = createClient({ url: redisUrl });
     const sub = pub.duplicate();
-    pub.on('error', (err) => log.error({ err }, 'redis publish client error'));
-    sub.on('error', (err) => log.error({ err }, 'redis subscribe client error'));
+    // The adapter's own pair (a subscribed connection runs no other command), apart from the node's command connection.
+    warnOncePerOutage(pub, log, 'Socket.io adapter, publish');
+    warnOncePerOutage(sub, log, 'Socket.io adapter, subscribe');
     await Promise.all([pub.connect(), sub.connect()]);
     io.adapter(createAdapter(pub, sub, { key: redisPrefix }));
     closers.push(async () => {
-      await Promise.allSettled([pub.quit(), sub.quit()]);
+      await Promise.all([closeClient(pub), closeClient(sub)]);
     });
     log.info({ prefix: redisPrefix }, 'socket.io uses the Redis adapter');
   }
