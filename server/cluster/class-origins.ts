@@ -4,14 +4,18 @@
 // no longer names it). A claim is taken only when the class has no origin, except when the teacher publishes
 // on this node (`force`): the class's media then originates here and the old origin drops its room.
 // A claim Redis lost (it restarted empty) is written again by its holder at once when Redis is back, and at every
-// renewal; meanwhile the edges keep their rooms (`settling`) rather than take the class for gone.
+// renewal; meanwhile the edges keep their rooms (`settling`) rather than take the class for gone, and a claim
+// without `force` waits for the holder to write its claim again rather than take the class from it.
 import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log.ts';
 import type { ClusterRedis, RedisClient } from './cluster-redis.ts';
 
 /** How long a claim lives without renewal: how soon a dead origin's classes are free again. */
 export const ORIGIN_TTL_MS = 6000;
 const RENEW_MS = 2000;
+/** How often a claim without `force` looks for the holder again while Redis settles. */
+const SETTLE_POLL_MS = 250;
 
 /**
  * Renews the claim while it is still this node's (a teacher may have moved the class elsewhere: 0), or writes it
@@ -73,26 +77,39 @@ export class ClassOrigins extends EventEmitter<ClassOriginsEvents> {
     return `${this.#prefix}:origin:${classId}`;
   }
 
-  /** The node that originates the class's media now, if any. */
+  /** The node that originates the class's media now, if any; DomainError 'unavailable' when Redis does not answer. */
   async holder(classId: string): Promise<string | undefined> {
-    return (await this.#redis.get(this.#key(classId))) ?? undefined;
+    return (await this.#connection.answer((redis) => redis.get(this.#key(classId)))) ?? undefined;
   }
 
   /**
    * Claims the class's origin for this node: when nobody holds it, or always with `force` (the teacher publishes
-   * here). Answers the node that holds it afterwards (this one, or the one that got there first).
+   * here). Answers the node that holds it afterwards (this one, or the one that got there first). DomainError
+   * 'unavailable' when Redis does not answer.
    */
   async claim(classId: string, force: boolean): Promise<string> {
+    // Redis came back lately (maybe empty): the class's origin may not have written its claim again yet.
+    while (!force && Date.now() < this.#settleUntil && !this.#closed) {
+      const holder = await this.holder(classId);
+      if (holder !== undefined) return this.#found(classId, holder);
+      await sleep(SETTLE_POLL_MS);
+    }
     const key = this.#key(classId);
     const expiration = { type: 'PX' as const, value: ORIGIN_TTL_MS };
-    const set = await this.#redis.set(key, this.nodeName, force ? { expiration } : { expiration, condition: 'NX' });
+    const set = await this.#connection.answer((redis) =>
+      redis.set(key, this.nodeName, force ? { expiration } : { expiration, condition: 'NX' }),
+    );
     if (set === 'OK') {
       this.#held.add(classId);
       return this.nodeName;
     }
     const holder = await this.holder(classId);
+    return holder === undefined ? await this.claim(classId, force) : this.#found(classId, holder);
+  }
+
+  #found(classId: string, holder: string): string {
     if (holder === this.nodeName) this.#held.add(classId);
-    return holder ?? (await this.claim(classId, force));
+    return holder;
   }
 
   /** This node's origin room for the class closed: the claim goes (if still ours), so another node may take it. */

@@ -4,9 +4,11 @@
 // says an outage once (`down`, one warning however many reconnections fail) and its end (`up`), which is when the
 // parts write back what this node holds: Redis here keeps nothing on disk, so it may come back empty.
 // Commands sent while Redis is away wait in the client's queue and go once it is back (in order, on this one
-// connection); a part that must not wait (flood limits, seats) checks `isReady` first and falls back.
+// connection); a part that must not wait (flood limits, seats) checks `isReady` first and falls back, and a lookup
+// a request waits on goes through `answer()`, which fails fast instead.
 import { EventEmitter } from 'node:events';
 import { createClient } from 'redis';
+import { DomainError } from '../domain-error.ts';
 import type { Logger } from '../log.ts';
 
 export type RedisClient = ReturnType<typeof createClient>;
@@ -17,6 +19,9 @@ type ClusterRedisEvents = {
   /** Connected again after `down`: Redis may have lost everything (restarted), so each part writes back its own. */
   up: [];
 };
+
+/** How long a request waits on Redis in `answer()` before it is told to try again. */
+const ANSWER_TIMEOUT_MS = 1000;
 
 /** How long close() waits for QUIT's answer; a stalled Redis never sends it, and the connection is dropped instead. */
 const QUIT_TIMEOUT_MS = 1000;
@@ -94,6 +99,18 @@ export class ClusterRedis extends EventEmitter<ClusterRedisEvents> {
   /** Whether commands go to Redis now (false while it is away: they would wait in the queue). */
   get isReady(): boolean {
     return this.client.isReady;
+  }
+
+  /**
+   * `command`'s answer, or DomainError 'unavailable' at once while Redis is away (the command is not queued: a claim
+   * sent when it is back would be a stale one) and after ANSWER_TIMEOUT_MS when it stalls.
+   */
+  async answer<T>(command: (client: RedisClient) => Promise<T>): Promise<T> {
+    const unavailable = () => new DomainError('unavailable', 'The cluster state (Redis) does not answer; try again shortly');
+    if (!this.client.isReady) throw unavailable();
+    return answerWithin(command(this.client), ANSWER_TIMEOUT_MS).catch((err: unknown) => {
+      throw err instanceof DomainError ? err : unavailable();
+    });
   }
 
   #lost(err: Error | undefined): void {

@@ -107,9 +107,12 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
     return [...this.#alive];
   }
 
-  /** How the other nodes reach `node` (undefined when it is not part of the cluster, or does not listen yet). */
+  /**
+   * How the other nodes reach `node` (undefined when it is not part of the cluster, or does not listen yet);
+   * DomainError 'unavailable' when Redis does not answer.
+   */
   async urlOf(node: string): Promise<string | undefined> {
-    return (await this.#redis.hGet(this.#keys[1], node)) || undefined;
+    return (await this.#o.redis.answer((redis) => redis.hGet(this.#keys[1], node))) || undefined;
   }
 
   /**

@@ -42,9 +42,9 @@ export class NodeRelay {
     this.#urls = new RecentLookups(
       (node) =>
         this.#nodes.urlOf(node).catch((err: unknown) => {
-          // Redis away: nobody can be reached until it is back; this node answers for itself meanwhile.
+          // Redis away: nobody can be reached until it is back; the client is told so (503) rather than that the node is gone.
           this.#log.warn({ err, node }, 'relay: could not look the node up');
-          return undefined;
+          throw err;
         }),
       { ms: URL_MEMO_MS, max: 1000 },
     );
@@ -56,7 +56,7 @@ export class NodeRelay {
 
   /**
    * `node`'s answer to `request` (503 when it does not answer); undefined when `node` is not part of the cluster
-   * (it left, or was dropped when it stopped beating).
+   * (it left, or was dropped when it stopped beating). DomainError 'unavailable' when Redis does not answer.
    */
   async forward(node: string, request: Request, how: RelayRequest): Promise<Response | undefined> {
     const base = await this.#urls.get(node);

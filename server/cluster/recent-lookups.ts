@@ -6,7 +6,7 @@ export class RecentLookups<T> {
   readonly #max: number;
   readonly #memo = new Map<string, { at: number; value: Promise<T> }>();
 
-  /** `lookup` must not reject (it answers its own fallback); answers are kept `ms`, at most `max` of them. */
+  /** Answers are kept `ms`, at most `max` of them; a failed lookup is not kept (the next get() tries again). */
   constructor(lookup: (key: string) => Promise<T>, options: { ms: number; max: number }) {
     this.#lookup = lookup;
     this.#ms = options.ms;
@@ -19,7 +19,11 @@ export class RecentLookups<T> {
     if (memo && now - memo.at < this.#ms) return memo.value;
     if (this.#memo.size >= this.#max) this.#memo.clear();
     const value = this.#lookup(key);
-    this.#memo.set(key, { at: now, value });
+    const kept = { at: now, value };
+    this.#memo.set(key, kept);
+    value.catch(() => {
+      if (this.#memo.get(key) === kept) this.#memo.delete(key);
+    });
     return value;
   }
 

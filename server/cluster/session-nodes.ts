@@ -60,9 +60,9 @@ export class SessionNodes {
     };
   }
 
-  /** The node that holds (or lately held) the session; undefined when none does. */
+  /** The node that holds (or lately held) the session; undefined when none does. DomainError 'unavailable' when Redis does not answer. */
   async nodeOf(kind: SdpSessionKind, sessionId: string): Promise<string | undefined> {
-    return (await this.#redis.get(this.#key(kind, sessionId))) ?? undefined;
+    return (await this.#connection.answer((redis) => redis.get(this.#key(kind, sessionId)))) ?? undefined;
   }
 
   /** Shutdown: this node's records go at once (its sessions closed with it). */

@@ -44,9 +44,10 @@ export function sessionRelay(kind: SdpSessionKind, parts: SessionRelayParts | un
   return async (c, next) => {
     const sessionId = c.req.param('sessionId') ?? '';
     if (!parts || !['DELETE', 'PATCH'].includes(c.req.method) || isRelayed(c.req.raw) || !SESSION_ID.test(sessionId)) return next();
+    // Redis away: DomainError 'unavailable' (503), as this node cannot tell whether another one holds the session.
     const node = await parts.nodes.nodeOf(kind, sessionId).catch((err: unknown) => {
       parts.log.warn({ err, sessionId }, `could not look up the node of a ${name} session`);
-      return undefined;
+      throw err;
     });
     if (!node || node === parts.nodes.nodeName) return next();
     const body = new Uint8Array(await readBoundedBytes(c, MAX_OFFER_BYTES));
