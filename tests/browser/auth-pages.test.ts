@@ -42,4 +42,27 @@ describe('register and login pages', () => {
     await expect.poll(() => page.getByTestId('current-user').textContent()).toContain('Grace Hopper');
     await context.close();
   });
+
+  it('sends no password before the page is ready: the server-rendered forms cannot be submitted without their script', async () => {
+    const { server, browser } = app;
+    // No script at all: the page as the browser has it before hydration, for as long as that takes.
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    const asked: string[] = [];
+    page.on('request', (request) => asked.push(`${request.method()} ${request.url()}`));
+    for (const path of ['/login', '/register', '/reset-password?token=x']) {
+      await page.goto(`${server.url}${path}`);
+      const button = page.locator('form button[type=submit]');
+      expect(await button.isDisabled()).toBe(true);
+      expect(await page.locator('form').getAttribute('method')).toBe('post');
+      await page.locator('input[type=password]').first().fill('my secret password');
+      await page.locator('input[type=password]').first().press('Enter');
+      await button.click({ force: true });
+      await page.waitForLoadState('load');
+      expect(new URL(page.url()).pathname).toBe(path.split('?')[0]);
+    }
+    expect(asked.filter((r) => r.includes('secret'))).toEqual([]);
+    expect(asked.filter((r) => !r.startsWith('GET '))).toEqual([]);
+    await context.close();
+  });
 });
