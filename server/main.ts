@@ -38,6 +38,7 @@ import { LiveClassLifecycle } from './classes/live-class-lifecycle.ts';
 import { ClusterNode } from './cluster/cluster-node.ts';
 import { ClassOrigins } from './cluster/class-origins.ts';
 import { ClusterRedis } from './cluster/cluster-redis.ts';
+import { NodeDepartures } from './cluster/node-departures.ts';
 import { NodeRegistry } from './cluster/node-registry.ts';
 import { NodeRelay } from './cluster/node-relay.ts';
 import { OriginRelay } from './cluster/origin-relay.ts';
@@ -159,8 +160,6 @@ export interface StartOptions {
 }
 
 const API_PREFIXES = ['/api/', '/health', '/metrics', '/media/', '/mail/'];
-/** After Redis came back: how long until every live node has reconnected and written its members back (three beats). */
-const PRESENCE_SETTLE_MS = 6000;
 
 export async function startLectern(options: StartOptions = {}): Promise<LecternServer> {
   const config = options.config ?? loadConfig();
@@ -551,31 +550,10 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
     : undefined;
   cluster?.shareStatusWith(liveClasses);
   const presence = new ClassPresence(realtime.io, liveClasses, { roster: presenceStore, log: log.child({ module: 'realtime' }) });
-  if (presenceStore && nodeRegistry) {
-    // A dead node's members leave the roster (once: whichever node gets them first) and their classes: presence
-    // pushed again, attendance closed, the teacher's grace period if they were there. Wired once statuses and
-    // presence are shared, so every node hears what follows.
-    const clearNode = async (node: string): Promise<void> => {
-      const members = await presenceStore.removeNode(node);
-      if (members.length) log.info({ node, members: members.length }, 'the class members of a node that is gone leave their classes');
-      await liveClasses.departed(members);
-    };
-    nodeRegistry.on('gone', (node) => {
-      clearNode(node).catch((err: unknown) => log.warn({ err, node }, 'could not clear the class members of a node that is gone'));
-    });
-    // What this node's name left (killed, and started again under the same name before anyone saw it gone), and
-    // what nodes no longer alive left unseen (the whole cluster restarted under new names).
-    // Redis came back without this node's members (restarted empty): recorded again, the classes' presence is told
-    // again, and once more when the other nodes have had time to record theirs and their Socket.io adapter connections
-    // are back (a push published before another node's subscriber is back never reaches its clients).
-    presenceStore.on('restored', (classIds) => {
-      const push = (): void => classIds.forEach((classId) => liveClasses.pushPresence(classId));
-      push();
-      setTimeout(push, PRESENCE_SETTLE_MS).unref();
-    });
-    await clearNode(presenceStore.nodeName);
-    for (const node of await presenceStore.recordedNodes()) if (!nodeRegistry.isAlive(node)) await clearNode(node);
-  }
+  // A dead node's members leave their classes; wired once statuses and presence are shared, so every node hears it.
+  const nodeDepartures =
+    presenceStore && nodeRegistry && new NodeDepartures({ roster: presenceStore, nodes: nodeRegistry, liveClasses, log: clusterLog });
+  await nodeDepartures?.start();
   membership.use(presence.feature);
   const classLog = log.child({ module: 'live-class' });
   membership.use(goLiveFeature({ liveClasses, log: classLog }));
@@ -652,6 +630,7 @@ export async function startLectern(options: StartOptions = {}): Promise<LecternS
       await membership.close(); // every member leaves its class: their media peers close, attendance rows close
       cluster?.close(); // edge feeds close, nothing more is told to the other nodes
       await classOrigins?.close(); // this node's class origins are free at once for the other nodes
+      nodeDepartures?.close(); // no more clearing for nodes gone or presence told again
       await nodeRegistry?.close(); // the other nodes see this one gone at their next beat
       presence.close(); // no broadcasts once the Socket.io server (and its Redis clients) are going away
       interactionFeatures.close(); // sends the chat batches still collecting, stops their timers
