@@ -50,7 +50,7 @@ return #classes
 `;
 
 /** What tells this node that another one is gone (cluster/node-registry.ts). */
-export interface NodeDepartures {
+export interface GoneNodeEvents {
   on(event: 'gone', listener: (node: string) => void): unknown;
   off(event: 'gone', listener: (node: string) => void): unknown;
 }
@@ -61,7 +61,7 @@ export interface RedisClassSeatsOptions {
   prefix: string;
   nodeName: string;
   cap: number;
-  nodes: NodeDepartures;
+  nodes: GoneNodeEvents;
   log: Logger;
   /** How often this node writes its fields again from the seats it holds (5 s). */
   rewriteMs?: number;
